@@ -1,0 +1,28 @@
+"""The one clock: system time, or the ISO-8601 time in env LEADTUI_NOW."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+
+def parse_iso(text: str) -> datetime:
+    """An aware datetime from ISO-8601 text; a naive one is taken as local time."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 time: {text!r}") from None
+    return value if value.tzinfo else value.astimezone()
+
+
+def now() -> datetime:
+    """The current time, aware, honouring LEADTUI_NOW."""
+    fixed = os.environ.get("LEADTUI_NOW")
+    if fixed:
+        return parse_iso(fixed)
+    return datetime.now(timezone.utc).astimezone()
+
+
+def stamp(moment: datetime) -> str:
+    """How times are stored: UTC, second precision, ISO-8601 with offset (sorts as text)."""
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
