@@ -1,0 +1,1 @@
+"""Automation: templates for messages and contract drafts; the outbox worker."""

@@ -1,0 +1,516 @@
+"""The `leadtui` command line: a thin mirror of the service (a contract: see SPEC.md).
+
+Exit status: 0 done, 1 refused by a rule, 2 bad usage or input. Errors are one line.
+Textual is imported only by `run`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from leadtui.errors import LeadtuiError, Refused
+from leadtui.text import safe, safe_json
+
+GLOBALS = ("db", "rep", "config", "as_json")
+
+
+class State:
+    """Global options, given before or after the command name."""
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.rep: str | None = None
+        self.config: str | None = None
+        self.as_json = False
+        self._config = None
+
+    @property
+    def settings(self):
+        if self._config is None:
+            from leadtui import config
+
+            self._config = config.load(self.config)
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        if self.db:
+            return Path(self.db)
+        from leadtui.config import default_db_path
+
+        return default_db_path()
+
+    @property
+    def rep_name(self) -> str | None:
+        return self.rep or self.settings.rep
+
+    def service(self):
+        from leadtui.service import open_service
+
+        return open_service(self.db_path, self.settings)
+
+
+def _global_options(f: Callable) -> Callable:
+    options = [
+        click.option("--db", "db", type=click.Path(dir_okay=False), envvar="LEADTUI_DB",
+                     help="Database file (env LEADTUI_DB; default leads.db in the user data dir)."),
+        click.option("--rep", "rep", envvar="LEADTUI_REP", help="Who is acting (env LEADTUI_REP)."),
+        click.option("--config", "config", type=click.Path(dir_okay=False), envvar="LEADTUI_CONFIG",
+                     help="Config file (env LEADTUI_CONFIG)."),
+        click.option("--json", "as_json", is_flag=True, default=None, help="Print one JSON document."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable:
+    """A subcommand that also takes the global options and gets the State first."""
+
+    def wrap(f: Callable) -> Callable:
+        @group.command(name, **kwargs)
+        @_global_options
+        @functools.wraps(f)
+        def run(**params: Any) -> Any:
+            state = click.get_current_context().find_object(State)
+            for key in GLOBALS:
+                value = params.pop(key)
+                if value is not None and value is not False:
+                    setattr(state, key, value)
+            return f(state, **params)
+
+        return run
+
+    return wrap
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@_global_options
+@click.pass_context
+def cli(ctx: click.Context, **params: Any) -> None:
+    """leadtui: a keyboard-only call floor for real-estate phone reps."""
+    state = ctx.ensure_object(State)
+    for key in GLOBALS:
+        if params[key] is not None:
+            setattr(state, key, params[key])
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+def emit(state: State, data: Any, human: Callable[[Any], None] | str) -> None:
+    """JSON with --json, else the human form."""
+    if state.as_json:
+        click.echo(safe_json(data))
+    elif isinstance(human, str):
+        click.echo(safe(human))
+    else:
+        human(data)
+
+
+def outcome(state: State, result) -> None:
+    data = {"lead_id": result.lead_id, "message": result.message, "event_id": result.event_id,
+            "advance": result.advance, "approval_id": result.approval_id, "warnings": result.warnings}
+    emit(state, data, result.message)
+    if not state.as_json:
+        for warning in result.warnings:
+            click.echo(f"warning: {safe(warning)}", err=True)
+
+
+def read_pin(prompt: str) -> str:
+    """The PIN from the terminal (hidden), or one line of stdin when it is not a terminal."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True)
+    line = sys.stdin.readline() if sys.stdin else ""
+    if not line.strip():
+        raise LeadtuiError(f"{prompt}: expected on stdin, got nothing")
+    return line.strip()
+
+
+def with_pin(action: Callable[[str | None], Any]) -> Any:
+    """Run a service call; if it needs a manager PIN, ask for it and run it again."""
+    from leadtui.service import PinRequired
+
+    try:
+        return action(None)
+    except PinRequired as exc:
+        return action(read_pin(f"{exc} — PIN"))
+
+
+def lead_line(lead: dict) -> str:
+    owner = lead["owner"] or "pool"
+    flag = " DEAD" if lead["dead"] else ""
+    return safe(f"{lead['id']:>7}  {lead['symbol']} {lead['status_label']:<19} {owner:<10} "
+                f"{lead['owner_name'][:28]:<28}  {lead['address']}, {lead['city'] or ''} {lead['state'] or ''}{flag}")
+
+
+def print_lead(lead: dict) -> None:
+    click.echo(safe(f"Lead {lead['id']}: {lead['owner_name']}"))
+    click.echo(safe(f"  property  {lead['address']}, {lead['city'] or ''}, {lead['state'] or ''} {lead['zip'] or ''}"))
+    if lead["mailing_address"] and lead["mailing_address"] != lead["address"]:
+        click.echo(safe(f"  mailing   {lead['mailing_address']}, {lead['mailing_city'] or ''}, "
+                        f"{lead['mailing_state'] or ''} {lead['mailing_zip'] or ''}"))
+    click.echo(safe(f"  status    {lead['symbol']} {lead['status_label']}{'  (DEAD)' if lead['dead'] else ''}"
+                    f"{'  source status: ' + lead['source_status'] if lead['source_status'] else ''}"))
+    holder = lead["owner"] or "the pool"
+    if lead["hold_until"]:
+        holder += f", held until {lead['hold_until']}"
+    click.echo(safe(f"  owner     {holder}"))
+    for key, label in (("next_call_at", "next call"), ("followup_requested_at", "asked for"),
+                       ("appointment_at", "appt"), ("offer_amount", "offer"), ("contract_path", "contract")):
+        if lead[key] is not None:
+            click.echo(safe(f"  {label:<9} {lead[key]}"))
+    for p in lead["phones"]:
+        flags = [name for name in ("dnc", "litigator", "bad") if p[name]]
+        if p["wrong_reports"]:
+            flags.append(f"wrong x{p['wrong_reports']}")
+        mark = "▶" if p["current"] else " "
+        run = f"  dials this run: {lead['dial_run']}" if p["current"] and lead["dial_run"] else ""
+        click.echo(safe(f"  {mark} phone {p['position']}  {p['number']}  {p['type'] or ''} {' '.join(flags)}{run}"))
+    for e in lead.get("events", []):
+        what = e.get("status") or ""
+        detail = e.get("data") or {}
+        extra = " ".join(f"{k}={v}" for k, v in detail.items() if k != "phones_before")
+        undone = " (undone)" if e["undone"] else ""
+        click.echo(safe(f"    {e['at']}  {e['rep'] or 'system':<10} {e['kind']:<18} {what} {extra}{undone}"))
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+@command(cli)
+@click.option("--demo", is_flag=True, help="Open a demo database of realistic leads.")
+def run(state: State, demo: bool) -> None:
+    """The call-floor screen (TUI)."""
+    raise LeadtuiError("the call-floor screen is not built yet (tracked as its own issue); "
+                       "use the commands in `leadtui --help` meanwhile")
+
+
+@command(cli)
+@click.option("--playbook", help="wholesale (default), lifecycle, or a playbook TOML file.")
+def init(state: State, playbook: str | None) -> None:
+    """Create the database (or switch its playbook)."""
+    from leadtui.service import init_database
+
+    pb, changed = init_database(state.db_path, playbook or state.settings.playbook or "wholesale")
+    word = "ready" if changed else "already set up"
+    emit(state, {"db": str(state.db_path), "playbook": pb.name, "changed": changed},
+         f"{state.db_path}: {word} with playbook {pb.name}")
+
+
+@cli.group()
+def reps() -> None:
+    """The floor's reps and managers."""
+
+
+@command(reps, "add")
+@click.argument("name")
+@click.option("--manager", is_flag=True, help="A manager (asks an existing manager's PIN).")
+@click.option("--started", type=click.DateTime(["%Y-%m-%d"]), help="Start date (default today).")
+@click.option("--pin", "set_pin", is_flag=True, help="Set the new rep's PIN (asked; stdin in scripts).")
+def reps_add(state: State, name: str, manager: bool, started, set_pin: bool) -> None:
+    """Add a rep. From a script: stdin gives the acting manager's PIN first, then the new PIN."""
+    svc = state.service()
+    acting_pin = None
+    if manager and any(r["manager"] and r["active"] for r in svc.reps()):
+        acting_pin = read_pin(f"PIN of acting manager {state.rep_name or '?'}")
+    pin = read_pin(f"new PIN for {name}") if set_pin or manager else None
+    rep = svc.add_rep(name, manager=manager, started=started.date() if started else None, pin=pin,
+                      acting=state.rep_name, acting_pin=acting_pin)
+    emit(state, rep, f"added {rep['role']} {rep['name']} (started {rep['started']})")
+
+
+@command(reps, "list")
+def reps_list(state: State) -> None:
+    """Every rep."""
+    emit(state, state.service().reps(), lambda rows: [
+        click.echo(safe(f"{r['name']:<20} {r['role']:<8} started {r['started']}{'' if r['active'] else '  inactive'}"))
+        for r in rows])
+
+
+@command(cli)
+@click.option("--owner", "owner_name", required=True, help="Owner name(s).")
+@click.option("--phone", "phones", multiple=True, help="A phone number (repeatable).")
+@click.option("--address", required=True, help="Property street address.")
+@click.option("--city")
+@click.option("--state", "state_code")
+@click.option("--zip", "zip_code")
+@click.option("--mailing-address", help="Default: the property address.")
+@click.option("--mailing-city")
+@click.option("--mailing-state")
+@click.option("--mailing-zip")
+@click.option("--apn", help="Parcel number.")
+@click.option("--county")
+@click.option("--email", "emails", multiple=True)
+@click.option("--list", "source_list", help="Source list name.")
+@click.option("--source-status", help="The status the lead had in the system it came from.")
+@click.option("--notes", default="")
+def add(state: State, **fields: Any) -> None:
+    """Add a lead by hand (L1: it gets the playbook's initial status)."""
+    lead = state.service().add_lead(
+        owner_name=fields["owner_name"], address=fields["address"], phones=fields["phones"], city=fields["city"],
+        state=fields["state_code"], zip_code=fields["zip_code"], mailing_address=fields["mailing_address"],
+        mailing_city=fields["mailing_city"], mailing_state=fields["mailing_state"], mailing_zip=fields["mailing_zip"],
+        apn=fields["apn"], county=fields["county"], emails=fields["emails"], source_list=fields["source_list"],
+        source_status=fields["source_status"], notes=fields["notes"], rep=state.rep_name,
+    )
+    emit(state, lead, print_lead)
+
+
+@command(cli)
+@click.option("--status", help="Status id, e.g. needs-offer.")
+@click.option("--pool", is_flag=True, help="Only leads in the pool.")
+@click.option("--owner", help="Only this rep's leads.")
+@click.option("--search", "text", help="Text: owner, address, city, ZIP, source status, or phone digits.")
+@click.option("--dead", is_flag=True, help="Killed leads instead of live ones.")
+@click.option("--limit", type=int, help="At most N leads.")
+def leads(state: State, status, pool, owner, text, dead, limit) -> None:
+    """Search leads as --rep may see them (a manager, or no rep: all)."""
+    if pool and owner:
+        raise LeadtuiError("--pool and --owner exclude each other")
+    rows = state.service().search(state.rep_name, status=status, pool=pool, owner=owner, text=text, dead=dead, limit=limit)
+    emit(state, rows, lambda rs: [click.echo(lead_line(r)) for r in rs] or click.echo(f"{len(rs)} lead(s)", err=True))
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+def show(state: State, lead_id: int) -> None:
+    """One lead with its phones and timeline (B4)."""
+    emit(state, state.service().lead(lead_id, events=True), print_lead)
+
+
+@command(cli, "set")
+@click.argument("lead_id", metavar="LEAD", type=int)
+@click.argument("status")
+@click.option("--phone", type=int, help="Phone number N of the lead (from 1).")
+@click.option("--at", help="Appointment date and time, ISO-8601 (lead-local without an offset).")
+@click.option("--amount", type=float, help="Offer amount.")
+@click.option("--source", type=click.Choice(["propstream", "assessor"]), help="Where the sale was seen.")
+@click.option("--confirm", is_flag=True, help="Confirm a status that asks for it.")
+@click.option("--override", is_flag=True, help="Dial outside the window or past the cap (never DNC).")
+def set_status(state: State, lead_id, status, phone, at, amount, source, confirm, override) -> None:
+    """Apply a status as --rep."""
+    from leadtui.core.rules import NeedsConfirmation
+
+    try:
+        result = state.service().set_status(lead_id, status, state.rep_name, phone=phone, at=at, amount=amount,
+                                             source=source, confirm=confirm, override=override)
+    except NeedsConfirmation as exc:
+        if state.as_json:
+            click.echo(safe_json({"error": str(exc), "other_properties": exc.others}))
+        else:
+            click.echo(f"The owner's other properties ({len(exc.others)}):", err=True)
+            for other in exc.others:
+                click.echo(lead_line(other), err=True)
+        raise
+    outcome(state, result)
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+def claim(state: State, lead_id: int) -> None:
+    """Lock a pool lead to you (W14)."""
+    outcome(state, state.service().claim(lead_id, state.rep_name))
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+def release(state: State, lead_id: int) -> None:
+    """Put your lead back in the pool (W15)."""
+    svc = state.service()
+    outcome(state, with_pin(lambda pin: svc.release(lead_id, state.rep_name, pin)))
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+@click.argument("to_rep", metavar="REP")
+def assign(state: State, lead_id: int, to_rep: str) -> None:
+    """Give a lead to a rep (W16; another rep's lead: manager PIN)."""
+    svc = state.service()
+    outcome(state, with_pin(lambda pin: svc.assign(lead_id, to_rep, state.rep_name, pin)))
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+@click.argument("when")
+def followup(state: State, lead_id: int, when: str) -> None:
+    """Schedule the call at half the interval asked ("6 months" -> 3 months) (W18)."""
+    outcome(state, state.service().followup(lead_id, state.rep_name, when))
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+def undo(state: State, lead_id: int) -> None:
+    """Reverse your last action on a lead, within 10 minutes (W19)."""
+    outcome(state, state.service().undo(lead_id, state.rep_name))
+
+
+@command(cli)
+@click.option("--all", "all_states", is_flag=True, help="Decided ones too.")
+def approvals(state: State, all_states: bool) -> None:
+    """Approvals: a manager sees the pending ones; a rep their own, with why."""
+    rows = state.service().approvals(state.rep_name, all_states=all_states)
+    emit(state, rows, lambda rs: [click.echo(safe(
+        f"#{r['id']:<5} lead {r['lead_id']:<7} {r['status']:<14} by {r['rep']:<10} {r['state']}"
+        f"{'  why: ' + r['why'] if r['why'] else ''}")) for r in rs])
+
+
+@command(cli)
+@click.argument("approval_id", metavar="ID", type=int)
+def approve(state: State, approval_id: int) -> None:
+    """Approve a pending status (manager; W13)."""
+    svc = state.service()
+    outcome(state, with_pin(lambda pin: svc.approve(approval_id, state.rep_name, pin)))
+
+
+@command(cli)
+@click.argument("approval_id", metavar="ID", type=int)
+@click.option("--why", required=True, help="What the rep will read.")
+def reject(state: State, approval_id: int, why: str) -> None:
+    """Reject a pending status (manager; W13)."""
+    svc = state.service()
+    outcome(state, with_pin(lambda pin: svc.reject(approval_id, state.rep_name, pin, why)))
+
+
+@command(cli)
+@click.argument("lead_id", metavar="LEAD", type=int)
+def revive(state: State, lead_id: int) -> None:
+    """Bring a killed lead back to its previous status (manager; W10)."""
+    svc = state.service()
+    outcome(state, with_pin(lambda pin: svc.revive(lead_id, state.rep_name, pin)))
+
+
+@command(cli, "migrate-statuses")
+@click.option("--map", "map_spec", required=True, help="legacy, or a TOML map file.")
+@click.option("--dry-run", is_flag=True, help="Only count.")
+def migrate_statuses(state: State, map_spec: str, dry_run: bool) -> None:
+    """Map source statuses onto the playbook (L5)."""
+    from leadtui.service import LEGACY_DEFAULT, LEGACY_MAP
+
+    if map_spec == "legacy":
+        mapping, default = LEGACY_MAP, LEGACY_DEFAULT
+    else:
+        mapping, default = _read_map(Path(map_spec))
+    result = state.service().migrate_statuses(mapping, default, rep=state.rep_name, dry_run=dry_run)
+
+    def human(r: dict) -> None:
+        for row in r["map"]:
+            click.echo(safe(f"{row['count']:>8}  {row['from']} -> {row['to']}"))
+        click.echo(f"{r['changed']} lead(s) {'would change' if r['dry_run'] else 'changed'}")
+
+    emit(state, result, human)
+
+
+def _read_map(path: Path) -> tuple[dict, str | None]:
+    """A migration map file: `default = "future"` and a [map] table of source -> status id."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise LeadtuiError(f"can't read map {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise LeadtuiError(f"{path}: {exc}") from None
+    unknown = set(data) - {"default", "map"}
+    if unknown:
+        raise LeadtuiError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected default, [map])")
+    mapping, default = data.get("map", {}), data.get("default")
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+        raise LeadtuiError(f"{path}: [map] must map source statuses to status ids (strings)")
+    if default is not None and not isinstance(default, str):
+        raise LeadtuiError(f"{path}: default must be a status id (string)")
+    return mapping, default
+
+
+@command(cli)
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["pending", "sent", "logged", "failed", "dead", "cancelled"]), help="Only these states.")
+@click.option("--lead", "lead_id", type=int, help="Only this lead's actions.")
+def outbox(state: State, states, lead_id) -> None:
+    """Actions the statuses queued, and where each one is."""
+    rows = state.service().outbox(states, lead_id)
+    emit(state, rows, lambda rs: [click.echo(safe(
+        f"#{r['id']:<6} lead {r['lead_id']:<7} {r['action']:<20} {r['state']:<9} attempts {r['attempts']}"
+        f"{'  ' + r['last_error'] if r['last_error'] else ''}")) for r in rs])
+
+
+@command(cli)
+def sweep(state: State) -> None:
+    """Send leads whose 7-day hold ran out back to the pool (W9)."""
+    released = state.service().sweep()
+    emit(state, {"released": released}, f"{len(released)} lead(s) back to the pool")
+
+
+@command(cli)
+@click.argument("target", type=click.Path(dir_okay=False))
+def backup(state: State, target: str) -> None:
+    """An online, consistent copy of the database (safe while stations work)."""
+    from leadtui.store.db import backup_to
+
+    pages = backup_to(state.db_path, Path(target))
+    emit(state, {"backup": target, "pages": pages}, f"backed up {state.db_path} to {target}")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Where the config file is, and what it says."""
+
+
+@command(config_group, "path")
+def config_path_cmd(state: State) -> None:
+    """Print where the config, database and data live."""
+    from leadtui import config
+
+    path, named = config.config_path(state.config)
+    data = {"config": str(path), "config_exists": path.exists(), "db": str(state.db_path),
+            "data_dir": str(config.data_dir())}
+    emit(state, data, lambda d: [click.echo(f"{k:<14} {v}") for k, v in d.items()])
+
+
+@command(config_group, "show")
+def config_show(state: State) -> None:
+    """Print the config as loaded and checked."""
+    settings = state.settings
+    data = {"path": str(settings.path), "rep": settings.rep, "playbook": settings.playbook, "keys": settings.keys,
+            "calling": settings.calling, "automation": settings.automation}
+    emit(state, data, lambda d: click.echo(safe(json.dumps(d, indent=2, default=str))))
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: one-line errors, exit 0 / 1 (refused) / 2 (bad usage or input)."""
+    code = 0
+    try:
+        cli.main(args=argv, prog_name="leadtui", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        code = 1
+    except click.ClickException as exc:
+        click.echo(f"error: {safe(exc.format_message())}", err=True)
+        code = 2
+    except LeadtuiError as exc:
+        click.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {safe(str(exc))}", err=True)
+        code = exc.exit_code
+    except sqlite3.Error as exc:
+        from leadtui.store.db import describe
+
+        click.echo(f"error: {safe(str(describe('database', exc)))}", err=True)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("LEADTUI_DEBUG"):
+            raise
+        click.echo(f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
+                   err=True)
+        code = 2
+    sys.exit(code)

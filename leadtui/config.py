@@ -1,0 +1,253 @@
+"""The TOML configuration: where it lives, what it may say, and its defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Union
+
+import platformdirs
+
+from leadtui.errors import LeadtuiError
+
+APP = "leadtui"
+BUILTIN_PLAYBOOKS = ("wholesale", "lifecycle")
+AUTOMATION_DEFAULTS = {"mode": "log", "delay_seconds": 30, "max_attempts": 8}
+SMS_DEFAULTS = {"api_base": "https://api.twilio.com"}
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ"
+    " NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP".split()
+)
+
+
+def _env_path(name: str, fallback: Callable[[], Path]) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else fallback()
+
+
+def data_dir() -> Path:
+    """The user data folder; env LEADTUI_DATA_DIR overrides."""
+    return _env_path("LEADTUI_DATA_DIR", lambda: platformdirs.user_data_path(APP))
+
+
+def config_dir() -> Path:
+    """The user config folder; env LEADTUI_CONFIG_DIR overrides."""
+    return _env_path("LEADTUI_CONFIG_DIR", lambda: platformdirs.user_config_path(APP))
+
+
+def default_db_path() -> Path:
+    """Where the database lives unless told otherwise."""
+    return data_dir() / "leads.db"
+
+
+def config_path(explicit: str | None = None) -> tuple[Path, bool]:
+    """The config file and whether it was named (--config, then env LEADTUI_CONFIG)."""
+    named = explicit or os.environ.get("LEADTUI_CONFIG")
+    if named:
+        return Path(named).expanduser(), True
+    return config_dir() / "config.toml", False
+
+
+# The schema's nodes: a dict is a table of known keys; a callable is a leaf check
+# returning a problem or None; _Req marks a required key; _Map is a table of free
+# keys (each passing `key`, if given) with like values; _Tagged picks a table by its tag.
+
+
+@dataclass(frozen=True)
+class _Req:
+    node: Node
+
+
+@dataclass(frozen=True)
+class _Map:
+    value: Node
+    key: Callable[[str], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class _Tagged:
+    tag: str
+    variants: dict[str, dict]
+
+
+Node = Union[dict, _Map, _Tagged, Callable[[Any], Union[str, None]]]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _leaf(ok: Callable[[Any], Any], problem: str) -> Callable[[Any], str | None]:
+    """A check: None when `ok(value)`, else the problem."""
+    return lambda v: None if ok(v) else problem
+
+
+def _int(low: int) -> Callable[[Any], str | None]:
+    return lambda v: "must be an integer" if not _is_int(v) else (f"must be >= {low}" if v < low else None)
+
+
+def _one_of(names: Iterable[str]) -> str:
+    return "must be one of " + ", ".join(f'"{n}"' for n in names)
+
+
+def _choice(*names: str) -> Callable[[Any], str | None]:
+    return _leaf(lambda v: v in names, _one_of(names))
+
+
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _is_window(v: Any) -> bool:
+    ok = isinstance(v, list) and len(v) == 2 and all(isinstance(t, str) and _HHMM.fullmatch(t) for t in v)
+    return ok and v[0] < v[1]
+
+
+_str = _leaf(lambda v: isinstance(v, str), "must be a string")
+_nonempty = _leaf(lambda v: isinstance(v, str) and v, "must be a non-empty string")
+_bool = _leaf(lambda v: isinstance(v, bool), "must be true or false")
+_seconds = _leaf(lambda v: (_is_int(v) or isinstance(v, float)) and v > 0, "must be a number > 0")
+_argv = _leaf(lambda v: isinstance(v, list) and v and all(isinstance(a, str) for a in v),
+              "must be a non-empty array of strings")
+_window = _leaf(_is_window, 'must be ["HH:MM", "HH:MM"] with the start before the end')
+_smtp = _leaf(lambda v: isinstance(v, str) and re.fullmatch(r"[^:\s]+:\d+", v), 'must be "host:port"')
+_state = _leaf(lambda k: k in US_STATES, "must be a two-letter US state code in capitals")
+
+
+def _secrets(*names: str) -> dict:
+    """A secret may be given directly or as NAME_env naming an environment variable."""
+    return {k: _nonempty for n in names for k in (n, f"{n}_env")}
+
+
+_LIMITS = {"window": _window, "max_per_phone_24h": _int(1)}
+_KIND = {"kind": _Req(_str)}
+_TARGET = _Tagged("kind", {
+    "webhook": _KIND | {"url": _Req(_nonempty), "timeout_seconds": _seconds} | _secrets("secret"),
+    "sms": _KIND | {"api_base": _nonempty, "from": _Req(_nonempty), "to": _Req(_nonempty)}
+    | _secrets("account_sid", "auth_token"),
+    "email": _KIND | {"smtp": _Req(_smtp), "username": _str, "from": _nonempty, "to": _Req(_nonempty),
+                      "starttls": _bool} | _secrets("password"),
+    "command": _KIND | {"argv": _Req(_argv), "timeout_seconds": _seconds},
+})
+SCHEMA: dict = {
+    "rep": _str,
+    "playbook": _nonempty,
+    "keys": _Map(_nonempty),
+    "calling": _LIMITS | {"states": _Map(_LIMITS, key=_state)},
+    "automation": {
+        "mode": _choice("log", "dispatch"),
+        "delay_seconds": _int(0),
+        "max_attempts": _int(1),
+        "log_path": _nonempty,
+        "routes": _Map(_nonempty),
+        "targets": _Map(_TARGET),
+    },
+    "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
+}
+
+
+class _Invalid(Exception):
+    """A config problem, worded without the file name."""
+
+
+def _show(v: Any) -> str:
+    return "a table" if isinstance(v, dict) else json.dumps(v, default=str, ensure_ascii=False)
+
+
+def _check(node: Node, v: Any, key: str) -> None:
+    """Raise _Invalid naming the dotted key where `v` breaks `node`."""
+    def at(k: str) -> str:
+        return f"{key}.{k}" if key else k
+
+    if isinstance(node, (dict, _Map, _Tagged)) and not isinstance(v, dict):
+        raise _Invalid(f"{key} must be a table, got {_show(v)}")
+    if isinstance(node, _Tagged):
+        if node.tag not in v:
+            raise _Invalid(f"{at(node.tag)} is required")
+        if v[node.tag] not in node.variants:
+            raise _Invalid(f"{at(node.tag)} {_one_of(node.variants)}, got {_show(v[node.tag])}")
+        node = node.variants[v[node.tag]]
+    if isinstance(node, dict):
+        for k, sub in v.items():
+            if k not in node:
+                raise _Invalid(f"unknown key '{at(k)}'")
+            _check(getattr(node[k], "node", node[k]), sub, at(k))
+        for k in (k for k, sub in node.items() if isinstance(sub, _Req) and k not in v):
+            raise _Invalid(f"{at(k)} is required")
+    elif isinstance(node, _Map):
+        for k, sub in v.items():
+            if node.key and (problem := node.key(k)):
+                raise _Invalid(f"{at(k)}: {k!r} {problem}")
+            _check(node.value, sub, at(k))
+    elif problem := node(v):
+        raise _Invalid(f"{key} {problem}, got {_show(v)}")
+
+
+def _validate(raw: dict) -> None:
+    _check(SCHEMA, raw, "")
+    auto = raw.get("automation", {})
+    for action, target in auto.get("routes", {}).items():
+        if target not in auto.get("targets", {}):
+            raise _Invalid(
+                f"automation.routes.{action} names target '{target}', which is not in [automation.targets]"
+            )
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded, validated configuration."""
+
+    path: Path
+    raw: dict
+    rep: str | None
+    playbook: str | None
+    keys: dict[str, str]
+    calling: dict
+    automation: dict
+
+
+def _beside(path: Path, value: str) -> str:
+    """A path from the config, relative ones taken from the config file's folder."""
+    return str(path.parent / Path(value).expanduser())
+
+
+def load(explicit: str | None = None) -> Config:
+    """Read and validate the config; a missing file is empty unless it was named."""
+    path, named = config_path(explicit)
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f)
+        _validate(raw)
+    except FileNotFoundError:
+        if named:
+            raise LeadtuiError(f"config file not found: {path}") from None
+        raw = {}
+    except OSError as e:
+        raise LeadtuiError(f"{path}: {e.strerror or e}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, _Invalid) as e:
+        raise LeadtuiError(f"{path}: {e}") from None
+    playbook = raw.get("playbook")
+    if playbook is not None and playbook not in BUILTIN_PLAYBOOKS:
+        playbook = _beside(path, playbook)
+    given = raw.get("automation", {})
+    log_path = _beside(path, given["log_path"]) if "log_path" in given else str(data_dir() / "automation.jsonl")
+    targets = {name: (SMS_DEFAULTS if t["kind"] == "sms" else {}) | t for name, t in given.get("targets", {}).items()}
+    routes = given.get("routes", {})
+    automation = AUTOMATION_DEFAULTS | given | {"log_path": log_path, "routes": routes, "targets": targets}
+    return Config(path, raw, raw.get("rep"), playbook, raw.get("keys", {}), raw.get("calling", {}), automation)
+
+
+def secret(table: dict, name: str, where: str) -> str | None:
+    """The secret `name` of `table`, given directly or via `name_env`; None if neither."""
+    env = table.get(f"{name}_env")
+    if env is None:
+        return table.get(name)
+    if name in table:
+        raise LeadtuiError(f"config.toml: {where} gives both {name} and {name}_env; keep one")
+    value = os.environ.get(env)
+    if not value:
+        raise LeadtuiError(f"config.toml: {where}.{name}_env names {env}, which is not set")
+    return value

@@ -1,0 +1,30 @@
+"""The controls every playbook shares, with their default keys (SPEC "Controls")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    key: str
+    label: str
+    description: str
+
+
+CONTROLS: tuple[Control, ...] = (
+    Control("claim", "c", "Claim", "Lock this pool lead to you"),
+    Control("release", "r", "Release", "Put your lead back in the pool"),
+    Control("assign", "a", "Assign To", "Give the lead to a rep"),
+    Control("followup", "f", "Follow-Up", "Call back at half the interval asked"),
+    Control("clear-sms", "x", "Clear SMS", "Mark a drip reply handled"),
+    Control("undo", "u", "Undo", "Reverse your last action (10 min)"),
+    Control("next", "j", "Next", "Next lead"),
+    Control("previous", "k", "Previous", "Previous lead"),
+    Control("search", "slash", "Search", "Search by text and status"),
+    Control("help", "question_mark", "Help", "Every key"),
+    Control("palette", "ctrl+p", "Commands", "Command palette"),
+)
+
+CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {"/", "?"}

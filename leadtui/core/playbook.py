@@ -1,0 +1,235 @@
+"""Playbooks: the status set as TOML data, loaded and checked.
+
+A bad file gets one error naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from leadtui.core.controls import CONTROL_KEYS
+from leadtui.errors import LeadtuiError
+
+BUILTIN = ("wholesale", "lifecycle")
+GROUPS = ("grey", "purple", "green", "yellow", "red")
+OWNERSHIP = ("keep", "claim", "release", "hold", "kill")
+KPI_COUNTERS = ("dials", "contacts", "appointments", "offers", "contracts", "under_contract")
+INPUTS = ("appointment_at", "amount")
+_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*$")
+_KEY = re.compile(r"(.|[a-z0-9_+]+)$")
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Status:
+    id: str
+    label: str
+    group: str
+    symbol: str
+    key: str
+    description: str
+    ownership: str
+    alt_keys: tuple[str, ...] = ()
+    hold_days: int = 0
+    actions: tuple[str, ...] = ()
+    kpi: tuple[str, ...] = ()
+    dial: bool = False
+    run_length: int = 3
+    cadence_days: int = 1
+    requires: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    confirm_sources: tuple[str, ...] = ()
+    reports_per_phone: int = 0
+    approval_days: int = 0
+    draft: str = ""
+    suggest: tuple[str, ...] = ()
+
+    @property
+    def settable(self) -> bool:
+        """A status with no key is set only by an import or `add`."""
+        return bool(self.key)
+
+
+@dataclass(frozen=True)
+class Playbook:
+    name: str
+    description: str
+    initial: str
+    groups: tuple[Group, ...]
+    statuses: tuple[Status, ...]
+    source: str = field(repr=False, default="")
+
+    def status(self, status_id: str) -> Status:
+        for s in self.statuses:
+            if s.id == status_id:
+                return s
+        known = ", ".join(s.id for s in self.statuses)
+        raise LeadtuiError(f"unknown status {status_id!r} in playbook {self.name} (one of: {known})")
+
+    def in_group(self, group: str) -> tuple[Status, ...]:
+        return tuple(s for s in self.statuses if s.group == group)
+
+
+# field -> (type, required, check); check returns an error text or None
+def _one_of(values):
+    return lambda v: None if v in values else f"{v!r} is not one of {', '.join(values)}"
+
+
+def _each_of(values):
+    return lambda v: next((f"{x!r} is not one of {', '.join(values)}" for x in v if x not in values), None)
+
+
+def _positive(v):
+    return None if v > 0 else "must be at least 1"
+
+
+def _key(v):
+    return None if v == "" or _KEY.match(v) else f"{v!r} is not a key name"
+
+
+_STR_LIST = list
+_STATUS_FIELDS = {
+    "id": (str, True, lambda v: None if _ID.match(v) else f"{v!r} is not kebab-case"),
+    "label": (str, True, None),
+    "group": (str, True, _one_of(GROUPS)),
+    "symbol": (str, True, lambda v: None if len(v) == 1 else "must be one character"),
+    "key": (str, True, _key),
+    "alt_keys": (_STR_LIST, False, lambda v: next((_key(k) for k in v if _key(k)), None)),
+    "description": (str, True, None),
+    "ownership": (str, True, _one_of(OWNERSHIP)),
+    "hold_days": (int, False, _positive),
+    "actions": (_STR_LIST, False, lambda v: next((f"{a!r} is not snake_case" for a in v if not re.fullmatch(r"[a-z][a-z0-9_]*", a)), None)),
+    "kpi": (_STR_LIST, False, _each_of(KPI_COUNTERS)),
+    "dial": (bool, False, None),
+    "run_length": (int, False, _positive),
+    "cadence_days": (int, False, _positive),
+    "requires": (_STR_LIST, False, _each_of(INPUTS)),
+    "optional": (_STR_LIST, False, _each_of(INPUTS)),
+    "confirm_sources": (_STR_LIST, False, None),
+    "reports_per_phone": (int, False, _positive),
+    "approval_days": (int, False, _positive),
+    "draft": (str, False, None),
+    "suggest": (_STR_LIST, False, None),
+}
+_TOP_FIELDS = {"name": str, "description": str, "initial": str, "group": list, "status": list}
+_GROUP_FIELDS = {"id": (str, True, _one_of(GROUPS)), "label": (str, True, None), "description": (str, False, None)}
+
+
+class _Locator:
+    """Maps a field of the n-th [[table]] back to its line in the text."""
+
+    def __init__(self, filename: str, text: str):
+        self.filename = filename
+        self.lines = text.splitlines()
+
+    def line(self, table: str | None, index: int, key: str | None) -> int:
+        header = re.compile(r"\s*\[\[\s*" + re.escape(table) + r"\s*\]\]") if table else None
+        start, seen = (0 if table is None else None), -1
+        for n, text in enumerate(self.lines):
+            if header and header.match(text):
+                seen += 1
+                if seen == index:
+                    start = n
+                    continue
+            if start is None:
+                continue
+            if n > start and text.lstrip().startswith("["):
+                break
+            if key and re.match(r"\s*" + re.escape(key) + r"\s*=", text):
+                return n + 1
+        return (start or 0) + 1
+
+    def error(self, table: str | None, index: int, key: str | None, message: str) -> LeadtuiError:
+        where = f"{table}[{index + 1}]." if table else ""
+        return LeadtuiError(f"{self.filename}:{self.line(table, index, key)}: field '{where}{key}': {message}")
+
+
+def _check(spec: dict, entry: dict, table: str, index: int, loc: _Locator) -> dict:
+    for name in entry:
+        if name not in spec:
+            raise loc.error(table, index, name, "unknown field")
+    out = {}
+    for name, (kind, required, check) in spec.items():
+        if name not in entry:
+            if required:
+                raise loc.error(table, index, name, "missing")
+            continue
+        value = entry[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise loc.error(table, index, name, f"must be {'a list' if kind is list else kind.__name__}, got {value!r}")
+        if kind is list and not all(isinstance(x, str) for x in value):
+            raise loc.error(table, index, name, "must be a list of strings")
+        problem = check(value) if check else None
+        if problem:
+            raise loc.error(table, index, name, problem)
+        out[name] = tuple(value) if kind is list else value
+    return out
+
+
+def parse(text: str, filename: str) -> Playbook:
+    """Build a Playbook from TOML text; LeadtuiError names file, line and field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise LeadtuiError(f"{filename}: {exc}") from None
+    loc = _Locator(filename, text)
+    for name, value in data.items():
+        if name not in _TOP_FIELDS:
+            raise loc.error(None, 0, name, "unknown field")
+        if not isinstance(value, _TOP_FIELDS[name]):
+            raise loc.error(None, 0, name, f"must be {_TOP_FIELDS[name].__name__}")
+    for name in ("name", "initial", "status"):
+        if name not in data:
+            raise loc.error(None, 0, name, "missing")
+    groups = tuple(Group(**_check(_GROUP_FIELDS, g, "group", i, loc)) for i, g in enumerate(data.get("group", [])))
+    if not groups:
+        groups = tuple(Group(g, g.title()) for g in GROUPS)
+    statuses, keys = [], {}
+    for i, entry in enumerate(data["status"]):
+        status = Status(**_check(_STATUS_FIELDS, entry, "status", i, loc))
+        if any(s.id == status.id for s in statuses):
+            raise loc.error("status", i, "id", f"{status.id!r} is used twice")
+        if status.group not in {g.id for g in groups}:
+            raise loc.error("status", i, "group", f"{status.group!r} has no [[group]]")
+        for key in filter(None, (status.key, *status.alt_keys)):
+            if key in CONTROL_KEYS:
+                raise loc.error("status", i, "key", f"{key!r} is a control's key")
+            if key in keys:
+                raise loc.error("status", i, "key", f"{key!r} is also the key of {keys[key]}")
+            keys[key] = status.id
+        if status.ownership == "hold" and not status.hold_days:
+            raise loc.error("status", i, "hold_days", "ownership 'hold' needs hold_days")
+        statuses.append(status)
+    ids = {s.id for s in statuses}
+    if data["initial"] not in ids:
+        raise loc.error(None, 0, "initial", f"{data['initial']!r} is not a status")
+    for i, status in enumerate(statuses):
+        for target in status.suggest:
+            if target not in ids:
+                raise loc.error("status", i, "suggest", f"{target!r} is not a status")
+    return Playbook(data["name"], data.get("description", ""), data["initial"], groups, tuple(statuses), text)
+
+
+def load(name_or_path: str) -> Playbook:
+    """A built-in playbook by name, or a playbook file by path."""
+    if name_or_path in BUILTIN:
+        text = (resources.files("leadtui") / "playbooks" / f"{name_or_path}.toml").read_text("utf-8")
+        return parse(text, f"{name_or_path}.toml")
+    path = Path(name_or_path)
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise LeadtuiError(f"can't read playbook {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise LeadtuiError(f"{path}: not UTF-8 text") from None
+    return parse(text, str(path))

@@ -1,0 +1,1 @@
+"""SQLite storage: the schema, migrations and every query. Nothing else writes SQL."""

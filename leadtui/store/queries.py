@@ -1,0 +1,319 @@
+"""Every query leadtui runs. Functions take a connection; callers own the transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Iterable
+
+# The lead fields a rule may change: events keep them before and after, undo restores them.
+STATE_FIELDS = (
+    "status", "owner", "hold_until", "next_call_at", "appointment_at", "offer_amount",
+    "contract_path", "followup_requested_at", "cur_phone", "dial_run", "dead",
+)
+PHONE_STATE = ("bad", "wrong_reports")
+LEAD_COLUMNS = (
+    "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city",
+    "mailing_state", "mailing_zip", "apn", "county", "emails", "source_list", "source_status",
+    "owner_key", "address_key", "notes", "status", "created_at", "updated_at",
+)
+PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
+
+
+def dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- meta -------------------------------------------------------------------------------------
+
+def meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+
+# --- reps -------------------------------------------------------------------------------------
+
+def rep(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM reps WHERE name = ?", (name,)).fetchone()
+
+
+def reps(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM reps ORDER BY name").fetchall()
+
+
+def has_manager(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM reps WHERE role = 'manager' AND active = 1 LIMIT 1").fetchone() is not None
+
+
+def insert_rep(conn: sqlite3.Connection, name: str, role: str, started: str, pin_hash: str | None, now: str) -> None:
+    conn.execute(
+        "INSERT INTO reps(name, role, started, pin_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        (name, role, started, pin_hash, now),
+    )
+
+
+def set_rep(conn: sqlite3.Connection, name: str, **fields: Any) -> None:
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    conn.execute(f"UPDATE reps SET {sets} WHERE name = ?", (*fields.values(), name))
+
+
+# --- leads and phones ------------------------------------------------------------------------
+
+def lead(conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM leads WHERE id = ?", (lead_id,)).fetchone()
+
+
+def phones(conn: sqlite3.Connection, lead_ids: Iterable[int]) -> dict[int, list[sqlite3.Row]]:
+    ids = list(lead_ids)
+    out: dict[int, list[sqlite3.Row]] = {i: [] for i in ids}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        marks = ",".join("?" * len(part))
+        for row in conn.execute(f"SELECT * FROM phones WHERE lead_id IN ({marks}) ORDER BY lead_id, position", part):
+            out[row["lead_id"]].append(row)
+    return out
+
+
+def insert_lead(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
+    cols = [c for c in LEAD_COLUMNS if c in fields]
+    cur = conn.execute(
+        f"INSERT INTO leads({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [fields[c] for c in cols],
+    )
+    return cur.lastrowid
+
+
+def insert_phones(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+    conn.executemany(f"INSERT INTO phones({', '.join(PHONE_COLUMNS)}) VALUES ({', '.join('?' * len(PHONE_COLUMNS))})", rows)
+
+
+def update_lead(conn: sqlite3.Connection, lead_id: int, fields: dict[str, Any], now: str) -> None:
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    conn.execute(f"UPDATE leads SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), now, lead_id))
+
+
+def update_phone(conn: sqlite3.Connection, phone_id: int, fields: dict[str, Any]) -> None:
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    conn.execute(f"UPDATE phones SET {sets} WHERE id = ?", (*fields.values(), phone_id))
+
+
+def claim(conn: sqlite3.Connection, lead_id: int, rep_name: str, now: str) -> bool:
+    """The atomic claim: wins only if the lead is alive and in the pool (or already this rep's)."""
+    row = conn.execute(
+        "UPDATE leads SET owner = ?, hold_until = NULL, updated_at = ? "
+        "WHERE id = ? AND dead = 0 AND (owner IS NULL OR owner = ?) RETURNING id",
+        (rep_name, now, lead_id, rep_name),
+    ).fetchone()
+    return row is not None
+
+
+def other_properties(conn: sqlite3.Connection, lead_row: sqlite3.Row, numbers: list[str]) -> list[sqlite3.Row]:
+    """Leads of the same owner (owner key) or sharing a phone, alive, other than this one."""
+    marks = ",".join("?" * len(numbers)) or "NULL"
+    return conn.execute(
+        f"SELECT * FROM leads WHERE dead = 0 AND id != ? AND ("
+        f" (owner_key IS NOT NULL AND owner_key = ?)"
+        f" OR id IN (SELECT lead_id FROM phones WHERE number IN ({marks}))) ORDER BY id",
+        (lead_row["id"], lead_row["owner_key"], *numbers),
+    ).fetchall()
+
+
+def search(
+    conn: sqlite3.Connection, *, visible_to: str | None, status: str | None, pool: bool,
+    owner: str | None, text: str | None, dead: bool, limit: int | None,
+) -> list[sqlite3.Row]:
+    where, args = ["dead = ?"], [1 if dead else 0]
+    if visible_to is not None:
+        where.append("(owner IS NULL OR owner = ?)")
+        args.append(visible_to)
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if pool:
+        where.append("owner IS NULL")
+    if owner:
+        where.append("owner = ?")
+        args.append(owner)
+    if text:
+        where.append("(id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?) OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))")
+        args += [fts_query(text), "%" + "".join(ch for ch in text if ch.isdigit()) + "%" if any(ch.isdigit() for ch in text) else "\x00"]
+    sql = f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return conn.execute(sql, args).fetchall()
+
+
+def fts_query(text: str) -> str:
+    """Each word of the search as a quoted prefix: `smi 12` -> `"smi"* "12"*`."""
+    words = [w.replace('"', '""') for w in text.split()]
+    return " ".join(f'"{w}"*' for w in words) or '""'
+
+
+def counts_by_status(conn: sqlite3.Connection, visible_to: str | None) -> dict[str, int]:
+    if visible_to is None:
+        rows = conn.execute("SELECT status, count(*) FROM leads WHERE dead = 0 GROUP BY status")
+    else:
+        rows = conn.execute(
+            "SELECT status, count(*) FROM leads WHERE dead = 0 AND (owner IS NULL OR owner = ?) GROUP BY status",
+            (visible_to,),
+        )
+    return dict(rows.fetchall())
+
+
+def expired_holds(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM leads WHERE hold_until IS NOT NULL AND hold_until <= ? AND dead = 0", (now,)).fetchall()
+
+
+def agenda(conn: sqlite3.Connection, rep_name: str, since: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT * FROM leads WHERE owner = ? AND dead = 0 AND appointment_at >= ? ORDER BY appointment_at",
+        (rep_name, since),
+    ).fetchall()
+
+
+def with_source_status(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT id, status, source_status FROM leads WHERE source_status IS NOT NULL AND dead = 0").fetchall()
+
+
+# --- events -----------------------------------------------------------------------------------
+
+def insert_event(
+    conn: sqlite3.Connection, *, lead_id: int | None, at: str, day: str, rep: str | None, kind: str,
+    status: str | None = None, phone_id: int | None = None, dial: bool = False, kpi: Iterable[str] = (),
+    undoes: int | None = None, before: dict | None = None, after: dict | None = None, data: dict | None = None,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO events(lead_id, at, day, rep, kind, status, phone_id, dial, kpi, undoes, before, after, data)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (lead_id, at, day, rep, kind, status, phone_id, int(dial), ",".join(kpi) or None, undoes,
+         dumps(before), dumps(after), dumps(data)),
+    )
+    return cur.lastrowid
+
+
+def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> list[sqlite3.Row]:
+    """A lead's timeline, oldest first (the last `limit` when given)."""
+    if limit is None:
+        return conn.execute("SELECT * FROM events WHERE lead_id = ? ORDER BY id", (lead_id,)).fetchall()
+    rows = conn.execute("SELECT * FROM events WHERE lead_id = ? ORDER BY id DESC LIMIT ?", (lead_id, limit)).fetchall()
+    return rows[::-1]
+
+
+def undone_ids(conn: sqlite3.Connection, lead_id: int) -> set[int]:
+    return {r[0] for r in conn.execute("SELECT undoes FROM events WHERE lead_id = ? AND undoes IS NOT NULL", (lead_id,))}
+
+
+def dials_since(conn: sqlite3.Connection, phone_id: int, since: str) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM events e WHERE e.phone_id = ? AND e.dial = 1 AND e.at > ?"
+        " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)",
+        (phone_id, since),
+    ).fetchone()[0]
+
+
+def kpi_events(conn: sqlite3.Connection, day: str | None, rep_name: str | None, since: str | None = None) -> list[sqlite3.Row]:
+    where, args = ["e.kpi IS NOT NULL", "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"], []
+    if day:
+        where.append("e.day = ?")
+        args.append(day)
+    if since:
+        where.append("e.day >= ?")
+        args.append(since)
+    if rep_name:
+        where.append("e.rep = ?")
+        args.append(rep_name)
+    return conn.execute(f"SELECT e.rep, e.day, e.kpi FROM events e WHERE {' AND '.join(where)}", args).fetchall()
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+def insert_action(
+    conn: sqlite3.Connection, *, lead_id: int, event_id: int, action: str, payload: dict, now: str, due: str,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO outbox(lead_id, event_id, action, idempotency_key, created_at, due_at, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (lead_id, event_id, action, f"leadtui-{lead_id}-{event_id}-{action}", now, due, dumps(payload)),
+    )
+    return cur.lastrowid
+
+
+def cancel_actions(conn: sqlite3.Connection, now: str, *, lead_id: int | None = None, event_id: int | None = None) -> list[sqlite3.Row]:
+    """Cancel what has not gone out yet; return what already went (sent or logged)."""
+    column, value = ("lead_id", lead_id) if lead_id is not None else ("event_id", event_id)
+    conn.execute(
+        f"UPDATE outbox SET state = 'cancelled', done_at = ? WHERE {column} = ? AND state IN ('pending', 'failed', 'dead')",
+        (now, value),
+    )
+    return conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)).fetchall()
+
+
+def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None) -> list[sqlite3.Row]:
+    where, args = [], []
+    states = list(states)
+    if states:
+        where.append(f"state IN ({','.join('?' * len(states))})")
+        args += states
+    if lead_id is not None:
+        where.append("lead_id = ?")
+        args.append(lead_id)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    return conn.execute(f"SELECT * FROM outbox {clause} ORDER BY id", args).fetchall()
+
+
+# --- approvals --------------------------------------------------------------------------------
+
+def insert_approval(conn: sqlite3.Connection, *, lead_id: int, rep_name: str, status: str, now: str, event_id: int, inputs: dict) -> int:
+    cur = conn.execute(
+        "INSERT INTO approvals(lead_id, rep, status, requested_at, event_id, inputs) VALUES (?, ?, ?, ?, ?, ?)",
+        (lead_id, rep_name, status, now, event_id, dumps(inputs)),
+    )
+    return cur.lastrowid
+
+
+def approval(conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+
+
+def approvals(conn: sqlite3.Connection, *, states: Iterable[str], rep_name: str | None) -> list[sqlite3.Row]:
+    states = list(states)
+    where, args = [f"state IN ({','.join('?' * len(states))})"], states
+    if rep_name:
+        where.append("rep = ?")
+        args.append(rep_name)
+    return conn.execute(f"SELECT * FROM approvals WHERE {' AND '.join(where)} ORDER BY id", args).fetchall()
+
+
+def decide_approval(conn: sqlite3.Connection, approval_id: int, state: str, by: str | None, now: str, why: str | None = None) -> None:
+    conn.execute(
+        "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, why = ? WHERE id = ?",
+        (state, by, now, why, approval_id),
+    )
+
+
+# --- drip replies -----------------------------------------------------------------------------
+
+def insert_reply(conn: sqlite3.Connection, number: str, body: str, received_at: str) -> int | None:
+    row = conn.execute("SELECT lead_id FROM phones p JOIN leads l ON l.id = p.lead_id WHERE p.number = ? ORDER BY l.dead, l.id LIMIT 1", (number,)).fetchone()
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO replies(from_number, body, received_at, lead_id) VALUES (?, ?, ?, ?)",
+        (number, body, received_at, row[0] if row else None),
+    )
+    return cur.lastrowid if cur.rowcount else None
+
+
+def reply(conn: sqlite3.Connection, reply_id: int) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM replies WHERE id = ?", (reply_id,)).fetchone()
+
+
+def open_replies(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM replies WHERE cleared_at IS NULL ORDER BY received_at, id").fetchall()
+
+
+def clear_reply(conn: sqlite3.Connection, reply_id: int, rep_name: str, now: str) -> None:
+    conn.execute("UPDATE replies SET cleared_by = ?, cleared_at = ? WHERE id = ?", (rep_name, now, reply_id))

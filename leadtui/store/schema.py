@@ -1,0 +1,161 @@
+"""The schema as numbered migrations; PRAGMA user_version says which have run."""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x4C454144  # "LEAD": tells our files from other SQLite files
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE reps (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('rep', 'manager')),
+        started TEXT NOT NULL,
+        pin_hash TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE leads (
+        id INTEGER PRIMARY KEY,
+        owner_name TEXT NOT NULL,
+        address TEXT NOT NULL,
+        city TEXT, state TEXT, zip TEXT,
+        mailing_address TEXT, mailing_city TEXT, mailing_state TEXT, mailing_zip TEXT,
+        apn TEXT, county TEXT,
+        emails TEXT NOT NULL DEFAULT '[]',
+        source_list TEXT, source_status TEXT,
+        owner_key TEXT, address_key TEXT,
+        notes TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        owner TEXT REFERENCES reps(name),
+        hold_until TEXT, next_call_at TEXT, appointment_at TEXT,
+        offer_amount REAL, contract_path TEXT, followup_requested_at TEXT,
+        cur_phone INTEGER, dial_run INTEGER NOT NULL DEFAULT 0,
+        dead INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX leads_queue ON leads(owner, next_call_at, id) WHERE dead = 0;
+    CREATE INDEX leads_status ON leads(status, owner) WHERE dead = 0;
+    CREATE INDEX leads_hold ON leads(hold_until) WHERE hold_until IS NOT NULL;
+    CREATE INDEX leads_parcel ON leads(county, apn) WHERE apn IS NOT NULL;
+    CREATE INDEX leads_address_key ON leads(address_key);
+    CREATE INDEX leads_owner_key ON leads(owner_key);
+    CREATE INDEX leads_source_status ON leads(source_status) WHERE source_status IS NOT NULL;
+
+    CREATE VIRTUAL TABLE leads_fts USING fts5(
+        owner_name, address, city, zip, source_status,
+        content='leads', content_rowid='id', prefix='2 3'
+    );
+    CREATE TRIGGER leads_fts_insert AFTER INSERT ON leads BEGIN
+        INSERT INTO leads_fts(rowid, owner_name, address, city, zip, source_status)
+        VALUES (new.id, new.owner_name, new.address, new.city, new.zip, new.source_status);
+    END;
+    CREATE TRIGGER leads_fts_update AFTER UPDATE OF owner_name, address, city, zip, source_status ON leads BEGIN
+        INSERT INTO leads_fts(leads_fts, rowid, owner_name, address, city, zip, source_status)
+        VALUES ('delete', old.id, old.owner_name, old.address, old.city, old.zip, old.source_status);
+        INSERT INTO leads_fts(rowid, owner_name, address, city, zip, source_status)
+        VALUES (new.id, new.owner_name, new.address, new.city, new.zip, new.source_status);
+    END;
+    CREATE TRIGGER leads_fts_delete AFTER DELETE ON leads BEGIN
+        INSERT INTO leads_fts(leads_fts, rowid, owner_name, address, city, zip, source_status)
+        VALUES ('delete', old.id, old.owner_name, old.address, old.city, old.zip, old.source_status);
+    END;
+
+    CREATE TABLE phones (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES leads(id),
+        position INTEGER NOT NULL,
+        number TEXT NOT NULL,
+        type TEXT,
+        dnc INTEGER NOT NULL DEFAULT 0,
+        litigator INTEGER NOT NULL DEFAULT 0,
+        bad INTEGER NOT NULL DEFAULT 0,
+        wrong_reports INTEGER NOT NULL DEFAULT 0,
+        tz TEXT,
+        UNIQUE (lead_id, position),
+        UNIQUE (lead_id, number)
+    );
+    CREATE INDEX phones_number ON phones(number);
+
+    -- Append-only: one row per thing that happened; undo is a new row naming the one it undoes.
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER REFERENCES leads(id),
+        at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        rep TEXT,
+        kind TEXT NOT NULL,
+        status TEXT,
+        phone_id INTEGER REFERENCES phones(id),
+        dial INTEGER NOT NULL DEFAULT 0,
+        kpi TEXT,
+        undoes INTEGER REFERENCES events(id),
+        before TEXT,
+        after TEXT,
+        data TEXT
+    );
+    CREATE INDEX events_lead ON events(lead_id, id);
+    CREATE INDEX events_dials ON events(phone_id, at) WHERE dial = 1;
+    CREATE INDEX events_kpi ON events(day, rep) WHERE kpi IS NOT NULL;
+    CREATE UNIQUE INDEX events_undoes ON events(undoes) WHERE undoes IS NOT NULL;
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN
+        SELECT RAISE(ABORT, 'events are append-only');
+    END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN
+        SELECT RAISE(ABORT, 'events are append-only');
+    END;
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES leads(id),
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        action TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sent', 'logged', 'failed', 'dead', 'cancelled')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        lease_until TEXT,
+        last_error TEXT,
+        done_at TEXT,
+        payload TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(due_at) WHERE state IN ('pending', 'failed');
+    CREATE INDEX outbox_lead ON outbox(lead_id, state);
+    CREATE INDEX outbox_event ON outbox(event_id);
+
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES leads(id),
+        rep TEXT NOT NULL REFERENCES reps(name),
+        status TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'approved', 'rejected', 'cancelled')),
+        requested_at TEXT NOT NULL,
+        event_id INTEGER REFERENCES events(id),
+        inputs TEXT NOT NULL DEFAULT '{}',
+        decided_by TEXT,
+        decided_at TEXT,
+        why TEXT
+    );
+    CREATE INDEX approvals_state ON approvals(state, id);
+    CREATE INDEX approvals_lead ON approvals(lead_id);
+
+    CREATE TABLE replies (
+        id INTEGER PRIMARY KEY,
+        from_number TEXT NOT NULL,
+        body TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        lead_id INTEGER REFERENCES leads(id),
+        cleared_by TEXT,
+        cleared_at TEXT,
+        UNIQUE (from_number, received_at, body)
+    );
+    CREATE INDEX replies_open ON replies(received_at) WHERE cleared_at IS NULL;
+    """,
+)
