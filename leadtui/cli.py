@@ -92,7 +92,45 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
     return wrap
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+def guarded(run: Callable[[], Any]) -> int:
+    """Run the CLI: one-line errors, exit 0 / 1 (refused) / 2 (bad usage or input)."""
+    try:
+        run()
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        click.echo(f"error: {safe(exc.format_message())}", err=True)
+        return 2
+    except LeadtuiError as exc:
+        click.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {safe(str(exc))}", err=True)
+        return exc.exit_code
+    except sqlite3.Error as exc:
+        from leadtui.store.db import describe
+
+        click.echo(f"error: {safe(str(describe('database', exc)))}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("LEADTUI_DEBUG"):
+            raise
+        click.echo(f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
+                   err=True)
+        return 2
+    return 0
+
+
+class Leadtui(click.Group):
+    """The root group: every error ends as one line and an exit status."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: D102
+        sys.exit(guarded(lambda: super(Leadtui, self).main(args, prog_name, complete_var, False, **extra)))
+
+
+@click.group(cls=Leadtui, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @_global_options
 @click.pass_context
 def cli(ctx: click.Context, **params: Any) -> None:
@@ -485,32 +523,5 @@ def config_show(state: State) -> None:
 # --- entry point ------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI: one-line errors, exit 0 / 1 (refused) / 2 (bad usage or input)."""
-    code = 0
-    try:
-        cli.main(args=argv, prog_name="leadtui", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        code = exc.exit_code
-    except click.Abort:
-        click.echo("error: aborted", err=True)
-        code = 1
-    except click.ClickException as exc:
-        click.echo(f"error: {safe(exc.format_message())}", err=True)
-        code = 2
-    except LeadtuiError as exc:
-        click.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {safe(str(exc))}", err=True)
-        code = exc.exit_code
-    except sqlite3.Error as exc:
-        from leadtui.store.db import describe
-
-        click.echo(f"error: {safe(str(describe('database', exc)))}", err=True)
-        code = 2
-    except KeyboardInterrupt:
-        code = 130
-    except Exception as exc:  # a bug: still one line, the traceback on request
-        if os.environ.get("LEADTUI_DEBUG"):
-            raise
-        click.echo(f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
-                   err=True)
-        code = 2
-    sys.exit(code)
+    """The console script."""
+    cli.main(args=argv, prog_name="leadtui")

@@ -1,0 +1,96 @@
+"""Shared fixtures: a real SQLite file per test, a clock the test moves, a small floor.
+
+    def test_something(make_service, clock):
+        svc = make_service()                 # wholesale; reps alice, boss, newbie added
+        lead = add_lead(svc)                 # Miami FL, one phone "(305) 555-0101"
+        svc.set_status(lead["id"], "needs-offer", REP)
+        clock.advance(minutes=11)
+
+`make_service(playbook="wholesale")` opens a Service on tmp_path/"leads.db" with the
+injected clock, delay_seconds=30 and contracts_dir=tmp_path/"contracts". Calling it
+again returns a second station on the same file (same playbook). No mocks anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from leadtui.service import Service, init_database
+from leadtui.store.db import connect
+
+NY = ZoneInfo("America/New_York")
+START = datetime(2026, 11, 23, 15, 0, tzinfo=NY)  # a Monday, inside calling hours in Miami
+
+REP = "alice"          # a rep past her first 30 days (started 2025-01-01)
+MANAGER = "boss"       # a manager, PIN below
+PIN = "4321"
+NEWBIE = "newbie"      # a rep who started yesterday (first 30 days: W13)
+
+
+class Clock:
+    """The service's `now`: pass `clock.now`; move it with `clock.advance(minutes=11)`."""
+
+    def __init__(self, start: datetime = START):
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by timedelta(**delta); returns the new time."""
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> datetime:
+        self.current = moment
+        return moment
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def add_reps(svc: Service, today: date) -> None:
+    """The standard floor: alice (veteran rep), boss (manager, PIN 4321), newbie (started yesterday)."""
+    svc.add_rep(REP, started=date(2025, 1, 1))
+    svc.add_rep(MANAGER, manager=True, started=date(2024, 1, 1), pin=PIN)
+    svc.add_rep(NEWBIE, started=today - timedelta(days=1))
+
+
+def add_lead(svc: Service, *, phones: int | list[str] = 1, **fields) -> dict:
+    """A Miami FL lead with unique address and `phones` numbers "(305) 555-01xx" (or the given list).
+
+    Keyword fields go to Service.add_lead (owner_name, address, mailing_address, notes, ...).
+    """
+    n = svc.db.conn.execute("SELECT count(*) FROM leads").fetchone()[0] + 1
+    if isinstance(phones, int):
+        used = svc.db.conn.execute("SELECT count(*) FROM phones").fetchone()[0]
+        phones = [f"(305) 555-{101 + used + i:04d}" for i in range(phones)]
+    args = {"owner_name": f"Owner {n}", "address": f"{100 + n} Ocean Dr", "city": "Miami",
+            "state": "FL", "zip_code": "33139", **fields}
+    return svc.add_lead(phones=phones, **args)
+
+
+@pytest.fixture
+def make_service(tmp_path, clock):
+    """Factory: make_service(playbook="wholesale", reps=True, **service_kwargs) -> Service."""
+    opened: list[Service] = []
+
+    def make(playbook: str = "wholesale", *, reps: bool = True, **kwargs) -> Service:
+        path = tmp_path / "leads.db"
+        first = not path.exists()
+        init_database(path, playbook)
+        options = {"now": clock.now, "delay_seconds": 30, "contracts_dir": tmp_path / "contracts", **kwargs}
+        svc = Service(connect(path), **options)
+        opened.append(svc)
+        if first and reps:
+            add_reps(svc, clock.now().date())
+        return svc
+
+    yield make
+    for svc in opened:
+        svc.close()
