@@ -112,8 +112,8 @@ class Service:
         self.playbook = parse_playbook(source, "playbook stored in the database")
 
     @classmethod
-    def open(cls, path: Path | str, **kwargs: Any) -> "Service":
-        db = connect(path)
+    def open(cls, path: Path | str, busy_timeout_ms: int | None = None, **kwargs: Any) -> "Service":
+        db = connect(path, busy_timeout_ms=busy_timeout_ms)
         try:
             return cls(db, **kwargs)
         except BaseException:
@@ -411,17 +411,22 @@ class Service:
                 )
             except NeedsConfirmation as exc:
                 numbers = [p["number"] for p in phones]
-                exc.others = [self._lead_json(r, []) for r in q.other_properties(conn, lead, numbers)]
+                others = q.other_properties(conn, lead, numbers)
+                their_phones = q.phones(conn, [r["id"] for r in others])  # W11: so the rep can work them
+                exc.others = [self._lead_json(r, their_phones[r["id"]]) for r in others]
                 raise
-            return self._apply(conn, lead, phones, d, actor, now)
+            inputs = {k: v for k, v in {"phone": phone, "at": at, "amount": amount, "source": source,
+                                        "confirm": confirm or None, "override": override or None}.items() if v is not None}
+            return self._apply(conn, lead, phones, d, actor, now, inputs=inputs)
 
-    def _apply(self, conn, lead, phones, d, actor: Actor, now: datetime, extra: dict | None = None) -> Outcome:
+    def _apply(self, conn, lead, phones, d, actor: Actor, now: datetime, extra: dict | None = None,
+               inputs: dict | None = None) -> Outcome:
         """Store a Decision: lead and phone fields, the event, outbox rows, the approval."""
         data = {k: v for k, v in {**d.data, **(extra or {})}.items() if v is not None}
         if d.kind == "approval_requested":
             event_id = self._event(conn, now, lead_id=lead["id"], rep=actor.name, kind=d.kind, status=d.status)
             approval = q.insert_approval(conn, lead_id=lead["id"], rep_name=actor.name, status=d.status,
-                                         now=clock.stamp(now), event_id=event_id, inputs={})
+                                         now=clock.stamp(now), event_id=event_id, inputs=inputs or {})
             return Outcome(lead["id"], f"{d.message} (approval #{approval})", event_id, approval_id=approval)
         if d.phones:
             data["phones_before"] = {str(pid): {k: next(p[k] for p in phones if p["id"] == pid) for k in ch}
@@ -431,16 +436,17 @@ class Service:
         fields = dict(d.fields)
         if d.draft:
             fields["contract_path"] = self._draft(d.draft, lead, actor, now, fields)
+        cancelled = q.open_actions(conn, lead_id=lead["id"]) if d.kill else []
+        if cancelled:
+            data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]
+        if d.actions:
+            data["queued"] = list(d.actions)
         event_id = self._change(conn, lead, fields, now, actor.name, d.kind, status=d.status,
                                 phone_id=d.phone_id, dial=d.dial, kpi=d.kpi, data=data or None)
         outcome = Outcome(lead["id"], d.message, event_id, advance=d.advance)
-        if d.kill:
-            cancelled = conn.execute(
-                "SELECT count(*) FROM outbox WHERE lead_id = ? AND state IN ('pending','failed','dead')", (lead["id"],)
-            ).fetchone()[0]
+        if cancelled:
             q.cancel_actions(conn, clock.stamp(now), lead_id=lead["id"])
-            if cancelled:
-                outcome.message += f"; {cancelled} pending action(s) cancelled (W10)"
+            outcome.message += f"; {len(cancelled)} pending action(s) cancelled (W10)"
         if d.actions:
             payload = self._payload(conn, lead["id"], actor.name)
             for action in d.actions:
@@ -467,11 +473,13 @@ class Service:
         """What an action carries: the lead as it is after the change, in the same transaction."""
         row = q.lead(conn, lead_id)
         phones = q.phones(conn, [lead_id])[lead_id]
-        current = next((p["number"] for p in phones if p["position"] == row["cur_phone"]), None)
+        # W3: the phone to reach the owner on: never one marked bad (a wrong number); dialable first
+        good = sorted((p for p in phones if not p["bad"]),
+                      key=lambda p: (bool(p["dnc"] or p["litigator"]), p["position"] != row["cur_phone"], p["position"]))
         return {
             "lead_id": lead_id, "rep": rep, "owner_name": row["owner_name"], "address": row["address"],
             "city": row["city"], "state": row["state"], "zip": row["zip"], "status": row["status"],
-            "phone": current or (phones[0]["number"] if phones else None), "notes": row["notes"],
+            "phone": good[0]["number"] if good else None, "notes": row["notes"],
             "appointment_at": row["appointment_at"], "offer_amount": row["offer_amount"],
             "contract_path": row["contract_path"],
         }
@@ -581,9 +589,12 @@ class Service:
             data = json.loads(target["data"] or "{}")
             for pid, values in data.get("phones_before", {}).items():
                 q.update_phone(conn, int(pid), values)
+            data = {"undid": target["kind"], "status": target["status"]}
+            pending = q.open_actions(conn, event_id=target["id"])
+            if pending:
+                data["cancelled"] = [f"{a['action']} #{a['id']}" for a in pending]
+            event_id = self._change(conn, lead, restore, now, actor.name, "undo", undoes=target["id"], data=data)
             went = q.cancel_actions(conn, clock.stamp(now), event_id=target["id"])
-            event_id = self._change(conn, lead, restore, now, actor.name, "undo", undoes=target["id"],
-                                    data={"undid": target["kind"], "status": target["status"]})
         label = self.playbook.status(target["status"]).label if target["status"] else target["kind"].replace("_", " ")
         outcome = Outcome(lead_id, f"undid {label} on lead {lead_id}", event_id)
         outcome.warnings = [f"{a['action']} already went out ({a['state']} {a['done_at'] or ''}); it can't be recalled"
@@ -599,8 +610,12 @@ class Service:
             lead = self._lead(conn, row["lead_id"])
             requester = self._actor(conn, row["rep"])
             phones = q.phones(conn, [lead["id"]])[lead["id"]]
+            given = json.loads(row["inputs"])
+            at = given.pop("at", None)
             d = decide_status(self.playbook.status(row["status"]), lead, phones, requester, now, approved=True,
-                              rules=self.rules, **json.loads(row["inputs"]))
+                              appointment_at=self._parse_at(at, lead, phones) if at else None, rules=self.rules,
+                              dials_24h=lambda pid: q.dials_since(conn, pid, clock.stamp(now - timedelta(hours=24))),
+                              **given)
             outcome = self._apply(conn, lead, phones, d, requester, now,
                                   extra={"approval": approval_id, "approved_by": manager.name})
             q.decide_approval(conn, approval_id, "approved", manager.name, clock.stamp(now))
@@ -689,7 +704,8 @@ class Service:
                          rep: str | None = None, dry_run: bool = False) -> dict[str, Any]:
         """L5: map each lead's source (legacy) status onto the playbook; one event per lead changed.
 
-        Values not in `mapping` go to `default`; with no default they are left alone.
+        Values not in `mapping` go to `default`; with no default they are left alone. Only leads
+        still at the initial status are mapped: what a rep (or an earlier run) decided stays (L2).
         """
         mapping = {k.strip().casefold(): v for k, v in mapping.items()}
         for target in {*mapping.values(), *([default] if default else [])}:
@@ -698,10 +714,13 @@ class Service:
         with self._write() as conn:
             actor = self._actor(conn, rep).name if rep else None
             counts: dict[tuple[str, str], int] = {}
-            changed = 0
+            changed = kept = 0
             for row in q.with_source_status(conn):
                 target = mapping.get(row["source_status"].strip().casefold(), default)
                 if target is None:
+                    continue
+                if row["status"] != self.playbook.initial:
+                    kept += 1
                     continue
                 key = (row["source_status"], target)
                 counts[key] = counts.get(key, 0) + 1
@@ -711,7 +730,7 @@ class Service:
                         lead = q.lead(conn, row["id"])
                         self._change(conn, lead, {"status": target}, now, actor, "migrate", status=target,
                                      data={"from": row["source_status"]})
-        return {"dry_run": dry_run, "changed": changed,
+        return {"dry_run": dry_run, "changed": changed, "kept": kept,
                 "map": [{"from": f, "to": t, "count": n} for (f, t), n in sorted(counts.items())]}
 
 
@@ -720,6 +739,7 @@ def open_service(db_path: Path | str, config: Any = None, **kwargs: Any) -> Serv
     if config is not None:
         kwargs.setdefault("rules", CallingRules.from_config(config.calling))
         kwargs.setdefault("delay_seconds", config.automation["delay_seconds"])
+        kwargs.setdefault("busy_timeout_ms", config.raw.get("database", {}).get("busy_timeout_ms"))
         from leadtui.config import config_dir
 
         templates = config_dir() / "templates"

@@ -47,9 +47,10 @@ def test_b3_resolve_zone_many_phone_zones_use_state():
     assert resolve_zone(("America/New_York", LA), " ca ") == LA
 
 
-def test_b3_resolve_zone_unknown_state_uses_first_phone_zone():
-    assert resolve_zone(("America/New_York", LA), "ZZ") == "America/New_York"
-    assert resolve_zone(("America/Denver", LA), None) == "America/Denver"
+def test_b3_resolve_zone_ambiguous_phone_and_no_state_is_unknown():
+    # unknown, so check_dial demands the window in every US zone rather than guess one
+    assert resolve_zone(("America/New_York", LA), "ZZ") is None
+    assert resolve_zone(("America/Denver", LA), None) is None
 
 
 def test_b3_resolve_zone_no_phone_zone_uses_state():

@@ -192,8 +192,6 @@ def test_playbook_toml_syntax_error_names_file_and_line(tmp_path):
     assert "line 6" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a TOML syntax error names file and line but not the field "
-                                       "(parse() passes tomllib's message through as is)")
 def test_playbook_toml_syntax_error_names_the_field(tmp_path):
     path = write(tmp_path, {6: "label = "})
     message = load_error(path)
@@ -279,8 +277,14 @@ def test_playbook_key_colliding_with_control_key(tmp_path):
     assert "status[1].key" in message and "control" in message
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a clash in alt_keys is reported as field 'key' on the key's line, "
-                                       "not as 'alt_keys' on its own line")
+@pytest.mark.parametrize("arrow", ["up", "down"])
+def test_playbook_key_colliding_with_arrow_control(tmp_path, arrow):
+    path = write(tmp_path, {9: f'key = "{arrow}"'})
+    message = load_error(path)
+    assert f"{path}:9:" in message
+    assert "status[1].key" in message and "control" in message
+
+
 def test_playbook_alt_key_colliding_with_control_key(tmp_path):
     path = write(tmp_path, extra=['alt_keys = ["c"]'])
     message = load_error(path)

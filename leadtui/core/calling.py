@@ -35,10 +35,10 @@ def _state_key(state: str | None) -> str:
 
 
 def resolve_zone(phone_zones: tuple[str, ...], state: str | None) -> str | None:
-    """The phone's only zone, else the state's zone, else the phone's first zone, else None."""
+    """The phone's only zone, else the state's zone, else None (unknown: every US window must hold)."""
     if len(phone_zones) == 1:
         return phone_zones[0]
-    return STATE_TZ.get(_state_key(state)) or (phone_zones[0] if phone_zones else None)
+    return STATE_TZ.get(_state_key(state))
 
 
 @dataclass(frozen=True)

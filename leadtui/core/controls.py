@@ -27,4 +27,5 @@ CONTROLS: tuple[Control, ...] = (
     Control("palette", "ctrl+p", "Commands", "Command palette"),
 )
 
-CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {"/", "?"}
+# Keys no status may take: the controls', their spelled forms, and the arrows and page keys.
+CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {"/", "?", "up", "down", "pageup", "pagedown", "enter", "escape", "tab"}

@@ -176,12 +176,25 @@ def _check(spec: dict, entry: dict, table: str, index: int, loc: _Locator) -> di
     return out
 
 
+def _syntax_error(filename: str, text: str, exc: tomllib.TOMLDecodeError) -> LeadtuiError:
+    """A TOML syntax error as `file:line: field 'x': message`, the field read off that line."""
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column \d+\)", message)
+    if not found:
+        return LeadtuiError(f"{filename}: {message}")
+    line = int(found.group(1))
+    lines = text.splitlines()
+    key = re.match(r"\s*([A-Za-z0-9_-]+)\s*=", lines[line - 1]) if line <= len(lines) else None
+    field = f" field '{key.group(1)}':" if key else ""
+    return LeadtuiError(f"{filename}:{line}:{field} {message}")
+
+
 def parse(text: str, filename: str) -> Playbook:
     """Build a Playbook from TOML text; LeadtuiError names file, line and field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise LeadtuiError(f"{filename}: {exc}") from None
+        raise _syntax_error(filename, text, exc) from None
     loc = _Locator(filename, text)
     for name, value in data.items():
         if name not in _TOP_FIELDS:
@@ -201,11 +214,13 @@ def parse(text: str, filename: str) -> Playbook:
             raise loc.error("status", i, "id", f"{status.id!r} is used twice")
         if status.group not in {g.id for g in groups}:
             raise loc.error("status", i, "group", f"{status.group!r} has no [[group]]")
-        for key in filter(None, (status.key, *status.alt_keys)):
+        for name, key in [("key", status.key), *(("alt_keys", k) for k in status.alt_keys)]:
+            if not key:
+                continue
             if key in CONTROL_KEYS:
-                raise loc.error("status", i, "key", f"{key!r} is a control's key")
+                raise loc.error("status", i, name, f"{key!r} is a control's key")
             if key in keys:
-                raise loc.error("status", i, "key", f"{key!r} is also the key of {keys[key]}")
+                raise loc.error("status", i, name, f"{key!r} is also the key of {keys[key]}")
             keys[key] = status.id
         if status.ownership == "hold" and not status.hold_days:
             raise loc.error("status", i, "hold_days", "ownership 'hold' needs hold_days")

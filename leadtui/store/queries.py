@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any, Iterable
 
@@ -139,13 +140,22 @@ def search(
         where.append("owner = ?")
         args.append(owner)
     if text:
-        where.append("(id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?) OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))")
-        args += [fts_query(text), "%" + "".join(ch for ch in text if ch.isdigit()) + "%" if any(ch.isdigit() for ch in text) else "\x00"]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if _PHONEISH.fullmatch(text.strip()) and len(digits) >= 4:
+            where.append("(id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
+                         " OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))")
+            args += [fts_query(text), f"%{digits}%"]
+        else:
+            where.append("id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
+            args.append(fts_query(text))
     sql = f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id"
     if limit is not None:
         sql += " LIMIT ?"
         args.append(limit)
     return conn.execute(sql, args).fetchall()
+
+
+_PHONEISH = re.compile(r"[\d\s()+.-]+")
 
 
 def fts_query(text: str) -> str:
@@ -251,6 +261,12 @@ def cancel_actions(conn: sqlite3.Connection, now: str, *, lead_id: int | None = 
         (now, value),
     )
     return conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)).fetchall()
+
+
+def open_actions(conn: sqlite3.Connection, *, lead_id: int | None = None, event_id: int | None = None) -> list[sqlite3.Row]:
+    """Actions not gone out yet (what a kill or an undo cancels)."""
+    column, value = ("lead_id", lead_id) if lead_id is not None else ("event_id", event_id)
+    return conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('pending', 'failed', 'dead')", (value,)).fetchall()
 
 
 def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None) -> list[sqlite3.Row]:
