@@ -172,14 +172,16 @@ def read_pin(prompt: str) -> str:
     return line.strip()
 
 
-def with_pin(action: Callable[[str | None], Any]) -> Any:
-    """Run a service call; if it needs a manager PIN, ask for it and run it again."""
+def with_pin(state: State, action: Callable[[Any, str | None], Any]) -> None:
+    """Run `action(service, pin)`; if it needs a manager PIN, ask for it and run it again."""
     from leadtui.service import PinRequired
 
+    svc = state.service()
     try:
-        return action(None)
+        result = action(svc, None)
     except PinRequired as exc:
-        return action(read_pin(f"{exc} — PIN"))
+        result = action(svc, read_pin(f"{exc} — PIN"))
+    outcome(state, result)
 
 
 def lead_line(lead: dict) -> str:
@@ -313,7 +315,13 @@ def leads(state: State, status, pool, owner, text, dead, limit) -> None:
     if pool and owner:
         raise LeadtuiError("--pool and --owner exclude each other")
     rows = state.service().search(state.rep_name, status=status, pool=pool, owner=owner, text=text, dead=dead, limit=limit)
-    emit(state, rows, lambda rs: [click.echo(lead_line(r)) for r in rs] or click.echo(f"{len(rs)} lead(s)", err=True))
+
+    def human(found: list) -> None:
+        for row in found:
+            click.echo(lead_line(row))
+        click.echo(f"{len(found)} lead(s)", err=True)
+
+    emit(state, rows, human)
 
 
 @command(cli)
@@ -361,8 +369,7 @@ def claim(state: State, lead_id: int) -> None:
 @click.argument("lead_id", metavar="LEAD", type=int)
 def release(state: State, lead_id: int) -> None:
     """Put your lead back in the pool (W15)."""
-    svc = state.service()
-    outcome(state, with_pin(lambda pin: svc.release(lead_id, state.rep_name, pin)))
+    with_pin(state, lambda svc, pin: svc.release(lead_id, state.rep_name, pin))
 
 
 @command(cli)
@@ -370,8 +377,7 @@ def release(state: State, lead_id: int) -> None:
 @click.argument("to_rep", metavar="REP")
 def assign(state: State, lead_id: int, to_rep: str) -> None:
     """Give a lead to a rep (W16; another rep's lead: manager PIN)."""
-    svc = state.service()
-    outcome(state, with_pin(lambda pin: svc.assign(lead_id, to_rep, state.rep_name, pin)))
+    with_pin(state, lambda svc, pin: svc.assign(lead_id, to_rep, state.rep_name, pin))
 
 
 @command(cli)
@@ -403,8 +409,7 @@ def approvals(state: State, all_states: bool) -> None:
 @click.argument("approval_id", metavar="ID", type=int)
 def approve(state: State, approval_id: int) -> None:
     """Approve a pending status (manager; W13)."""
-    svc = state.service()
-    outcome(state, with_pin(lambda pin: svc.approve(approval_id, state.rep_name, pin)))
+    with_pin(state, lambda svc, pin: svc.approve(approval_id, state.rep_name, pin))
 
 
 @command(cli)
@@ -412,16 +417,14 @@ def approve(state: State, approval_id: int) -> None:
 @click.option("--why", required=True, help="What the rep will read.")
 def reject(state: State, approval_id: int, why: str) -> None:
     """Reject a pending status (manager; W13)."""
-    svc = state.service()
-    outcome(state, with_pin(lambda pin: svc.reject(approval_id, state.rep_name, pin, why)))
+    with_pin(state, lambda svc, pin: svc.reject(approval_id, state.rep_name, pin, why))
 
 
 @command(cli)
 @click.argument("lead_id", metavar="LEAD", type=int)
 def revive(state: State, lead_id: int) -> None:
     """Bring a killed lead back to its previous status (manager; W10)."""
-    svc = state.service()
-    outcome(state, with_pin(lambda pin: svc.revive(lead_id, state.rep_name, pin)))
+    with_pin(state, lambda svc, pin: svc.revive(lead_id, state.rep_name, pin))
 
 
 @command(cli, "migrate-statuses")

@@ -12,16 +12,14 @@ from typing import Any, Callable, Iterable, Union
 
 import platformdirs
 
+from leadtui.core.calling import STATE_TZ
 from leadtui.errors import LeadtuiError
 
 APP = "leadtui"
 BUILTIN_PLAYBOOKS = ("wholesale", "lifecycle")
 AUTOMATION_DEFAULTS = {"mode": "log", "delay_seconds": 30, "max_attempts": 8}
 SMS_DEFAULTS = {"api_base": "https://api.twilio.com"}
-US_STATES = frozenset(
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ"
-    " NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP".split()
-)
+US_STATES = frozenset(STATE_TZ)
 
 
 def _env_path(name: str, fallback: Callable[[], Path]) -> Path:
