@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from leadtui import clock
-from leadtui.core import phones as phonelib
 from leadtui.core.calling import CallingRules, resolve_zone
 from leadtui.core.followup import half_way
 from leadtui.core.identity import address_key, owner_key
@@ -357,6 +356,8 @@ class Service:
         source_list: str | None = None, source_status: str | None = None, notes: str = "", rep: str | None = None,
     ) -> dict:
         """L1: a lead entered by hand gets the playbook's initial status; a duplicate is refused."""
+        from leadtui.core import phones as phonelib  # phonenumbers: ~20 ms, only where phones are parsed
+
         if not owner_name.strip() or not address.strip():
             raise LeadtuiError("a lead needs --owner and --address")
         numbers = []
@@ -694,6 +695,8 @@ class Service:
 
     def add_reply(self, number: str, body: str, received_at: datetime) -> int | None:
         """A drip reply in, matched to a lead by phone. None when it was already stored."""
+        from leadtui.core import phones as phonelib
+
         e164 = phonelib.normalize(number)
         if e164 is None:
             raise LeadtuiError(f"not a phone number: {number!r}")

@@ -98,7 +98,7 @@ def test_b5_newer_schema_is_refused(floor):
 def run_as_nobody(args: list[str], env: dict) -> tuple[int, str]:
     """Run the CLI in a forked child that, when we are root, drops to uid `nobody` first."""
     import leadtui.cli
-    import leadtui.config  # noqa: F401  (imported before the fork: nobody can't read /root)
+    import leadtui.config  # noqa: F401  (imported before the fork: nobody may not read the interpreter's folders)
     import leadtui.service  # noqa: F401
 
     read, write = os.pipe()
