@@ -124,9 +124,6 @@ class Service:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _write(self):
-        return self.db.write()
-
     def _actor(self, conn: sqlite3.Connection, name: str | None) -> Actor:
         if not name:
             raise LeadtuiError("say who you are: --rep NAME (or env LEADTUI_REP, or rep in the config)")
@@ -339,7 +336,7 @@ class Service:
         if pin is not None and not (4 <= len(pin) <= 64):
             raise LeadtuiError("a PIN must be 4 to 64 characters")
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             if manager and q.has_manager(conn):
                 self._manager(conn, acting, acting_pin, "add a manager")
             if q.rep(conn, name) is not None:
@@ -377,7 +374,7 @@ class Service:
             "owner_key": owner_key(owner_name, mailing[0], mailing[3]), "address_key": address_key(address, zip_code),
             "status": self.playbook.initial, "created_at": clock.stamp(now), "updated_at": clock.stamp(now),
         }
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep).name if rep else None
             dup = conn.execute("SELECT id FROM leads WHERE address_key = ? LIMIT 1", (fields["address_key"],)).fetchone()
             if dup:
@@ -398,7 +395,7 @@ class Service:
         """A status key: core decides, one transaction stores lead, event and outbox rows."""
         st = self.playbook.status(status)
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._lead(conn, lead_id)
             phones = q.phones(conn, [lead_id])[lead_id]
@@ -503,7 +500,7 @@ class Service:
     def claim(self, lead_id: int, rep: str | None) -> Outcome:
         """W14: lock a pool lead to the rep; of two stations at once exactly one wins."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._lead(conn, lead_id)
             alive_guard(lead)
@@ -521,7 +518,7 @@ class Service:
     def release(self, lead_id: int, rep: str | None, pin: str | None = None) -> Outcome:
         """W15: the rep's lead back to the pool (another rep's: a manager, with PIN)."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._lead(conn, lead_id)
             alive_guard(lead)
@@ -535,7 +532,7 @@ class Service:
     def assign(self, lead_id: int, to: str, rep: str | None, pin: str | None = None) -> Outcome:
         """W16: a pool lead or your own to anyone; another rep's only by a manager."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             target = self._actor(conn, to)
             lead = self._lead(conn, lead_id)
@@ -553,7 +550,7 @@ class Service:
         """W18: call back at half the interval the lead asked for; the lead stays with the rep."""
         now = self.now()
         requested, scheduled = half_way(now, asked)
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._lead(conn, lead_id)
             alive_guard(lead)
@@ -568,7 +565,7 @@ class Service:
     def undo(self, lead_id: int, rep: str | None) -> Outcome:
         """W19: reverse the rep's last action on the lead within 10 minutes."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._lead(conn, lead_id)
             undone = q.undone_ids(conn, lead_id)
@@ -605,7 +602,7 @@ class Service:
     def approve(self, approval_id: int, rep: str | None, pin: str | None) -> Outcome:
         """W13: a manager approves; the status applies now, credited to the rep who asked."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             manager = self._manager(conn, rep, pin, "approve")
             row = self._pending(conn, approval_id)
             lead = self._lead(conn, row["lead_id"])
@@ -628,7 +625,7 @@ class Service:
         if not why.strip():
             raise LeadtuiError("say why (--why TEXT): the rep sees it")
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             manager = self._manager(conn, rep, pin, "reject")
             row = self._pending(conn, approval_id)
             q.decide_approval(conn, approval_id, "rejected", manager.name, clock.stamp(now), why.strip())
@@ -647,7 +644,7 @@ class Service:
     def revive(self, lead_id: int, rep: str | None, pin: str | None) -> Outcome:
         """W10: a manager brings a killed lead back to what it was before the kill."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             manager = self._manager(conn, rep, pin, "revive a lead")
             lead = self._lead(conn, lead_id)
             if not lead["dead"]:
@@ -670,7 +667,7 @@ class Service:
     def sweep(self) -> list[int]:
         """W9: holds past their date go back to the pool. Returns the leads released."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             rows = q.expired_holds(conn, clock.stamp(now))
             for lead in rows:
                 self._change(conn, lead, {"owner": None, "hold_until": None}, now, None, "hold_expired",
@@ -680,7 +677,7 @@ class Service:
     def clear_reply(self, reply_id: int, rep: str | None) -> Outcome:
         """W17: mark a drip reply handled (who, when); it leaves the list."""
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep)
             row = q.reply(conn, reply_id)
             if row is None:
@@ -700,7 +697,7 @@ class Service:
         e164 = phonelib.normalize(number)
         if e164 is None:
             raise LeadtuiError(f"not a phone number: {number!r}")
-        with self._write() as conn:
+        with self.db.write() as conn:
             return q.insert_reply(conn, e164, body, clock.stamp(received_at))
 
     def migrate_statuses(self, mapping: Mapping[str, str], default: str | None, *,
@@ -714,7 +711,7 @@ class Service:
         for target in {*mapping.values(), *([default] if default else [])}:
             self.playbook.status(target)
         now = self.now()
-        with self._write() as conn:
+        with self.db.write() as conn:
             actor = self._actor(conn, rep).name if rep else None
             counts: dict[tuple[str, str], int] = {}
             changed = kept = 0

@@ -57,11 +57,6 @@ def insert_rep(conn: sqlite3.Connection, name: str, role: str, started: str, pin
     )
 
 
-def set_rep(conn: sqlite3.Connection, name: str, **fields: Any) -> None:
-    sets = ", ".join(f"{k} = ?" for k in fields)
-    conn.execute(f"UPDATE reps SET {sets} WHERE name = ?", (*fields.values(), name))
-
-
 # --- leads and phones ------------------------------------------------------------------------
 
 def lead(conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row | None:
