@@ -155,15 +155,23 @@ class Service:
 
     def _change(
         self, conn: sqlite3.Connection, lead: sqlite3.Row, fields: Mapping[str, Any], now: datetime,
-        actor: str | None, kind: str, **event: Any,
+        actor: str | None, kind: str, *, written: bool = False, **event: Any,
     ) -> int:
-        """Update the lead's state fields and append the event that says so, before and after."""
-        fields = {k: _stamp(v) for k, v in fields.items()}
-        changed = {k: v for k, v in fields.items() if lead[k] != v}
-        if changed:
-            q.update_lead(conn, lead["id"], changed, clock.stamp(now))
-        before = {k: lead[k] for k in changed}
-        return self._event(conn, now, lead_id=lead["id"], rep=actor, kind=kind, before=before, after=changed, **event)
+        """Update the lead's state fields (unless already `written`) and append the event, before and after."""
+        stamped = {k: _stamp(v) for k, v in fields.items()}
+        after = {k: v for k, v in stamped.items() if lead[k] != v}
+        if after and not written:
+            q.update_lead(conn, lead["id"], after, clock.stamp(now))
+        before = {k: lead[k] for k in after}
+        return self._event(conn, now, lead_id=lead["id"], rep=actor, kind=kind, before=before, after=after, **event)
+
+    def _viewer(self, conn: sqlite3.Connection, rep: str | None) -> Actor | None:
+        """Who is looking; None for the admin view (no rep). A manager sees all, a rep the pool and theirs."""
+        return self._actor(conn, rep) if rep else None
+
+    @staticmethod
+    def _visible_to(viewer: Actor | None) -> str | None:
+        return viewer.name if viewer and not viewer.manager else None
 
     def _zone(self, lead: Mapping[str, Any], phones: list) -> str | None:
         tzs = [p["tz"] for p in phones if p["tz"]]
@@ -191,12 +199,10 @@ class Service:
         if limit is not None and limit < 0:
             raise LeadtuiError("--limit can't be negative")
         with self.db.read() as conn:
-            visible_to = None
-            if rep:
-                actor = self._actor(conn, rep)
-                if owner and owner.lower() != actor.name.lower() and not actor.manager:
-                    raise Refused("only a manager sees another rep's leads (W14)")
-                visible_to = None if actor.manager else actor.name
+            viewer = self._viewer(conn, rep)
+            visible_to = self._visible_to(viewer)
+            if owner and visible_to and owner.lower() != visible_to.lower():
+                raise Refused("only a manager sees another rep's leads (W14)")
             if owner and q.rep(conn, owner) is None:
                 raise LeadtuiError(f"no rep named {owner!r}")
             rows = q.search(conn, visible_to=visible_to, status=status, pool=pool, owner=owner,
@@ -207,11 +213,7 @@ class Service:
     def counts(self, rep: str | None = None) -> dict[str, int]:
         """Live leads per status, every status of the playbook listed (L3, B1)."""
         with self.db.read() as conn:
-            visible_to = None
-            if rep:
-                actor = self._actor(conn, rep)
-                visible_to = None if actor.manager else actor.name
-            got = q.counts_by_status(conn, visible_to)
+            got = q.counts_by_status(conn, self._visible_to(self._viewer(conn, rep)))
         return {s.id: got.get(s.id, 0) for s in self.playbook.statuses}
 
     def group_counts(self, rep: str | None = None) -> dict[str, int]:
@@ -434,7 +436,7 @@ class Service:
         fields = dict(d.fields)
         if d.draft:
             fields["contract_path"] = self._draft(d.draft, lead, actor, now, fields)
-        cancelled = q.open_actions(conn, lead_id=lead["id"]) if d.kill else []
+        cancelled = q.cancel_actions(conn, clock.stamp(now), lead_id=lead["id"])[0] if d.kill else []
         if cancelled:
             data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]
         if d.actions:
@@ -443,7 +445,6 @@ class Service:
                                 phone_id=d.phone_id, dial=d.dial, kpi=d.kpi, data=data or None)
         outcome = Outcome(lead["id"], d.message, event_id, advance=d.advance)
         if cancelled:
-            q.cancel_actions(conn, clock.stamp(now), lead_id=lead["id"])
             outcome.message += f"; {len(cancelled)} pending action(s) cancelled (W10)"
         if d.actions:
             payload = self._payload(conn, lead["id"], actor.name)
@@ -509,10 +510,8 @@ class Service:
             if not q.claim(conn, lead_id, actor.name, clock.stamp(now)):
                 holder = q.lead(conn, lead_id)["owner"]
                 raise Refused(f"lead {lead_id} is held by {holder} (W14)")
-            after = {"owner": actor.name, "hold_until": None}
-            before = {k: lead[k] for k in after if lead[k] != after[k]}
-            event_id = self._event(conn, now, lead_id=lead_id, rep=actor.name, kind="claim", before=before,
-                                   after={k: after[k] for k in before})
+            event_id = self._change(conn, lead, {"owner": actor.name, "hold_until": None}, now, actor.name, "claim",
+                                    written=True)
         return Outcome(lead_id, f"lead {lead_id} claimed by {actor.name}", event_id)
 
     def release(self, lead_id: int, rep: str | None, pin: str | None = None) -> Outcome:
@@ -571,7 +570,7 @@ class Service:
             undone = q.undone_ids(conn, lead_id)
             events = [e for e in q.events(conn, lead_id, limit=200) if e["id"] not in undone]
             mine = [e for e in events if e["kind"] in UNDOABLE and e["rep"] and e["rep"].lower() == actor.name.lower()
-                    and "approved_by" not in (e["data"] or "")]
+                    and "approved_by" not in json.loads(e["data"] or "{}")]  # a manager's approval stays
             if not mine or mine[-1]["at"] < clock.stamp(now - UNDO_WINDOW):
                 raise Refused(f"nothing of yours to undo on lead {lead_id} in the last 10 minutes (W19)")
             target = mine[-1]
@@ -588,11 +587,10 @@ class Service:
             for pid, values in data.get("phones_before", {}).items():
                 q.update_phone(conn, int(pid), values)
             data = {"undid": target["kind"], "status": target["status"]}
-            pending = q.open_actions(conn, event_id=target["id"])
-            if pending:
-                data["cancelled"] = [f"{a['action']} #{a['id']}" for a in pending]
+            cancelled, went = q.cancel_actions(conn, clock.stamp(now), event_id=target["id"])
+            if cancelled:
+                data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]
             event_id = self._change(conn, lead, restore, now, actor.name, "undo", undoes=target["id"], data=data)
-            went = q.cancel_actions(conn, clock.stamp(now), event_id=target["id"])
         label = self.playbook.status(target["status"]).label if target["status"] else target["kind"].replace("_", " ")
         outcome = Outcome(lead_id, f"undid {label} on lead {lead_id}", event_id)
         outcome.warnings = [f"{a['action']} already went out ({a['state']} {a['done_at'] or ''}); it can't be recalled"

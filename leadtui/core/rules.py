@@ -141,18 +141,15 @@ def _wrong_number(d: Decision, st: Status, lead: Row, phones: Sequence[Row], pos
     if target["bad"]:
         raise Refused(f"{_label(target)} is already marked bad (W12)")
     reports = target["wrong_reports"] + 1
-    change = {"wrong_reports": reports}
     d.phone_id = target["id"]
+    d.phones[target["id"]] = {"wrong_reports": reports, **({"bad": 1} if reports >= st.reports_per_phone else {})}
+    left = [p for p in phones if p["id"] != target["id"] and not p["bad"]]
+    if reports < st.reports_per_phone or left:
+        d.kind, d.status, d.actions, d.draft = "wrong_report", None, (), ""  # a report; the status waits
     if reports < st.reports_per_phone:
-        d.phones[target["id"]] = change
-        d.kind, d.status, d.actions, d.draft = "wrong_report", None, (), ""
         d.message = f"wrong number {reports} of {st.reports_per_phone} on {_label(target)} (W12)"
         return False
-    change["bad"] = 1
-    d.phones[target["id"]] = change
-    left = [p for p in phones if p["id"] != target["id"] and not p["bad"]]
     if left:
-        d.kind, d.status, d.actions, d.draft = "wrong_report", None, (), ""
         if lead["cur_phone"] == target["position"]:
             following = [p for p in left if dialable(p)]
             if following:

@@ -248,20 +248,18 @@ def insert_action(
     return cur.lastrowid
 
 
-def cancel_actions(conn: sqlite3.Connection, now: str, *, lead_id: int | None = None, event_id: int | None = None) -> list[sqlite3.Row]:
-    """Cancel what has not gone out yet; return what already went (sent or logged)."""
+def cancel_actions(
+    conn: sqlite3.Connection, now: str, *, lead_id: int | None = None, event_id: int | None = None,
+) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
+    """Cancel a lead's (or an event's) actions that have not gone out: (cancelled, already went)."""
     column, value = ("lead_id", lead_id) if lead_id is not None else ("event_id", event_id)
-    conn.execute(
-        f"UPDATE outbox SET state = 'cancelled', done_at = ? WHERE {column} = ? AND state IN ('pending', 'failed', 'dead')",
+    cancelled = conn.execute(
+        f"UPDATE outbox SET state = 'cancelled', done_at = ? WHERE {column} = ?"
+        " AND state IN ('pending', 'failed', 'dead') RETURNING *",
         (now, value),
-    )
-    return conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)).fetchall()
-
-
-def open_actions(conn: sqlite3.Connection, *, lead_id: int | None = None, event_id: int | None = None) -> list[sqlite3.Row]:
-    """Actions not gone out yet (what a kill or an undo cancels)."""
-    column, value = ("lead_id", lead_id) if lead_id is not None else ("event_id", event_id)
-    return conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('pending', 'failed', 'dead')", (value,)).fetchall()
+    ).fetchall()
+    went = conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)).fetchall()
+    return cancelled, went
 
 
 def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None) -> list[sqlite3.Row]:
