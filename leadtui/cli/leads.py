@@ -1,187 +1,16 @@
-"""The `leadtui` command line: a thin mirror of the service (a contract: see SPEC.md).
-
-Exit status: 0 done, 1 refused by a rule, 2 bad usage or input. Errors are one line.
-Textual is imported only by `run`.
-"""
+"""Commands for the floor: the database, reps, leads and the status controls."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
-import sqlite3
-import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from leadtui.errors import LeadtuiError, Refused
+from leadtui.cli.root import State, cli, command, emit, outcome, read_pin, with_pin
+from leadtui.errors import LeadtuiError
 from leadtui.text import safe, safe_json
-
-GLOBALS = ("db", "rep", "config", "as_json")
-
-
-class State:
-    """Global options, given before or after the command name."""
-
-    def __init__(self) -> None:
-        self.db: str | None = None
-        self.rep: str | None = None
-        self.config: str | None = None
-        self.as_json = False
-        self._config = None
-
-    @property
-    def settings(self):
-        if self._config is None:
-            from leadtui import config
-
-            self._config = config.load(self.config)
-        return self._config
-
-    @property
-    def db_path(self) -> Path:
-        if self.db:
-            return Path(self.db)
-        from leadtui.config import default_db_path
-
-        return default_db_path()
-
-    @property
-    def rep_name(self) -> str | None:
-        return self.rep or self.settings.rep
-
-    def service(self):
-        from leadtui.service import open_service
-
-        return open_service(self.db_path, self.settings)
-
-
-def _global_options(f: Callable) -> Callable:
-    options = [
-        click.option("--db", "db", type=click.Path(dir_okay=False), envvar="LEADTUI_DB",
-                     help="Database file (env LEADTUI_DB; default leads.db in the user data dir)."),
-        click.option("--rep", "rep", envvar="LEADTUI_REP", help="Who is acting (env LEADTUI_REP)."),
-        click.option("--config", "config", type=click.Path(dir_okay=False), envvar="LEADTUI_CONFIG",
-                     help="Config file (env LEADTUI_CONFIG)."),
-        click.option("--json", "as_json", is_flag=True, default=None, help="Print one JSON document."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable:
-    """A subcommand that also takes the global options and gets the State first."""
-
-    def wrap(f: Callable) -> Callable:
-        @group.command(name, **kwargs)
-        @_global_options
-        @functools.wraps(f)
-        def run(**params: Any) -> Any:
-            state = click.get_current_context().find_object(State)
-            for key in GLOBALS:
-                value = params.pop(key)
-                if value is not None and value is not False:
-                    setattr(state, key, value)
-            return f(state, **params)
-
-        return run
-
-    return wrap
-
-
-def guarded(run: Callable[[], Any]) -> int:
-    """Run the CLI: one-line errors, exit 0 / 1 (refused) / 2 (bad usage or input)."""
-    try:
-        run()
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.Abort:
-        click.echo("error: aborted", err=True)
-        return 1
-    except click.ClickException as exc:
-        click.echo(f"error: {safe(exc.format_message())}", err=True)
-        return 2
-    except LeadtuiError as exc:
-        click.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {safe(str(exc))}", err=True)
-        return exc.exit_code
-    except sqlite3.Error as exc:
-        from leadtui.store.db import describe
-
-        click.echo(f"error: {safe(str(describe('database', exc)))}", err=True)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a bug: still one line, the traceback on request
-        if os.environ.get("LEADTUI_DEBUG"):
-            raise
-        click.echo(f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
-                   err=True)
-        return 2
-    return 0
-
-
-class Leadtui(click.Group):
-    """The root group: every error ends as one line and an exit status."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: D102
-        sys.exit(guarded(lambda: super(Leadtui, self).main(args, prog_name, complete_var, False, **extra)))
-
-
-@click.group(cls=Leadtui, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@_global_options
-@click.pass_context
-def cli(ctx: click.Context, **params: Any) -> None:
-    """leadtui: a keyboard-only call floor for real-estate phone reps."""
-    state = ctx.ensure_object(State)
-    for key in GLOBALS:
-        if params[key] is not None:
-            setattr(state, key, params[key])
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(run)
-
-
-def emit(state: State, data: Any, human: Callable[[Any], None] | str) -> None:
-    """JSON with --json, else the human form."""
-    if state.as_json:
-        click.echo(safe_json(data))
-    elif isinstance(human, str):
-        click.echo(safe(human))
-    else:
-        human(data)
-
-
-def outcome(state: State, result) -> None:
-    data = {"lead_id": result.lead_id, "message": result.message, "event_id": result.event_id,
-            "advance": result.advance, "approval_id": result.approval_id, "warnings": result.warnings}
-    emit(state, data, result.message)
-    if not state.as_json:
-        for warning in result.warnings:
-            click.echo(f"warning: {safe(warning)}", err=True)
-
-
-def read_pin(prompt: str) -> str:
-    """The PIN from the terminal (hidden), or one line of stdin when it is not a terminal."""
-    if sys.stdin is not None and sys.stdin.isatty():
-        return click.prompt(prompt, hide_input=True)
-    line = sys.stdin.readline() if sys.stdin else ""
-    if not line.strip():
-        raise LeadtuiError(f"{prompt}: expected on stdin, got nothing")
-    return line.strip()
-
-
-def with_pin(state: State, action: Callable[[Any, str | None], Any]) -> None:
-    """Run `action(service, pin)`; if it needs a manager PIN, ask for it and run it again."""
-    from leadtui.service import PinRequired
-
-    svc = state.service()
-    try:
-        result = action(svc, None)
-    except PinRequired as exc:
-        result = action(svc, read_pin(f"{exc} — PIN"))
-    outcome(state, result)
 
 
 def lead_line(lead: dict) -> str:
@@ -220,16 +49,6 @@ def print_lead(lead: dict) -> None:
         extra = " ".join(f"{k}={v}" for k, v in detail.items() if k != "phones_before")
         undone = " (undone)" if e["undone"] else ""
         click.echo(safe(f"    {e['at']}  {e['rep'] or 'system':<10} {e['kind']:<18} {what} {extra}{undone}"))
-
-
-# --- commands ---------------------------------------------------------------------------------
-
-@command(cli)
-@click.option("--demo", is_flag=True, help="Open a demo database of realistic leads.")
-def run(state: State, demo: bool) -> None:
-    """The call-floor screen (TUI)."""
-    raise LeadtuiError("the call-floor screen is not built yet (tracked as its own issue); "
-                       "use the commands in `leadtui --help` meanwhile")
 
 
 @command(cli)
@@ -470,18 +289,6 @@ def _read_map(path: Path) -> tuple[dict, str | None]:
 
 
 @command(cli)
-@click.option("--state", "states", multiple=True,
-              type=click.Choice(["pending", "sent", "logged", "failed", "dead", "cancelled"]), help="Only these states.")
-@click.option("--lead", "lead_id", type=int, help="Only this lead's actions.")
-def outbox(state: State, states, lead_id) -> None:
-    """Actions the statuses queued, and where each one is."""
-    rows = state.service().outbox(states, lead_id)
-    emit(state, rows, lambda rs: [click.echo(safe(
-        f"#{r['id']:<6} lead {r['lead_id']:<7} {r['action']:<20} {r['state']:<9} attempts {r['attempts']}"
-        f"{'  ' + r['last_error'] if r['last_error'] else ''}")) for r in rs])
-
-
-@command(cli)
 def sweep(state: State) -> None:
     """Send leads whose 7-day hold ran out back to the pool (W9)."""
     released = state.service().sweep()
@@ -521,10 +328,3 @@ def config_show(state: State) -> None:
     data = {"path": str(settings.path), "rep": settings.rep, "playbook": settings.playbook, "keys": settings.keys,
             "calling": settings.calling, "automation": settings.automation}
     emit(state, data, lambda d: click.echo(safe(json.dumps(d, indent=2, default=str))))
-
-
-# --- entry point ------------------------------------------------------------------------------
-
-def main(argv: list[str] | None = None) -> None:
-    """The console script."""
-    cli.main(args=argv, prog_name="leadtui")

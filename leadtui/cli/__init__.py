@@ -1,0 +1,10 @@
+"""The `leadtui` command line: a thin mirror of the service (a contract: see SPEC.md).
+
+`root` holds the group, the global options and the error handling; each other module
+registers its commands on import.
+"""
+
+from leadtui.cli.root import cli, main
+from leadtui.cli import automation, leads, run  # noqa: F401  (register the commands)
+
+__all__ = ["cli", "main"]
