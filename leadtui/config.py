@@ -124,10 +124,10 @@ _LIMITS = {"window": _window, "max_per_phone_24h": _int(1)}
 _KIND = {"kind": _Req(_str)}
 _TARGET = _Tagged("kind", {
     "webhook": _KIND | {"url": _Req(_nonempty), "timeout_seconds": _seconds} | _secrets("secret"),
-    "sms": _KIND | {"api_base": _nonempty, "from": _Req(_nonempty), "to": _Req(_nonempty)}
+    "sms": _KIND | {"api_base": _nonempty, "from": _Req(_nonempty), "to": _Req(_nonempty), "timeout_seconds": _seconds}
     | _secrets("account_sid", "auth_token"),
     "email": _KIND | {"smtp": _Req(_smtp), "username": _str, "from": _nonempty, "to": _Req(_nonempty),
-                      "starttls": _bool} | _secrets("password"),
+                      "starttls": _bool, "timeout_seconds": _seconds} | _secrets("password"),
     "command": _KIND | {"argv": _Req(_argv), "timeout_seconds": _seconds},
 })
 SCHEMA: dict = {
