@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from leadtui import clock
-from leadtui.core.calling import CallingRules, resolve_zone
+from leadtui.core.calling import STATE_TZ, CallingRules, narrowest, open_now, resolve_zone, widest
 from leadtui.core.followup import half_way
 from leadtui.core.identity import address_key, owner_key
 from leadtui.core.playbook import KPI_COUNTERS, Playbook
 from leadtui.core.playbook import load as load_playbook
 from leadtui.core.playbook import parse as parse_playbook
-from leadtui.core.rules import Actor, NeedsConfirmation, alive_guard, decide_status, holder_guard
+from leadtui.core.rules import Actor, NeedsConfirmation, alive_guard, decide_status, holder_guard, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.store import queries as q
 from leadtui.store.db import Database, connect, describe
@@ -191,9 +191,10 @@ class Service:
 
     def search(
         self, rep: str | None = None, *, status: str | None = None, pool: bool = False, owner: str | None = None,
-        text: str | None = None, dead: bool = False, limit: int | None = None,
+        text: str | None = None, dead: bool = False, limit: int | None = None, after: int = 0,
+        statuses: Iterable[str] = (),
     ) -> list[dict]:
-        """Leads as `rep` may see them: the pool and their own (a manager, or no rep: all)."""
+        """Leads as `rep` may see them: the pool and their own (a manager, or no rep: all); by id after `after`."""
         if status:
             self.playbook.status(status)
         if limit is not None and limit < 0:
@@ -206,14 +207,91 @@ class Service:
             if owner and q.rep(conn, owner) is None:
                 raise LeadtuiError(f"no rep named {owner!r}")
             rows = q.search(conn, visible_to=visible_to, status=status, pool=pool, owner=owner,
-                            text=text, dead=dead, limit=limit)
+                            text=text, dead=dead, limit=limit, after=after, statuses=statuses)
             phones = q.phones(conn, [r["id"] for r in rows])
         return [self._lead_json(r, phones[r["id"]]) for r in rows]
 
-    def counts(self, rep: str | None = None) -> dict[str, int]:
-        """Live leads per status, every status of the playbook listed (L3, B1)."""
+    def queue(self, rep: str, cursor: tuple[str, int] = ("mine", 0), limit: int = 100) -> tuple[list[dict], tuple | None]:
+        """One page of the rep's call queue and the cursor of the next (None at the end).
+
+        In order: due follow-ups and today's appointments, the rep's other leads (cursor ("mine", offset)),
+        then the pool by id (cursor ("pool", after_id)). Each lead has `queue`: due, mine or pool.
+        Leads that can't be dialled now are left out (see `left_out`)."""
+        now = self.now()
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        day = (clock.stamp(day_start), clock.stamp(day_start + timedelta(days=1)))
+        coarse = self._open_filter(now, widest(self.rules.windows()))
+        phase, at = cursor
         with self.db.read() as conn:
-            got = q.counts_by_status(conn, self._visible_to(self._viewer(conn, rep)))
+            actor = self._actor(conn, rep)
+            if phase == "mine":
+                rows = q.queue_mine(conn, actor.name, clock.stamp(now), day, coarse, at, limit)
+                after = ("mine", at + limit) if len(rows) == limit else ("pool", 0)
+            else:
+                rows = q.queue_pool(conn, clock.stamp(now), at, limit, coarse)
+                after = ("pool", rows[-1]["id"]) if len(rows) == limit else None
+            phones = q.phones(conn, [r["id"] for r in rows])
+            out = []
+            for row in rows:
+                appointment = row["appointment_at"] is not None and day[0] <= row["appointment_at"] < day[1]
+                check = {**dict(row), "next_call_at": None} if appointment else row
+                if self._why_not(conn, check, phones[row["id"]], now) is None:
+                    due = appointment or row["next_call_at"] is not None
+                    kind = "pool" if phase == "pool" else "due" if due else "mine"
+                    out.append({**self._lead_json(row, phones[row["id"]]), "queue": kind})
+        return out, after
+
+    def left_out(self, rep: str, *, after: int = 0, limit: int = 100) -> list[dict]:
+        """Leads missing from the rep's queue, by id after `after`, each with `why`."""
+        now = self.now()
+        coarse = self._open_filter(now, narrowest(self.rules.windows()))
+        out: list[dict] = []
+        with self.db.read() as conn:
+            actor = self._actor(conn, rep)
+            while len(out) < limit:
+                rows = q.queue_left_out(conn, actor.name, clock.stamp(now), after, limit, coarse)
+                phones = q.phones(conn, [r["id"] for r in rows])
+                for row in rows:
+                    lead = self._lead_json(row, phones[row["id"]])
+                    if row["dead"]:
+                        why = f"dead: {lead['status_label']}"
+                    elif row["owner"] and row["owner"] != actor.name:
+                        why = f"held by {row['owner']}"
+                    else:
+                        why = self._why_not(conn, row, phones[row["id"]], now)
+                    if why:
+                        out.append({**lead, "why": why})
+                if len(rows) < limit:
+                    break
+                after = rows[-1]["id"]
+        return out[:limit]
+
+    def _why_not(self, conn: sqlite3.Connection, lead, phones: list, now: datetime) -> str | None:
+        since = clock.stamp(now - timedelta(hours=24))
+        return why_not_now(lead, phones, now, self.rules, lambda pid: q.dials_since(conn, pid, since))
+
+    @staticmethod
+    def _open_filter(now: datetime, window) -> tuple:
+        open_ = open_now(now, window)
+        return open_.zones, open_.states, STATE_TZ.keys(), open_.unknown
+
+    def why_not(self, lead_id: int) -> str | None:
+        """Why lead `lead_id` can't be dialled now (B3, cadence), or None."""
+        now = self.now()
+        with self.db.read() as conn:
+            lead = self._lead(conn, lead_id)
+            if lead["dead"]:
+                return "dead"
+            return self._why_not(conn, lead, q.phones(conn, [lead_id])[lead_id], now)
+
+    def data_version(self) -> int:
+        """Changes when another station commits (PRAGMA data_version)."""
+        return q.data_version(self.db.conn)
+
+    def counts(self, rep: str | None = None, *, include_dead: bool = False) -> dict[str, int]:
+        """Live leads per status, every status of the playbook listed (L3, B1); killed ones too if asked."""
+        with self.db.read() as conn:
+            got = q.counts_by_status(conn, self._visible_to(self._viewer(conn, rep)), include_dead)
         return {s.id: got.get(s.id, 0) for s in self.playbook.statuses}
 
     def group_counts(self, rep: str | None = None) -> dict[str, int]:
@@ -299,7 +377,7 @@ class Service:
             "appointment_at": row["appointment_at"], "offer_amount": row["offer_amount"],
             "contract_path": row["contract_path"], "followup_requested_at": row["followup_requested_at"],
             "dead": bool(row["dead"]), "notes": row["notes"],
-            "current_phone": cur, "dial_run": row["dial_run"],
+            "current_phone": cur, "dial_run": row["dial_run"], "zone": self._zone(row, phones),
             "phones": [{
                 "position": p["position"], "number": p["number"], "type": p["type"], "dnc": bool(p["dnc"]),
                 "litigator": bool(p["litigator"]), "bad": bool(p["bad"]), "wrong_reports": p["wrong_reports"],

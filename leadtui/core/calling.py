@@ -107,6 +107,9 @@ class CallingRules:
         cap = rule.max_per_phone_24h if rule else None
         return self.max_per_phone_24h if cap is None else cap
 
+    def windows(self) -> list[Window]:
+        return [self.window] + [r.window for r in self.states.values() if r.window]
+
     @classmethod
     def from_config(cls, section: dict) -> CallingRules:
         """Rules from the `[calling]` config table; every key optional."""
@@ -154,3 +157,40 @@ def check_dial(
             reason = f"{dials_24h} {noun} to this phone in the last 24 h (cap {cap})"
             return Verdict(False, reason, local=local)
     return Verdict(True, local=local)
+
+
+@dataclass(frozen=True)
+class OpenNow:
+    """Which zones and states are inside a window now: a coarse filter the queue's SQL can use."""
+
+    zones: frozenset[str]
+    states: frozenset[str]
+    unknown: bool  # a lead with no known zone: every fallback zone must be open
+
+
+def open_now(now: datetime, window: Window) -> OpenNow:
+    """Zones (of every known zone) and states whose local time is inside `window` at `now`."""
+    from zoneinfo import available_timezones
+
+    zones = frozenset(z for z in _known_zones(available_timezones)
+                      if window.contains(now.astimezone(ZoneInfo(z)).time()))
+    return OpenNow(zones, frozenset(s for s, z in STATE_TZ.items() if z in zones),
+                   all(z in zones for z in FALLBACK_ZONES))
+
+
+def _known_zones(available) -> frozenset[str]:
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = frozenset(z for z in available() if "/" in z and not z.startswith(("Etc/", "posix/", "right/")))
+    return _ZONES
+
+
+_ZONES: frozenset[str] | None = None
+
+
+def widest(windows: list[Window]) -> Window:
+    return Window(min(w.start for w in windows), max(w.end for w in windows))
+
+
+def narrowest(windows: list[Window]) -> Window:
+    return Window(max(w.start for w in windows), min(w.end for w in windows))

@@ -25,7 +25,17 @@ CONTROLS: tuple[Control, ...] = (
     Control("search", "slash", "Search", "Search by text and status"),
     Control("help", "question_mark", "Help", "Every key"),
     Control("palette", "ctrl+p", "Commands", "Command palette"),
+    # the screen's own views and toggles
+    Control("detail", "enter", "Timeline", "The lead's details and full timeline (B4)"),
+    Control("excluded", "e", "Excluded", "Show the leads left out of the queue, and why"),
+    Control("next-tab", "right_square_bracket", "Next tab", "Next pipeline tab (B1)"),
+    Control("previous-tab", "left_square_bracket", "Prev tab", "Previous pipeline tab (B1)"),
+    Control("replies", "i", "Replies", "Drip replies, to clear (W17)"),
+    Control("approvals", "m", "Approvals", "Pending approvals (managers approve or reject)"),
+    Control("outbox", "o", "Outbox", "Queued, failed and dead actions, with retry"),
+    Control("quit", "ctrl+q", "Quit", "Leave leadtui"),
 )
 
 # Keys no status may take: the controls', their spelled forms, and the arrows and page keys.
-CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {"/", "?", "up", "down", "pageup", "pagedown", "enter", "escape", "tab"}
+CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {"/", "?", "[", "]", "up", "down", "pageup", "pagedown", "home",
+                                                     "end", "escape", "tab"}

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 
-from leadtui.core.calling import CallingRules, check_dial
+from zoneinfo import ZoneInfo
+
+from leadtui.clock import parse_iso
+from leadtui.core.calling import CallingRules, check_dial, resolve_zone
 from leadtui.core.playbook import Status
 from leadtui.errors import LeadtuiError, Refused
 
@@ -76,6 +79,25 @@ def pick_phone(lead: Row, phones: Sequence[Row], position: int | None, usable: C
         if usable(phone):
             return phone
     raise Refused(f"lead {lead['id']} has no phone left to use (all bad, DNC or litigator)")
+
+
+def why_not_now(
+    lead: Row, phones: Sequence[Row], now: datetime, rules: CallingRules, dials_24h: Callable[[int], int],
+) -> str | None:
+    """Why the queue leaves a live lead out right now (B3, W1 cadence), or None when it can be dialled."""
+    if not phones:
+        return "no phone number"
+    usable = [p for p in phones if dialable(p)]
+    if not usable:
+        return "no good phone (DNC, litigator or bad)"
+    target = pick_phone(lead, phones, None, dialable)
+    if lead["next_call_at"] and parse_iso(lead["next_call_at"]) > now:
+        when = parse_iso(lead["next_call_at"])
+        zone = resolve_zone((target["tz"],) if target["tz"] else (), lead["state"])
+        return f"next call {when.astimezone(ZoneInfo(zone)) if zone else when:%a %b %d %H:%M}"
+    verdict = check_dial(now, zone=target["tz"], state=lead["state"], dnc=False, litigator=False, bad=False,
+                         dials_24h=dials_24h(target["id"]), rules=rules)
+    return None if verdict.ok else verdict.reason
 
 
 def _label(phone: Row) -> str:

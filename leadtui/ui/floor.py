@@ -1,0 +1,410 @@
+"""The floor: tabs with counts, the lead list, the claim panel and the status keybar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from leadtui.core.followup import half_way
+from leadtui.errors import LeadtuiError
+from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
+from leadtui.ui.keybar import KeyBar
+from leadtui.ui.panel import ClaimPanel
+from leadtui.ui.queue import LeadList
+from leadtui.ui.style import group_style
+from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
+
+PAGE = 100
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A pipeline tab: the call queue, or leads of some statuses (dead ones for a killing group)."""
+
+    label: str
+    statuses: tuple[str, ...] = ()
+    dead: bool = False
+    group: str = ""
+
+
+def pipeline_tabs(playbook) -> list[Tab]:
+    """Queue first, then one tab per status group (wholesale) or per status when groups repeat (lifecycle)."""
+    tabs = [Tab("Queue")]
+    groups = [g for g in playbook.groups if playbook.in_group(g.id)]
+    if len(groups) == len(playbook.statuses):
+        groups = []
+    if groups:
+        for g in groups:
+            members = playbook.in_group(g.id)
+            tabs.append(Tab(g.label, tuple(s.id for s in members), all(s.ownership == "kill" for s in members), g.id))
+    else:
+        tabs += [Tab(s.label, (s.id,), s.ownership == "kill", s.group) for s in playbook.statuses]
+    return tabs
+
+
+class Floor(Screen):
+    """The rep's station. Bindings come from the key table (see ui.keys); the app builds the subclass."""
+
+    DEFAULT_CSS = """
+    Floor #title { background: $boost; padding: 0 1; height: 1; }
+    Floor #tabs { height: auto; padding: 0 1; }
+    Floor #body { height: 1fr; }
+    Floor #left { width: 1fr; }
+    Floor #queue { height: 1fr; overflow-x: hidden; }
+    Floor #search { display: none; }
+    Floor #search.shown { display: block; }
+    Floor #panel { width: 44%; min-width: 34; max-width: 64; border-left: solid $primary-darken-2; padding: 0 1;
+                   overflow-y: auto; }
+    Floor #keybar { height: auto; border-top: solid $primary-darken-2; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tabs = pipeline_tabs(self.app.svc.playbook)
+        self.tab = 0
+        self.excluded = False
+        self.query_text = ""
+        self.cursor: tuple | int | None = None  # where the next page starts
+        self.generation = 0  # pages from an older listing are dropped
+        self.counts: dict[str, int] = {}
+        self.kpis: dict = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield Static(id="tabs")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Input(placeholder="search: name, address, phone, status:ID — enter to search, escape to clear",
+                            id="search")
+                yield LeadList(id="queue")
+            yield ClaimPanel(id="panel")
+        yield KeyBar(self.app.table, id="keybar")
+
+    def on_mount(self) -> None:
+        self.query_one(LeadList).focus()
+        self.load()
+        self.refresh_counts()
+
+    @property
+    def list(self) -> LeadList:
+        return self.query_one(LeadList)
+
+    # --- listing -----------------------------------------------------------------------------
+
+    def load(self, keep: int | None = None) -> None:
+        """(Re)list from the top for the current tab, search and toggle; slow reads go to a worker."""
+        self.generation += 1
+        self.cursor = None
+        self.list.empty_text = "Loading…"
+        self._page(self.generation, None, keep, self._loaded_count())
+        self.show_title()
+
+    def _loaded_count(self) -> int:
+        return max(len(self.list.rows), PAGE)
+
+    @work(thread=True, group="pages")
+    def _page(self, generation: int, cursor, keep: int | None = None, want: int = PAGE) -> None:
+        rows, more_at = [], cursor
+        while True:
+            got, more_at = self.app.read(lambda svc: self._fetch(svc, more_at))
+            rows += got
+            if more_at is None or len(rows) >= want:
+                break
+        self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep)
+
+    def _fetch(self, svc, cursor):
+        rep, tab = self.app.rep, self.tabs[self.tab]
+        if self.query_text:
+            text, status = _parse_search(self.query_text, svc.playbook)
+            rows = svc.search(rep, text=text or None, status=status, dead=bool(status and _kills(svc.playbook, status)),
+                              after=cursor or 0, limit=PAGE)
+            return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
+        if self.excluded:
+            rows = svc.left_out(rep, after=cursor or 0, limit=PAGE)
+            return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
+        if tab.statuses:
+            rows = svc.search(rep, statuses=tab.statuses, dead=tab.dead, after=cursor or 0, limit=PAGE)
+            return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
+        return svc.queue(rep, cursor or ("mine", 0), PAGE)
+
+    def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None) -> None:
+        if generation != self.generation:
+            return
+        self.cursor = cursor
+        self.list.empty_text = "Nothing here." if not self.excluded else "Nothing left out."
+        if first:
+            self.list.set_rows(rows, cursor is not None, keep)
+        else:
+            self.list.add_rows(rows, cursor is not None)
+
+    def on_lead_list_need_more(self) -> None:
+        if self.cursor is not None:
+            self._page(self.generation, self.cursor)
+
+    def on_lead_list_highlighted(self, message: LeadList.Highlighted) -> None:
+        self.show_lead(message.lead["id"] if message.lead else None)
+
+    def show_lead(self, lead_id: int | None) -> None:
+        """Fill the claim panel from the database (sub-millisecond: one lead, its phones and events)."""
+        lead = why = None
+        svc = self.app.svc
+        if lead_id is not None:
+            lead = svc.lead(lead_id, events=True)
+            why = svc.why_not(lead_id)
+        run = next((s.run_length for s in svc.playbook.statuses if s.dial), 3)
+        self.query_one(ClaimPanel).show(lead, rep=self.app.rep, now=svc.now(), why=why, run_length=run, kpis=self.kpis)
+
+    @work(thread=True, group="counts", exclusive=True)
+    def refresh_counts(self) -> None:
+        """Tab counts and today's KPIs, read off the UI thread."""
+        rep = self.app.rep
+
+        def read(svc):
+            counts = svc.counts(rep, include_dead=True)
+            kpis = svc.kpis(day=svc.now().date().isoformat(), rep=rep)
+            return counts, (kpis[0] if kpis else {})
+
+        counts, kpis = self.app.read(read)
+        self.app.call_from_thread(self._show_counts, counts, kpis)
+
+    def _show_counts(self, counts: dict[str, int], kpis: dict) -> None:
+        self.counts, self.kpis = counts, kpis
+        self.show_title()
+        current = self.list.current
+        self.show_lead(current["id"] if current else None)
+
+    def show_title(self) -> None:
+        app = self.app
+        mode = "left out of the queue" if self.excluded else f"search: {self.query_text}" if self.query_text else ""
+        self.query_one("#title", Static).update(Text(
+            f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True))
+        tabs = Text()
+        for i, tab in enumerate(self.tabs):
+            count = sum(self.counts.get(s, 0) for s in tab.statuses) if tab.statuses else None
+            label = f" {tab.label}{f' {count:,}' if count is not None else ''} "
+            style = group_style(app.theme_variables, tab.group) if tab.group else "bold"
+            tabs.append(label, style=style + (" reverse" if i == self.tab else ""))
+            tabs.append(" ")
+        self.query_one("#tabs", Static).update(tabs)
+
+    # --- the rep's keys ------------------------------------------------------------------------
+
+    def current(self) -> dict | None:
+        lead = self.list.current
+        if lead is None:
+            self.notify("No lead selected.", severity="warning")
+        return lead
+
+    def action_cursor(self, delta: int) -> None:
+        self.list.move(delta)
+
+    def action_status(self, status_id: str) -> None:
+        lead = self.current()
+        if lead is None:
+            return
+        st = self.app.svc.playbook.status(status_id)
+        if "appointment_at" in st.requires or "amount" in st.requires + st.optional or st.confirm_sources:
+            self._ask_then_set(lead["id"], st)
+        else:
+            self.set_status(lead["id"], st.id, {})
+
+    @work(group="dialog")
+    async def _ask_then_set(self, lead_id: int, st) -> None:
+        inputs: dict = {}
+        if "appointment_at" in st.requires:
+            at = await self.app.push_screen_wait(Ask(
+                f"{st.label}: when?", "The appointment's date and time, lead-local (YYYY-MM-DD HH:MM).",
+                placeholder="2026-12-01 15:00", check=_check_at))
+            if at is None:
+                return
+            inputs["at"] = at.strip().replace(" ", "T", 1)
+        if "amount" in st.requires + st.optional:
+            amount = await self.app.push_screen_wait(Ask(
+                f"{st.label}: amount", "The offer amount — enter skips.", placeholder="125000", check=_check_amount))
+            if amount is None:
+                return
+            if amount.strip():
+                inputs["amount"] = _amount(amount)
+        if st.confirm_sources:
+            others = self.app.svc.other_properties(lead_id)
+            source = await self.app.push_screen_wait(ConfirmSold(st.label, others, st.confirm_sources))
+            if source is None:
+                return
+            inputs.update(source=source, confirm=True)
+        self.set_status(lead_id, st.id, inputs)
+
+    def set_status(self, lead_id: int, status_id: str, inputs: dict) -> None:
+        """Commit the status, then repaint that one row and the panel (and move on when the rule says so)."""
+        app = self.app
+        label = app.svc.playbook.status(status_id).label
+
+        def done(outcome) -> None:
+            if outcome.approval_id:
+                self.notify(outcome.message, title="Sent for approval", timeout=8)
+            else:
+                undo = next(k.display for k in app.table if k.id == "undo")
+                self.notify(f"{label} set — {undo} to undo\n{outcome.message}", timeout=5)
+            self.changed(lead_id, outcome.advance == "lead")
+
+        app.act(lambda pin: app.svc.set_status(lead_id, status_id, app.rep, **inputs), done)
+
+    def changed(self, lead_id: int, advance: bool = False) -> None:
+        """After a commit: repaint the lead's row and the panel; refresh counts and KPIs off-thread."""
+        lead = self.app.svc.lead(lead_id)
+        self.list.update_lead(lead)
+        if advance:
+            self.list.move(1)
+        current = self.list.current
+        self.show_lead(current["id"] if current else None)
+        self.refresh_counts()
+
+    def _control(self, call) -> None:
+        lead = self.current()
+        if lead is not None:
+            self.app.act(lambda pin: call(lead["id"], pin), lambda outcome: self._done(lead["id"], outcome))
+
+    def _done(self, lead_id: int, outcome) -> None:
+        self.notify(outcome.message, timeout=4)
+        for warning in outcome.warnings:
+            self.notify(warning, severity="warning", timeout=8)
+        self.changed(lead_id)
+
+    def action_claim(self) -> None:
+        self._control(lambda lead, pin: self.app.svc.claim(lead, self.app.rep))
+
+    def action_release(self) -> None:
+        self._control(lambda lead, pin: self.app.svc.release(lead, self.app.rep, pin))
+
+    def action_undo(self) -> None:
+        self._control(lambda lead, pin: self.app.svc.undo(lead, self.app.rep))
+
+    def action_assign(self) -> None:
+        lead = self.current()
+        if lead is None:
+            return
+        reps = [(r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}") for r in self.app.svc.reps() if r["active"]]
+
+        def picked(name: str | None) -> None:
+            if name:
+                self.app.act(lambda pin: self.app.svc.assign(lead["id"], name, self.app.rep, pin),
+                             lambda outcome: self._done(lead["id"], outcome))
+
+        self.app.push_screen(Pick(f"Assign lead {lead['id']} to", reps), picked)
+
+    def action_followup(self) -> None:
+        lead = self.current()
+        if lead is None:
+            return
+        now = self.app.svc.now()
+
+        def check(text: str) -> tuple[str | None, str]:
+            try:
+                asked, scheduled = half_way(now, text)
+            except LeadtuiError as exc:
+                return str(exc), ""
+            return None, f"asked for {asked:%a %b %d %Y} → call on {scheduled:%a %b %d %Y} (half way)"
+
+        def given(text: str | None) -> None:
+            if text:
+                self.app.act(lambda pin: self.app.svc.followup(lead["id"], self.app.rep, text),
+                             lambda outcome: self._done(lead["id"], outcome))
+
+        self.app.push_screen(Ask("General Follow-Up", "When did they ask to be called? (6 months, 3 weeks, 90 days, a date)",
+                                 placeholder="6 months", check=check), given)
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.add_class("shown")
+        box.value = self.query_text
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            self.query_text = event.value.strip()
+            if not self.query_text:
+                event.input.remove_class("shown")
+            self.list.focus()
+            self.load()
+
+    def key_escape(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.has_class("shown") or self.query_text:
+            box.value, self.query_text = "", ""
+            box.remove_class("shown")
+            self.list.focus()
+            self.load()
+
+    def action_toggle_excluded(self) -> None:
+        self.excluded = not self.excluded
+        self.load()
+
+    def action_tab(self, delta: int) -> None:
+        self.tab = (self.tab + delta) % len(self.tabs)
+        self.excluded = False
+        self.load()
+
+    def action_detail(self) -> None:
+        lead = self.current()
+        if lead is not None:
+            self.app.push_screen(Detail(lead["id"]))
+
+    def action_help(self) -> None:
+        self.app.push_screen(Help())
+
+    def action_replies(self) -> None:
+        self.app.push_screen(Replies())
+
+    def action_approvals(self) -> None:
+        self.app.push_screen(Approvals())
+
+    def action_outbox(self) -> None:
+        self.app.push_screen(Outbox())
+
+
+def _kills(playbook, status: str) -> bool:
+    return playbook.status(status).ownership == "kill"
+
+
+def _parse_search(text: str, playbook) -> tuple[str, str | None]:
+    """`status:needs-offer smith` or a status label/id alone: (free text, status id)."""
+    words, status = [], None
+    names = {s.id: s.id for s in playbook.statuses} | {s.label.lower(): s.id for s in playbook.statuses}
+    if text.lower() in names:
+        return "", names[text.lower()]
+    for word in text.split():
+        if word.lower().startswith("status:") and word[7:].lower() in names:
+            status = names[word[7:].lower()]
+        else:
+            words.append(word)
+    return " ".join(words), status
+
+
+def _check_at(text: str) -> tuple[str | None, str]:
+    try:
+        value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        return "write it as YYYY-MM-DD HH:MM", ""
+    return None, f"{value:%A %B %d %Y at %H:%M}, lead-local"
+
+
+def _amount(text: str) -> float:
+    clean = text.strip().lower().replace("$", "").replace(",", "")
+    scale = 1000 if clean.endswith("k") else 1
+    return float(clean.rstrip("k")) * scale
+
+
+def _check_amount(text: str) -> tuple[str | None, str]:
+    if not text.strip():
+        return None, "no amount (enter skips)"
+    try:
+        value = _amount(text)
+    except ValueError:
+        return "a number, like 125000, 125,000 or 125k", ""
+    return (None, f"${value:,.0f}") if value >= 0 else ("can't be negative", "")

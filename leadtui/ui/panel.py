@@ -1,0 +1,114 @@
+"""The claim panel: who holds the lead, its phones and dial count, its local time, dates, events, KPIs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual.widgets import Static
+
+from leadtui.clock import parse_iso
+from leadtui.ui.style import plain, status_text
+
+KPI_LABELS = (("dials", "dials"), ("contacts", "contacts"), ("appointments", "appts"), ("offers", "offers"),
+              ("contracts", "contracts"), ("under_contract", "UC"))
+
+
+def _when(value: str | None, zone: str | None) -> str:
+    if not value:
+        return ""
+    moment = parse_iso(value)
+    return f"{moment.astimezone(ZoneInfo(zone)) if zone else moment:%a %b %d %Y %H:%M}"
+
+
+class ClaimPanel(Static):
+    """Everything a rep needs before dialling the current lead."""
+
+    def show(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
+             kpis: dict | None) -> None:
+        self.update(self.text(lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis))
+
+    def text(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
+             kpis: dict | None) -> Text:
+        out = Text()
+        if lead is None:
+            out.append("No lead here.\n", style="dim")
+        else:
+            self._lead(out, lead, rep, now, why, run_length)
+        out.append(f"\nToday ({rep}): ", style="bold")
+        out.append(" · ".join(f"{label} {(kpis or {}).get(key, 0)}" for key, label in KPI_LABELS))
+        return out
+
+    def _lead(self, out: Text, lead: dict, rep: str, now: datetime, why: str | None, run_length: int) -> None:
+        zone = lead.get("zone")
+        out.append(f"Lead {lead['id']}  ")
+        out.append_text(status_text(lead, self.app.theme_variables))
+        if lead["dead"]:
+            out.append("  DEAD", style="bold reverse")
+        out.append(f"\n{plain(lead['owner_name'])}\n", style="bold")
+        out.append(f"{plain(lead['address'])}, {plain(lead['city'])} {plain(lead['state'])} {plain(lead['zip'])}\n")
+        holder = lead["owner"]
+        owner = "you" if holder and holder.lower() == rep.lower() else holder or "the pool"
+        out.append("Owner: ", style="dim")
+        out.append(owner)
+        if lead["hold_until"]:
+            out.append(f", held until {_when(lead['hold_until'], zone)}")
+        out.append("\n")
+        usable = [p for p in lead["phones"] if not (p["bad"] or p["dnc"] or p["litigator"])]
+        current = next((p["position"] for p in lead["phones"] if p["current"] and p in usable),
+                       usable[0]["position"] if usable else None)
+        for phone in lead["phones"]:
+            is_current = phone["position"] == current
+            mark = "▶" if is_current else " "
+            flags = [name.upper() for name in ("dnc", "litigator", "bad") if phone[name]]
+            if phone["wrong_reports"] and not phone["bad"]:
+                flags.append(f"wrong number {phone['wrong_reports']} of 3")
+            out.append(f" {mark} {phone['position']} {phone['number']} {plain(phone['type'] or '')}",
+                       style="bold" if is_current else "")
+            if flags:
+                out.append(" " + " ".join(flags), style="bold red")
+            if is_current:
+                run = lead["dial_run"] + 1 if phone["current"] else 1
+                out.append(f"  dial {run} of {run_length}", style="bold")
+            out.append("\n")
+        if not lead["phones"]:
+            out.append(" no phone\n", style="dim")
+        if zone:
+            out.append(f"Local time {now.astimezone(ZoneInfo(zone)):%a %H:%M} ({zone})\n")
+        if lead["dead"]:
+            pass
+        elif why:
+            out.append(f"Can't call now: {why}\n", style="bold")
+        else:
+            out.append("Can call now\n")
+        for key, label in (("next_call_at", "Next call"), ("followup_requested_at", "Asked for"),
+                           ("appointment_at", "Appointment")):
+            if lead[key]:
+                out.append(f"{label}: ", style="dim")
+                out.append(f"{_when(lead[key], zone)}\n")
+        if lead["offer_amount"] is not None:
+            out.append(f"Offer: ${lead['offer_amount']:,.0f}\n")
+        if lead["source_list"] or lead["source_status"]:
+            out.append(f"Source: {plain(lead['source_list'] or '')} {plain(lead['source_status'] or '')}\n", style="dim")
+        events = lead.get("events", [])[-5:]
+        if events:
+            out.append("Last events\n", style="bold")
+        for event in reversed(events):
+            out.append(f" {_when(event['at'], zone)[4:]} {plain(event['rep'] or 'system')} {event_words(event)}\n",
+                       style="strike dim" if event["undone"] else "")
+
+
+def event_words(event: dict) -> str:
+    """One event in a few words: kind, status and the detail that matters."""
+    data = event.get("data") or {}
+    words = [event["kind"].replace("_", " ")]
+    if event.get("status"):
+        words.append(event["status"])
+    if "attempt" in data:
+        words.append(f"dial {data['attempt']} of {data['of']}")
+    for key in ("asked", "to", "undid", "queued", "cancelled", "source"):
+        if key in data:
+            value = data[key]
+            words.append(f"{key} {', '.join(value) if isinstance(value, list) else value}")
+    return plain(" ".join(words))

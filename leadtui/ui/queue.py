@@ -1,0 +1,139 @@
+"""The lead list: a line-API scroll view over a window of rows fetched page by page from SQL."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from leadtui.ui.style import plain, status_text
+
+PREFETCH = 30  # ask for the next page when the cursor is this close to the end
+
+
+class LeadList(ScrollView, can_focus=True):
+    """Rows of leads with a cursor; holds only the pages loaded so far, never every lead."""
+
+    BINDINGS = [
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+
+    class Highlighted(Message):
+        """The cursor is on another lead (or on none)."""
+
+        def __init__(self, lead: dict | None) -> None:
+            super().__init__()
+            self.lead = lead
+
+    class NeedMore(Message):
+        """The cursor is near the end of what is loaded and more rows exist."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[dict] = []
+        self.more = False
+        self.cursor = 0
+        self.empty_text = "Loading…"
+        self._asked = False
+
+    # --- data ---------------------------------------------------------------------------
+
+    @property
+    def current(self) -> dict | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def set_rows(self, rows: list[dict], more: bool, keep: int | None = None) -> None:
+        """Replace the rows; the cursor stays on lead `keep` when it is still there."""
+        self.rows, self.more, self._asked = rows, more, False
+        ids = [r["id"] for r in rows]
+        self.cursor = ids.index(keep) if keep in ids else min(self.cursor, max(len(rows) - 1, 0))
+        self._resized()
+        self._moved()
+
+    def add_rows(self, rows: list[dict], more: bool) -> None:
+        seen = {r["id"] for r in self.rows}
+        self.rows += [r for r in rows if r["id"] not in seen]
+        self.more, self._asked = more, False
+        self._resized()
+
+    def update_lead(self, lead: dict) -> None:
+        """Repaint one lead's row after a change (only that line)."""
+        for i, row in enumerate(self.rows):
+            if row["id"] == lead["id"]:
+                self.rows[i] = {**row, **lead}
+                self.refresh_line(i - self.scroll_offset.y)
+                return
+
+    def _resized(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows) + (1 if self.more or not self.rows else 0))
+        self.refresh()
+
+    # --- cursor ---------------------------------------------------------------------------
+
+    def move(self, delta: int) -> None:
+        self.move_to(self.cursor + delta)
+
+    def move_to(self, index: int) -> None:
+        if not self.rows:
+            return
+        old, self.cursor = self.cursor, max(0, min(index, len(self.rows) - 1))
+        if old != self.cursor:
+            self.refresh_line(old - self.scroll_offset.y)
+            self.refresh_line(self.cursor - self.scroll_offset.y)
+            self._moved()
+
+    def action_page(self, direction: int) -> None:
+        self.move(direction * max(self.size.height - 1, 1))
+
+    def action_jump(self, where: int) -> None:
+        self.move_to(where if where >= 0 else len(self.rows) - 1)
+
+    def _moved(self) -> None:
+        top, height = self.scroll_offset.y, max(self.size.height, 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        if self.more and not self._asked and self.cursor >= len(self.rows) - PREFETCH:
+            self._asked = True
+            self.post_message(self.NeedMore())
+        self.post_message(self.Highlighted(self.current))
+
+    # --- drawing ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.size.width
+        if index >= len(self.rows):
+            text = Text("  loading more…" if self.more and index == len(self.rows) else
+                        (f"  {self.empty_text}" if not self.rows and index == 0 else ""), style="dim")
+            return self._strip(text, width, Style())
+        row = self.rows[index]
+        selected = index == self.cursor
+        text = Text("▶ " if selected else "  ")
+        text.append_text(status_text(row, self.app.theme_variables))
+        text.pad_right(max(0, 20 - text.cell_len))
+        text.append(" ")
+        tag = row.get("why") or {"due": "due", "mine": "mine"}.get(row.get("queue", ""), "")
+        owner = "" if row.get("queue") or row.get("why") else (row["owner"] or "pool")
+        name = plain(row["owner_name"])
+        place = plain(f"{row['address']}, {row['city'] or ''} {row['state'] or ''}")
+        rest = max(width - text.cell_len - len(tag) - len(owner) - 3, 10)
+        text.append(f"{name[: rest // 2]:<{rest // 2}} ", style="bold" if not row["dead"] else "strike")
+        text.append(f"{place[: rest - rest // 2 - 1]:<{rest - rest // 2 - 1}} ")
+        text.append(owner, style="dim")
+        text.append(tag, style="italic" if tag in ("due", "mine") else "dim")
+        return self._strip(text, width, Style(reverse=True) if selected and self.has_focus else Style())
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        text.truncate(width, pad=True)
+        segments = list(text.render(self.app.console))
+        return Strip([Segment(s.text, (s.style or Style()) + style) for s in segments if s.text != "\n"]).crop(0, width)

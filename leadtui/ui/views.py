@@ -1,0 +1,186 @@
+"""The other views: lead detail with its timeline, Drip Replies, Approvals, Outbox, and help."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from leadtui.ui.dialogs import Ask
+from leadtui.ui.keys import Key
+from leadtui.ui.panel import event_words
+from leadtui.ui.style import group_style, plain
+
+
+class View(Screen):
+    """A full screen opened from the floor; escape goes back."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    DEFAULT_CSS = """
+    View > .title { text-style: bold; background: $boost; padding: 0 1; }
+    View > DataTable { height: 1fr; }
+    """
+    TITLE_TEXT = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.TITLE_TEXT, classes="title", id="view-title", markup=False)
+        yield from self.body()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the rows again (the app calls this when another station changed something)."""
+
+    def fill(self, columns: tuple[str, ...], rows: list[tuple], keys: list[str], empty: str) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_columns(*columns)
+        for key, row in zip(keys, rows):
+            table.add_row(*(Text(plain(cell)) for cell in row), key=key)
+        self.query_one("#view-title", Static).update(f"{self.TITLE_TEXT} — {len(rows) or empty}")
+
+    def selected(self) -> int | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
+class Detail(View):
+    """B4: one lead with every field and its whole timeline."""
+
+    TITLE_TEXT = "Lead detail"
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(id="fields")
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    def reload(self) -> None:
+        lead = self.app.svc.lead(self.lead_id, events=True)
+        fields = Text()
+        for key in ("owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city", "mailing_state",
+                    "mailing_zip", "apn", "county", "source_list", "source_status", "owner", "hold_until",
+                    "next_call_at", "followup_requested_at", "appointment_at", "offer_amount", "contract_path", "notes"):
+            if lead[key] not in (None, ""):
+                fields.append(f"{key.replace('_', ' '):>22}  ", style="dim")
+                fields.append(f"{plain(lead[key])}\n")
+        for phone in lead["phones"]:
+            flags = " ".join(n.upper() for n in ("dnc", "litigator", "bad") if phone[n])
+            fields.append(f"{'phone ' + str(phone['position']):>22}  {phone['number']} {plain(phone['type'] or '')} {flags}\n")
+        self.query_one("#fields", Static).update(fields)
+        events = lead["events"]
+        self.fill(("at", "rep", "event"), [(e["at"], e["rep"] or "system", event_words(e) + (" (undone)" if e["undone"] else ""))
+                                           for e in reversed(events)],
+                  [str(e["id"]) for e in reversed(events)], "no events")
+        self.query_one("#view-title", Static).update(
+            Text(f"Lead {lead['id']} · {lead['symbol']} {lead['status_label']} · {len(events)} events",
+                 style=group_style(self.app.theme_variables, lead["group"])))
+
+    DEFAULT_CSS = """
+    Detail VerticalScroll { height: auto; max-height: 50%; }
+    """
+
+
+class Replies(View):
+    """W17: inbound drip replies matched to leads; Clear SMS marks one handled."""
+
+    TITLE_TEXT = "Drip Replies"
+
+    def on_mount(self) -> None:
+        key = next(k for k in self.app.table if k.id == "clear-sms")
+        self._bindings.bind(key.keys, "clear", key.label)
+        super().on_mount()
+
+    def reload(self) -> None:
+        rows = self.app.svc.replies()
+        self.fill(("received", "from", "lead", "reply"),
+                  [(r["received_at"], r["from_number"], r["lead_id"] or "no match", r["body"]) for r in rows],
+                  [str(r["id"]) for r in rows], "none open")
+
+    def action_clear(self) -> None:
+        reply = self.selected()
+        if reply is not None:
+            self.app.act(lambda pin: self.app.svc.clear_reply(reply, self.app.rep), lambda _: self.reload())
+
+
+class Approvals(View):
+    """W13: pending approvals; a manager approves (y) or rejects (n, with why) with their PIN."""
+
+    TITLE_TEXT = "Approvals"
+    BINDINGS = [Binding("y", "decide(True)", "Approve"), Binding("n", "decide(False)", "Reject")]
+
+    def reload(self) -> None:
+        rows = self.app.svc.approvals(self.app.rep)
+        self.fill(("#", "lead", "status", "rep", "asked", "state", "why"),
+                  [(r["id"], r["lead_id"], r["status"], r["rep"], r["requested_at"], r["state"], r["why"] or "")
+                   for r in rows], [str(r["id"]) for r in rows], "none pending")
+
+    def action_decide(self, approve: bool) -> None:
+        approval = self.selected()
+        if approval is None:
+            return
+        svc, rep = self.app.svc, self.app.rep
+        if approve:
+            self.app.act(lambda pin: svc.approve(approval, rep, pin), lambda _: self.reload())
+            return
+
+        def rejected(why: str | None) -> None:
+            if why:
+                self.app.act(lambda pin: svc.reject(approval, rep, pin, why), lambda _: self.reload())
+
+        self.app.push_screen(Ask("Reject", "Why? The rep reads this.", check=lambda t: (None if t.strip() else "say why", "")),
+                             rejected)
+
+
+class Outbox(View):
+    """Actions not yet delivered (pending, failed, dead), with retry for the dead ones."""
+
+    TITLE_TEXT = "Outbox"
+    BINDINGS = [Binding("R", "retry", "Retry")]
+
+    def reload(self) -> None:
+        rows = self.app.svc.outbox(("pending", "failed", "dead"))
+        self.fill(("#", "lead", "action", "state", "tries", "due", "last error"),
+                  [(r["id"], r["lead_id"], r["action"], r["state"], r["attempts"], r["due_at"], r["last_error"] or "")
+                   for r in rows], [str(r["id"]) for r in rows], "nothing waiting")
+
+    def action_retry(self) -> None:
+        action = self.selected()
+        if action is not None:
+            self.app.act(lambda pin: self.app.retry_action(action), lambda _: self.reload())
+
+
+class Help(View):
+    """Every key, from the same table as the keybar and the bindings."""
+
+    TITLE_TEXT = "Keys"
+
+    def body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(help_text(self.app.table, self.app.theme_variables), id="help")
+
+
+def help_text(table: list[Key], variables: dict[str, str]) -> Text:
+    out = Text()
+    for title, entries in (("Statuses", [k for k in table if k.group]), ("Controls", [k for k in table if not k.group])):
+        out.append(f"{title}\n", style="bold underline")
+        for k in entries:
+            out.append(f"  {k.display:>8}  ", style="bold")
+            out.append(f"{k.symbol + ' ' if k.symbol else ''}{k.label:<20}", style=group_style(variables, k.group) if k.group else "")
+            out.append(f" {k.description}\n", style="dim")
+        out.append("\n")
+    out.append("In lists: pageup/pagedown, home/end. Dialogs: enter saves, escape cancels.\n", style="dim")
+    return out
