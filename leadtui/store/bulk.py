@@ -46,6 +46,7 @@ DEFAULTS: Mapping[str, Any] = {"emails": "[]", "notes": "", "dial_run": 0, "dead
 STAGE = "leadtui_bulk_leads"  # the TEMP staging table, dropped again before returning
 
 PhoneRow = Sequence[Any]  # PHONE_COLUMNS without lead_id: (position, number, type, dnc, litigator, tz)
+PHONE_ROW = PHONE_COLUMNS[1:]
 
 
 def insert_leads(
@@ -54,6 +55,7 @@ def insert_leads(
     phones_of: Callable[[Mapping[str, Any]], Iterable[PhoneRow]] | None = None,
     *,
     columns: Sequence[str] = LEAD_COLUMNS,
+    phone_columns: Sequence[str] = PHONE_ROW,
     batch: int = 20_000,
 ) -> range:
     """Insert `leads` (and each one's phones) in the open transaction; return their new ids.
@@ -64,7 +66,8 @@ def insert_leads(
         (e.g. `columns=LEAD_COLUMNS + ("owner", "next_call_at")`) to load those too.
     phones_of: called once per lead, returns its phone rows in `PHONE_COLUMNS` order
         without `lead_id`: `(position, number, type, dnc, litigator, tz)`. Numbers should
-        already be E.164 (`core.phones.normalize`); positions count from 1.
+        already be E.164 (`core.phones.normalize`); positions count from 1. Another order or
+        more phone columns: `phone_columns=("position", "number", "type", "dnc", "litigator", "bad", "tz")`.
     batch: leads held in memory at a time, so a generator of millions streams.
 
     The caller must hold the write lock (`with db.write() as conn:`); the ids are
@@ -79,7 +82,7 @@ def insert_leads(
         raise ValueError(f"not columns of leads: {', '.join(map(repr, unknown))}")
     cols = ", ".join(("id", *columns))
     marks = ", ".join("?" * (len(columns) + 1))
-    phone_sql = f"INSERT INTO phones({', '.join(PHONE_COLUMNS)}) VALUES ({', '.join('?' * len(PHONE_COLUMNS))})"
+    phone_sql = f"INSERT INTO phones(lead_id, {', '.join(phone_columns)}) VALUES ({', '.join('?' * (len(phone_columns) + 1))})"
     defaults = [DEFAULTS.get(c) for c in columns]
     conn.execute(f"DROP TABLE IF EXISTS temp.{STAGE}")
     conn.execute(f"CREATE TEMP TABLE {STAGE}(id INTEGER PRIMARY KEY, {', '.join(columns)})")

@@ -1,0 +1,124 @@
+"""Lists in: `import` (B2) and the drip-reply inbox (W17)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from leadtui.cli.root import GLOBALS, State, _global_options, cli, command, emit, outcome
+from leadtui.errors import LeadtuiError
+from leadtui.text import safe
+
+
+class _Bar:
+    """A rich progress bar on stderr (a terminal only): bytes read, rows, rate."""
+
+    def __enter__(self) -> "_Bar":
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=Console(stderr=True),
+                                 transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("import", total=1, rows=0)
+        return self
+
+    def __call__(self, done: int, size: int, rows: int) -> None:
+        self.progress.update(self.task, completed=done, total=max(size, 1), rows=rows)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+@command(cli, "import")
+@click.argument("file", type=click.Path())
+@click.option("--preset", help="propstream, batchleads, directskip (batchskiptracing), reisift, dealmachine, generic.")
+@click.option("--list", "list_name", help="Source list name for every lead (default: the file's own list column).")
+@click.option("--rejects", type=click.Path(dir_okay=False), help="Rejects CSV (default: FILE.rejects.csv beside it).")
+@click.option("--map", "maps", multiple=True, metavar='"Header=field"', help="Read a column as a lead field (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Read and match everything, store nothing.")
+def import_cmd(state: State, file: str, preset: str | None, list_name: str | None, rejects: str | None,
+               maps: tuple[str, ...], dry_run: bool) -> None:
+    """Import a vendor lead list (B2): presets detected, phones E.164, duplicates merged."""
+    from leadtui.importing.runner import run_import
+
+    svc = state.service()
+    options: dict[str, Any] = dict(status=svc.playbook.initial, now=svc.now(), rep=state.rep_name, preset=preset,
+                                   list_name=list_name, rejects_path=Path(rejects) if rejects else None,
+                                   maps=maps, dry_run=dry_run)
+    if sys.stderr.isatty() and not state.as_json:
+        with _Bar() as bar:
+            summary = run_import(svc.db, Path(file), progress=bar, **options)
+    else:
+        summary = run_import(svc.db, Path(file), **options)
+
+    def human(s: dict) -> None:
+        verb = "would import" if s["dry_run"] else "imported"
+        click.echo(safe(f"{verb} {s['file']} ({s['preset']}): {s['rows']} rows, {s['inserted']} new, "
+                        f"{s['merged']} merged, {s['rejected']} rejected"))
+        if s["rejects_path"]:
+            click.echo(safe(f"rejects: {s['rejects_path']}"))
+
+    emit(state, summary, human)
+
+
+@cli.group("inbox", invoke_without_command=True)
+@_global_options
+@click.pass_context
+def inbox(ctx: click.Context, **params: Any) -> None:
+    """Drip replies matched to leads by phone (W17); `inbox` alone lists the open ones."""
+    state = ctx.find_object(State)
+    for key in GLOBALS:
+        if params[key] is not None:
+            setattr(state, key, params[key])
+    if ctx.invoked_subcommand is None:
+        replies = state.service().replies()
+        emit(state, replies, lambda rows: [click.echo(safe(
+            f"{r['id']:>6}  {r['received_at']}  {r['from_number']:<13} "
+            f"{'lead ' + str(r['lead_id']) if r['lead_id'] else 'no lead':<12} {r['body']}")) for r in rows]
+            or click.echo("no open replies"))
+
+
+@command(inbox, "import")
+@click.argument("file", type=click.Path())
+def inbox_import(state: State, file: str) -> None:
+    """Load replies from CSV (From, Body, Received At) or JSON lines."""
+    from leadtui.clock import parse_iso
+    from leadtui.importing.replies import read_replies
+    from leadtui.importing.rows import Reject
+
+    svc = state.service()
+    added, duplicates, rejects = [], 0, []
+    for item in read_replies(Path(file)):
+        if isinstance(item, Reject):
+            rejects.append({"line": item.line, "reason": item.reason})
+            continue
+        line, number, body, received = item
+        try:
+            reply_id = svc.add_reply(number, body, parse_iso(received))
+        except (LeadtuiError, ValueError) as exc:
+            rejects.append({"line": line, "reason": str(exc)})
+            continue
+        if reply_id is None:
+            duplicates += 1
+        else:
+            added.append(reply_id)
+    new = set(added)
+    matched = sum(1 for r in svc.replies() if r["id"] in new and r["lead_id"])
+    summary = {"added": len(added), "matched": matched, "unmatched": len(added) - matched,
+               "duplicates": duplicates, "rejected": len(rejects), "rejects": rejects}
+    emit(state, summary, lambda s: [
+        click.echo(f"{s['added']} replies added ({s['matched']} matched to a lead), "
+                   f"{s['duplicates']} already in, {s['rejected']} rejected"),
+        *(click.echo(safe(f"  line {r['line']}: {r['reason']}"), err=True) for r in s["rejects"])])
+
+
+@command(inbox, "clear")
+@click.argument("reply_id", metavar="ID", type=int)
+def inbox_clear(state: State, reply_id: int) -> None:
+    """Mark a reply handled (W17)."""
+    outcome(state, state.service().clear_reply(reply_id, state.rep_name))

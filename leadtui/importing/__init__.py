@@ -1,0 +1,9 @@
+"""Vendor lead lists in: presets, header detection, reading any file as it comes, phones, the runner.
+
+    from leadtui.importing.runner import run_import
+    summary = run_import(db_path, Path("propstream.csv"), preset=None, list_name="Probate Q4")
+
+`source` reads a file (encoding, delimiter, binary or empty), `presets` knows the vendors'
+headers, `rows` turns a row into a lead and its phones, `phones` normalises numbers fast,
+`runner` streams batches into `store.imports`, which de-duplicates and writes.
+"""

@@ -1,0 +1,186 @@
+"""The import itself: stream the file, read rows, de-duplicate, write batches, report.
+
+Each batch is one short write transaction (`store.imports`): the write lock is held only
+while a batch is stored, never while the file is read, so stations keep working. A killed
+import keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat:
+one batch of rows at a time, whatever the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from leadtui import clock
+from leadtui.errors import LeadtuiError
+from leadtui.importing.presets import parse_maps, resolve
+from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
+from leadtui.importing.source import Table
+from leadtui.store import imports as store
+from leadtui.store.db import Database
+
+BATCH = 10_000
+COLUMNS = IMPORT_COLUMNS + ("status", "created_at", "updated_at")
+Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
+
+
+def default_rejects_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+class RejectsFile:
+    """The rejects CSV (line, column, value, reason), created at the first reject."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._file = None
+        self._writer: Any = None
+        folder = path.parent if str(path.parent) else Path(".")
+        if not os.access(folder, os.W_OK):
+            raise LeadtuiError(f"can't write the rejects file {path}: choose another with --rejects PATH")
+
+    def write(self, rejects: Sequence[Reject]) -> None:
+        from leadtui.reports import inert
+
+        if self._writer is None:
+            try:
+                self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                raise LeadtuiError(f"can't write the rejects file {self.path}: {exc.strerror}") from None
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["line", "column", "value", "reason"])
+        self._writer.writerows([r.line, inert(r.column), inert(r.value), r.reason] for r in rejects)
+
+    @property
+    def written(self) -> bool:
+        return self._file is not None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+@dataclass
+class Batches:
+    """De-duplication within the file (per batch; stored batches are matched in SQL) and the writes."""
+
+    db: Database
+    status: str
+    now: datetime
+    rep: str | None
+    event: dict
+    dry_run: bool
+    totals: Counter = field(default_factory=Counter)
+    seen: set = field(default_factory=set)  # dry run only: keys of the rows "stored" so far
+
+    def flush(self, pending: list[Lead]) -> None:
+        if not pending:
+            return
+        unique = self._dedupe(pending)
+        keys = [(lead.fields["county"], lead.fields["apn"], lead.fields["address_key"]) for lead in unique]
+        if self.dry_run:
+            with self.db.read() as conn:
+                found = store.match(conn, keys)
+            new = [lead for lead, hit in zip(unique, found) if hit is None and not self._seen(lead)]
+            self.totals.update(inserted=len(new), merged=len(unique) - len(new))
+            return
+        stamp = clock.stamp(self.now)
+        with self.db.write() as conn:
+            found = store.match(conn, keys)
+            merges: dict[int, list] = {}
+            new = []
+            for lead, hit in zip(unique, found):
+                if hit is None:
+                    new.append({**lead.fields, "status": self.status, "created_at": stamp, "updated_at": stamp,
+                                "phones": lead.phones})
+                else:
+                    merges.setdefault(hit, []).extend(lead.phones)
+            added = store.merge_phones(conn, merges)
+            ids = store.insert(conn, new, COLUMNS)
+            merged = len(unique) - len(new)
+            store.record(conn, at=stamp, day=self.now.date().isoformat(), rep=self.rep,
+                         data={**self.event, "lines": [pending[0].line, pending[-1].line], "inserted": len(ids),
+                               "merged": merged + len(pending) - len(unique), "phones_added": added,
+                               "ids": [ids.start, ids.stop - 1] if ids else None})
+        self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
+
+    def _dedupe(self, pending: list[Lead]) -> list[Lead]:
+        """Rows of one property within the batch become one lead (parcel first, then address)."""
+        by_parcel: dict[tuple, Lead] = {}
+        by_address: dict[str, Lead] = {}
+        unique = []
+        for lead in pending:
+            parcel, address = lead.parcel, lead.fields["address_key"]
+            first = (by_parcel.get(parcel) if parcel else None) or (by_address.get(address) if address else None)
+            if first is not None:
+                first.absorb(lead)
+                self.totals["merged"] += 1
+                continue
+            unique.append(lead)
+            if parcel:
+                by_parcel[parcel] = lead
+            if address:
+                by_address[address] = lead
+        return unique
+
+    def _seen(self, lead: Lead) -> bool:
+        keys = [k for k in (("p", lead.parcel) if lead.parcel else None, ("a", lead.fields["address_key"])) if k and k[1]]
+        hit = any(k in self.seen for k in keys)
+        self.seen.update(keys)
+        return hit
+
+
+def run_import(
+    db: Database, path: Path, *, status: str, now: datetime, rep: str | None = None, preset: str | None = None,
+    list_name: str | None = None, rejects_path: Path | None = None, maps: Sequence[str] = (),
+    dry_run: bool = False, progress: Progress | None = None, batch: int = BATCH,
+) -> dict:
+    """Import `path` into `db`; new leads get `status`. Returns the summary (SPEC: import)."""
+    mapping = parse_maps(maps)
+    with Table(path) as table:
+        layout = resolve(table.header, preset, mapping, file=path.name)
+        reader = RowReader(layout, table.header, list_name)
+        rejects = RejectsFile(rejects_path or default_rejects_path(path))
+        event = {"file": path.name, "preset": layout.preset.name, "list": list_name}
+        batches = Batches(db, status, now, rep, event, dry_run)
+        if not dry_run:
+            store.tune_for_load(db.conn)
+        counts: Counter = Counter()
+        pending: list[Lead] = []
+        try:
+            for line, cells in table:
+                lead, bad = reader.read(line, cells)
+                if lead is None and not bad:
+                    continue
+                counts["rows"] += 1
+                if bad:
+                    rejects.write(bad)
+                    counts["rows_rejected" if lead is None else "phones_rejected"] += len(bad)
+                if lead is not None:
+                    pending.append(lead)
+                    if len(pending) >= batch:
+                        batches.flush(pending)
+                        pending = []
+                        if progress:
+                            progress(table.position(), table.size, counts["rows"])
+            if not counts["rows"]:
+                raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
+            batches.flush(pending)
+            if progress:
+                progress(table.size, table.size, counts["rows"])
+        finally:
+            rejects.close()
+    totals = batches.totals
+    return {
+        "file": str(path), "preset": layout.preset.name, "encoding": table.sniffed.encoding,
+        "delimiter": table.sniffed.delimiter, "rows": counts["rows"], "inserted": totals["inserted"],
+        "merged": totals["merged"], "rejected": counts["rows_rejected"] + counts["phones_rejected"],
+        "rows_rejected": counts["rows_rejected"], "phones_rejected": counts["phones_rejected"],
+        "phones_added": totals["phones_added"], "rejects_path": str(rejects.path) if rejects.written else None,
+        "dry_run": dry_run,
+    }
