@@ -138,7 +138,7 @@ class ConfirmSold(Dialog):
             lines.append("\nWhere was the sale seen?  ")
             lines.append("  ".join(f"[{key}] {source}" for key, source in self.keys.items()), style="bold")
             lines.append("   escape: cancel", style="dim")
-            yield Static(lines)
+            yield Static(lines, id="others")
 
     def on_key(self, event) -> None:
         if event.character in self.keys:

@@ -1,0 +1,406 @@
+"""The screen, driven by the keyboard only (Pilot) on a real database: every control, every status
+group by key, every dialog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from leadtui.service import Service
+from leadtui.ui.app import Leadtui
+from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
+from leadtui.ui.floor import Floor
+from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
+from conftest import MANAGER, NEWBIE, PIN, REP, START
+from ui_floor import HOSTILE, build_floor, settings
+
+
+@pytest.fixture
+def floor(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
+    path = tmp_path / "leads.db"
+    return path, build_floor(path)
+
+
+def app_for(floor, tmp_path, rep=REP, keys=None) -> Leadtui:
+    return Leadtui(floor[0], settings(tmp_path, keys), rep)
+
+
+async def ready(pilot) -> Floor:
+    """Wait for the floor's first page (a worker) to land."""
+    for _ in range(100):
+        await pilot.pause(0.02)
+        screen = pilot.app.screen
+        if isinstance(screen, Floor) and screen.list.rows:
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            return screen
+    raise AssertionError("the queue never loaded")
+
+
+async def go_to(pilot, screen: Floor, lead_id: int) -> None:
+    ids = [r["id"] for r in screen.list.rows]
+    screen.list.move_to(ids.index(lead_id))
+    await pilot.pause()
+
+
+def lead(floor, lead_id: int, events: bool = False) -> dict:
+    svc = Service.open(floor[0])
+    try:
+        return svc.lead(lead_id, events=events)
+    finally:
+        svc.close()
+
+
+def notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+async def test_queue_order_due_then_mine_then_pool_and_excluded_with_reasons(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        rows = screen.list.rows
+        assert [r["id"] for r in rows[:2]] == [ids["followup"], ids["mine"]]
+        assert [r["queue"] for r in rows[:3]] == ["due", "mine", "pool"]
+        shown = {r["id"] for r in rows}
+        assert not shown & {ids["newbies"], ids["dead"], ids["dnc"]}
+        await pilot.press("e")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        why = {r["id"]: r["why"] for r in screen.list.rows}
+        assert why[ids["newbies"]] == f"held by {NEWBIE}"
+        assert why[ids["dead"]].startswith("dead")
+        assert "DNC" in why[ids["dnc"]]
+        assert ids["pool"] not in why
+
+
+async def test_j_k_and_arrows_move_and_panel_follows(floor, tmp_path):
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("j", "j", "down", "k")
+        assert screen.list.cursor == 2
+        panel = str(screen.query_one("#panel").render())
+        assert screen.list.current["owner_name"] in panel
+        await pilot.press("up", "up", "up")
+        assert screen.list.cursor == 0
+
+
+# --- statuses by key, one per group --------------------------------------------------------
+
+async def test_w1_purple_key_dials_and_triple_dial_moves_to_next_phone_then_next_lead(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["two_phones"])
+        await pilot.press("n")
+        assert "dial 2 of 3" in str(screen.query_one("#panel").render())
+        await pilot.press("space", "n")
+        after = lead(floor, ids["two_phones"])
+        assert after["current_phone"] == 2 and after["dial_run"] == 0
+        assert screen.list.current["id"] == ids["two_phones"]  # next phone, same lead
+        assert "▶ 2" in str(screen.query_one("#panel").render())
+        await pilot.press("n", "n", "n")
+        assert lead(floor, ids["two_phones"])["next_call_at"] is not None
+        assert screen.list.current["id"] != ids["two_phones"]  # both phones done: the next lead
+
+
+async def test_w2_green_key_claims_the_pool_lead_with_undo_toast(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("1")
+        got = lead(floor, ids["pool"])
+        assert (got["status"], got["owner"]) == ("needs-offer", REP)
+        assert any("Needs Offer set — u to undo" in n for n in notes(app))
+        assert screen.list.current["status"] == "needs-offer"  # the row repainted from the database
+        await pilot.press("u")
+        assert lead(floor, ids["pool"])["status"] == "new"
+
+
+async def test_w8_yellow_key_releases(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["mine"])
+        await pilot.press("7")
+        got = lead(floor, ids["mine"])
+        assert (got["status"], got["owner"]) == ("not-interested", None)
+
+
+async def test_w12_red_wrong_number_key_counts_reports(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("W")
+        assert lead(floor, ids["pool"])["phones"][0]["wrong_reports"] == 1
+        assert "wrong number 1 of 3" in str(screen.query_one("#panel").render())
+
+
+# --- dialogs ----------------------------------------------------------------------------------
+
+async def test_w4_appointment_dialog_sets_time_and_escape_cancels(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["mine"])
+        await pilot.press("2")
+        assert isinstance(app.screen, Ask)
+        await pilot.press("escape")
+        assert lead(floor, ids["mine"])["status"] == "new"
+        await pilot.press("2")
+        await pilot.press(*"nonsense", "enter")
+        assert isinstance(app.screen, Ask)  # refused: not a date
+        app.screen.query_one("#answer").value = ""
+        await pilot.press(*"2026-11-25 14:30", "enter")
+        await pilot.pause()
+        got = lead(floor, ids["mine"])
+        assert got["status"] == "appointment-booked"
+        assert got["appointment_at"].startswith("2026-11-25T19:30")  # 14:30 in Miami, stored in UTC
+
+
+async def test_w5_offer_amount_enter_skips_or_takes_125k(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["mine"])
+        await pilot.press("3", "enter")
+        await pilot.pause()
+        got = lead(floor, ids["mine"])
+        assert (got["status"], got["offer_amount"]) == ("offer-made", None)
+        await pilot.press("3", *"125k", "enter")
+        await pilot.pause()
+        assert lead(floor, ids["mine"])["offer_amount"] == 125000
+
+
+async def test_w11_already_sold_lists_other_properties_then_confirms_source(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["sold"])
+        await pilot.press("S")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmSold)
+        assert [o["id"] for o in dialog.others] == [ids["other_property"]]
+        assert "7 Other St" in str(dialog.query_one("#others").render())
+        await pilot.press("escape")
+        assert not lead(floor, ids["sold"])["dead"]
+        await pilot.press("S")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        got = lead(floor, ids["sold"], events=True)
+        assert got["dead"] and got["status"] == "already-sold"
+        assert got["events"][-1]["data"]["source"] == "propstream"
+
+
+async def test_w18_followup_dialog_shows_both_dates(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["mine"])
+        await pilot.press("f", *"6 months")
+        preview = str(app.screen.query_one("#preview").render())
+        assert "asked for Sun May 23 2027" in preview and "call on Tue Feb 23 2027" in preview
+        await pilot.press("enter")
+        await pilot.pause()
+        got = lead(floor, ids["mine"])
+        assert got["next_call_at"].startswith("2027-02-23")
+        assert got["followup_requested_at"].startswith("2027-05-23")
+
+
+async def test_w16_assign_picker_filters_and_manager_needs_pin(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("a")
+        assert isinstance(app.screen, Pick)
+        await pilot.press(*"new", "enter")
+        await pilot.pause()
+        assert lead(floor, ids["pool"])["owner"] == NEWBIE
+    boss = app_for(floor, tmp_path, rep=MANAGER)
+    async with boss.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("right_square_bracket")  # the New tab: the manager sees newbie's leads
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("a", *"alice", "enter")
+        await pilot.pause()
+        assert isinstance(boss.screen, Ask) and boss.screen.password
+        await pilot.press(*PIN, "enter")
+        await pilot.pause()
+        assert lead(floor, ids["pool"])["owner"] == REP
+
+
+async def test_w14_w15_claim_release_and_refusal_is_a_notice(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("c")
+        assert lead(floor, ids["pool"])["owner"] == REP
+        await pilot.press("r")
+        assert lead(floor, ids["pool"])["owner"] is None
+        await pilot.press("e")  # the excluded list holds newbie's lead
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await go_to(pilot, screen, ids["newbies"])
+        await pilot.press("1")
+        assert any("held by newbie" in n for n in notes(app))
+        assert lead(floor, ids["newbies"])["status"] == "new"
+
+
+async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path, rep=NEWBIE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("D")
+        assert not lead(floor, ids["pool"])["dead"]
+        assert any("approval" in n for n in notes(app))
+    boss = app_for(floor, tmp_path, rep=MANAGER)
+    async with boss.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("m")
+        assert isinstance(boss.screen, Approvals)
+        await pilot.press("y", *PIN, "enter")
+        await pilot.pause()
+        assert lead(floor, ids["pool"])["dead"]
+
+
+# --- the other views ------------------------------------------------------------------------
+
+async def test_b4_detail_timeline_replies_clear_outbox_and_help(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("1")  # queues text_underwriter
+        await pilot.press("enter")
+        assert isinstance(app.screen, Detail)
+        assert app.screen.query_one("DataTable").row_count == len(lead(floor, ids["pool"], events=True)["events"])
+        await pilot.press("escape", "o")
+        assert isinstance(app.screen, Outbox)
+        assert app.screen.query_one("DataTable").row_count == 1
+        await pilot.press("escape", "i")
+        assert isinstance(app.screen, Replies)
+        assert app.screen.query_one("DataTable").row_count == 1
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen.query_one("DataTable").row_count == 0
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, Help)
+        text = str(app.screen.query_one("#help").render())
+        for key in app.table:
+            assert key.label in text
+
+
+async def test_pipeline_tabs_with_counts_and_search(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        tabs = str(screen.query_one("#tabs").render())
+        assert "Queue" in tabs and "Kill 1" in tabs
+        await pilot.press("left_square_bracket")  # wraps to the last tab: the killed leads
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [r["id"] for r in screen.list.rows] == [ids["dead"]]
+        await pilot.press("slash", *"Sam", "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert {r["id"] for r in screen.list.rows} == {ids["sold"], ids["other_property"]}
+        await pilot.press("escape")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.query_text == ""
+
+
+async def test_keymap_remaps_a_status_through_set_keymap(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path, keys={"needs-offer": "9"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("1")
+        assert lead(floor, ids["pool"])["status"] == "new"
+        await pilot.press("9")
+        assert lead(floor, ids["pool"])["status"] == "needs-offer"
+        assert "9 $ Needs Offer" in str(screen.query_one("#keybar").render())
+
+
+async def test_command_palette_runs_a_control_from_the_table(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["pool"])
+        await pilot.press("ctrl+p", *"Claim")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert lead(floor, ids["pool"])["owner"] == REP
+
+
+async def test_other_stations_changes_show_within_a_poll(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        other = Service.open(path)
+        other.claim(ids["pool"], NEWBIE)
+        other.close()
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if ids["pool"] not in {r["id"] for r in screen.list.rows}:
+                break
+        assert ids["pool"] not in {r["id"] for r in screen.list.rows}
+
+
+async def test_b5_outside_text_is_shown_literally(floor, tmp_path):
+    path, ids = floor
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await go_to(pilot, screen, ids["hostile"])
+        panel = screen.query_one("#panel").render()
+        assert "[bold red]Evil[/]" in str(panel)
+        assert "\x1b" not in str(panel) and "\\x1b[31mRed" in str(panel)
+        line = screen.list.render_line(screen.list.cursor - screen.list.scroll_offset.y)
+        assert "\x1b" not in line.text and "[bold red]" in line.text
+
+
+async def test_w9_sweep_runs_when_the_app_starts(floor, tmp_path, monkeypatch):
+    path, ids = floor
+    svc = Service.open(path, now=lambda: START - timedelta(days=8))
+    svc.set_status(ids["pool"], "offer-rejected", REP)
+    svc.close()
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        assert lead(floor, ids["pool"])["owner"] is None
+        assert any("back to the pool" in n for n in notes(app))
