@@ -1,0 +1,75 @@
+"""B2/B5 with real subprocesses: an import killed part-way (SIGKILL) leaves a sound database and a
+re-run completes it with no duplicates; a backup taken while an import writes is a consistent copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+ROWS = 40_000  # four batches: enough to be caught mid-way, small enough to stay quick
+LEADTUI = [sys.executable, "-m", "leadtui"]
+
+
+def start_import(tmp_path) -> tuple[dict, object, sqlite3.Connection]:
+    """A database, a CSV of ROWS leads with two phones each, and `leadtui import` running on it
+    in a subprocess; returns once its first batch is committed."""
+    env = {**os.environ, "LEADTUI_DB": str(tmp_path / "leads.db"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
+           "LEADTUI_CONFIG_DIR": str(tmp_path / "config"), "LEADTUI_DATA_DIR": str(tmp_path / "data")}
+    env.pop("LEADTUI_REP", None)
+    path = tmp_path / "big.csv"
+    with path.open("w") as f:
+        f.write("Owner Name,Address,City,State,Zip,Phone 1,Phone 2\n")
+        for i in range(ROWS):
+            f.write(f"Owner {i},{i} Oak St,Miami,FL,33101,305{200 + i % 700}{i % 10000:04d},786555{i % 10000:04d}\n")
+    subprocess.run([*LEADTUI, "init"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([*LEADTUI, "import", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = sqlite3.connect(tmp_path / "leads.db", timeout=10)
+    deadline = time.monotonic() + 60
+    while db.execute("SELECT count(*) FROM leads").fetchone()[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return env, proc, db
+
+
+def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path):
+    env, proc, db = start_import(tmp_path)
+    path = tmp_path / "big.csv"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = db.execute("SELECT count(*) FROM leads").fetchone()[0]
+    assert 0 < stored < ROWS  # killed part-way, whole batches kept
+    batches = [json.loads(r[0]) for r in db.execute("SELECT data FROM events WHERE kind = 'import'")]
+    assert sum(b["inserted"] for b in batches) == stored
+    assert db.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * stored
+
+    rerun = subprocess.run([*LEADTUI, "import", str(path), "--json"], env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert (summary["inserted"], summary["merged"]) == (ROWS - stored, stored)
+    assert db.execute("SELECT count(*), count(DISTINCT address_key) FROM leads").fetchone() == (ROWS, ROWS)
+    assert db.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * ROWS
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_backup_while_an_import_writes_is_a_consistent_copy(tmp_path):
+    env, proc, db = start_import(tmp_path)
+    target = tmp_path / "copy.db"
+    backup = subprocess.run([*LEADTUI, "backup", str(target)], env=env, capture_output=True, text=True)
+    proc.wait()
+    assert backup.returncode == 0, backup.stderr
+    assert proc.returncode == 0
+    copy = sqlite3.connect(target)
+    assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    leads = copy.execute("SELECT count(*) FROM leads").fetchone()[0]
+    batches = [json.loads(r[0]) for r in copy.execute("SELECT data FROM events WHERE kind = 'import'")]
+    assert 0 < leads == sum(b["inserted"] for b in batches)  # whole batches, leads and events together
+    assert copy.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * leads
+    copy.close()
+    db.close()
