@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from conftest import START
 from leadtui.cli import cli
-from test_automation_targets import (SECRET, WAIT, Sink, needs_offer, open_worker, states,  # noqa: F401 (a fixture)
+from test_automation_targets import (SECRET, WAIT, Sink, isolated_dirs, needs_offer, open_worker, states,  # noqa: F401
                                      webhook_config, write_config)
 
 LATER = START + timedelta(minutes=1)  # past the 30 s undo window

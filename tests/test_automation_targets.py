@@ -123,6 +123,13 @@ def verify(request: dict, key: bytes = SECRET_BYTES) -> bool:
     return any(hmac.compare_digest(f"v1,{expected}", part) for part in h["webhook-signature"].split())
 
 
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """The user's data and config folders under tmp_path (the default automation log lives there)."""
+    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "conf"))
+
+
 @pytest.fixture
 def open_worker(make_service, clock):
     """open_worker(cfg) -> a Worker on the test database with the test clock; closed at teardown."""

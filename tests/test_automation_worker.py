@@ -13,7 +13,7 @@ import pytest
 from conftest import MANAGER, PIN, REP, add_lead
 from leadtui.automation.worker import backoff, retry, start_background
 from leadtui.errors import LeadtuiError, Refused
-from test_automation_targets import needs_offer, open_worker, states, write_config  # noqa: F401 (a fixture)
+from test_automation_targets import isolated_dirs, needs_offer, open_worker, states, write_config  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -87,6 +87,7 @@ def flaky_command(tmp_path, max_attempts: int = 3) -> tuple:
 [automation]
 mode = "dispatch"
 max_attempts = {max_attempts}
+log_path = "automation.jsonl"
 [automation.routes]
 text_underwriter = "flaky"
 [automation.targets.flaky]
