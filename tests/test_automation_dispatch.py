@@ -89,7 +89,8 @@ def test_two_dispatchers_at_once_never_send_one_action_twice(make_service, env, 
     assert {s for lead in leads for _, s, _ in states(svc, lead["id"])} == {"sent"}
 
 
-def test_sigterm_finishes_the_delivery_in_flight_then_exits(make_service, env, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_finishes_the_delivery_in_flight_then_exits(make_service, env, tmp_path, signum):
     svc = make_service()
     arrived, release = threading.Event(), threading.Event()
     with Sink(hold=lambda n: n == 0 and (arrived.set(), release.wait(WAIT))) as sink:
@@ -98,7 +99,7 @@ def test_sigterm_finishes_the_delivery_in_flight_then_exits(make_service, env, t
         proc = dispatcher(env, "--watch")
         try:
             assert arrived.wait(WAIT)
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signum)
         finally:
             release.set()
         assert finish(proc) == {"sent": 1, "logged": 0, "failed": 0, "dead": 0}

@@ -262,6 +262,18 @@ def test_sms_4xx_dead_at_once_5xx_and_timeout_retried(make_service, open_worker,
     assert len(sink.requests) == 3
 
 
+def test_sms_with_no_phone_to_text_is_dead_and_never_posted(make_service, open_worker, clock, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_TWILIO_TOKEN", "tok-secret")
+    svc = make_service()
+    with Sink() as sink:
+        worker = open_worker(write_config(tmp_path, SMS_CONFIG.format(url=sink.url)))
+        lead = needs_offer(svc, phones=0)
+        clock.advance(seconds=31)
+        assert worker.run_once() == {"dead": 1}
+    assert "automation.targets.underwriter.to is empty" in svc.outbox(lead_id=lead["id"])[0]["last_error"]
+    assert sink.requests == []
+
+
 # --- email (aiosmtpd) ---------------------------------------------------------------------------
 
 @pytest.fixture
