@@ -1,56 +1,55 @@
 """Phone cells to E.164 at import speed, with the time zone per number.
 
 Most vendor cells are plain NANP numbers: `(305) 555-0101`, `305.555.0101`, `+1 305 555 0101`,
-`13055550101`. For those the digits are read directly and validity comes from phonenumbers
-once per NPA-NXX (area code + exchange): its NANP metadata looks no deeper than those six
-digits, except in Barbados (246) and Jamaica (876, 658), whose numbers always take the slow
-path. Checked once over every NPA-NXX with five line numbers each (3 prefixes varied, all in
-those areas); tests/test_import_phones.py keeps checking samples against phonenumbers. Anything else
-(letters, extensions, other countries, Excel's `3055550101.0`) goes to
-`core.phones.normalize`. Zones are cached per NPA-NXX as well, the longest prefix
-phonenumbers' time-zone data uses for +1.
+`13055550101`. For those the digits are read directly, and validity and zones come from
+phonenumbers once per NPA-NXX (area code + exchange): its NANP metadata looks no deeper than
+those six digits, except in Barbados (246) and Jamaica (876, 658), whose numbers always take
+the slow path; its +1 time-zone prefixes are at most six digits long, and the zones also
+depend on the number's type (fixed or mobile), decided by the same six digits. (Checked once over
+every NPA-NXX with five line numbers each: 3 prefixes varied, all in those areas;
+tests/test_import_phones.py keeps checking samples against phonenumbers.) Anything else
+(letters, extensions, other countries, Excel's `3055550101.0`) goes to `core.phones.normalize`.
 """
 
 from __future__ import annotations
+
+import phonenumbers
+from phonenumbers.timezone import time_zones_for_number
 
 from leadtui.core import phones as phonelib
 from leadtui.core.calling import resolve_zone
 
 _PUNCT = str.maketrans("", "", " ()-.\u00a0\t")
 DEEP_AREAS = frozenset({"246", "658", "876"})  # patterns there go to the 7th digit
+_UNKNOWN = object()
 
 
 class Phones:
-    """A per-import cache: `normalize(cell)` and `zone(e164, state)`."""
+    """A per-import cache: `read(cell, state)` -> (E.164, zone) or None."""
 
     def __init__(self) -> None:
-        self._valid: dict[str, bool] = {}
-        self._zones: dict[str, tuple[str, ...]] = {}
+        self._prefixes: dict[str, tuple[str, ...] | None] = {}  # NPA-NXX -> zones, None when invalid
 
-    def normalize(self, cell: str) -> str | None:
-        """E.164, or None when the cell holds no valid number."""
+    def read(self, cell: str, state: str | None) -> tuple[str, str | None] | None:
+        """The number in E.164 and its zone (the number's own, else the state's: B3); None if invalid."""
         digits = cell.translate(_PUNCT)
         plus = digits.startswith("+")
         if plus:
             digits = digits[1:]
-        if digits.isascii() and digits.isdigit():
-            if len(digits) == 11 and digits[0] == "1":
-                digits = digits[1:]
-            elif len(digits) != 10 or plus:
-                return phonelib.normalize(cell)
-            if digits[:3] in DEEP_AREAS:
-                return phonelib.normalize(cell)
-            prefix = digits[:6]
-            valid = self._valid.get(prefix)
-            if valid is None:
-                valid = self._valid[prefix] = phonelib.normalize("+1" + digits) is not None
-            return "+1" + digits if valid else None
-        return phonelib.normalize(cell)
+        if digits.isascii() and digits.isdigit() and (len(digits) == 10 and not plus
+                                                      or len(digits) == 11 and digits[0] == "1"):
+            national = digits[-10:]
+            if national[:3] not in DEEP_AREAS:
+                zones = self._prefixes.get(national[:6], _UNKNOWN)
+                if zones is _UNKNOWN:
+                    zones = self._prefixes[national[:6]] = self._lookup(national)
+                return None if zones is None else ("+1" + national, resolve_zone(zones, state))
+        e164 = phonelib.normalize(cell)  # the slow path: rare, so not cached (zones may hang on the 7th digit)
+        return None if e164 is None else (e164, resolve_zone(phonelib.time_zones(e164), state))
 
-    def zone(self, e164: str, state: str | None) -> str | None:
-        """The number's zone when it has one, else the property state's (B3)."""
-        key = e164[:8] if e164.startswith("+1") else e164
-        zones = self._zones.get(key)
-        if zones is None:
-            zones = self._zones[key] = phonelib.time_zones(e164)
-        return resolve_zone(zones, state)
+    @staticmethod
+    def _lookup(national: str) -> tuple[str, ...] | None:
+        number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+        if not phonenumbers.is_valid_number(number):
+            return None
+        return tuple(z for z in time_zones_for_number(number) if z != "Etc/Unknown")

@@ -82,23 +82,29 @@ class RowReader:
         self.header = list(header)
         self.list_name = list_name
         self.phones = phones or Phones()
-        self.cols = layout.cols
+        self._fields = list(layout.cols.items())
+        self._flags: dict[str, str] = {}  # raw flag cell -> its normalised form (vendors use a handful)
 
-    def _cell(self, cells: list[str], field: str) -> str:
-        for i in self.cols.get(field, ()):
-            value = cells[i].strip()
-            if value:
-                return value
-        return ""
+    def _flag(self, raw: str) -> str:
+        flag = self._flags.get(raw)
+        if flag is None:
+            flag = self._flags[raw] = norm(raw)
+        return flag
 
     def read(self, line: int, cells: list[str]) -> tuple[Lead | None, list[Reject]]:
         width = self.layout.width
         if len(cells) < width:
             cells = cells + [""] * (width - len(cells))
-        if not any(c.strip() for c in cells):
+        v: dict[str, str] = {}
+        for name, indexes in self._fields:  # per field, the first non-empty candidate
+            for i in indexes:
+                if value := cells[i].strip():
+                    v[name] = value
+                    break
+        if not v and not any(c.strip() for c in cells):
             return None, []
-        get = lambda f: self._cell(cells, f)  # noqa: E731
-        city, state, zip_code = get("city"), _state(get("state")), _zip(get("zip"))
+        get = v.get
+        city, state, zip_code = get("city"), _state(get("state", "")), _zip(get("zip", ""))
         address = get("address")
         if not address and (full := get("address_full")):
             address, city, state, zip_code = split_full_address(full)
@@ -112,43 +118,44 @@ class RowReader:
             second = " ".join(filter(None, (get("first_name_2"), get("last_name_2"))))
             if second:
                 name = f"{name} & {second}" if name else second
-        m_address = get("mailing_address")
-        if m_address:
-            mailing = (m_address, get("mailing_city") or None, _state(get("mailing_state")), _zip(get("mailing_zip")))
+        if m_address := get("mailing_address"):
+            mailing = (m_address, get("mailing_city"), _state(get("mailing_state", "")), _zip(get("mailing_zip", "")))
         else:
-            mailing = (address, city or None, state, zip_code)
-        emails = list(dict.fromkeys(v for i in self.layout.emails if (v := cells[i].strip())))
+            mailing = (address, city, state, zip_code)
+        emails = list(dict.fromkeys(e for i in self.layout.emails if (e := cells[i].strip())))
         fields = {
-            "owner_name": name, "address": address, "city": city or None, "state": state, "zip": zip_code,
+            "owner_name": name, "address": address, "city": city, "state": state, "zip": zip_code,
             "mailing_address": mailing[0], "mailing_city": mailing[1], "mailing_state": mailing[2],
-            "mailing_zip": mailing[3], "apn": get("apn") or None, "county": get("county") or None,
+            "mailing_zip": mailing[3], "apn": get("apn"), "county": get("county"),
             "emails": json.dumps(emails, ensure_ascii=False) if emails else "[]",
-            "source_list": self.list_name or get("list") or None, "source_status": get("status") or None,
+            "source_list": self.list_name or get("list"), "source_status": get("status"),
             "owner_key": owner_key(name, mailing[0], mailing[3]), "address_key": address_key(address, zip_code),
         }
-        phones, rejects = self._phones(line, cells, state)
+        phones, rejects = self._phones(line, cells, state, v)
         return Lead(line, fields, phones), rejects
 
-    def _phones(self, line: int, cells: list[str], state: str | None) -> tuple[list[PhoneRow], list[Reject]]:
-        scrub = norm(self._cell(cells, "dnc_scrub"))
-        row_dnc = scrub in YES or "dnc" in scrub or norm(self._cell(cells, "opt_out")) in YES
-        row_lit = norm(self._cell(cells, "litigator")) in YES or "litig" in scrub or scrub in ("yes", "y", "true")
+    def _phones(self, line: int, cells: list[str], state: str | None, v: dict[str, str]) -> tuple[list[PhoneRow], list[Reject]]:
+        flag = self._flag
+        scrub = flag(v.get("dnc_scrub", ""))
+        row_dnc = scrub in YES or "dnc" in scrub or flag(v.get("opt_out", "")) in YES
+        row_lit = flag(v.get("litigator", "")) in YES or "litig" in scrub or scrub in ("yes", "y", "true")
         phones: dict[str, list] = {}
         rejects = []
         for number_i, type_i, dnc_i, status_i in self.layout.phones:
             raw = cells[number_i].strip()
             if not raw:
                 continue
-            e164 = self.phones.normalize(raw)
-            if e164 is None:
+            got = self.phones.read(raw, state)
+            if got is None:
                 rejects.append(Reject(line, self.header[number_i], raw, "not a valid phone number; phone dropped"))
                 continue
-            status = norm(cells[status_i]) if status_i is not None else ""
-            dnc = row_dnc or (dnc_i is not None and norm(cells[dnc_i]) in YES) or status == "donotcall"
+            e164, zone = got
+            status = flag(cells[status_i]) if status_i is not None else ""
+            dnc = row_dnc or (dnc_i is not None and flag(cells[dnc_i]) in YES) or status == "donotcall"
             kind = cells[type_i].strip() or None if type_i is not None else None
             if e164 in phones:  # the same number twice in a row: keep one, with every flag either had
                 known = phones[e164]
                 known[1], known[2], known[4] = known[1] or kind, known[2] | dnc, known[4] | (status == "wrong")
                 continue
-            phones[e164] = [e164, kind, int(dnc), int(row_lit), int(status == "wrong"), self.phones.zone(e164, state)]
+            phones[e164] = [e164, kind, int(dnc), int(row_lit), int(status == "wrong"), zone]
         return [tuple(p) for p in phones.values()], rejects

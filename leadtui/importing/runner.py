@@ -3,13 +3,17 @@
 Each batch is one short write transaction (`store.imports`): the write lock is held only
 while a batch is stored, never while the file is read, so stations keep working. A killed
 import keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat:
-one batch of rows at a time, whatever the file size.
+at most three batches of rows at a time (one read, one queued, one written), whatever the
+file size. Batches are written by a second thread: SQLite runs without the GIL, so reading
+the next batch (Python) and storing this one (C) overlap on two cores.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import queue
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,6 +139,38 @@ class Batches:
         return hit
 
 
+class Writer(threading.Thread):
+    """Flushes batches handed over by `put`, one at a time, in order; re-raises its error to the reader."""
+
+    def __init__(self, batches: Batches):
+        super().__init__(name="leadtui-import-writer", daemon=True)
+        self.batches = batches
+        self.queue: queue.Queue[list[Lead] | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while (pending := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.batches.flush(pending)
+                except BaseException as exc:  # handed to the reading thread
+                    self.error = exc
+
+    def put(self, pending: list[Lead]) -> None:
+        self._raise()
+        self.queue.put(pending)
+
+    def finish(self) -> None:
+        """Wait for every batch handed over; the writer's error, if any, is raised here."""
+        self.queue.put(None)
+        self.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 def run_import(
     db: Database, path: Path, *, status: str, now: datetime, rep: str | None = None, preset: str | None = None,
     list_name: str | None = None, rejects_path: Path | None = None, maps: Sequence[str] = (),
@@ -152,6 +188,8 @@ def run_import(
             store.tune_for_load(db.conn)
         counts: Counter = Counter()
         pending: list[Lead] = []
+        writer = Writer(batches)
+        writer.start()
         try:
             for line, cells in table:
                 lead, bad = reader.read(line, cells)
@@ -164,17 +202,18 @@ def run_import(
                 if lead is not None:
                     pending.append(lead)
                     if len(pending) >= batch:
-                        batches.flush(pending)
+                        writer.put(pending)
                         pending = []
                         if progress:
                             progress(table.position(), table.size, counts["rows"])
             if not counts["rows"]:
                 raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
-            batches.flush(pending)
-            if progress:
-                progress(table.size, table.size, counts["rows"])
+            writer.put(pending)
         finally:
             rejects.close()
+            writer.finish()  # on an error too: batches already handed over are stored whole
+        if progress:
+            progress(table.size, table.size, counts["rows"])
     totals = batches.totals
     return {
         "file": str(path), "preset": layout.preset.name, "encoding": table.sniffed.encoding,
