@@ -192,6 +192,24 @@ def test_webhook_fails_then_succeeds_retried_once_per_key_signed(make_service, o
     assert kinds[-2:] == ["automation_failed", "automation_sent"]
 
 
+def test_w19_undo_while_in_flight_the_action_is_recorded_as_sent(make_service, open_worker, clock, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    svc, station = make_service(), make_service()
+    undone = []
+    with Sink(hold=lambda n: undone.append(station.undo(lead["id"], REP))) as sink:
+        worker = open_worker(write_config(tmp_path, webhook_config(sink.url)))
+        lead = needs_offer(svc)
+        clock.advance(seconds=31)
+        assert worker.run_once() == {"sent": 1}
+    assert len(undone) == 1
+    [row] = svc.outbox(lead_id=lead["id"])
+    assert (row["state"], row["attempts"]) == ("sent", 1)                # it went: the outbox says so
+    *_, undo, last = svc.lead(lead["id"], events=True)["events"]
+    assert undo["kind"] == "undo" and undo["data"]["cancelled"] == [f"text_underwriter #{row['id']}"]
+    assert last["kind"] == "automation_sent" and "cancelled while in flight" in last["data"]["note"]
+
+
 def test_webhook_4xx_is_dead_at_once_and_kept(make_service, open_worker, clock, tmp_path, monkeypatch):
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     svc = make_service()
