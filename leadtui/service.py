@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from leadtui import clock
-from leadtui.core.calling import STATE_TZ, CallingRules, narrowest, open_now, resolve_zone, widest
+from leadtui.core.calling import CallingRules, OpenNow, narrowest, resolve_zone, widest
 from leadtui.core.followup import half_way
 from leadtui.core.identity import address_key, owner_key
 from leadtui.core.playbook import KPI_COUNTERS, Playbook
@@ -30,6 +30,7 @@ from leadtui.store import queries as q
 from leadtui.store.db import Database, connect, describe
 
 UNDO_WINDOW = timedelta(minutes=10)
+DUE_MAX = 1000  # due follow-ups and appointments shown at the top of a rep's queue
 UNDOABLE = ("status", "wrong_report", "claim", "release", "assign", "followup", "approval_requested")
 # kinds that change a lead's state: one of these after yours (by anyone) blocks your undo
 CHANGES = ("status", "wrong_report", "claim", "release", "assign", "followup", "revive", "hold_expired", "migrate")
@@ -105,6 +106,8 @@ class Service:
         self.delay = timedelta(seconds=delay_seconds)
         self.contracts_dir = contracts_dir
         self.templates_dir = templates_dir
+        self._open = OpenNow(now(), self.rules.window)  # set afresh before each queue query
+        db.conn.create_function("zone_open", 2, lambda zone, state: self._open(zone, state))
         source = q.meta(db.conn, "playbook")
         if source is None:
             raise LeadtuiError(f"{db.path}: no playbook stored; run `leadtui init --db {db.path}`")
@@ -211,45 +214,45 @@ class Service:
             phones = q.phones(conn, [r["id"] for r in rows])
         return [self._lead_json(r, phones[r["id"]]) for r in rows]
 
-    def queue(self, rep: str, cursor: tuple[str, int] = ("mine", 0), limit: int = 100) -> tuple[list[dict], tuple | None]:
-        """One page of the rep's call queue and the cursor of the next (None at the end).
+    def queue(self, rep: str, cursor: tuple[str, int] = ("due", 0), limit: int = 100) -> tuple[list[dict], tuple | None]:
+        """One page of the rep's call queue and the cursor of the next page (None at the end).
 
-        In order: due follow-ups and today's appointments, the rep's other leads (cursor ("mine", offset)),
-        then the pool by id (cursor ("pool", after_id)). Each lead has `queue`: due, mine or pool.
-        Leads that can't be dialled now are left out (see `left_out`)."""
+        In order: due follow-ups and today's appointments (cursor ("due", 0)), the rep's other leads
+        (("mine", after_id)), then the pool (("pool", after_id)). Each lead has `queue`: due, mine or
+        pool. Leads that can't be dialled now are left out (see `left_out`)."""
         now = self.now()
         day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         day = (clock.stamp(day_start), clock.stamp(day_start + timedelta(days=1)))
-        coarse = self._open_filter(now, widest(self.rules.windows()))
-        phase, at = cursor
+        self._open = OpenNow(now, widest(self.rules.windows()))
+        phase, after = cursor
         with self.db.read() as conn:
             actor = self._actor(conn, rep)
-            if phase == "mine":
-                rows = q.queue_mine(conn, actor.name, clock.stamp(now), day, coarse, at, limit)
-                after = ("mine", at + limit) if len(rows) == limit else ("pool", 0)
+            if phase == "due":
+                rows, more = q.queue_due(conn, actor.name, clock.stamp(now), day, DUE_MAX), ("mine", 0)
+            elif phase == "mine":
+                rows = q.queue_mine(conn, actor.name, day, after, limit)
+                more = ("mine", rows[-1]["id"]) if len(rows) == limit else ("pool", 0)
             else:
-                rows = q.queue_pool(conn, clock.stamp(now), at, limit, coarse)
-                after = ("pool", rows[-1]["id"]) if len(rows) == limit else None
+                rows = q.queue_pool(conn, clock.stamp(now), after, limit)
+                more = ("pool", rows[-1]["id"]) if len(rows) == limit else None
             phones = q.phones(conn, [r["id"] for r in rows])
             out = []
             for row in rows:
                 appointment = row["appointment_at"] is not None and day[0] <= row["appointment_at"] < day[1]
                 check = {**dict(row), "next_call_at": None} if appointment else row
                 if self._why_not(conn, check, phones[row["id"]], now) is None:
-                    due = appointment or row["next_call_at"] is not None
-                    kind = "pool" if phase == "pool" else "due" if due else "mine"
-                    out.append({**self._lead_json(row, phones[row["id"]]), "queue": kind})
-        return out, after
+                    out.append({**self._lead_json(row, phones[row["id"]]), "queue": phase})
+        return out, more
 
     def left_out(self, rep: str, *, after: int = 0, limit: int = 100) -> list[dict]:
         """Leads missing from the rep's queue, by id after `after`, each with `why`."""
         now = self.now()
-        coarse = self._open_filter(now, narrowest(self.rules.windows()))
+        self._open = OpenNow(now, narrowest(self.rules.windows()))
         out: list[dict] = []
         with self.db.read() as conn:
             actor = self._actor(conn, rep)
             while len(out) < limit:
-                rows = q.queue_left_out(conn, actor.name, clock.stamp(now), after, limit, coarse)
+                rows = q.queue_left_out(conn, actor.name, clock.stamp(now), after, limit)
                 phones = q.phones(conn, [r["id"] for r in rows])
                 for row in rows:
                     lead = self._lead_json(row, phones[row["id"]])
@@ -269,11 +272,6 @@ class Service:
     def _why_not(self, conn: sqlite3.Connection, lead, phones: list, now: datetime) -> str | None:
         since = clock.stamp(now - timedelta(hours=24))
         return why_not_now(lead, phones, now, self.rules, lambda pid: q.dials_since(conn, pid, since))
-
-    @staticmethod
-    def _open_filter(now: datetime, window) -> tuple:
-        open_ = open_now(now, window)
-        return open_.zones, open_.states, STATE_TZ.keys(), open_.unknown
 
     def why_not(self, lead_id: int) -> str | None:
         """Why lead `lead_id` can't be dialled now (B3, cadence), or None."""

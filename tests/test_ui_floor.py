@@ -30,11 +30,11 @@ def app_for(floor, tmp_path, rep=REP, keys=None) -> Leadtui:
 
 
 async def ready(pilot) -> Floor:
-    """Wait for the floor's first page (a worker) to land."""
-    for _ in range(100):
+    """Wait for the floor's first page and its counts (workers) to land."""
+    for _ in range(200):
         await pilot.pause(0.02)
         screen = pilot.app.screen
-        if isinstance(screen, Floor) and screen.list.rows:
+        if isinstance(screen, Floor) and screen.list.rows and screen.counts:
             await pilot.app.workers.wait_for_complete()
             await pilot.pause()
             return screen
@@ -122,7 +122,7 @@ async def test_w2_green_key_claims_the_pool_lead_with_undo_toast(floor, tmp_path
         await pilot.press("1")
         got = lead(floor, ids["pool"])
         assert (got["status"], got["owner"]) == ("needs-offer", REP)
-        assert any("Needs Offer set — u to undo" in n for n in notes(app))
+        assert "Needs Offer set — u to undo" in str(screen.query_one("#said").render())
         assert screen.list.current["status"] == "needs-offer"  # the row repainted from the database
         await pilot.press("u")
         assert lead(floor, ids["pool"])["status"] == "new"

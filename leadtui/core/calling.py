@@ -159,33 +159,20 @@ def check_dial(
     return Verdict(True, local=local)
 
 
-@dataclass(frozen=True)
 class OpenNow:
-    """Which zones and states are inside a window now: a coarse filter the queue's SQL can use."""
+    """Is a lead's zone (its phone's, else its state's) inside `window` at `now`: a coarse filter for
+    the queue's SQL, worked out once per zone."""
 
-    zones: frozenset[str]
-    states: frozenset[str]
-    unknown: bool  # a lead with no known zone: every fallback zone must be open
+    def __init__(self, now: datetime, window: Window):
+        self.now, self.window = now, window
+        self._seen: dict[str | None, bool] = {}
 
-
-def open_now(now: datetime, window: Window) -> OpenNow:
-    """Zones (of every known zone) and states whose local time is inside `window` at `now`."""
-    from zoneinfo import available_timezones
-
-    zones = frozenset(z for z in _known_zones(available_timezones)
-                      if window.contains(now.astimezone(ZoneInfo(z)).time()))
-    return OpenNow(zones, frozenset(s for s, z in STATE_TZ.items() if z in zones),
-                   all(z in zones for z in FALLBACK_ZONES))
-
-
-def _known_zones(available) -> frozenset[str]:
-    global _ZONES
-    if _ZONES is None:
-        _ZONES = frozenset(z for z in available() if "/" in z and not z.startswith(("Etc/", "posix/", "right/")))
-    return _ZONES
-
-
-_ZONES: frozenset[str] | None = None
+    def __call__(self, phone_zone: str | None, state: str | None) -> bool:
+        zone = phone_zone or STATE_TZ.get(_state_key(state))
+        if zone not in self._seen:
+            zones = (zone,) if zone else FALLBACK_ZONES
+            self._seen[zone] = all(self.window.contains(self.now.astimezone(ZoneInfo(z)).time()) for z in zones)
+        return self._seen[zone]
 
 
 def widest(windows: list[Window]) -> Window:

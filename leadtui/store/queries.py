@@ -169,43 +169,42 @@ def fts_query(text: str) -> str:
 _DIALABLE = "EXISTS (SELECT 1 FROM phones g WHERE g.lead_id = l.id AND g.bad = 0 AND g.dnc = 0 AND g.litigator = 0)"
 
 
-def _open_sql(zones: Iterable[str], states: Iterable[str], known_states: Iterable[str], unknown: bool) -> tuple[str, list]:
-    """Is the lead's zone (its first phone's, else its state's) open now: a coarse filter, evaluated once per lead."""
-    zones, states, known = sorted(zones), sorted(states), sorted(known_states)
-    marks = lambda n: ",".join("?" * n) or "NULL"  # noqa: E731
-    sql = (f"coalesce((SELECT p.tz IN ({marks(len(zones))}) FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
-           f" ORDER BY p.position LIMIT 1), CASE WHEN upper(trim(coalesce(l.state, ''))) IN ({marks(len(known))})"
-           f" THEN upper(trim(l.state)) IN ({marks(len(states))}) ELSE {int(unknown)} END)")
-    return sql, [*zones, *known, *states]
+# The caller registers zone_open(phone_zone, state) on the connection (see Service._zone_open).
+_OPEN = ("zone_open((SELECT p.tz FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
+         " ORDER BY p.position LIMIT 1), l.state)")
 
 
-def queue_mine(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str, str], open_filter: tuple,
-               offset: int, limit: int) -> list[sqlite3.Row]:
-    """The rep's own live leads that may be due now: follow-ups due and today's appointments first."""
-    open_sql, open_args = _open_sql(*open_filter)
-    sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND l.owner = ?
-          AND (next_call_at IS NULL OR next_call_at <= ? OR (appointment_at >= ? AND appointment_at < ?))
-          AND {_DIALABLE} AND {open_sql}
-        ORDER BY (next_call_at IS NOT NULL AND next_call_at <= ?) OR (appointment_at >= ? AND appointment_at < ?) DESC,
-                 coalesce(next_call_at, appointment_at, ''), id LIMIT ? OFFSET ?"""
-    return conn.execute(sql, [rep_name, now, *day, *open_args, now, *day, limit, offset]).fetchall()
+def queue_due(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str, str],
+              limit: int) -> list[sqlite3.Row]:
+    """The rep's follow-ups due now and today's appointments, soonest first."""
+    sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
+            SELECT id FROM leads WHERE dead = 0 AND owner = ? AND next_call_at <= ?
+            UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?)
+          AND {_DIALABLE} AND {_OPEN}
+        ORDER BY coalesce(next_call_at, appointment_at), id LIMIT ?"""
+    return conn.execute(sql, [rep_name, now, rep_name, *day, limit]).fetchall()
 
 
-def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int, open_filter: tuple) -> list[sqlite3.Row]:
+def queue_mine(conn: sqlite3.Connection, rep_name: str, day: tuple[str, str], after: int, limit: int) -> list[sqlite3.Row]:
+    """The rep's other leads with no call scheduled, by id after `after` (the owner index gives that order)."""
+    sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND l.owner = ? AND l.next_call_at IS NULL AND l.id > ?
+          AND coalesce(appointment_at >= ? AND appointment_at < ?, 0) = 0 AND {_DIALABLE} AND {_OPEN}
+        ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [rep_name, after, *day, limit]).fetchall()
+
+
+def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int) -> list[sqlite3.Row]:
     """Pool leads that may be dialled now, by id after `after`."""
-    open_sql, open_args = _open_sql(*open_filter)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
-          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_DIALABLE} AND {open_sql} ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, now, *open_args, limit]).fetchall()
+          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_DIALABLE} AND {_OPEN} ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [after, now, limit]).fetchall()
 
 
-def queue_left_out(conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int,
-                   open_filter: tuple) -> list[sqlite3.Row]:
+def queue_left_out(conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int) -> list[sqlite3.Row]:
     """Leads that may be out of the rep's queue (dead, another rep's, not callable now), by id."""
-    open_sql, open_args = _open_sql(*open_filter)
     sql = f"""SELECT l.* FROM leads l WHERE l.id > ? AND (dead = 1 OR (owner IS NOT NULL AND owner != ?) OR next_call_at > ? OR NOT {_DIALABLE}
-           OR NOT {open_sql}) ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, rep_name, now, *open_args, limit]).fetchall()
+           OR NOT {_OPEN}) ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [after, rep_name, now, limit]).fetchall()
 
 
 def data_version(conn: sqlite3.Connection) -> int:
@@ -214,12 +213,15 @@ def data_version(conn: sqlite3.Connection) -> int:
 
 
 def counts_by_status(conn: sqlite3.Connection, visible_to: str | None, include_dead: bool = False) -> dict[str, int]:
-    where, args = ["dead = 0"] if not include_dead else ["1"], []
+    """Live leads per status (as `visible_to` may see them); with `include_dead`, killed ones too."""
+    where, args = "dead = 0", []
     if visible_to is not None:
-        where.append("(owner IS NULL OR owner = ?)")
-        args.append(visible_to)
-    rows = conn.execute(f"SELECT status, count(*) FROM leads WHERE {' AND '.join(where)} GROUP BY status", args)
-    return dict(rows.fetchall())
+        where, args = "dead = 0 AND (owner IS NULL OR owner = ?)", [visible_to]
+    counts = dict(conn.execute(f"SELECT status, count(*) FROM leads WHERE {where} GROUP BY status", args).fetchall())
+    if include_dead:  # a killed lead has no owner: everyone may see it
+        for status, n in conn.execute("SELECT status, count(*) FROM leads WHERE dead = 1 GROUP BY status"):
+            counts[status] = counts.get(status, 0) + n
+    return counts
 
 
 def expired_holds(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:

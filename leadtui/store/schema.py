@@ -158,4 +158,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX replies_open ON replies(received_at) WHERE cleared_at IS NULL;
     """,
+    # 2: indexes for the screen: today's appointments, killed leads by status, undo lookups
+    """
+    CREATE INDEX IF NOT EXISTS leads_appointment ON leads(owner, appointment_at) WHERE appointment_at IS NOT NULL AND dead = 0;
+    CREATE INDEX IF NOT EXISTS leads_dead ON leads(status) WHERE dead = 1;
+    CREATE INDEX IF NOT EXISTS events_undoes ON events(undoes) WHERE undoes IS NOT NULL;
+    """,
 )

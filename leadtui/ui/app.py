@@ -154,6 +154,5 @@ class Leadtui(App):
         if isinstance(screen, Floor):
             current = screen.list.current
             screen.load(keep=current["id"] if current else None)
-            screen.refresh_counts()
         elif hasattr(screen, "reload"):
             screen.reload()

@@ -22,6 +22,8 @@ from leadtui.ui.style import group_style
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
 
 PAGE = 100
+SAY_SECONDS = 6  # how long the undo toast stays
+COUNT_SECONDS = 1.5  # tab counts and KPIs trail key presses by at most this
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,9 @@ class Floor(Screen):
     Floor #queue { height: 1fr; overflow-x: hidden; }
     Floor #search { display: none; }
     Floor #search.shown { display: block; }
-    Floor #panel { width: 44%; min-width: 34; max-width: 64; border-left: solid $primary-darken-2; padding: 0 1;
-                   overflow-y: auto; }
+    Floor #panel { width: 42%; min-width: 32; max-width: 64; height: 1fr; border-left: solid $primary-darken-2;
+                   padding: 0 1; overflow-y: auto; }
+    Floor #said { height: 1; padding: 0 1; background: $boost; color: $text; }
     Floor #keybar { height: auto; border-top: solid $primary-darken-2; padding: 0 1; }
     """
 
@@ -75,6 +78,8 @@ class Floor(Screen):
         self.generation = 0  # pages from an older listing are dropped
         self.counts: dict[str, int] = {}
         self.kpis: dict = {}
+        self._count_timer = None
+        self._said_timer = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -85,12 +90,12 @@ class Floor(Screen):
                             id="search")
                 yield LeadList(id="queue")
             yield ClaimPanel(id="panel")
+        yield Static(id="said")
         yield KeyBar(self.app.table, id="keybar")
 
     def on_mount(self) -> None:
         self.query_one(LeadList).focus()
         self.load()
-        self.refresh_counts()
 
     @property
     def list(self) -> LeadList:
@@ -115,7 +120,7 @@ class Floor(Screen):
         while True:
             got, more_at = self.app.read(lambda svc: self._fetch(svc, more_at))
             rows += got
-            if more_at is None or len(rows) >= want:
+            if more_at is None or len(rows) >= want and got:
                 break
         self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep)
 
@@ -132,7 +137,7 @@ class Floor(Screen):
         if tab.statuses:
             rows = svc.search(rep, statuses=tab.statuses, dead=tab.dead, after=cursor or 0, limit=PAGE)
             return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
-        return svc.queue(rep, cursor or ("mine", 0), PAGE)
+        return svc.queue(rep, cursor or ("due", 0), PAGE)
 
     def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None) -> None:
         if generation != self.generation:
@@ -141,6 +146,7 @@ class Floor(Screen):
         self.list.empty_text = "Nothing here." if not self.excluded else "Nothing left out."
         if first:
             self.list.set_rows(rows, cursor is not None, keep)
+            self.counts_soon(0.05)  # after the first page: counting shares its connection
         else:
             self.list.add_rows(rows, cursor is not None)
 
@@ -250,7 +256,7 @@ class Floor(Screen):
                 self.notify(outcome.message, title="Sent for approval", timeout=8)
             else:
                 undo = next(k.display for k in app.table if k.id == "undo")
-                self.notify(f"{label} set — {undo} to undo\n{outcome.message}", timeout=5)
+                self.say(f"{label} set — {undo} to undo · {outcome.message}")
             self.changed(lead_id, outcome.advance == "lead")
 
         app.act(lambda pin: app.svc.set_status(lead_id, status_id, app.rep, **inputs), done)
@@ -263,6 +269,15 @@ class Floor(Screen):
             self.list.move(1)
         current = self.list.current
         self.show_lead(current["id"] if current else None)
+        self.counts_soon()
+
+    def counts_soon(self, delay: float = COUNT_SECONDS) -> None:
+        """Recount at most once per COUNT_SECONDS: a count is a scan of the floor, a key press is not."""
+        if self._count_timer is None:
+            self._count_timer = self.set_timer(delay, self._recount)
+
+    def _recount(self) -> None:
+        self._count_timer = None
         self.refresh_counts()
 
     def _control(self, call) -> None:
@@ -270,8 +285,15 @@ class Floor(Screen):
         if lead is not None:
             self.app.act(lambda pin: call(lead["id"], pin), lambda outcome: self._done(lead["id"], outcome))
 
+    def say(self, text: str) -> None:
+        """The undo toast: one line above the keybar that fades after SAY_SECONDS (a repaint, no layout)."""
+        self.query_one("#said", Static).update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
+        if self._said_timer is not None:
+            self._said_timer.stop()
+        self._said_timer = self.set_timer(SAY_SECONDS, lambda: self.query_one("#said", Static).update("", layout=False))
+
     def _done(self, lead_id: int, outcome) -> None:
-        self.notify(outcome.message, timeout=4)
+        self.say(outcome.message)
         for warning in outcome.warnings:
             self.notify(warning, severity="warning", timeout=8)
         self.changed(lead_id)

@@ -27,7 +27,8 @@ class ClaimPanel(Static):
 
     def show(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
              kpis: dict | None) -> None:
-        self.update(self.text(lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis))
+        # the panel's size is set by the layout, not its text: repaint only
+        self.update(self.text(lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis), layout=False)
 
     def text(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
              kpis: dict | None) -> Text:
