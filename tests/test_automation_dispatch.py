@@ -131,6 +131,8 @@ HOOK = '[automation.targets.underwriter]\nkind = "webhook"\nurl = "http://127.0.
      "automation.targets.t.auth_token (or auth_token_env) is required"),
     ('[automation]\nmode = "dispatch"\n[automation.targets.t]\nkind = "webhook"\nurl = "ftp://x"\nsecret = "s"\n',
      "automation.targets.t.url must start with http:// or https://"),
+    ('[automation]\nmode = "dispatch"\n[automation.targets.t]\nkind = "command"\nargv = ["notify", "{lead.phone"]\n',
+     "automation.targets.t.argv[1]: unexpected end of template"),
     ('[automation.routes]\ntext_underwritr = "underwriter"\n' + HOOK + 'secret = "s"\n',
      "automation.routes.text_underwritr: no status of playbook wholesale queues that action"),
 ])

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from leadtui import __version__, clock
-from leadtui.automation.templates import render, render_inline
+from leadtui.automation.templates import inline, render, render_inline
 from leadtui.config import secret
 from leadtui.errors import LeadtuiError
 
@@ -108,6 +108,12 @@ class _Configured:
         self.name, self.table = name, table
         self.where = f"automation.targets.{name}"
         self.timeout = float(table.get("timeout_seconds", DEFAULT_TIMEOUT[table["kind"]]))
+        for key, source in self.templated():  # a syntax error stops dispatch before anything is sent
+            inline(source, f"{self.where}.{key}")
+
+    def templated(self) -> list[tuple[str, str]]:
+        """The config values that are inline templates: (key, source)."""
+        return [("to", self.table["to"])] if "to" in self.table else []
 
     def secret(self, key: str, *, required: bool = True) -> str | None:
         value = secret(self.table, key, self.where)
@@ -250,8 +256,11 @@ class Email(_Configured):
 class Command(_Configured):
     """Runs `argv` (inline templates) with the action's JSON on stdin; exit 0 means sent."""
 
+    def templated(self) -> list[tuple[str, str]]:
+        return [(f"argv[{i}]", arg) for i, arg in enumerate(self.table["argv"])]
+
     def deliver(self, message: Message) -> str | None:
-        argv = [self.fill(f"argv[{i}]", arg, message) for i, arg in enumerate(self.table["argv"])]
+        argv = [self.fill(key, arg, message) for key, arg in self.templated()]
         stdin = json.dumps(message.document(), ensure_ascii=False).encode()
         try:
             done = subprocess.run(argv, input=stdin, capture_output=True, timeout=self.timeout)

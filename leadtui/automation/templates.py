@@ -45,11 +45,27 @@ def render(name: str | Sequence[str], context: dict, user_dir: Path | None = Non
         raise LeadtuiError(f"template {name if isinstance(name, str) else name[0]}: {exc}") from None
 
 
-def render_inline(source: str, context: dict, where: str) -> str:
-    """Render a single-brace inline template from the config; `where` names its key in errors."""
+@lru_cache(maxsize=64)
+def _inline(source: str):
+    return _environment(None, inline=True).from_string(source)
+
+
+def inline(source: str, where: str):
+    """Compile a single-brace inline template from the config; `where` names its key in errors."""
     from jinja2 import TemplateError
 
     try:
-        return _environment(None, inline=True).from_string(source).render(**context)
+        return _inline(source)
+    except TemplateError as exc:
+        raise LeadtuiError(f"{where}: {exc}") from None
+
+
+def render_inline(source: str, context: dict, where: str) -> str:
+    """Fill an inline template from the config with `context`."""
+    from jinja2 import TemplateError
+
+    template = inline(source, where)
+    try:
+        return template.render(**context)
     except TemplateError as exc:
         raise LeadtuiError(f"{where}: {exc}") from None

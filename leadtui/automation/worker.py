@@ -23,6 +23,7 @@ from typing import Any, Callable
 from leadtui import clock
 from leadtui.automation.targets import DeliveryError, Message, Router, Target, context
 from leadtui.automation.templates import render
+from leadtui.config import config_dir
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.store import outbox as store
 from leadtui.store.db import Database, connect
@@ -52,8 +53,6 @@ def backoff(attempt: int, rng: Callable[[], float] = random.random) -> timedelta
 
 def user_templates() -> Path | None:
     """The user's template folder (config dir/templates), if there is one."""
-    from leadtui.config import config_dir
-
     folder = config_dir() / "templates"
     return folder if folder.is_dir() else None
 
@@ -92,8 +91,8 @@ class Worker:
         # The worker's own commits need not survive a power cut: a lost lease is taken again, a lost
         # outcome means one more delivery under the same idempotency key (at least once either way).
         # The floor's commits, on their own connections, stay synchronous=FULL.
-        db.conn.execute("PRAGMA synchronous = NORMAL")
         try:
+            db.conn.execute("PRAGMA synchronous = NORMAL")
             _check_routes(db, config)
             return cls(db, config.automation, **kwargs)
         except BaseException:
