@@ -323,6 +323,9 @@ def test_b2_rescrub_adds_dnc_to_a_known_phone_never_removes_it(env):
     imported(write(env, "b.csv", header + "Ana Diaz,1 Oak St,Miami,FL,33101,3055550101,Yes\n"))
     imported(write(env, "c.csv", header + "Ana Diaz,1 Oak St,Miami,FL,33101,3055550101,No\n"))
     assert [p["dnc"] for p in phones_of(env, "1 Oak St")] == [1]
+    twice = header + "Bo Li,2 Oak St,Miami,FL,33101,3055550102,No\n" + "Bo Li,2 Oak St,Miami,FL,33101,3055550102,Yes\n"
+    assert imported(write(env, "d.csv", twice))["merged"] == 1  # the same property twice in one file
+    assert [p["dnc"] for p in phones_of(env, "2 Oak St")] == [1]
 
 
 def test_w11_owner_key_lists_the_owners_other_properties(env):

@@ -48,9 +48,16 @@ class Lead:
         return (self.fields["county"] or "", apn) if apn else None
 
     def absorb(self, other: "Lead") -> None:
-        """Same property twice in one file: keep this lead, add the other's new phones."""
-        have = {p[0] for p in self.phones}
-        self.phones.extend(p for p in other.phones if p[0] not in have)
+        """Same property twice in one file: keep this lead, add the other's new phones and
+        the DNC / litigator flags it gives a phone this one has (as a stored lead would)."""
+        mine = {p[0]: i for i, p in enumerate(self.phones)}
+        for phone in other.phones:
+            i = mine.get(phone[0])
+            if i is None:
+                self.phones.append(phone)
+            else:
+                number, kind, dnc, lit, bad, zone = self.phones[i]
+                self.phones[i] = (number, kind, dnc | phone[2], lit | phone[3], bad, zone)
 
 
 def _zip(value: str) -> str | None:

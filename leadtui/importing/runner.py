@@ -44,8 +44,7 @@ class RejectsFile:
         self.path = path
         self._file = None
         self._writer: Any = None
-        folder = path.parent if str(path.parent) else Path(".")
-        if not os.access(folder, os.W_OK):
+        if not os.access(path.parent, os.W_OK):
             raise LeadtuiError(f"can't write the rejects file {path}: choose another with --rejects PATH")
 
     def write(self, rejects: Sequence[Reject]) -> None:

@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any, Iterable, Mapping, Sequence
 
 from leadtui.store import bulk
-from leadtui.store.queries import LEAD_COLUMNS, insert_event
+from leadtui.store.queries import insert_event
 
 PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz")
 KEYS = "leadtui_import_keys"
@@ -72,9 +72,6 @@ def merge_phones(conn: sqlite3.Connection, merges: Mapping[int, Sequence[Sequenc
 
 def insert(conn: sqlite3.Connection, leads: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> range:
     """New leads (each with a "phones" list of `(number, type, dnc, litigator, bad, tz)`); returns their ids."""
-    unknown = [c for c in columns if c not in LEAD_COLUMNS]
-    if unknown:
-        raise ValueError(f"not importable lead columns: {unknown}")
     return bulk.insert_leads(conn, leads, lambda lead: [(i, *p) for i, p in enumerate(lead["phones"], 1)],
                              columns=columns, phone_columns=PHONE_ROW, batch=1 << 30)
 

@@ -1,0 +1,167 @@
+"""`leadtui import` of a 1,000,000-row PropStream-style CSV, next to raw loaders, and the status report.
+
+    python benchmarks/bench_import.py                         # 1M rows in a temp folder
+    python benchmarks/bench_import.py --rows 100000 --out /tmp/leadtui-bench --skip-sqlite-utils
+
+Generates (seeded) a PropStream property export of `--rows` rows: 1-5 phones a row in the
+formats vendors ship (`(305) 555-0101`, `305.555.0101`, `+1 305 555 0101`, `13055550101`),
+Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property with new phones
+(so de-duplication works). Then, in the same run, one after another:
+
+- leadtui: `leadtui import FILE --json` as a fresh process on a fresh database: rows/s and
+  its peak RSS (from wait4), next to the targets (>= 50,000 rows/s, <= 300 MB);
+- the sqlite3 shell's `.import --csv` of the same file into a bare table (C, no normalising);
+- `sqlite-utils insert DB leads FILE --csv` (for reference; about 2.5 minutes at 1M rows);
+- `leadtui report status --json` on the imported database: median of 5 fresh processes, and
+  the report function alone in-process (target <= 0.5 s).
+
+Prints figures; asserts nothing about time. Files go to --out (default: a temp folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_status import FIRST, LAST, PLACES, STREETS, SUFFIXES, _phone_plan  # noqa: E402
+
+SEED = 20261124
+TARGET_ROWS_S, TARGET_RSS_MB, TARGET_REPORT_S = 50_000, 300, 0.5
+HEADER = ["Address", "Unit #", "City", "State", "Zip", "County", "APN", "Property Type", "Bedrooms",
+          "Total Bathrooms", "Building Sqft", "Year Built", "Owner 1 First Name", "Owner 1 Last Name",
+          "Owner 2 First Name", "Owner 2 Last Name", "Owner Occupied", "Vacant", "Mailing Care of Name",
+          "Mailing Address", "Mailing Unit #", "Mailing City", "Mailing State", "Mailing Zip", "Do Not Mail",
+          "Total Assessed Value", "Last Sale Date", "Last Sale Recording Date", "Last Sale Amount", "Est. Value",
+          "Est. Equity", "MLS Status"] + [h.format(n) for n in range(1, 6)
+                                          for h in ("Phone {}", "Phone {} Type", "Phone {} DNC")] + \
+         ["Litigator", "Email 1", "Email 2"]
+FORMATS = ("({a}) {x}-{l}", "{a}-{x}-{l}", "{a}.{x}.{l}", "+1 {a} {x} {l}", "1{a}{x}{l}", "{a}{x}{l}")
+TYPES = ("Mobile", "Landline", "Residential", "Wireless", "")
+
+
+def generate(path: Path, rows: int, seed: int = SEED) -> None:
+    """Write the CSV: one property per row, 2% repeats of an earlier one."""
+    rng = random.Random(seed)
+    exchanges, _ = _phone_plan()
+    choice, randrange, random_ = rng.choice, rng.randrange, rng.random
+    earlier: list[list[str]] = []
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for i in range(rows):
+            if earlier and random_() < 0.02:
+                row = list(choice(earlier))
+            else:
+                city, state, zip3, county, areas = choice(PLACES)
+                street = f"{randrange(1, 20000)} {choice(STREETS)} {choice(SUFFIXES).capitalize()}"
+                zip_code = f"{zip3}{randrange(100):02d}"
+                first, last = choice(FIRST), choice(LAST)
+                absentee = random_() < 0.3
+                mailing = f"{randrange(1, 20000)} {choice(STREETS)} St" if absentee else street
+                row = [street, "", city, state, zip_code, county, f"{randrange(100):02d}-{randrange(10**4):04d}-{randrange(1000):03d}",
+                       "Single Family", str(randrange(1, 6)), str(randrange(1, 4)), str(randrange(600, 4000)),
+                       str(randrange(1920, 2020)), first, last, "", "", "No" if absentee else "Yes",
+                       "Yes" if random_() < 0.3 else "No", "", mailing, "", city, state, zip_code, "No",
+                       str(randrange(50, 900) * 1000), "01/20/2011", "01/20/2011", str(randrange(40, 800) * 1000),
+                       str(randrange(60, 990) * 1000), str(randrange(0, 500) * 1000), choice(("", "Active", "Sold"))]
+                row += [""] * 15 + ["No", f"{last.lower()}{i}@example.com", ""]
+                earlier.append(row) if len(earlier) < 10_000 else None
+            row = list(row)
+            for n in range(randrange(1, 6)):
+                area = choice(choice(PLACES)[4])
+                number = choice(FORMATS).format(a=area, x=choice(exchanges[area]), l=f"{randrange(10000):04d}")
+                row[32 + 3 * n: 35 + 3 * n] = [number, choice(TYPES), "Yes" if random_() < 0.15 else "No"]
+            row[47] = "Yes" if random_() < 0.03 else "No"
+            out.writerow(row)
+
+
+def leadtui_cmd() -> list[str]:
+    script = shutil.which("leadtui", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "leadtui"]
+
+
+def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    """Run cmd to completion; wall seconds, peak RSS in MB of that process alone, stdout."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            sys.exit(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): {err.read().strip()[-500:]}")
+        return wall, usage.ru_maxrss / 1024, out.read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, help="Folder for the CSV and databases (default: a temp folder).")
+    parser.add_argument("--skip-sqlite-utils", action="store_true", help="Leave out the slowest reference loader.")
+    args = parser.parse_args()
+    folder = args.out or Path(tempfile.mkdtemp(prefix="leadtui-bench-import-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"propstream-{args.rows}.csv"
+    if not csv_path.exists():
+        t0 = time.perf_counter()
+        generate(csv_path, args.rows)
+        print(f"generated {csv_path} ({csv_path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s")
+    rows = args.rows
+    db = folder / "import.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    env = {**os.environ, "LEADTUI_DB": str(db), "LEADTUI_CONFIG_DIR": str(folder / "config"),
+           "LEADTUI_DATA_DIR": str(folder / "data")}
+    cmd = leadtui_cmd()
+    run_measured([*cmd, "init"], env)
+    wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], env)
+    summary = json.loads(out)
+    print(f"leadtui import        {rows / wall:>9,.0f} rows/s  ({wall:.1f} s, {rows:,} rows: {summary['inserted']:,} new, "
+          f"{summary['merged']:,} merged, {summary['rejected']:,} rejected)  target >= {TARGET_ROWS_S:,}")
+    print(f"leadtui peak RSS      {rss:>9,.0f} MB                                   target <= {TARGET_RSS_MB}")
+
+    raw = folder / "raw.db"
+    raw.unlink(missing_ok=True)
+    sqlite = shutil.which("sqlite3")
+    if sqlite:
+        wall_raw, _, _ = run_measured([sqlite, str(raw), "-cmd", f".import --csv {csv_path} leads", ".quit"], env)
+        print(f"sqlite3 .import       {rows / wall_raw:>9,.0f} rows/s  ({wall_raw:.1f} s; leadtui is "
+              f"{wall / wall_raw:.1f}x its time, target <= 4x)")
+    else:
+        print("sqlite3 .import       (no sqlite3 shell on PATH)")
+    if not args.skip_sqlite_utils:
+        utils = shutil.which("sqlite-utils", path=str(Path(sys.executable).parent)) or shutil.which("sqlite-utils")
+        target = folder / "sqlite-utils.db"
+        target.unlink(missing_ok=True)
+        wall_su, _, _ = run_measured([utils, "insert", str(target), "leads", str(csv_path), "--csv"], env)
+        print(f"sqlite-utils insert   {rows / wall_su:>9,.0f} rows/s  ({wall_su:.1f} s)")
+
+    walls = [run_measured([*cmd, "report", "status", "--json"], env)[0] for _ in range(5)]
+    from leadtui.reports import status_report
+    from leadtui.service import Service
+
+    svc = Service.open(db)
+    t0 = time.perf_counter()
+    report = status_report(svc)
+    inner = time.perf_counter() - t0
+    svc.close()
+    print(f"report status --json  {statistics.median(walls):>9.3f} s median of 5 processes "
+          f"({inner:.3f} s in-process, {sum(e['count'] for e in report):,} leads)  target <= {TARGET_REPORT_S}")
+    print(f"files in {folder}")
+
+
+if __name__ == "__main__":
+    main()
