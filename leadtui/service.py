@@ -669,7 +669,8 @@ class Service:
             event_id = self._change(conn, lead, restore, now, actor.name, "undo", undoes=target["id"], data=data)
         label = self.playbook.status(target["status"]).label if target["status"] else target["kind"].replace("_", " ")
         outcome = Outcome(lead_id, f"undid {label} on lead {lead_id}", event_id)
-        outcome.warnings = [f"{a['action']} already went out ({a['state']} {a['done_at'] or ''}); it can't be recalled"
+        outcome.warnings = [f"{a['action']} is being delivered right now; it may still arrive" if a["state"] == "in flight"
+                            else f"{a['action']} already went out ({a['state']} {a['done_at']}); it can't be recalled"
                             for a in went]
         return outcome
 

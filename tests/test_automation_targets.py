@@ -203,6 +203,7 @@ def test_w19_undo_while_in_flight_the_action_is_recorded_as_sent(make_service, o
         clock.advance(seconds=31)
         assert worker.run_once() == {"sent": 1}
     assert len(undone) == 1
+    assert undone[0].warnings == ["text_underwriter is being delivered right now; it may still arrive"]
     [row] = svc.outbox(lead_id=lead["id"])
     assert (row["state"], row["attempts"]) == ("sent", 1)                # it went: the outbox says so
     *_, undo, last = svc.lead(lead["id"], events=True)["events"]

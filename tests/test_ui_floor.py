@@ -404,3 +404,41 @@ async def test_w9_sweep_runs_when_the_app_starts(floor, tmp_path, monkeypatch):
         await ready(pilot)
         assert lead(floor, ids["pool"])["owner"] is None
         assert any("back to the pool" in n for n in notes(app))
+
+
+async def test_outbox_view_retries_a_dead_action(floor, tmp_path):
+    path, ids = floor
+    svc = Service.open(path, now=lambda: START)
+    svc.set_status(ids["pool"], "needs-offer", REP)
+    svc.db.conn.execute("UPDATE outbox SET state = 'dead', attempts = 8, last_error = 'HTTP 500'")  # as the worker leaves it
+    svc.close()
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await pilot.press("o")
+        assert isinstance(app.screen, Outbox)
+        await pilot.press("R")
+        await pilot.pause()
+        svc = Service.open(path)
+        [action] = svc.outbox(lead_id=ids["pool"])
+        svc.close()
+        assert action["state"] in ("pending", "logged")  # retried: the app's own worker may have logged it already
+
+
+async def test_the_app_runs_the_automation_worker_in_log_mode(floor, tmp_path):
+    path, ids = floor
+    svc = Service.open(path, now=lambda: START - timedelta(minutes=1))  # past the 30 s undo window
+    svc.set_status(ids["pool"], "needs-offer", REP)
+    svc.close()
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        for _ in range(50):
+            await pilot.pause(0.1)
+            if (tmp_path / "data" / "automation.jsonl").exists():
+                break
+    lines = (tmp_path / "data" / "automation.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 1 and '"text_underwriter"' in lines[0]
+    svc = Service.open(path)
+    assert [a["state"] for a in svc.outbox(lead_id=ids["pool"])] == ["logged"]
+    svc.close()

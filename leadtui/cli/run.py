@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from leadtui.cli.root import State, cli, command
+from leadtui.errors import LeadtuiError
 
 
 @command(cli)
-@click.option("--demo", is_flag=True, help="Open a demo database of realistic leads (in its own folder).")
+@click.option("--demo", is_flag=True, help="Open the demo floor: its own database of realistic leads, "
+                                           "never your real one (rep alice; manager morgan, PIN 1234).")
 def run(state: State, demo: bool) -> None:
     """The call-floor screen (TUI)."""
-    from pathlib import Path
-
-    db_path = state.db_path
-    rep = state.rep_name
+    settings, extra = state.settings, {}
     if demo:
-        from leadtui import demo as demo_data
+        from leadtui import demo as demo_floor
 
-        db_path = Path(state.db) if state.db else demo_data.ensure_demo()
-        if state.db:
-            demo_data.ensure_demo(db_path)
-        rep = state.rep or demo_data.DEMO_REP
-    elif not db_path.exists():
-        from leadtui.errors import LeadtuiError
-
-        raise LeadtuiError(f"no database at {db_path}: create it with `leadtui init`, "
-                           "or try the demo floor with `leadtui run --demo`")
+        db_path = demo_floor.ensure_demo()
+        rep = state.rep or demo_floor.DEMO_REP
+        # the demo's actions and contract drafts stay in its folder; nothing is sent anywhere
+        settings = dataclasses.replace(settings, automation={
+            **settings.automation, "mode": "log", "log_path": str(db_path.parent / "automation.jsonl")})
+        extra["contracts_dir"] = db_path.parent / "contracts"
+    else:
+        db_path, rep = state.db_path, state.rep_name
+        if not db_path.exists():
+            raise LeadtuiError(f"no database at {db_path}: create it with `leadtui init`, "
+                               "or try the demo floor with `leadtui run --demo`")
     from leadtui.ui.app import Leadtui
 
-    Leadtui(db_path, state.settings, rep).run()
+    Leadtui(db_path, settings, rep, **extra).run()

@@ -304,16 +304,20 @@ def insert_action(
 
 def cancel_actions(
     conn: sqlite3.Connection, now: str, *, lead_id: int | None = None, event_id: int | None = None,
-) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-    """Cancel a lead's (or an event's) actions that have not gone out: (cancelled, already went)."""
+) -> tuple[list[sqlite3.Row], list[Any]]:
+    """Cancel a lead's (or an event's) actions that have not gone out: (cancelled, already went).
+
+    One being delivered right now (a live lease) is cancelled too, so it is never retried, but it
+    may still arrive: it is also reported with the ones that went, as "in flight"."""
     column, value = ("lead_id", lead_id) if lead_id is not None else ("event_id", event_id)
-    cancelled = conn.execute(
+    rows = conn.execute(
         f"UPDATE outbox SET state = 'cancelled', done_at = ? WHERE {column} = ?"
         " AND state IN ('pending', 'failed', 'dead') RETURNING *",
         (now, value),
     ).fetchall()
+    flying = [r for r in rows if r["lease_until"] and r["lease_until"] > now]
     went = conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)).fetchall()
-    return cancelled, went
+    return rows, [*went, *({**dict(r), "state": "in flight", "done_at": None} for r in flying)]
 
 
 def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None) -> list[sqlite3.Row]:

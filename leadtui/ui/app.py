@@ -46,24 +46,29 @@ class KeyCommands(Provider):
 
 
 class Leadtui(App):
-    """One station of the call floor."""
+    """One station of the call floor. It also runs the automation worker in a thread (log or dispatch
+    mode, from the config): leases keep it from sending what another station or `leadtui dispatch`
+    is sending."""
 
     TITLE = "leadtui"
     COMMANDS = {KeyCommands}
     ENABLE_COMMAND_PALETTE = True
     CSS_PATH = "leadtui.tcss"
 
-    def __init__(self, db_path: Path, config: Any, rep: str | None) -> None:
+    def __init__(self, db_path: Path, config: Any, rep: str | None, **service_options: Any) -> None:
         super().__init__()
         self.db_path, self.config = db_path, config
-        self.svc = open_service(db_path, config)
-        self._reader = open_service(db_path, config)
+        self.svc = open_service(db_path, config, **service_options)
+        self._reader = open_service(db_path, config, **service_options)
         self._reader_lock = threading.Lock()
         self.table = key_table(self.svc.playbook, config.keys)
         self.floor_class = type("FloorScreen", (Floor,), {"BINDINGS": bindings(self.table)})
         self.rep = self._known_rep(rep)
         self._version = self.svc.data_version()
         self.first_paint: float | None = None
+        from leadtui.automation.worker import start_background  # config errors raise here, before the screen
+
+        self._stop_worker = start_background(db_path, config, on_error=self._worker_error)
 
     def _known_rep(self, rep: str | None) -> str | None:
         names = {r["name"].lower(): r["name"] for r in self.svc.reps() if r["active"]}
@@ -101,6 +106,21 @@ class Leadtui(App):
 
     def _painted(self) -> None:
         self.first_paint = time.perf_counter() - START
+
+    def on_unmount(self) -> None:
+        """Let the delivery in flight finish (its lease covers a slow one), then close."""
+        self._stop_worker(5)
+        self.svc.close()
+        self._reader.close()
+
+    def _worker_error(self, exc: LeadtuiError) -> None:
+        self.call_from_thread(self.notify, safe(str(exc)), title="Automation", severity="error", markup=False)
+
+    def retry_action(self, action_id: int) -> dict:
+        """A dead or failed action goes again (from the Outbox view)."""
+        from leadtui.automation.worker import retry
+
+        return retry(self.svc.db, action_id, now=self.svc.now, by=self.rep)
 
     # --- the database ----------------------------------------------------------------------
 

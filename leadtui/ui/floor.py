@@ -256,7 +256,8 @@ class Floor(Screen):
                 self.notify(outcome.message, title="Sent for approval", timeout=8)
             else:
                 undo = next(k.display for k in app.table if k.id == "undo")
-                self.say(f"{label} set — {undo} to undo · {outcome.message}")
+                detail = outcome.message.removeprefix(f"{label} set").removeprefix(f"{label}: ").lstrip("; ")
+                self.say(f"{label} set — {undo} to undo{' · ' + detail if detail else ''}")
             self.changed(lead_id, outcome.advance == "lead")
 
         app.act(lambda pin: app.svc.set_status(lead_id, status_id, app.rep, **inputs), done)

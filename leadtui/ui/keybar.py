@@ -50,15 +50,16 @@ class KeyBar(Static):
 
     @staticmethod
     def _fit(entries: list[Key], width: int, lines: int) -> int:
-        """The longest label length that keeps the entries within `lines` lines (at least MIN_LABEL)."""
+        """The longest label length that keeps the entries within `lines` lines, else one line more."""
         longest = max((len(k.label) for k in entries), default=0)
-        for cut in range(longest, MIN_LABEL - 1, -1):
-            used, line = 1, 0
-            for k in entries:
-                piece = len(k.display) + 1 + (len(k.symbol) + 1 if k.symbol else 0) + min(len(k.label), cut)
-                if line and line + 2 + piece > width:
-                    used, line = used + 1, 0
-                line += piece + (2 if line else 0)
-            if used <= lines:
-                return cut
+        for allowed in (lines, lines + 1):
+            for cut in range(longest, MIN_LABEL - 1, -1):
+                used, line = 1, 0
+                for k in entries:
+                    piece = len(k.display) + 1 + (len(k.symbol) + 1 if k.symbol else 0) + min(len(k.label), cut)
+                    if line and line + 2 + piece > width:
+                        used, line = used + 1, 0
+                    line += piece + (2 if line else 0)
+                if used <= allowed:
+                    return cut
         return MIN_LABEL

@@ -119,8 +119,10 @@ class LeadList(ScrollView, can_focus=True):
         row = self.rows[index]
         selected = index == self.cursor
         text = Text("▶ " if selected else "  ")
-        text.append_text(status_text(row, self.app.theme_variables))
-        text.pad_right(max(0, 20 - text.cell_len))
+        status = status_text(row, self.app.theme_variables)
+        column = max(12, min(20, width // 4))  # narrow screens cut the label, never the symbol
+        status.truncate(column, overflow="ellipsis", pad=True)
+        text.append_text(status)
         text.append(" ")
         tag = row.get("why") or {"due": "due", "mine": "mine"}.get(row.get("queue", ""), "")
         owner = "" if row.get("queue") or row.get("why") else (row["owner"] or "pool")
