@@ -61,6 +61,11 @@ def status_report(svc, *, rep: str | None = None, list_name: str | None = None, 
     """L4, the Contact Status Report: every status of the playbook with its count (killed leads
     included, under their red status), and with `contacts` the leads in each."""
     with svc.db.read() as conn:
+        if rep is not None:
+            name = store.rep_name(conn, rep)
+            if name is None:
+                raise LeadtuiError(f"no rep named {rep!r}")
+            rep = name
         counts = store.status_counts(conn, rep, list_name)
         people = [_contact(r, p) for r, p in store.contacts(conn, rep, list_name)] if contacts else []
     known = [(s.id, s.label, s.group) for s in svc.playbook.statuses]

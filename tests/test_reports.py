@@ -57,8 +57,9 @@ def test_l4_status_report_lists_every_status_with_its_count(env):
     assert list(got) == [s.id for s in load("wholesale").statuses]
     assert got["new"] == 2 and got["needs-offer"] == 2 and got["not-interested"] == 1
     assert sum(got.values()) == 6  # a killed lead still counts, under its red status
-    assert counts("--rep", "alice") == {**dict.fromkeys(got, 0), "needs-offer": 1}
+    assert counts("--rep", "alice") == counts("--rep", "ALICE") == {**dict.fromkeys(got, 0), "needs-offer": 1}
     assert sum(counts("--list", "nope").values()) == 0 and sum(counts("--list", "probate").values()) == 6
+    assert "no rep named 'carol'" in run("report", "status", "--rep", "carol", code=2).stderr
     table = run("report", "status").stdout
     assert "Needs Offer" in table and "total" in table
     rows = list(csv.reader(run("report", "status", "--format", "csv").stdout.splitlines()))
