@@ -13,15 +13,12 @@ from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
 from conftest import MANAGER, NEWBIE, PIN, REP, START
-from ui_floor import HOSTILE, build_floor, settings
+from ui_floor import HOSTILE, build_floor, isolate, settings
 
 
 @pytest.fixture
 def floor(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    path = tmp_path / "leads.db"
+    path = isolate(tmp_path, monkeypatch)
     return path, build_floor(path)
 
 
@@ -388,8 +385,8 @@ async def test_b5_outside_text_is_shown_literally(floor, tmp_path):
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["hostile"])
         panel = screen.query_one("#panel").render()
-        assert "[bold red]Evil[/]" in str(panel)
-        assert "\x1b" not in str(panel) and "\\x1b[31mRed" in str(panel)
+        assert "[bold red]Evil[/] \\x1b[31mRed\\x1b]0;pwned\\x07" in str(panel)  # HOSTILE, escapes made visible
+        assert "\x1b" not in str(panel) and "\x07" not in str(panel) and HOSTILE.startswith("[bold red]Evil[/]")
         line = screen.list.render_line(screen.list.cursor - screen.list.scroll_offset.y)
         assert "\x1b" not in line.text and "[bold red]" in line.text
 

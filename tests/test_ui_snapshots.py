@@ -4,19 +4,15 @@ colour, a dialog and the help screen. Update after a deliberate change: pytest -
 from __future__ import annotations
 
 import pytest
-from conftest import START
 from test_ui_floor import ready
-from ui_floor import build_floor, settings
+from ui_floor import build_floor, isolate, settings
 
 from leadtui.ui.app import Leadtui
 
 
 @pytest.fixture
 def station(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    path = tmp_path / "leads.db"
+    path = isolate(tmp_path, monkeypatch)
     build_floor(path)
     return lambda: Leadtui(path, settings(tmp_path), "alice")
 

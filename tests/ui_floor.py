@@ -47,6 +47,14 @@ def build_floor(path: Path) -> dict[str, int]:
     return ids
 
 
+def isolate(tmp_path: Path, monkeypatch) -> Path:
+    """The app's clock fixed at START, its data and config under tmp_path, and the floor built there."""
+    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "leads.db"
+
+
 def settings(tmp_path: Path, keys: dict | None = None):
     """The config as the app loads it: a file in the test's config dir."""
     path = tmp_path / "config" / "config.toml"
