@@ -272,3 +272,28 @@ def test_b5_markup_and_escapes_in_names_are_inert(floor):
     shown = run("show", str(lead["id"])).stdout
     assert "\x1b" not in shown and "\x07" not in shown and "[bold red]Evil[/]" in shown
     assert "\\x1b[2J" in shown
+
+
+# --- run: errors before the screen starts ----------------------------------------------------
+
+def test_run_without_a_database_points_at_init_and_the_demo(env):
+    message = run("run", code=2).stderr
+    assert "no database at" in message and "leadtui run --demo" in message
+
+
+@pytest.mark.parametrize("keys, expected", [
+    ('bogus = "z"', "config key keys.bogus: not a status or control"),
+    ('needs-offer = "c"', "config key keys.needs-offer: 'c' is already the key of Claim"),
+])
+def test_run_with_a_bad_keymap_exits_2_naming_the_key(env, keys, expected):
+    run("init")
+    run("reps", "add", "alice")
+    (env / "config").mkdir(exist_ok=True)
+    (env / "config" / "config.toml").write_text(f"[keys]\n{keys}\n", "utf-8")
+    assert expected in run("run", "--rep", "alice", code=2).stderr
+
+
+def test_run_with_an_unknown_rep_exits_2(env):
+    run("init")
+    run("reps", "add", "alice")
+    assert "no active rep named 'zed' (one of: alice)" in run("run", "--rep", "zed", code=2).stderr

@@ -316,3 +316,10 @@ def test_playbook_suggest_unknown_status(tmp_path):
 def test_playbook_parse_uses_the_given_name():
     with pytest.raises(LeadtuiError, match=r"^playbook stored in the database: "):
         parse('name = "x"\ninitial = ', "playbook stored in the database")
+
+
+def test_playbook_tabs_is_group_or_status(tmp_path):
+    assert load("wholesale").tabs == "group" and load("lifecycle").tabs == "status"
+    path = write(tmp_path, {3: 'tabs = "colour"'})
+    message = load_error(path)
+    assert f"{path}:3:" in message and "'tabs'" in message and "'colour' is not one of group, status" in message

@@ -7,12 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from leadtui.service import Service
+from leadtui.service import Service, init_database
+from leadtui.store.db import connect
 from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
-from conftest import MANAGER, NEWBIE, PIN, REP, START
+from conftest import MANAGER, NEWBIE, PIN, REP, START, add_lead, add_reps
 from ui_floor import HOSTILE, build_floor, isolate, settings
 
 
@@ -439,3 +440,33 @@ async def test_the_app_runs_the_automation_worker_in_log_mode(floor, tmp_path):
     svc = Service.open(path)
     assert [a["state"] for a in svc.outbox(lead_id=ids["pool"])] == ["logged"]
     svc.close()
+
+
+async def test_l2_l3_lifecycle_floor_tabs_per_status_keys_and_a_suggested_stage(tmp_path, monkeypatch):
+    path = isolate(tmp_path, monkeypatch)
+    init_database(path, "lifecycle")
+    svc = Service(connect(path), now=lambda: START)
+    add_reps(svc, START.date())
+    first = add_lead(svc)["id"]
+    add_lead(svc)
+    svc.close()
+    app = Leadtui(path, settings(tmp_path), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        labels = [t.label for t in screen.tabs]
+        assert labels == ["Queue", "New", "Engage", "Future", "Active", "Closed", "Non Client"]
+        assert "New 2" in str(screen.query_one("#tabs").render())
+        assert "Next stage? Engage (2)" in str(screen.query_one("#panel").render())
+        await pilot.press("2")
+        assert lead((path,), first)["status"] == "engage"
+        assert "Next stage? Active (4) or Future (3)" in str(screen.query_one("#panel").render())
+
+
+async def test_no_rep_given_a_type_to_filter_picker_asks(floor, tmp_path):
+    app = Leadtui(floor[0], settings(tmp_path), None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, Pick)
+        await pilot.press(*"new", "enter")
+        screen = await ready(pilot)
+        assert app.rep == NEWBIE and "newbie" in str(screen.query_one("#title").render())

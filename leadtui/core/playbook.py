@@ -68,6 +68,7 @@ class Playbook:
     groups: tuple[Group, ...]
     statuses: tuple[Status, ...]
     source: str = field(repr=False, default="")
+    tabs: str = "group"
 
     def status(self, status_id: str) -> Status:
         for s in self.statuses:
@@ -121,7 +122,8 @@ _STATUS_FIELDS = {
     "draft": (str, False, None),
     "suggest": (_STR_LIST, False, None),
 }
-_TOP_FIELDS = {"name": str, "description": str, "initial": str, "group": list, "status": list}
+_TOP_FIELDS = {"name": str, "description": str, "initial": str, "tabs": str, "group": list, "status": list}
+TABS = ("group", "status")  # the screen's pipeline tabs: one per colour group (B1) or per status (L3)
 _GROUP_FIELDS = {"id": (str, True, _one_of(GROUPS)), "label": (str, True, None), "description": (str, False, None)}
 
 
@@ -228,11 +230,14 @@ def parse(text: str, filename: str) -> Playbook:
     ids = {s.id for s in statuses}
     if data["initial"] not in ids:
         raise loc.error(None, 0, "initial", f"{data['initial']!r} is not a status")
+    if data.get("tabs", "group") not in TABS:
+        raise loc.error(None, 0, "tabs", f"{data['tabs']!r} is not one of {', '.join(TABS)}")
     for i, status in enumerate(statuses):
         for target in status.suggest:
             if target not in ids:
                 raise loc.error("status", i, "suggest", f"{target!r} is not a status")
-    return Playbook(data["name"], data.get("description", ""), data["initial"], groups, tuple(statuses), text)
+    return Playbook(data["name"], data.get("description", ""), data["initial"], groups, tuple(statuses), text,
+                    data.get("tabs", "group"))
 
 
 def load(name_or_path: str) -> Playbook:

@@ -37,17 +37,14 @@ class Tab:
 
 
 def pipeline_tabs(playbook) -> list[Tab]:
-    """Queue first, then one tab per status group (wholesale) or per status when groups repeat (lifecycle)."""
+    """Queue first, then one tab per status group (B1) or, as the playbook says, per status (L3)."""
+    if playbook.tabs == "status":
+        return [Tab("Queue")] + [Tab(s.label, (s.id,), s.ownership == "kill", s.group) for s in playbook.statuses]
     tabs = [Tab("Queue")]
-    groups = [g for g in playbook.groups if playbook.in_group(g.id)]
-    if len(groups) == len(playbook.statuses):
-        groups = []
-    if groups:
-        for g in groups:
-            members = playbook.in_group(g.id)
-            tabs.append(Tab(g.label, tuple(s.id for s in members), all(s.ownership == "kill" for s in members), g.id))
-    else:
-        tabs += [Tab(s.label, (s.id,), s.ownership == "kill", s.group) for s in playbook.statuses]
+    for group in playbook.groups:
+        members = playbook.in_group(group.id)
+        if members:
+            tabs.append(Tab(group.label, tuple(s.id for s in members), all(s.ownership == "kill" for s in members), group.id))
     return tabs
 
 
@@ -165,7 +162,16 @@ class Floor(Screen):
             lead = svc.lead(lead_id, events=True)
             why = svc.why_not(lead_id)
         run = next((s.run_length for s in svc.playbook.statuses if s.dial), 3)
-        self.query_one(ClaimPanel).show(lead, rep=self.app.rep, now=svc.now(), why=why, run_length=run, kpis=self.kpis)
+        self.query_one(ClaimPanel).show(lead, rep=self.app.rep, now=svc.now(), why=why, run_length=run, kpis=self.kpis,
+                                        suggest=self._suggest(lead))
+
+    def _suggest(self, lead: dict | None) -> str:
+        """L2: the playbook's next stages for the lead's status, with their keys; the rep decides."""
+        if lead is None or lead["dead"]:
+            return ""
+        keys = {k.id: k.display for k in self.app.table}
+        status = self.app.svc.playbook.status(lead["status"])
+        return " or ".join(f"{self.app.svc.playbook.status(s).label} ({keys.get(s, '')})" for s in status.suggest)
 
     @work(thread=True, group="counts", exclusive=True)
     def refresh_counts(self) -> None:

@@ -69,7 +69,8 @@ def key_table(playbook: Playbook, keymap: dict[str, str]) -> list[Key]:
     for k in table:
         for key in k.keys.split(","):
             if key in taken:
-                raise LeadtuiError(f"config key keys.{k.id}: {_shown(key)!r} is already the key of {taken[key].label}")
+                mine, other = (taken[key], k) if taken[key].id in keymap and k.id not in keymap else (k, taken[key])
+                raise LeadtuiError(f"config key keys.{mine.id}: {_shown(key)!r} is already the key of {other.label}")
             taken[key] = k
     return table
 

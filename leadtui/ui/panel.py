@@ -26,17 +26,20 @@ class ClaimPanel(Static):
     """Everything a rep needs before dialling the current lead."""
 
     def show(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
-             kpis: dict | None) -> None:
+             kpis: dict | None, suggest: str = "") -> None:
         # the panel's size is set by the layout, not its text: repaint only
-        self.update(self.text(lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis), layout=False)
+        self.update(self.text(lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis, suggest=suggest),
+                    layout=False)
 
     def text(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
-             kpis: dict | None) -> Text:
+             kpis: dict | None, suggest: str = "") -> Text:
         out = Text()
         if lead is None:
             out.append("No lead here.\n", style="dim")
         else:
             self._lead(out, lead, rep, now, why, run_length)
+            if suggest:
+                out.append(f"Next stage? {suggest} (your call)\n", style="italic")
         out.append(f"\nToday ({rep}): ", style="bold")
         out.append(" · ".join(f"{label} {(kpis or {}).get(key, 0)}" for key, label in KPI_LABELS))
         return out
