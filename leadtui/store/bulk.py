@@ -98,7 +98,7 @@ def insert_leads(
         conn.execute(f"INSERT INTO main.leads({cols}) SELECT {cols} FROM temp.{STAGE} ORDER BY id")
         conn.execute(f"DELETE FROM temp.{STAGE}")
         if phone_rows:
-            phone_rows.sort(key=lambda r: r[2]); conn.executemany(phone_sql, phone_rows)
+            conn.executemany(phone_sql, phone_rows)
         next_id += len(chunk)
     conn.execute(f"DROP TABLE temp.{STAGE}")
     return range(start, next_id)
