@@ -297,3 +297,9 @@ def test_run_with_an_unknown_rep_exits_2(env):
     run("init")
     run("reps", "add", "alice")
     assert "no active rep named 'zed' (one of: alice)" in run("run", "--rep", "zed", code=2).stderr
+
+
+def test_db_before_the_command_wins_over_the_env(env, tmp_path):
+    other = tmp_path / "other.db"
+    run("--db", str(other), "init")
+    assert other.exists() and not (tmp_path / "leads.db").exists()

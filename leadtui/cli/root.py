@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+from click.core import ParameterSource
 
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.text import safe, safe_json
@@ -79,10 +80,11 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
         @_global_options
         @functools.wraps(f)
         def run(**params: Any) -> Any:
-            state = click.get_current_context().find_object(State)
-            for key in GLOBALS:
+            ctx = click.get_current_context()
+            state = ctx.find_object(State)
+            for key in GLOBALS:  # typed after the command: wins; from the env: the group has it already
                 value = params.pop(key)
-                if value is not None and value is not False:
+                if value not in (None, False) and ctx.get_parameter_source(key) is ParameterSource.COMMANDLINE:
                     setattr(state, key, value)
             return f(state, **params)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _WORDS = {
     "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr", "lane": "ln",
@@ -14,7 +15,9 @@ _WORDS = {
 
 
 def _words(text: str | None) -> list[str]:
-    return re.findall(r"[a-z0-9]+|#", (text or "").casefold())
+    """Lower-case words, accents dropped: `Héctor` and `Hector` are one name."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    return re.findall(r"[a-z0-9]+|#", plain.casefold())
 
 
 def address_key(street: str | None, zip_code: str | None) -> str | None:

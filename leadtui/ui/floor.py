@@ -19,7 +19,6 @@ from leadtui.ui.keybar import KeyBar
 from leadtui.ui.panel import ClaimPanel
 from leadtui.ui.queue import LeadList
 from leadtui.ui.style import group_style
-from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
 
 PAGE = 100
 SAY_SECONDS = 6  # how long the undo toast stays
@@ -379,21 +378,33 @@ class Floor(Screen):
         self.excluded = False
         self.load()
 
+    # the views load on first use: their widgets (DataTable) are not needed to start the floor
+
     def action_detail(self) -> None:
+        from leadtui.ui.views import Detail
+
         lead = self.current()
         if lead is not None:
             self.app.push_screen(Detail(lead["id"]))
 
     def action_help(self) -> None:
+        from leadtui.ui.views import Help
+
         self.app.push_screen(Help())
 
     def action_replies(self) -> None:
+        from leadtui.ui.views import Replies
+
         self.app.push_screen(Replies())
 
     def action_approvals(self) -> None:
+        from leadtui.ui.views import Approvals
+
         self.app.push_screen(Approvals())
 
     def action_outbox(self) -> None:
+        from leadtui.ui.views import Outbox
+
         self.app.push_screen(Outbox())
 
 
