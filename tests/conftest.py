@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from click.testing import CliRunner
+
+from leadtui.cli import cli
 from leadtui.service import Service, init_database
 from leadtui.store.db import connect
 
@@ -94,3 +97,28 @@ def make_service(tmp_path, clock):
     yield make
     for svc in opened:
         svc.close()
+
+
+# --- the command line ---------------------------------------------------------------------
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """An isolated floor for CLI tests: data, config and database under tmp_path, the clock at START."""
+    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
+    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def run_cli(*args: str, input: str | None = None, code: int = 0):
+    """`leadtui ARGS` in-process; asserts the exit code, and for a failure an error line last, no traceback."""
+    result = CliRunner().invoke(cli, list(args), input=input)
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    if code:
+        lines = result.stderr.strip().splitlines()
+        assert "Traceback" not in result.stderr and lines, result.stderr
+        assert lines[-1].startswith(("error: ", "refused: ")), result.stderr
+    return result

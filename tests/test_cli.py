@@ -6,33 +6,18 @@ import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
+from conftest import run_cli
 
-from leadtui.cli import cli
 
 NOW = "2026-11-23T15:00:00-05:00"  # a Monday, inside calling hours in Miami
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    """An isolated floor: data, config and database under tmp_path, a fixed clock."""
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
-    monkeypatch.setenv("LEADTUI_NOW", NOW)
-    for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+def env(cli_env):
+    return cli_env
 
 
-def run(*args: str, input: str | None = None, code: int = 0):
-    result = CliRunner().invoke(cli, list(args), input=input)
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    if code:
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) >= 1 and "Traceback" not in result.stderr
-        assert lines[-1].startswith(("error: ", "refused: ")), result.stderr
-    return result
+run = run_cli
 
 
 def data(*args: str, input: str | None = None, code: int = 0):

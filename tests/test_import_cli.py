@@ -12,12 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import run_cli
 
-from leadtui.cli import cli
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
-NOW = "2026-11-23T15:00:00-05:00"
 # sample -> (preset, data rows, distinct properties)
 VENDORS = {
     "propstream_export.csv": ("propstream", 208, 200),
@@ -31,26 +29,13 @@ HEADER = "Owner Name,Address,City,State,Zip,Phone 1,Phone 2,Status\n"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
-    monkeypatch.setenv("LEADTUI_NOW", NOW)
-    for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
+def env(cli_env):
     run("init")
     run("reps", "add", "alice", "--started", "2025-01-01")
-    return tmp_path
+    return cli_env
 
 
-def run(*args: str, code: int = 0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    if code:
-        assert "Traceback" not in result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return result
+run = run_cli
 
 
 def imported(path: Path, *args: str) -> dict:

@@ -8,31 +8,20 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import run_cli
 
-from leadtui.cli import cli
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
-NOW = "2026-11-23T15:00:00-05:00"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
-    monkeypatch.setenv("LEADTUI_NOW", NOW)
-    for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
+def env(cli_env):
     run("init")
     run("reps", "add", "alice", "--started", "2025-01-01")
-    return tmp_path
+    return cli_env
 
 
-def run(*args: str, code: int = 0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    return result
+run = run_cli
 
 
 def test_w17_sample_replies_are_matched_to_leads_by_phone(env):

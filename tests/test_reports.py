@@ -7,9 +7,8 @@ import json
 import sqlite3
 
 import pytest
-from click.testing import CliRunner
+from conftest import run_cli
 
-from leadtui.cli import cli
 from leadtui.core.playbook import load
 
 NOW = "2026-11-23T15:00:00-05:00"  # a Monday, inside calling hours in Miami
@@ -17,20 +16,11 @@ HEADER = "Owner Name,Address,City,State,Zip,Phone\n"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
-    monkeypatch.setenv("LEADTUI_NOW", NOW)
-    for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+def env(cli_env):
+    return cli_env
 
 
-def run(*args: str, code: int = 0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    return result
+run = run_cli
 
 
 def floor(env, rows: int = 6, playbook: str = "wholesale", list_name: str = "probate") -> None:
