@@ -21,6 +21,11 @@ LEAD_COLUMNS = (
 PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
 
 
+def _in(column: str, values: list) -> str:
+    """`column IN (?, ?, ...)` for `values` (bound by the caller)."""
+    return f"{column} IN ({','.join('?' * len(values))})"
+
+
 def dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -126,7 +131,7 @@ def search(
     where, args = ["dead = ?", "id > ?"], [1 if dead else 0, after]
     statuses = list(statuses)
     if statuses:
-        where.append(f"status IN ({','.join('?' * len(statuses))})")
+        where.append(_in("status", statuses))
         args += statuses
     if visible_to is not None:
         where.append("(owner IS NULL OR owner = ?)")
@@ -324,7 +329,7 @@ def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int |
     where, args = [], []
     states = list(states)
     if states:
-        where.append(f"state IN ({','.join('?' * len(states))})")
+        where.append(_in("state", states))
         args += states
     if lead_id is not None:
         where.append("lead_id = ?")
@@ -349,7 +354,7 @@ def approval(conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row | None:
 
 def approvals(conn: sqlite3.Connection, *, states: Iterable[str], rep_name: str | None) -> list[sqlite3.Row]:
     states = list(states)
-    where, args = [f"state IN ({','.join('?' * len(states))})"], states
+    where, args = [_in("state", states)], states
     if rep_name:
         where.append("rep = ?")
         args.append(rep_name)

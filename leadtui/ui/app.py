@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -19,7 +18,6 @@ from leadtui.ui.floor import Floor
 from leadtui.ui.keys import bindings, key_table, remapped
 from leadtui.ui.style import theme_defaults
 
-START = time.perf_counter()
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
 SWEEP_SECONDS = 60  # W9: held leads whose 7 days ran out go back to the pool
 
@@ -52,7 +50,6 @@ class Leadtui(App):
 
     TITLE = "leadtui"
     COMMANDS = {KeyCommands}
-    ENABLE_COMMAND_PALETTE = True
     CSS_PATH = "leadtui.tcss"
 
     def __init__(self, db_path: Path, config: Any, rep: str | None, **service_options: Any) -> None:
@@ -65,7 +62,6 @@ class Leadtui(App):
         self.floor_class = type("FloorScreen", (Floor,), {"BINDINGS": bindings(self.table)})
         self.rep = self._known_rep(rep)
         self._version = self.svc.data_version()
-        self.first_paint: float | None = None
         from leadtui.automation.worker import start_background  # config errors raise here, before the screen
 
         self._stop_worker = start_background(db_path, config, on_error=self._worker_error)
@@ -102,10 +98,6 @@ class Leadtui(App):
         self.push_screen(self.floor_class())
         self.set_interval(SWEEP_SECONDS, self.sweep)
         self.set_interval(POLL_SECONDS, self.poll)
-        self.call_after_refresh(self._painted)
-
-    def _painted(self) -> None:
-        self.first_paint = time.perf_counter() - START
 
     def on_unmount(self) -> None:
         """Let the delivery in flight finish (its lease covers a slow one), then close."""

@@ -121,19 +121,20 @@ class Floor(Screen):
         self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep)
 
     def _fetch(self, svc, cursor):
+        """One page for what is shown, and where the next starts: the queue has its own cursor, the
+        other listings page by lead id."""
         rep, tab = self.app.rep, self.tabs[self.tab]
+        if not (self.query_text or self.excluded or tab.statuses):
+            return svc.queue(rep, cursor or ("due", 0), PAGE)
         if self.query_text:
             text, status = _parse_search(self.query_text, svc.playbook)
             rows = svc.search(rep, text=text or None, status=status, dead=bool(status and _kills(svc.playbook, status)),
                               after=cursor or 0, limit=PAGE)
-            return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
-        if self.excluded:
+        elif self.excluded:
             rows = svc.left_out(rep, after=cursor or 0, limit=PAGE)
-            return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
-        if tab.statuses:
+        else:
             rows = svc.search(rep, statuses=tab.statuses, dead=tab.dead, after=cursor or 0, limit=PAGE)
-            return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
-        return svc.queue(rep, cursor or ("due", 0), PAGE)
+        return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
 
     def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None) -> None:
         if generation != self.generation:

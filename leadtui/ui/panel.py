@@ -80,12 +80,8 @@ class ClaimPanel(Static):
             out.append(" no phone\n", style="dim")
         if zone:
             out.append(f"Local time {now.astimezone(ZoneInfo(zone)):%a %H:%M} ({zone})\n")
-        if lead["dead"]:
-            pass
-        elif why:
-            out.append(f"Can't call now: {why}\n", style="bold")
-        else:
-            out.append("Can call now\n")
+        if not lead["dead"]:
+            out.append(f"Can't call now: {why}\n" if why else "Can call now\n", style="bold" if why else "")
         for key, label in (("next_call_at", "Next call"), ("followup_requested_at", "Asked for"),
                            ("appointment_at", "Appointment")):
             if lead[key]:

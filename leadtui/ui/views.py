@@ -58,6 +58,9 @@ class Detail(View):
     """B4: one lead with every field and its whole timeline."""
 
     TITLE_TEXT = "Lead detail"
+    DEFAULT_CSS = """
+    Detail VerticalScroll { height: auto; max-height: 50%; }
+    """
 
     def __init__(self, lead_id: int) -> None:
         super().__init__()
@@ -88,10 +91,6 @@ class Detail(View):
         self.query_one("#view-title", Static).update(
             Text(f"Lead {lead['id']} · {lead['symbol']} {lead['status_label']} · {len(events)} events",
                  style=group_style(self.app.theme_variables, lead["group"])))
-
-    DEFAULT_CSS = """
-    Detail VerticalScroll { height: auto; max-height: 50%; }
-    """
 
 
 class Replies(View):
