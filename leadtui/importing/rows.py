@@ -3,25 +3,36 @@
 A row without a property address is rejected whole; a bad phone cell is dropped with a
 reject line and the rest of the row is kept. Text cells are kept as they are (stripped of
 surrounding blanks): markup, escape sequences and NUL bytes are data, shown literally later.
+
+This runs once per row of files with millions of rows, so the layout is turned into plain
+index lists up front and a row is read with as few Python steps as it takes.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Sequence
 
-from leadtui.core.identity import address_key, owner_key
+from leadtui.core.identity import address_key, owner_key_at
 from leadtui.importing.phones import Phones
 from leadtui.importing.presets import Layout, norm
 
-# The lead columns an import fills (status and times are the writer's).
+# The lead columns an import fills (status and times are the writer's), in the order of Lead.values.
 IMPORT_COLUMNS = (
     "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city", "mailing_state",
     "mailing_zip", "apn", "county", "emails", "source_list", "source_status", "owner_key", "address_key",
 )
+# The layout fields a row is read into, in this order (see RowReader.read).
+FIELDS = (
+    "address", "address_full", "unit", "city", "state", "zip", "owner_name", "first_name", "last_name",
+    "first_name_2", "last_name_2", "mailing_address", "mailing_city", "mailing_state", "mailing_zip",
+    "apn", "county", "list", "status", "dnc_scrub", "opt_out", "litigator",
+)
 YES = frozenset({"yes", "y", "true", "t", "1", "x", "dnc", "donotcall", "litigator", "optout"})
 PhoneRow = tuple[str, Any, int, int, int, Any]  # number, type, dnc, litigator, bad, tz
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -34,18 +45,22 @@ class Reject:
     reason: str
 
 
-@dataclass
 class Lead:
-    """A lead as read: its columns (IMPORT_COLUMNS), phones and match keys."""
+    """A lead as read: its column values (IMPORT_COLUMNS order), phones, and match keys."""
 
-    line: int
-    fields: dict[str, Any]
-    phones: list[PhoneRow]
+    __slots__ = ("line", "values", "phones", "parcel", "address_key")
+
+    def __init__(self, line: int, values: tuple, phones: list[PhoneRow]):
+        self.line = line
+        self.values = values
+        self.phones = phones
+        apn, county = values[9], values[10]
+        self.parcel: tuple[str, str] | None = (county or "", apn) if apn else None
+        self.address_key: str | None = values[15]
 
     @property
-    def parcel(self) -> tuple[str, str] | None:
-        apn = self.fields["apn"]
-        return (self.fields["county"] or "", apn) if apn else None
+    def fields(self) -> dict[str, Any]:
+        return dict(zip(IMPORT_COLUMNS, self.values))
 
     def absorb(self, other: "Lead") -> None:
         """Same property twice in one file: keep this lead, add the other's new phones and
@@ -62,7 +77,7 @@ class Lead:
 
 def _zip(value: str) -> str | None:
     """Excel drops a ZIP's leading zeros (02134 -> 2134): put them back."""
-    if value.isdigit() and 3 <= len(value) < 5:
+    if 3 <= len(value) < 5 and value.isdigit():
         return value.zfill(5)
     return value or None
 
@@ -89,8 +104,14 @@ class RowReader:
         self.header = list(header)
         self.list_name = list_name
         self.phones = phones or Phones()
-        self._fields = list(layout.cols.items())
+        blank = self._width = layout.width  # a field the file lacks reads cell `width`: "", appended per row
+        # Each field reads its first candidate column; the few with more candidates fall back in order.
+        self._pick = itemgetter(*(layout.cols.get(f, (blank,))[0] for f in FIELDS))
+        self._fallbacks = [(n, layout.cols[f][1:]) for n, f in enumerate(FIELDS) if len(layout.cols.get(f, ())) > 1]
+        self._slots = [(n, t, d, s, self.header[n]) for n, t, d, s in layout.phones]
+        self._emails = layout.emails
         self._flags: dict[str, str] = {}  # raw flag cell -> its normalised form (vendors use a handful)
+        self._yeses: dict[str, bool] = {}  # raw flag cell -> whether it says yes
 
     def _flag(self, raw: str) -> str:
         flag = self._flags.get(raw)
@@ -98,71 +119,78 @@ class RowReader:
             flag = self._flags[raw] = norm(raw)
         return flag
 
+    def _yes(self, raw: str) -> bool:
+        yes = self._yeses.get(raw)
+        if yes is None:
+            yes = self._yeses[raw] = self._flag(raw) in YES
+        return yes
+
     def read(self, line: int, cells: list[str]) -> tuple[Lead | None, list[Reject]]:
-        width = self.layout.width
-        if len(cells) < width:
-            cells = cells + [""] * (width - len(cells))
-        v: dict[str, str] = {}
-        for name, indexes in self._fields:  # per field, the first non-empty candidate
-            for i in indexes:
-                if value := cells[i].strip():
-                    v[name] = value
-                    break
-        if not v and not any(c.strip() for c in cells):
+        width = self._width
+        if len(cells) != width:
+            cells = (cells + [""] * (width - len(cells)))[:width]
+        cells.append("")
+        v = [c.strip() for c in self._pick(cells)]
+        for n, more in self._fallbacks:
+            if not v[n]:
+                v[n] = next((value for i in more if (value := cells[i].strip())), "")
+        (address, address_full, unit, city, state, zip_code, name, first, last, first2, last2,
+         m_address, m_city, m_state, m_zip, apn, county, list_name, status, scrub, opt_out, litigator) = v
+        if not any(v) and not any(c.strip() for c in cells):
             return None, []
-        get = v.get
-        city, state, zip_code = get("city"), _state(get("state", "")), _zip(get("zip", ""))
-        address = get("address")
-        if not address and (full := get("address_full")):
-            address, city, state, zip_code = split_full_address(full)
+        state, zip_code = _state(state), _zip(zip_code)
+        if not address and address_full:
+            address, city, state, zip_code = split_full_address(address_full)
         if not address:
             return None, [Reject(line, "", "", "no property address")]
-        if unit := get("unit"):
+        if unit:
             address = f"{address} {unit}" if unit[0].isalpha() or unit[0] == "#" else f"{address} #{unit}"
-        name = get("owner_name")
         if not name:
-            name = " ".join(filter(None, (get("first_name"), get("last_name"))))
-            second = " ".join(filter(None, (get("first_name_2"), get("last_name_2"))))
-            if second:
+            name = f"{first} {last}" if first and last else first or last
+            if first2 or last2:
+                second = f"{first2} {last2}" if first2 and last2 else first2 or last2
                 name = f"{name} & {second}" if name else second
-        if m_address := get("mailing_address"):
-            mailing = (m_address, get("mailing_city"), _state(get("mailing_state", "")), _zip(get("mailing_zip", "")))
+        key = address_key(address, zip_code)
+        if m_address:
+            m_state, m_zip = _state(m_state), _zip(m_zip)
+            where = key if (m_address, m_zip) == (address, zip_code) else address_key(m_address, m_zip)
         else:
-            mailing = (address, city, state, zip_code)
-        emails = list(dict.fromkeys(e for i in self.layout.emails if (e := cells[i].strip())))
-        fields = {
-            "owner_name": name, "address": address, "city": city, "state": state, "zip": zip_code,
-            "mailing_address": mailing[0], "mailing_city": mailing[1], "mailing_state": mailing[2],
-            "mailing_zip": mailing[3], "apn": get("apn"), "county": get("county"),
-            "emails": json.dumps(emails, ensure_ascii=False) if emails else "[]",
-            "source_list": self.list_name or get("list"), "source_status": get("status"),
-            "owner_key": owner_key(name, mailing[0], mailing[3]), "address_key": address_key(address, zip_code),
-        }
-        phones, rejects = self._phones(line, cells, state, v)
-        return Lead(line, fields, phones), rejects
+            m_address, m_city, m_state, m_zip, where = address, city, state, zip_code, key
+        emails = [e for i in self._emails if (e := cells[i].strip())]
+        if len(emails) == 1 and emails[0].isprintable() and '"' not in emails[0] and "\\" not in emails[0]:
+            emails_json = f'["{emails[0]}"]'  # the usual case, as JSON would write it
+        else:
+            emails_json = _JSON(list(dict.fromkeys(emails))) if emails else "[]"
+        values = (name, address, city or None, state, zip_code, m_address, m_city or None, m_state, m_zip,
+                  apn or None, county or None,
+                  emails_json,
+                  self.list_name or list_name or None, status or None, owner_key_at(name, where), key)
+        phones, rejects = self._phones(line, cells, state, scrub, opt_out, litigator)
+        return Lead(line, values, phones), rejects
 
-    def _phones(self, line: int, cells: list[str], state: str | None, v: dict[str, str]) -> tuple[list[PhoneRow], list[Reject]]:
-        flag = self._flag
-        scrub = flag(v.get("dnc_scrub", ""))
-        row_dnc = scrub in YES or "dnc" in scrub or flag(v.get("opt_out", "")) in YES
-        row_lit = flag(v.get("litigator", "")) in YES or "litig" in scrub or scrub in ("yes", "y", "true")
-        phones: dict[str, list] = {}
+    def _phones(self, line: int, cells: list[str], state: str | None, scrub: str, opt_out: str,
+                litigator: str) -> tuple[list[PhoneRow], list[Reject]]:
+        flag, yes, read = self._flag, self._yes, self.phones.read
+        scrub = flag(scrub) if scrub else ""
+        row_dnc = scrub in YES or "dnc" in scrub or (bool(opt_out) and yes(opt_out))
+        row_lit = int((bool(litigator) and yes(litigator)) or "litig" in scrub or scrub in ("yes", "y", "true"))
+        phones: dict[str, PhoneRow] = {}
         rejects = []
-        for number_i, type_i, dnc_i, status_i in self.layout.phones:
-            raw = cells[number_i].strip()
-            if not raw:
+        for number_i, type_i, dnc_i, status_i, column in self._slots:
+            raw = cells[number_i]
+            if not raw or not (raw := raw.strip()):
                 continue
-            got = self.phones.read(raw, state)
+            got = read(raw, state)
             if got is None:
-                rejects.append(Reject(line, self.header[number_i], raw, "not a valid phone number; phone dropped"))
+                rejects.append(Reject(line, column, raw, "not a valid phone number; phone dropped"))
                 continue
             e164, zone = got
             status = flag(cells[status_i]) if status_i is not None else ""
-            dnc = row_dnc or (dnc_i is not None and flag(cells[dnc_i]) in YES) or status == "donotcall"
-            kind = cells[type_i].strip() or None if type_i is not None else None
-            if e164 in phones:  # the same number twice in a row: keep one, with every flag either had
-                known = phones[e164]
-                known[1], known[2], known[4] = known[1] or kind, known[2] | dnc, known[4] | (status == "wrong")
-                continue
-            phones[e164] = [e164, kind, int(dnc), int(row_lit), int(status == "wrong"), zone]
-        return [tuple(p) for p in phones.values()], rejects
+            dnc = int(row_dnc or (dnc_i is not None and yes(cells[dnc_i])) or status == "donotcall")
+            kind = (cells[type_i].strip() or None) if type_i is not None else None
+            wrong = int(status == "wrong")
+            known = phones.get(e164)
+            if known is not None:  # the same number twice in a row: keep one, with every flag either had
+                kind, dnc, wrong = known[1] or kind, known[2] | dnc, known[4] | wrong
+            phones[e164] = (e164, kind, dnc, row_lit, wrong, zone)
+        return list(phones.values()), rejects

@@ -1,11 +1,13 @@
-"""The import itself: stream the file, read rows, de-duplicate, write batches, report.
+"""The import itself: stream the file, read rows, de-duplicate, stage and store batches, report.
 
-Each batch is one short write transaction (`store.imports`): the write lock is held only
-while a batch is stored, never while the file is read, so stations keep working. A killed
-import keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat:
-at most three batches of rows at a time (one read, one queued, one written), whatever the
-file size. Batches are written by a second thread: SQLite runs without the GIL, so reading
-the next batch (Python) and storing this one (C) overlap on two cores.
+Two threads share the work. This one reads the file (Python: CSV, phones, keys), merges
+rows of one property within a batch, and stages the batch in a scratch SQLite file
+(`store.imports.Staging`). The writer thread stores each staged batch in one short write
+transaction of a few set-wise SQL statements (`store.imports.write_batch`); SQLite runs
+them in C without the GIL, so storing one batch overlaps reading the next on two cores.
+The floor's write lock is held only while a batch is stored, never while the file is read.
+A killed import keeps whole batches; a re-run matches them and adds nothing twice. Memory
+stays flat whatever the file size: at most three batches are staged (on disk) at a time.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store.db import Database
 
-BATCH = 10_000
-COLUMNS = IMPORT_COLUMNS + ("status", "created_at", "updated_at")
+BATCH = 20_000
 Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
 
 
@@ -70,46 +71,42 @@ class RejectsFile:
 
 @dataclass
 class Batches:
-    """De-duplication within the file (per batch; stored batches are matched in SQL) and the writes."""
+    """Batches from reading to storing: merged within themselves, staged, handed to the writer."""
 
     db: Database
+    staging: store.Staging
     status: str
     now: datetime
     rep: str | None
     event: dict
     dry_run: bool
     totals: Counter = field(default_factory=Counter)
-    seen: set = field(default_factory=set)  # dry run only: keys of the rows "stored" so far
+    count: int = 0
 
-    def flush(self, pending: list[Lead]) -> None:
-        if not pending:
-            return
+    def stage(self, pending: list[Lead]) -> tuple[int, dict]:
+        """Put a batch in the next staging slot; returns the slot and what the writer records."""
         unique = self._dedupe(pending)
-        keys = [(lead.fields["county"], lead.fields["apn"], lead.fields["address_key"]) for lead in unique]
+        slot = self.count % store.SLOTS
+        self.count += 1
+        self.staging.put(slot, [(lead.line, *lead.values) for lead in unique],
+                         [(lead.line, n, *phone) for lead in unique for n, phone in enumerate(lead.phones, 1)])
+        return slot, {"lines": [pending[0].line, pending[-1].line], "rows": len(pending), "unique": len(unique)}
+
+    def store(self, slot: int, batch: dict) -> None:
+        """The writer's part: one batch into the database, in one write transaction."""
         if self.dry_run:
-            with self.db.read() as conn:
-                found = store.match(conn, keys)
-            new = [lead for lead, hit in zip(unique, found) if hit is None and not self._seen(lead)]
-            self.totals.update(inserted=len(new), merged=len(unique) - len(new))
+            with store.attached(self.db.conn, self.staging, slot), self.db.read() as conn:
+                new = store.count_new(conn)
+            self.totals.update(inserted=new, merged=batch["rows"] - new)
             return
         stamp = clock.stamp(self.now)
-        with self.db.write() as conn:
-            found = store.match(conn, keys)
-            merges: dict[int, list] = {}
-            new = []
-            for lead, hit in zip(unique, found):
-                if hit is None:
-                    new.append({**lead.fields, "status": self.status, "created_at": stamp, "updated_at": stamp,
-                                "phones": lead.phones})
-                else:
-                    merges.setdefault(hit, []).extend(lead.phones)
-            added = store.merge_phones(conn, merges)
-            ids = store.insert(conn, new, COLUMNS)
-            merged = len(unique) - len(new)
+        with store.attached(self.db.conn, self.staging, slot), self.db.write() as conn:
+            ids, added = store.write_batch(conn, IMPORT_COLUMNS,
+                                           {"status": self.status, "created_at": stamp, "updated_at": stamp})
+            merged = batch["rows"] - len(ids)
             store.record(conn, at=stamp, day=self.now.date().isoformat(), rep=self.rep,
-                         data={**self.event, "lines": [pending[0].line, pending[-1].line], "inserted": len(ids),
-                               "merged": merged + len(pending) - len(unique), "phones_added": added,
-                               "ids": [ids.start, ids.stop - 1] if ids else None})
+                         data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
+                               "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
 
     def _dedupe(self, pending: list[Lead]) -> list[Lead]:
@@ -118,11 +115,10 @@ class Batches:
         by_address: dict[str, Lead] = {}
         unique = []
         for lead in pending:
-            parcel, address = lead.parcel, lead.fields["address_key"]
+            parcel, address = lead.parcel, lead.address_key
             first = (by_parcel.get(parcel) if parcel else None) or (by_address.get(address) if address else None)
             if first is not None:
                 first.absorb(lead)
-                self.totals["merged"] += 1
                 continue
             unique.append(lead)
             if parcel:
@@ -131,33 +127,30 @@ class Batches:
                 by_address[address] = lead
         return unique
 
-    def _seen(self, lead: Lead) -> bool:
-        keys = [k for k in (("p", lead.parcel) if lead.parcel else None, ("a", lead.fields["address_key"])) if k and k[1]]
-        hit = any(k in self.seen for k in keys)
-        self.seen.update(keys)
-        return hit
-
 
 class Writer(threading.Thread):
-    """Flushes batches handed over by `put`, one at a time, in order; re-raises its error to the reader."""
+    """Stores the batches handed over by `put`, one at a time, in order; re-raises its error to the reader."""
 
     def __init__(self, batches: Batches):
         super().__init__(name="leadtui-import-writer", daemon=True)
         self.batches = batches
-        self.queue: queue.Queue[list[Lead] | None] = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[tuple[int, dict] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        while (pending := self.queue.get()) is not None:
+        while (job := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.batches.flush(pending)
+                    self.batches.store(*job)
                 except BaseException as exc:  # handed to the reading thread
                     self.error = exc
 
     def put(self, pending: list[Lead]) -> None:
+        """Stage a batch (in this thread) and queue it for storing. With a queue of one, the
+        slot being filled was last used three batches ago, which the writer has finished."""
         self._raise()
-        self.queue.put(pending)
+        if pending:
+            self.queue.put(self.batches.stage(pending))
 
     def finish(self) -> None:
         """Wait for every batch handed over; the writer's error, if any, is raised here."""
@@ -182,9 +175,10 @@ def run_import(
         reader = RowReader(layout, table.header, list_name)
         rejects = RejectsFile(rejects_path or default_rejects_path(path))
         event = {"file": path.name, "preset": layout.preset.name, "list": list_name}
-        batches = Batches(db, status, now, rep, event, dry_run)
         if not dry_run:
             store.tune_for_load(db.conn)
+        staging = store.Staging(IMPORT_COLUMNS)
+        batches = Batches(db, staging, status, now, rep, event, dry_run)
         counts: Counter = Counter()
         pending: list[Lead] = []
         writer = Writer(batches)
@@ -210,7 +204,11 @@ def run_import(
             writer.put(pending)
         finally:
             rejects.close()
-            writer.finish()  # on an error too: batches already handed over are stored whole
+            try:
+                writer.finish()  # on an error too: batches already handed over are stored whole
+            finally:
+                store.forget(db.conn)
+                staging.close()
         if progress:
             progress(table.size, table.size, counts["rows"])
     totals = batches.totals

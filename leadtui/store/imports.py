@@ -1,79 +1,170 @@
-"""The import's SQL: match a batch against stored leads, merge phones, insert the rest.
+"""The import's SQL: rows staged in a scratch file, then matched, merged and stored set-wise.
 
-One call of `write_batch` is one batch of one import, inside the caller's write
-transaction: a killed import keeps whole batches only, and a re-run finds what they stored.
+The reading thread puts each batch of rows into a `Staging` file (its own SQLite file, so
+filling it never touches the floor's database or its lock). The writing thread then stores
+the batch with `write_batch`: a handful of `INSERT ... SELECT` statements inside one write
+transaction, so the per-row work is SQLite's C code, which runs while Python reads the next
+batch. A killed import keeps whole batches only, and a re-run finds what they stored.
+
 A row matches a stored lead on county + APN, else on the normalised property address
 (`address_key`). A match keeps the lead (status, owner, fields) and gains the row's new
-phones; a DNC or litigator flag a row carries is added to the phone it names, never removed.
+phones after its last one; a DNC or litigator flag a row carries is added to the phone it
+names, never removed.
 """
 
 from __future__ import annotations
 
-import json
+import shutil
 import sqlite3
-from typing import Any, Iterable, Mapping, Sequence
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
 
-from leadtui.store import bulk
 from leadtui.store.queries import insert_event
 
 PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz")
-KEYS = "leadtui_import_keys"
+SLOTS = 3  # batches staged at once: one being filled, one queued, one being stored
+_PARCEL = "'p' || coalesce({0}county, '') || '|' || {0}apn"  # a dry run's key of a row's parcel
 
 
-def tune_for_load(conn: sqlite3.Connection, cache_mib: int = 64) -> None:
+def tune_for_load(conn: sqlite3.Connection, cache_mib: int = 128) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
     may lose the last ones, which a re-run restores) and a bigger page cache for index upkeep."""
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
 
 
-def match(conn: sqlite3.Connection, keys: Sequence[tuple[str | None, str | None, str | None]]) -> list[int | None]:
-    """For each (county, apn, address_key): the id of the stored lead it is, or None."""
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {KEYS}(seq INTEGER PRIMARY KEY, county, apn, address_key)")
-    conn.execute(f"DELETE FROM temp.{KEYS}")
-    conn.executemany(f"INSERT INTO temp.{KEYS} VALUES (?, ?, ?, ?)", ((i, *k) for i, k in enumerate(keys)))
-    rows = conn.execute(
-        f"SELECT k.seq, coalesce("
-        f" (SELECT l.id FROM main.leads l WHERE k.apn IS NOT NULL AND l.apn = k.apn AND l.county IS k.county ORDER BY l.id LIMIT 1),"
-        f" (SELECT l.id FROM main.leads l WHERE l.address_key = k.address_key ORDER BY l.id LIMIT 1))"
-        f" FROM temp.{KEYS} k ORDER BY k.seq").fetchall()
-    return [r[1] for r in rows]
+class Staging:
+    """Scratch SQLite files holding the last few batches, one file per slot (batch number % SLOTS).
 
-
-def merge_phones(conn: sqlite3.Connection, merges: Mapping[int, Sequence[Sequence[Any]]]) -> int:
-    """Add each matched lead's new phones after its last one; OR in DNC/litigator flags. Returns phones added.
-
-    merges: lead id -> phone rows `(number, type, dnc, litigator, bad, tz)`.
+    Rows are keyed by `seq` (the row's line in the file), phones by (seq, position). One file
+    per slot because the writer attaches a batch's file for its write transaction, which
+    locks every attached file: the reader must be free to fill the next slot meanwhile.
+    The files are scratch (no journal, no sync) and are deleted on `close`.
     """
-    if not merges:
-        return 0
-    have: dict[int, dict[str, tuple[int, int]]] = {i: {} for i in merges}
-    last: dict[int, int] = dict.fromkeys(merges, 0)
-    for lead_id, number, position, dnc, lit in conn.execute(
-            "SELECT lead_id, number, position, dnc, litigator FROM phones"
-            " WHERE lead_id IN (SELECT value FROM json_each(?))", (json.dumps(list(merges)),)):
-        have[lead_id][number] = (dnc, lit)
-        last[lead_id] = max(last[lead_id], position)
-    new, flags = [], []
-    for lead_id, phones in merges.items():
-        for number, kind, dnc, lit, bad, tz in phones:
-            known = have[lead_id].get(number)
-            if known is None:
-                last[lead_id] += 1
-                have[lead_id][number] = (dnc, lit)
-                new.append((lead_id, last[lead_id], number, kind, dnc, lit, bad, tz))
-            elif (dnc and not known[0]) or (lit and not known[1]):
-                flags.append((dnc, lit, lead_id, number))
-    conn.executemany(f"INSERT INTO phones(lead_id, {', '.join(PHONE_ROW)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", new)
-    conn.executemany("UPDATE phones SET dnc = max(dnc, ?), litigator = max(litigator, ?) WHERE lead_id = ? AND number = ?",
-                     flags)
-    return len(new)
+
+    def __init__(self, columns: Sequence[str], folder: str | None = None):
+        self.columns = tuple(columns)
+        self.folder = Path(tempfile.mkdtemp(prefix="leadtui-import-", dir=folder))
+        self._conns = []
+        for slot in range(SLOTS):
+            conn = sqlite3.connect(self.path(slot), isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute(f"CREATE TABLE leads(seq INTEGER PRIMARY KEY, {', '.join(self.columns)})")
+            conn.execute(f"CREATE TABLE phones(seq INTEGER, {', '.join(PHONE_ROW)}, PRIMARY KEY (seq, position)) WITHOUT ROWID")
+            self._conns.append(conn)
+        self._lead_sql = f"INSERT INTO leads VALUES ({', '.join('?' * (len(self.columns) + 1))})"
+        self._phone_sql = f"INSERT INTO phones VALUES ({', '.join('?' * (len(PHONE_ROW) + 1))})"
+
+    def path(self, slot: int) -> str:
+        return str(self.folder / f"slot{slot}.db")
+
+    def put(self, slot: int, leads: Iterable[Sequence[Any]], phones: Iterable[Sequence[Any]]) -> None:
+        """Replace the slot's rows: leads as `(seq, *columns)`, phones as `(seq, *PHONE_ROW)`."""
+        conn = self._conns[slot]
+        conn.execute("BEGIN")
+        conn.execute("DELETE FROM leads")
+        conn.execute("DELETE FROM phones")
+        conn.executemany(self._lead_sql, leads)
+        conn.executemany(self._phone_sql, phones)
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        for conn in self._conns:
+            conn.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def insert(conn: sqlite3.Connection, leads: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> range:
-    """New leads (each with a "phones" list of `(number, type, dnc, litigator, bad, tz)`); returns their ids."""
-    return bulk.insert_leads(conn, leads, lambda lead: [(i, *p) for i, p in enumerate(lead["phones"], 1)],
-                             columns=columns, phone_columns=PHONE_ROW, batch=1 << 30)
+@contextmanager
+def attached(conn: sqlite3.Connection, staging: Staging, slot: int) -> Iterator[None]:
+    """`conn` (the floor's database) reads the slot's file as schema `stage`, outside any transaction."""
+    for table in ("import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)", "import_fresh(seq INTEGER PRIMARY KEY, id INTEGER)",
+                  "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID"):
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
+    conn.execute("ATTACH DATABASE ? AS stage", (staging.path(slot),))
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.execute("DETACH DATABASE stage")
+
+
+def forget(conn: sqlite3.Connection) -> None:
+    """Drop the import's TEMP tables from `conn` once the import is over."""
+    for table in ("import_hits", "import_fresh", "import_seen"):
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def _match(conn: sqlite3.Connection) -> None:
+    """temp.import_hits: each staged row and the stored lead it is (NULL: a new property)."""
+    conn.execute("DELETE FROM temp.import_hits")
+    conn.execute(
+        "INSERT INTO temp.import_hits(seq, lead_id) SELECT s.seq, coalesce("
+        " (SELECT l.id FROM main.leads l WHERE s.apn IS NOT NULL AND l.apn = s.apn AND l.county IS s.county"
+        "  ORDER BY l.id LIMIT 1),"
+        " (SELECT l.id FROM main.leads l WHERE l.address_key = s.address_key ORDER BY l.id LIMIT 1))"
+        " FROM stage.leads s")
+
+
+def count_new(conn: sqlite3.Connection) -> int:
+    """Dry run: how many staged rows would be new leads, counting earlier batches as stored.
+
+    Earlier batches are remembered by key in the connection's TEMP schema (on disk, not in
+    memory), since nothing is stored in the database.
+    """
+    _match(conn)
+    new = conn.execute(
+        f"SELECT count(*) FROM temp.import_hits h JOIN stage.leads s USING (seq) WHERE h.lead_id IS NULL"
+        f" AND NOT EXISTS (SELECT 1 FROM temp.import_seen WHERE key IN ({_PARCEL.format('s.')}, 'a' || s.address_key))"
+    ).fetchone()[0]
+    conn.execute(
+        f"INSERT OR IGNORE INTO temp.import_seen SELECT {_PARCEL.format('')} FROM stage.leads"
+        f" WHERE apn IS NOT NULL UNION ALL SELECT 'a' || address_key FROM stage.leads WHERE address_key IS NOT NULL")
+    return new
+
+
+def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[str, Any]) -> tuple[range, int]:
+    """Store one staged batch in the caller's write transaction: new leads (with `extra` column
+    values, e.g. status and times) and their phones, new phones and flags for matched leads.
+    Returns the new leads' ids and the number of phones added to matched leads."""
+    _match(conn)
+    start = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM main.leads").fetchone()[0]
+    conn.execute("DELETE FROM temp.import_fresh")
+    conn.execute("INSERT INTO temp.import_fresh(seq, id) SELECT seq, ? + row_number() OVER (ORDER BY seq) - 1"
+                 " FROM temp.import_hits WHERE lead_id IS NULL", (start,))
+    fresh = conn.execute("SELECT changes()").fetchone()[0]
+    names = ", ".join(columns)
+    marks = ", ".join("?" * len(extra))
+    conn.execute(f"INSERT INTO main.leads(id, {names}, {', '.join(extra)})"
+                 f" SELECT f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
+                 f" FROM temp.import_fresh f JOIN stage.leads s USING (seq) ORDER BY f.id", tuple(extra.values()))
+    phone_cols = ", ".join(PHONE_ROW)
+    conn.execute(f"INSERT INTO main.phones(lead_id, {phone_cols})"
+                 f" SELECT f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
+                 f" FROM temp.import_fresh f JOIN stage.phones p USING (seq) ORDER BY f.id, p.position")
+    # Matched leads: flags first (onto phones they already have), then the phones they lack.
+    conn.execute(
+        "UPDATE main.phones SET dnc = max(phones.dnc, m.dnc), litigator = max(phones.litigator, m.lit)"
+        " FROM (SELECT h.lead_id, p.number, max(p.dnc) AS dnc, max(p.litigator) AS lit"
+        "       FROM temp.import_hits h JOIN stage.phones p USING (seq) WHERE h.lead_id IS NOT NULL"
+        "       GROUP BY h.lead_id, p.number) AS m"
+        " WHERE phones.lead_id = m.lead_id AND phones.number = m.number"
+        " AND (m.dnc > phones.dnc OR m.lit > phones.litigator)")
+    conn.execute(
+        f"INSERT INTO main.phones(lead_id, {phone_cols})"
+        f" SELECT lead_id, last + row_number() OVER (PARTITION BY lead_id ORDER BY seq, position),"
+        f"  number, type, dnc, litigator, bad, tz FROM ("
+        f"  SELECT h.lead_id, p.seq, {', '.join(f'p.{c}' for c in PHONE_ROW)}, row_number() OVER (PARTITION BY h.lead_id, p.number ORDER BY h.seq, p.position) AS nth,"
+        f"   (SELECT coalesce(max(x.position), 0) FROM main.phones x WHERE x.lead_id = h.lead_id) AS last"
+        f"  FROM temp.import_hits h JOIN stage.phones p USING (seq)"
+        f"  WHERE h.lead_id IS NOT NULL"
+        f"  AND NOT EXISTS (SELECT 1 FROM main.phones x WHERE x.lead_id = h.lead_id AND x.number = p.number))"
+        f" WHERE nth = 1 ORDER BY lead_id")
+    added = conn.execute("SELECT changes()").fetchone()[0]
+    return range(start, start + fresh), added
 
 
 def record(conn: sqlite3.Connection, *, at: str, day: str, rep: str | None, data: dict) -> int:
