@@ -343,3 +343,41 @@ def test_b2_duplicates_across_batches_are_merged(env):
     with db(env) as conn:
         assert conn.execute("SELECT count(*) FROM phones").fetchone()[0] == 30
         assert conn.execute("SELECT count(*) FROM events WHERE kind = 'import'").fetchone()[0] == 8  # one per batch
+
+
+def _run_in_process(env: Path, path: Path, **options) -> dict:
+    from leadtui import clock
+    from leadtui.importing.runner import run_import
+    from leadtui.service import Service
+
+    svc = Service.open(env / "leads.db")
+    try:
+        return run_import(svc.db, path, status="new", now=clock.now(), **options)
+    finally:
+        svc.close()
+
+
+def test_b2_dry_run_counts_across_batches_as_the_real_run_does_and_leaves_no_scratch(env, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    rows = [f"Owner {i},{i % 7} Oak St,Miami,FL,33101,305555{i:04d},,\n" for i in range(30)]
+    path = write(env, "many.csv", HEADER + "".join(rows))
+    dry = _run_in_process(env, path, batch=4, dry_run=True)
+    assert count(env) == 0 and count(env, "phones") == 0 and count(env, "events") == 0
+    real = _run_in_process(env, path, batch=4)
+    assert (dry["inserted"], dry["merged"]) == (real["inserted"], real["merged"]) == (7, 23)
+    assert list(scratch.iterdir()) == []  # the staging files are gone
+
+
+def test_b2_rows_matching_one_stored_lead_by_parcel_and_by_address_add_a_new_phone_once(env):
+    head = "Owner Name,Address,City,State,Zip,County,APN,Phone 1,Phone 1 DNC,Phone 2\n"
+    imported(write(env, "first.csv", head + "Ann Lee,1 Oak St,Miami,FL,33101,Dade,01-234,3055550101,No,\n"))
+    # one row names the parcel (at another address), the next the address (no parcel): both are lead 1
+    second = write(env, "second.csv", head + "Ann Lee,1 Oak Street Rear,Miami,FL,33101,Dade,01-234,3055550101,Yes,7865550199\n"
+                                             "A. Lee,1 Oak St,Miami,FL,33101,,,7865550199,No,3055550102\n")
+    result = imported(second)
+    assert (result["inserted"], result["merged"]) == (0, 2)
+    phones = phones_of(env, "1 Oak St")
+    assert [(p["position"], p["number"], p["dnc"]) for p in phones] == [
+        (1, "+13055550101", 1), (2, "+17865550199", 0), (3, "+13055550102", 0)]

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-ROWS = 40_000  # four batches: enough to be caught mid-way, small enough to stay quick
+ROWS = 80_000  # four batches (runner.BATCH): enough to be caught mid-way, small enough to stay quick
 LEADTUI = [sys.executable, "-m", "leadtui"]
 
 

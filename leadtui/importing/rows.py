@@ -24,6 +24,7 @@ IMPORT_COLUMNS = (
     "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city", "mailing_state",
     "mailing_zip", "apn", "county", "emails", "source_list", "source_status", "owner_key", "address_key",
 )
+_APN, _COUNTY, _ADDRESS_KEY = (IMPORT_COLUMNS.index(c) for c in ("apn", "county", "address_key"))
 # The layout fields a row is read into, in this order (see RowReader.read).
 FIELDS = (
     "address", "address_full", "unit", "city", "state", "zip", "owner_name", "first_name", "last_name",
@@ -54,13 +55,9 @@ class Lead:
         self.line = line
         self.values = values
         self.phones = phones
-        apn, county = values[9], values[10]
+        apn, county = values[_APN], values[_COUNTY]
         self.parcel: tuple[str, str] | None = (county or "", apn) if apn else None
-        self.address_key: str | None = values[15]
-
-    @property
-    def fields(self) -> dict[str, Any]:
-        return dict(zip(IMPORT_COLUMNS, self.values))
+        self.address_key: str | None = values[_ADDRESS_KEY]
 
     def absorb(self, other: "Lead") -> None:
         """Same property twice in one file: keep this lead, add the other's new phones and

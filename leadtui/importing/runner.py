@@ -5,9 +5,11 @@ rows of one property within a batch, and stages the batch in a scratch SQLite fi
 (`store.imports.Staging`). The writer thread stores each staged batch in one short write
 transaction of a few set-wise SQL statements (`store.imports.write_batch`); SQLite runs
 them in C without the GIL, so storing one batch overlaps reading the next on two cores.
-The floor's write lock is held only while a batch is stored, never while the file is read.
-A killed import keeps whole batches; a re-run matches them and adds nothing twice. Memory
-stays flat whatever the file size: at most three batches are staged (on disk) at a time.
+The floor's write lock is held only while a batch is stored, never while the file is read,
+and batches are sized to hold it about HOLD seconds: storing a row costs more as the indexes
+grow, so on a big floor batches shrink and a station's key press waits less. A killed import
+keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat whatever
+the file size: at most three batches are staged (on disk) at a time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import csv
 import os
 import queue
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +33,9 @@ from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store.db import Database
 
-BATCH = 20_000
+BATCH = 20_000  # rows a batch holds at most
+HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
+MIN_BATCH, FIRST_BATCH = 1_000, 5_000
 Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
 
 
@@ -80,8 +85,13 @@ class Batches:
     rep: str | None
     event: dict
     dry_run: bool
+    limit: int = BATCH
     totals: Counter = field(default_factory=Counter)
     count: int = 0
+    size: int = 0  # rows in the next batch: set from how long the last one held the lock
+
+    def __post_init__(self) -> None:
+        self.size = min(self.limit, FIRST_BATCH)
 
     def stage(self, pending: list[Lead]) -> tuple[int, dict]:
         """Put a batch in the next staging slot; returns the slot and what the writer records."""
@@ -101,6 +111,7 @@ class Batches:
             return
         stamp = clock.stamp(self.now)
         with store.attached(self.db.conn, self.staging, slot), self.db.write() as conn:
+            locked = time.perf_counter()
             ids, added = store.write_batch(conn, IMPORT_COLUMNS,
                                            {"status": self.status, "created_at": stamp, "updated_at": stamp})
             merged = batch["rows"] - len(ids)
@@ -108,6 +119,8 @@ class Batches:
                          data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
                                "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
+        per_row = (time.perf_counter() - locked) / batch["unique"]
+        self.size = max(min(MIN_BATCH, self.limit), min(self.limit, int(HOLD / per_row)))
 
     def _dedupe(self, pending: list[Lead]) -> list[Lead]:
         """Rows of one property within the batch become one lead (parcel first, then address)."""
@@ -178,7 +191,7 @@ def run_import(
         if not dry_run:
             store.tune_for_load(db.conn)
         staging = store.Staging(IMPORT_COLUMNS)
-        batches = Batches(db, staging, status, now, rep, event, dry_run)
+        batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
         counts: Counter = Counter()
         pending: list[Lead] = []
         writer = Writer(batches)
@@ -194,7 +207,7 @@ def run_import(
                     counts["rows_rejected" if lead is None else "phones_rejected"] += len(bad)
                 if lead is not None:
                     pending.append(lead)
-                    if len(pending) >= batch:
+                    if len(pending) >= batches.size:
                         writer.put(pending)
                         pending = []
                         if progress:

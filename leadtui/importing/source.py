@@ -157,7 +157,8 @@ class Table:
         for line in lines:
             number += 1
             if '"' not in line:
-                yield number, line.rstrip("\r\n").split(delimiter)
+                line = line.rstrip("\r\n")
+                yield number, line.split(delimiter) if line else []
                 continue
             feed.first, feed.taken = line, 0
             try:
