@@ -102,7 +102,7 @@ class Batches:
                          [(lead.line, n, *phone) for lead in unique for n, phone in enumerate(lead.phones, 1)])
         return slot, {"lines": [pending[0].line, pending[-1].line], "rows": len(pending), "unique": len(unique)}
 
-    def store(self, slot: int, batch: dict) -> None:
+    def write(self, slot: int, batch: dict) -> None:
         """The writer's part: one batch into the database, in one write transaction."""
         if self.dry_run:
             with store.attached(self.db.conn, self.staging, slot), self.db.read() as conn:
@@ -154,7 +154,7 @@ class Writer(threading.Thread):
         while (job := self.queue.get()) is not None:
             if self.error is None:
                 try:
-                    self.batches.store(*job)
+                    self.batches.write(*job)
                 except BaseException as exc:  # handed to the reading thread
                     self.error = exc
 
