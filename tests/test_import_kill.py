@@ -19,6 +19,7 @@ def start_import(tmp_path) -> tuple[dict, object, sqlite3.Connection]:
     """A database, a CSV of ROWS leads with two phones each, and `leadtui import` running on it
     in a subprocess; returns once its first batch is committed."""
     env = {**os.environ, "LEADTUI_DB": str(tmp_path / "leads.db"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
+           "TMPDIR": str(tmp_path),  # a killed import leaves its scratch files behind: keep them here
            "LEADTUI_CONFIG_DIR": str(tmp_path / "config"), "LEADTUI_DATA_DIR": str(tmp_path / "data")}
     env.pop("LEADTUI_REP", None)
     path = tmp_path / "big.csv"
