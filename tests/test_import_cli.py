@@ -328,17 +328,9 @@ def test_w11_owner_key_lists_the_owners_other_properties(env):
 
 
 def test_b2_duplicates_across_batches_are_merged(env):
-    from leadtui.importing.runner import run_import
-    from leadtui.service import Service
-    from leadtui import clock
-
     rows = [f"Owner {i},{i % 7} Oak St,Miami,FL,33101,305555{i:04d},,\n" for i in range(30)]
     path = write(env, "many.csv", HEADER + "".join(rows))
-    svc = Service.open(env / "leads.db")
-    try:
-        result = run_import(svc.db, path, status="new", now=clock.now(), batch=4)
-    finally:
-        svc.close()
+    result = _run_in_process(env, path, batch=4)
     assert (result["inserted"], result["merged"]) == (7, 23)
     with db(env) as conn:
         assert conn.execute("SELECT count(*) FROM phones").fetchone()[0] == 30
