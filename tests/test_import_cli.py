@@ -362,6 +362,25 @@ def test_b2_dry_run_counts_across_batches_as_the_real_run_does_and_leaves_no_scr
     assert list(scratch.iterdir()) == []  # the staging files are gone
 
 
+def test_b2_an_import_deletes_the_scratch_of_dead_imports_only(env, tmp_path, monkeypatch):
+    from leadtui.store.lease import Lease
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    dead, live, unleased = (scratch / f"leadtui-import-{name}" for name in ("dead", "live", "unleased"))
+    for folder in (dead, live, unleased):
+        folder.mkdir()
+        (folder / "slot0.db").write_bytes(b"x")
+    Lease(dead).release()  # what a killed import leaves: a lease nobody holds
+    running = Lease(live)  # an import at work (flock: held against this process's own probe too)
+    try:
+        _run_in_process(env, write(env, "one.csv", HEADER + "Ann Lee,1 Oak St,Miami,FL,33101,3055550101,,\n"))
+        assert sorted(p.name for p in scratch.iterdir()) == sorted([live.name, unleased.name])
+    finally:
+        running.release()
+
+
 def test_b2_rows_matching_one_stored_lead_by_parcel_and_by_address_add_a_new_phone_once(env):
     head = "Owner Name,Address,City,State,Zip,County,APN,Phone 1,Phone 1 DNC,Phone 2\n"
     imported(write(env, "first.csv", head + "Ann Lee,1 Oak St,Miami,FL,33101,Dade,01-234,3055550101,No,\n"))

@@ -19,9 +19,10 @@ def start_import(tmp_path) -> tuple[dict, object, sqlite3.Connection]:
     """A database, a CSV of ROWS leads with two phones each, and `leadtui import` running on it
     in a subprocess; returns once its first batch is committed."""
     env = {**os.environ, "LEADTUI_DB": str(tmp_path / "leads.db"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
-           "TMPDIR": str(tmp_path),  # a killed import leaves its scratch files behind: keep them here
+           "TMPDIR": str(tmp_path / "scratch"),  # where the import stages its batches
            "LEADTUI_CONFIG_DIR": str(tmp_path / "config"), "LEADTUI_DATA_DIR": str(tmp_path / "data")}
     env.pop("LEADTUI_REP", None)
+    (tmp_path / "scratch").mkdir()
     path = tmp_path / "big.csv"
     with path.open("w") as f:
         f.write("Owner Name,Address,City,State,Zip,Phone 1,Phone 2\n")
@@ -48,6 +49,10 @@ def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path)
     batches = [json.loads(r[0]) for r in db.execute("SELECT data FROM events WHERE kind = 'import'")]
     assert sum(b["inserted"] for b in batches) == stored
     assert db.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * stored
+    assert [p.name[:15] for p in (tmp_path / "scratch").iterdir()] == ["leadtui-import-"]  # left by the kill
+    # a first load: the owner and phone indexes and search were left for its end, which never came
+    deferred = {"leads_owner_key", "phones_number", "leads_fts_insert", "leads_fts_update", "leads_fts_delete"}
+    assert not deferred & {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}
 
     rerun = subprocess.run([*LEADTUI, "import", str(path), "--json"], env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
@@ -56,6 +61,10 @@ def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path)
     assert db.execute("SELECT count(*), count(DISTINCT address_key) FROM leads").fetchone() == (ROWS, ROWS)
     assert db.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * ROWS
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert list((tmp_path / "scratch").iterdir()) == []  # the re-run deleted the dead import's scratch
+    assert deferred <= {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}  # built back by the re-run
+    db.execute("INSERT INTO leads_fts(leads_fts) VALUES ('integrity-check')")
+    assert db.execute("SELECT count(*) FROM leads_fts WHERE leads_fts MATCH 'oak'").fetchone()[0] == ROWS
     db.close()
 
 

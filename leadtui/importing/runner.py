@@ -7,7 +7,8 @@ transaction of a few set-wise SQL statements (`store.imports.write_batch`); SQLi
 them in C without the GIL, so storing one batch overlaps reading the next on two cores.
 The floor's write lock is held only while a batch is stored, never while the file is read,
 and batches are sized to hold it about HOLD seconds: storing a row costs more as the indexes
-grow, so on a big floor batches shrink and a station's key press waits less. A killed import
+grow, so on a big floor batches shrink and a station's key press waits less. Into an empty
+database, the indexes the import doesn't read are built at the end (`store.indexes`). A killed import
 keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat whatever
 the file size: at most three batches are staged (on disk) at a time.
 """
@@ -31,6 +32,7 @@ from leadtui.importing.presets import parse_maps, resolve
 from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
+from leadtui.store import indexes
 from leadtui.store.db import Database
 
 BATCH = 20_000  # rows a batch holds at most
@@ -191,6 +193,8 @@ def run_import(
         if not dry_run:
             store.tune_for_load(db.conn)
         staging = store.Staging(IMPORT_COLUMNS)
+        if not dry_run:
+            indexes.defer(db, staging.folder)  # a first load: lookups and search are built at the end
         batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
         counts: Counter = Counter()
         pending: list[Lead] = []
@@ -221,7 +225,9 @@ def run_import(
                 writer.finish()  # on an error too: batches already handed over are stored whole
             finally:
                 store.forget(db.conn)
-                staging.close()
+                staging.close()  # and with it the lease: now `finish` may build what `defer` dropped
+                indexes.finish(db)
+                store.settle(db.conn)
         if progress:
             progress(table.size, table.size, counts["rows"])
     totals = batches.totals

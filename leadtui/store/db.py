@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from leadtui.errors import LeadtuiError
+from leadtui.store import indexes
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
 
 DEFAULT_BUSY_MS = 5000
@@ -99,9 +100,19 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
         db = Database(path, conn)
         if version < len(MIGRATIONS):
             _migrate(db, version)
+        _finish_deferred(db)
         return db
     except sqlite3.Error as exc:
         raise describe(path, exc) from None
+
+
+def _finish_deferred(db: Database) -> None:
+    """Build back what a killed first import left out (store.indexes). Best effort: a database
+    that is busy or read-only now opens without it, and a later open tries again."""
+    try:
+        indexes.finish(db)
+    except (LeadtuiError, sqlite3.Error):
+        pass
 
 
 def _migrate(db: Database, version: int) -> None:

@@ -1,0 +1,109 @@
+"""A first import into an empty database builds its lookup indexes and search at the end
+(store.indexes); whoever opens the database after a killed one builds them back."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from leadtui import clock
+from leadtui.importing.runner import run_import
+from leadtui.service import init_database
+from leadtui.store import indexes
+from leadtui.store.db import connect
+from leadtui.store.lease import Lease
+
+HEADER = "Owner Name,Address,City,State,Zip,Phone 1\n"
+
+
+def schema(path: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        return set(conn.execute("SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL"))
+
+
+def search(path: Path, words: str) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT rowid FROM leads_fts WHERE leads_fts MATCH ? ORDER BY rowid", (words,))]
+
+
+def csv_of(tmp_path: Path, name: str, owners: list[str]) -> Path:
+    path = tmp_path / name
+    rows = "".join(f"{owner},{n + 1} Oak St,Miami,FL,33101,305555{n:04d}\n" for n, owner in enumerate(owners))
+    path.write_text(HEADER + rows)
+    return path
+
+
+@pytest.fixture
+def fresh(tmp_path) -> Path:
+    path = tmp_path / "leads.db"
+    init_database(path, playbook="wholesale")
+    return path
+
+
+def test_a_first_import_leaves_the_schema_as_a_fresh_database_has_it_and_search_finds_every_lead(fresh, tmp_path, monkeypatch):
+    monkeypatch.setattr(indexes, "CHUNK", 3)  # search filled over several transactions
+    before = schema(fresh)
+    db = connect(fresh)
+    try:
+        summary = run_import(db, csv_of(tmp_path, "first.csv", [f"Owner{n} Lee" for n in range(10)]),
+                             status="new", now=clock.now())
+    finally:
+        db.close()
+    assert summary["inserted"] == 10
+    assert schema(fresh) == before  # every index and trigger back, the guard gone
+    assert search(fresh, "lee") == list(range(1, 11))
+    assert search(fresh, "owner7") == [8]
+    with sqlite3.connect(fresh) as conn:
+        conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('integrity-check')")
+        assert conn.execute("SELECT count(*) FROM meta WHERE key = ?", (indexes.MARK,)).fetchone()[0] == 0
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT lead_id FROM phones WHERE number = '+13055550001'").fetchall()
+        assert "phones_number" in str([tuple(r) for r in plan])
+
+
+def test_an_import_into_a_database_with_leads_defers_nothing(fresh, tmp_path):
+    db = connect(fresh)
+    try:
+        run_import(db, csv_of(tmp_path, "first.csv", ["Ann Lee"]), status="new", now=clock.now())
+        assert indexes.defer(db, tmp_path) is False
+    finally:
+        db.close()
+    assert indexes.MARK not in {r[0] for r in sqlite3.connect(fresh).execute("SELECT key FROM meta")}
+
+
+def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_lease_is_gone(fresh, tmp_path):
+    before = schema(fresh)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    lease = Lease(scratch)
+    db = connect(fresh)
+    assert indexes.defer(db, scratch) is True
+    with db.write() as conn:  # rows the import stored before it was killed
+        for n in range(3):
+            conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
+                         " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')", (f"Owner{n}", f"{n} Elm St"))
+    db.close()
+    dropped = {name for name, _ in before - schema(fresh)}
+    assert dropped == {*indexes.INDEXES, *indexes.TRIGGERS}
+
+    connect(fresh).close()  # another station opens while the import runs: it leaves the work alone
+    assert {name for name, _ in before - schema(fresh)} == dropped
+    assert search(fresh, "elm") == []
+
+    lease.release()  # the import is gone (a kill releases its flock the same way)
+    connect(fresh).close()
+    assert schema(fresh) == before
+    assert search(fresh, "elm") == [1, 2, 3]
+
+
+def test_while_search_is_filled_edits_to_searched_fields_are_refused(fresh):
+    db = connect(fresh)
+    with db.write() as conn:
+        conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
+                     " VALUES ('Ann Lee', '1 Oak St', 'new', '2026-11-23', '2026-11-23')")
+        conn.execute(indexes.GUARD)
+    with pytest.raises(sqlite3.IntegrityError, match="search index is being built"):
+        db.conn.execute("UPDATE leads SET owner_name = 'Ann Lee-Smith' WHERE id = 1")
+    db.conn.execute("UPDATE leads SET status = 'dead' WHERE id = 1")  # other fields are free
+    db.close()
