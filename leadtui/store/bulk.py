@@ -1,6 +1,6 @@
 """Loading many leads fast: plain `executemany` inside the caller's write transaction.
 
-The importer, the demo data and the benchmarks use this instead of one
+The demo data and the benchmarks use this instead of one
 `insert_lead` per row (sqlite-utils' `insert_all` is 3-6x slower on these
 machines). It writes rows and nothing else: no rule, no event, no outbox row;
 the caller decides what a load means (an import event, a status) and records it.
