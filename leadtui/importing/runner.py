@@ -33,7 +33,7 @@ from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store import indexes
-from leadtui.store.db import Database
+from leadtui.store.db import Database, make_way
 
 BATCH = 20_000  # rows a batch holds at most
 HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
@@ -112,17 +112,19 @@ class Batches:
             self.totals.update(inserted=new, merged=batch["rows"] - new)
             return
         stamp = clock.stamp(self.now)
-        with store.attached(self.db.conn, self.staging, slot), self.db.write() as conn:
-            locked = time.perf_counter()
-            ids, added = store.write_batch(conn, IMPORT_COLUMNS,
-                                           {"status": self.status, "created_at": stamp, "updated_at": stamp})
-            merged = batch["rows"] - len(ids)
-            store.record(conn, at=stamp, day=self.now.date().isoformat(), rep=self.rep,
-                         data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
-                               "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
+        with store.attached(self.db.conn, self.staging, slot):
+            with self.db.write() as conn:
+                locked = time.perf_counter()
+                ids, added = store.write_batch(conn, IMPORT_COLUMNS,
+                                               {"status": self.status, "created_at": stamp, "updated_at": stamp})
+                merged = batch["rows"] - len(ids)
+                store.record(conn, at=stamp, day=self.now.date().isoformat(), rep=self.rep,
+                             data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
+                                   "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
+            held = time.perf_counter() - locked  # the commit included
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
-        per_row = (time.perf_counter() - locked) / batch["unique"]
-        self.size = max(min(MIN_BATCH, self.limit), min(self.limit, int(HOLD / per_row)))
+        self.size = max(min(MIN_BATCH, self.limit), min(self.limit, int(HOLD * batch["unique"] / held)))
+        make_way(held)
 
     def _dedupe(self, pending: list[Lead]) -> list[Lead]:
         """Rows of one property within the batch become one lead (parcel first, then address)."""
@@ -227,7 +229,6 @@ def run_import(
                 store.forget(db.conn)
                 staging.close()  # and with it the lease: now `finish` may build what `defer` dropped
                 indexes.finish(db)
-                store.settle(db.conn)
         if progress:
             progress(table.size, table.size, counts["rows"])
     totals = batches.totals

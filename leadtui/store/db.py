@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from leadtui.errors import LeadtuiError
-from leadtui.store import indexes
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
 
 DEFAULT_BUSY_MS = 5000
+GAP = 0.05  # seconds a long job leaves the write lock free between transactions: see make_way
 
 
 def describe(path: Path | str, exc: sqlite3.Error) -> LeadtuiError:
@@ -67,6 +68,14 @@ class Database:
         self.conn.close()
 
 
+def make_way(held: float) -> None:
+    """A long job (an import) that just held the write lock `held` seconds leaves it free a
+    moment (up to GAP, a fifth of `held`). SQLite makes a waiting station retry, every 100 ms
+    once it has waited a while, rather than queue: a job that locked again at once could keep
+    a station out past its busy timeout."""
+    time.sleep(min(GAP, held / 5))
+
+
 def _busy_ms(busy_timeout_ms: int | None) -> int:
     if busy_timeout_ms is not None:
         return busy_timeout_ms
@@ -109,6 +118,8 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
 def _finish_deferred(db: Database) -> None:
     """Build back what a killed first import left out (store.indexes). Best effort: a database
     that is busy or read-only now opens without it, and a later open tries again."""
+    from leadtui.store import indexes  # it builds on this module
+
     try:
         indexes.finish(db)
     except (LeadtuiError, sqlite3.Error):

@@ -26,24 +26,17 @@ from leadtui.store.queries import insert_event
 
 PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz")
 SCRATCH = "leadtui-import-"  # the staging folder's prefix
-CHECKPOINT_PAGES = 65_536  # 256 MiB of 4 KiB pages
 SLOTS = 3  # batches staged at once: one being filled, one queued, one being stored
 _PARCEL = "'p' || coalesce({0}county, '') || '|' || {0}apn"  # a dry run's key of a row's parcel
 
 
 def tune_for_load(conn: sqlite3.Connection, cache_mib: int = 128) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
-    may lose the last ones, which a re-run restores), a bigger page cache for index upkeep, and
-    a WAL copied back to the database every 256 MiB rather than every 4 MiB: a batch dirties
-    index pages all over, and fewer checkpoints write each page fewer times (1M rows: -16%)."""
+    may lose the last ones, which a re-run restores) and a bigger page cache for index upkeep.
+    (A bigger `wal_autocheckpoint` here would load faster, but every station's next commit would
+    then copy the WAL back: a key press taking seconds.)"""
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
-    conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
-
-
-def settle(conn: sqlite3.Connection) -> None:
-    """After the load: copy the WAL back now, so a station's next commit need not (never waits)."""
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 class Staging:
