@@ -11,7 +11,9 @@ Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property wit
 - leadtui: `leadtui import FILE --json` as a fresh process on a fresh database: rows/s and
   its peak RSS (from wait4), next to the targets (>= 50,000 rows/s, <= 300 MB); meanwhile a
   station writes every 50 ms, and the time its writes took (the import's batches hold the
-  write lock) is printed;
+  write lock) is printed. A first load builds two indexes and search at its end (included
+  in the time); the run checks that the database then has every index and trigger a fresh
+  one has, and that search finds a generated owner;
 - the sqlite3 shell's `.import --csv` of the same file into a bare table (C, no normalising);
 - `sqlite-utils insert DB leads FILE --csv` (for reference; about 2.5 minutes at 1M rows);
 - `leadtui report status --json` on the imported database: median of 5 fresh processes, and
@@ -172,6 +174,17 @@ def main() -> None:
     print(f"leadtui import        {rows / wall:>9,.0f} rows/s  ({wall:.1f} s, {rows:,} rows: {summary['inserted']:,} new, "
           f"{summary['merged']:,} merged, {summary['rejected']:,} rejected)  target >= {TARGET_ROWS_S:,}")
     print(f"leadtui peak RSS      {rss:>9,.0f} MB                                   target <= {TARGET_RSS_MB}")
+    fresh = folder / "fresh.db"
+    fresh.unlink(missing_ok=True)
+    run_measured([*cmd, "init", "--db", str(fresh)], env)
+    with sqlite3.connect(db) as conn, sqlite3.connect(fresh) as empty:
+        objects = "SELECT type, name FROM sqlite_schema WHERE type IN ('index', 'trigger')"
+        missing = set(empty.execute(objects)) - set(conn.execute(objects))
+        owner = conn.execute("SELECT id, owner_name FROM leads ORDER BY id DESC LIMIT 1").fetchone()
+        found = owner[0] in {r[0] for r in conn.execute("SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?",
+                                                           (f'owner_name:"{owner[1]}"',))}
+    print(f"after the import      {'every index and trigger' if not missing else f'MISSING {sorted(missing)}'}; "
+          f"search {'finds' if found else 'DOES NOT find'} the last lead's owner")
     print(f"a station's write     median {statistics.median(waits):.3f} s, p99 {quantile(waits, 0.99):.3f} s, "
           f"max {max(waits):.3f} s while the import ran ({len(waits)} writes, one every {PROBE_EVERY} s)")
 
