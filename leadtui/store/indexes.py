@@ -3,17 +3,17 @@
 Into an empty database, an import drops what it never reads itself and what costs the most to
 keep current a batch at a time: the owner-key and phone-number indexes (random keys: every
 batch dirties pages all over them, and every commit writes those pages again) and the FTS5
-triggers. Built once at the end, they cost ~11 s at a million leads instead of ~60 s of upkeep
-(benchmarks/bench_import.py). The parcel and address indexes stay: the import matches on them.
+triggers. Built once at the end, they cost ~13 s at a million leads, where keeping them current
+cost ~50 s (benchmarks/bench_import.py). The parcel and address indexes stay: the import
+matches on them. Until the end, those lookups scan and search finds none of the new leads.
 
 The SQL of what was dropped waits in `meta` until it is back, naming the import's scratch
 folder. While the import's lease there is held nobody else touches it; once it is not (the
 import ended, or was killed), `finish` builds it back: the import calls it at its end, and
 `connect` on any later open. Each index is one transaction; search is filled CHUNK leads a
 transaction, so a station's write waits a few seconds at most (~3 s for the phone index at a
-million leads). While the chunks run, edits to
-searchable fields are refused (a trigger), as the index could miss them; the app makes none,
-and leads are never deleted.
+million leads). While the chunks run, edits to searchable fields are refused (a trigger), as
+the index could miss them; the app makes none, and leads are never deleted.
 """
 
 from __future__ import annotations
