@@ -33,7 +33,7 @@ from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store import indexes
-from leadtui.store.db import Database, make_way
+from leadtui.store.db import Database, finish_deferred, make_way
 
 BATCH = 20_000  # rows a batch holds at most
 HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
@@ -195,14 +195,14 @@ def run_import(
         if not dry_run:
             store.tune_for_load(db.conn)
         staging = store.Staging(IMPORT_COLUMNS)
-        if not dry_run:
-            indexes.defer(db, staging.folder)  # a first load: lookups and search are built at the end
         batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
         counts: Counter = Counter()
         pending: list[Lead] = []
         writer = Writer(batches)
         writer.start()
         try:
+            if not dry_run:
+                indexes.defer(db, staging.folder)  # a first load: lookups and search are built at the end
             for line, cells in table:
                 lead, bad = reader.read(line, cells)
                 if lead is None and not bad:
@@ -227,8 +227,8 @@ def run_import(
                 writer.finish()  # on an error too: batches already handed over are stored whole
             finally:
                 store.forget(db.conn)
-                staging.close()  # and with it the lease: now `finish` may build what `defer` dropped
-                indexes.finish(db)
+                staging.close()  # and with it the lease: now what `defer` dropped can be built
+                finish_deferred(db)
         if progress:
             progress(table.size, table.size, counts["rows"])
     totals = batches.totals

@@ -109,15 +109,16 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
         db = Database(path, conn)
         if version < len(MIGRATIONS):
             _migrate(db, version)
-        _finish_deferred(db)
+        finish_deferred(db)
         return db
     except sqlite3.Error as exc:
         raise describe(path, exc) from None
 
 
-def _finish_deferred(db: Database) -> None:
-    """Build back what a killed first import left out (store.indexes). Best effort: a database
-    that is busy or read-only now opens without it, and a later open tries again."""
+def finish_deferred(db: Database) -> None:
+    """Build back what a first import left out (store.indexes), at its end or, if it was killed,
+    at the next open. Best effort: a database that is busy or read-only works without it (only
+    slower lookups, and search without the new leads), and the next open tries again."""
     from leadtui.store import indexes  # it builds on this module
 
     try:
