@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from leadtui import clock
+from leadtui.errors import LeadtuiError
 from leadtui.importing.runner import run_import
-from leadtui.service import init_database
+from leadtui.service import Service, init_database
 from leadtui.store import indexes
 from leadtui.store.db import connect
 from leadtui.store.lease import Lease
@@ -90,6 +91,16 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
     connect(fresh).close()  # another station opens while the import runs: it leaves the work alone
     assert {name for name, _ in before - schema(fresh)} == dropped
     assert search(fresh, "elm") == []
+    db = connect(fresh)
+    try:  # the running import matches on keys of its own: a second one waits; names and addresses stay put
+        with pytest.raises(LeadtuiError, match="another import is loading"):
+            run_import(db, csv_of(tmp_path, "second.csv", ["Bo Li"]), status="new", now=clock.now())
+        for edit in ("address = '9 Elm St', address_key = '9 elm st'", "owner_name = 'Ann Lee-Smith'", "apn = '12-3'"):
+            with pytest.raises(sqlite3.IntegrityError, match="a lead list is being imported"):
+                db.conn.execute(f"UPDATE leads SET {edit} WHERE id = 1")
+        db.conn.execute("UPDATE leads SET status = 'dead' WHERE id = 1")  # other fields are free
+    finally:
+        db.close()
 
     lease.release()  # the import is gone (a kill releases its flock the same way)
     connect(fresh).close()
@@ -97,13 +108,41 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
     assert search(fresh, "elm") == [1, 2, 3]
 
 
-def test_while_search_is_filled_edits_to_searched_fields_are_refused(fresh):
+def test_a_first_load_matches_rows_on_a_lead_added_by_hand_while_it_runs(fresh, tmp_path):
+    path = csv_of(tmp_path, "first.csv", [f"Owner{n} Lee" for n in range(12)])
+    with path.open("a") as f:
+        f.write("Late Comer,500 Pine St,Miami,FL,33101,3055559999\n")
+    station = Service.open(fresh)
+    added = []
+
+    def add_by_hand(*_):  # after the first batch is handed over, before the last row is read
+        if not added:
+            added.append(station.add_lead(owner_name="Hand Made", address="500 Pine Street", city="Miami",
+                                          state="FL", zip_code="33101")["id"])
+
     db = connect(fresh)
-    with db.write() as conn:
-        conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
-                     " VALUES ('Ann Lee', '1 Oak St', 'new', '2026-11-23', '2026-11-23')")
-        conn.execute(indexes.GUARD)
-    with pytest.raises(sqlite3.IntegrityError, match="search index is being built"):
-        db.conn.execute("UPDATE leads SET owner_name = 'Ann Lee-Smith' WHERE id = 1")
-    db.conn.execute("UPDATE leads SET status = 'dead' WHERE id = 1")  # other fields are free
-    db.close()
+    try:
+        summary = run_import(db, path, status="new", now=clock.now(), progress=add_by_hand, batch=4)
+    finally:
+        db.close()
+        station.close()
+    assert (summary["inserted"], summary["merged"]) == (12, 1)
+    with sqlite3.connect(fresh) as conn:
+        assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 13
+        assert conn.execute("SELECT number FROM phones WHERE lead_id = ?", added).fetchall() == [("+13055559999",)]
+
+
+def test_a_first_load_never_merges_two_properties_whose_key_hashes_collide(fresh, tmp_path, monkeypatch):
+    monkeypatch.setattr("leadtui.importing.rows.key_hashes", lambda *keys: (7, 7))  # every key alike
+    owners = [f"Owner{n} Lee" for n in range(10)]
+    path = csv_of(tmp_path, "first.csv", owners)
+    with path.open("a") as f:  # two rows repeat earlier properties, in later batches
+        f.write("Again Lee,1 Oak St,Miami,FL,33101,3055551111\nAgain Lee,8 Oak St,Miami,FL,33101,3055552222\n")
+    db = connect(fresh)
+    try:
+        summary = run_import(db, path, status="new", now=clock.now(), batch=4)
+    finally:
+        db.close()
+    assert (summary["inserted"], summary["merged"]) == (10, 2)
+    with sqlite3.connect(fresh) as conn:
+        assert conn.execute("SELECT count(*) FROM phones WHERE lead_id IN (1, 8)").fetchone()[0] == 4

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from leadtui.core.identity import address_key, owner_key_at
 from leadtui.importing.phones import Phones
 from leadtui.importing.presets import Layout, norm
+from leadtui.store.imports import key_hashes
 
 # The lead columns an import fills (status and times are the writer's), in the order of Lead.values.
 IMPORT_COLUMNS = (
@@ -58,6 +59,9 @@ class Lead:
         apn, county = values[_APN], values[_COUNTY]
         self.parcel: tuple[str, str] | None = (county or "", apn) if apn else None
         self.address_key: str | None = values[_ADDRESS_KEY]
+
+    def hashes(self) -> tuple[int | None, int | None]:
+        return key_hashes(self.values[_COUNTY], self.values[_APN], self.address_key)
 
     def absorb(self, other: "Lead") -> None:
         """Same property twice in one file: keep this lead, add the other's new phones and

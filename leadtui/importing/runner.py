@@ -8,7 +8,7 @@ them in C without the GIL, so storing one batch overlaps reading the next on two
 The floor's write lock is held only while a batch is stored, never while the file is read,
 and batches are sized to hold it about HOLD seconds: storing a row costs more as the indexes
 grow, so on a big floor batches shrink and a station's key press waits less. Into an empty
-database, the indexes the import doesn't read are built at the end (`store.indexes`). A killed import
+database, the indexes are built at the end and rows match on key hashes meanwhile (`store.indexes`). A killed import
 keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat whatever
 the file size: at most three batches are staged (on disk) at a time.
 """
@@ -88,6 +88,7 @@ class Batches:
     event: dict
     dry_run: bool
     limit: int = BATCH
+    keyed_from: int | None = None  # a first load: the id from which temp.import_keys may lack leads
     totals: Counter = field(default_factory=Counter)
     count: int = 0
     size: int = 0  # rows in the next batch: set from how long the last one held the lock
@@ -100,7 +101,7 @@ class Batches:
         unique = self._dedupe(pending)
         slot = self.count % store.SLOTS
         self.count += 1
-        self.staging.put(slot, [(lead.line, *lead.values) for lead in unique],
+        self.staging.put(slot, [(lead.line, *lead.values, *lead.hashes()) for lead in unique],
                          [(lead.line, n, *phone) for lead in unique for n, phone in enumerate(lead.phones, 1)])
         return slot, {"lines": [pending[0].line, pending[-1].line], "rows": len(pending), "unique": len(unique)}
 
@@ -116,12 +117,15 @@ class Batches:
             with self.db.write() as conn:
                 locked = time.perf_counter()
                 ids, added = store.write_batch(conn, IMPORT_COLUMNS,
-                                               {"status": self.status, "created_at": stamp, "updated_at": stamp})
+                                               {"status": self.status, "created_at": stamp, "updated_at": stamp},
+                                               self.keyed_from)
                 merged = batch["rows"] - len(ids)
                 store.record(conn, at=stamp, day=self.now.date().isoformat(), rep=self.rep,
                              data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
                                    "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
             held = time.perf_counter() - locked  # the commit included
+        if self.keyed_from is not None:
+            self.keyed_from = ids.stop
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
         self.size = max(min(MIN_BATCH, self.limit), min(self.limit, int(HOLD * batch["unique"] / held)))
         make_way(held)
@@ -155,12 +159,25 @@ class Writer(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        while (job := self.queue.get()) is not None:
+        while (job := self._next()) is not None:
             if self.error is None:
                 try:
                     self.batches.write(*job)
                 except BaseException as exc:  # handed to the reading thread
                     self.error = exc
+
+    def _next(self) -> tuple[int, dict] | None:
+        """The next batch. A first load, while none is waiting, fills search with what it stored."""
+        try:
+            while self.batches.keyed_from is not None and self.error is None:
+                try:
+                    return self.queue.get_nowait()
+                except queue.Empty:
+                    if not indexes.fill_search(self.batches.db):
+                        break
+        except BaseException as exc:
+            self.error = exc
+        return self.queue.get()
 
     def put(self, pending: list[Lead]) -> None:
         """Stage a batch (in this thread) and queue it for storing. With a queue of one, the
@@ -192,8 +209,7 @@ def run_import(
         reader = RowReader(layout, table.header, list_name)
         rejects = RejectsFile(rejects_path or default_rejects_path(path))
         event = {"file": path.name, "preset": layout.preset.name, "list": list_name}
-        if not dry_run:
-            store.tune_for_load(db.conn)
+        indexes.ready(db)
         staging = store.Staging(IMPORT_COLUMNS)
         batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
         counts: Counter = Counter()
@@ -202,7 +218,9 @@ def run_import(
         writer.start()
         try:
             if not dry_run:
-                indexes.defer(db, staging.folder)  # a first load: lookups and search are built at the end
+                first = indexes.defer(db, staging.folder)  # a first load: indexes and search are built at the end
+                store.tune_for_load(db.conn, first)
+                batches.keyed_from = 1 if first else None
             for line, cells in table:
                 lead, bad = reader.read(line, cells)
                 if lead is None and not bad:

@@ -10,6 +10,13 @@ A row matches a stored lead on county + APN, else on the normalised property add
 (`address_key`). A match keeps the lead (status, owner, fields) and gains the row's new
 phones after its last one; a DNC or litigator flag a row carries is added to the phone it
 names, never removed.
+
+A first load (`store.indexes.defer`) has no parcel or address index to match on: it matches
+on `temp.import_keys` instead, the 64-bit hashes of the keys of every lead stored since it
+began (checked against the lead itself, so a hash collision never merges two properties).
+That table lives in the import's own connection, off the WAL: storing a batch then only
+appends to the database, where keeping random-keyed indexes current rewrote most of their
+pages at every commit.
 """
 
 from __future__ import annotations
@@ -25,18 +32,26 @@ from leadtui.store.lease import NAME as LEASE, Lease, held
 from leadtui.store.queries import insert_event
 
 PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz")
+HASHES = ("parcel_h", "address_h")  # a staged row's key hashes (key_hashes), after its columns
 SCRATCH = "leadtui-import-"  # the staging folder's prefix
 SLOTS = 3  # batches staged at once: one being filled, one queued, one being stored
 _PARCEL = "'p' || coalesce({0}county, '') || '|' || {0}apn"  # a dry run's key of a row's parcel
 
 
-def tune_for_load(conn: sqlite3.Connection, cache_mib: int = 128) -> None:
+def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
-    may lose the last ones, which a re-run restores) and a bigger page cache for index upkeep.
-    (A bigger `wal_autocheckpoint` here would load faster, but every station's next commit would
-    then copy the WAL back: a key press taking seconds.)"""
+    may lose the last ones, which a re-run restores) and a bigger page cache: for index upkeep,
+    or in a first load (which only appends) for `temp.import_keys`. (A bigger
+    `wal_autocheckpoint` here would load faster, but every station's next commit would then
+    copy the WAL back: a key press taking seconds.)"""
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA cache_size = -{cache_mib * 1024}")
+    conn.execute(f"PRAGMA main.cache_size = -{(32 if first_load else 128) * 1024}")
+    conn.execute(f"PRAGMA temp.cache_size = -{(64 if first_load else 2) * 1024}")
+
+
+def key_hashes(county: str | None, apn: str | None, address_key: str | None) -> tuple[int | None, int | None]:
+    """A lead's parcel and address keys as 64-bit hashes (None where it has no such key)."""
+    return hash(("p", county, apn)) if apn else None, hash(("a", address_key)) if address_key else None
 
 
 class Staging:
@@ -59,17 +74,17 @@ class Staging:
             conn = sqlite3.connect(self.path(slot), isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
-            conn.execute(f"CREATE TABLE leads(seq INTEGER PRIMARY KEY, {', '.join(self.columns)})")
+            conn.execute(f"CREATE TABLE leads(seq INTEGER PRIMARY KEY, {', '.join(self.columns + HASHES)})")
             conn.execute(f"CREATE TABLE phones(seq INTEGER, {', '.join(PHONE_ROW)}, PRIMARY KEY (seq, position)) WITHOUT ROWID")
             self._conns.append(conn)
-        self._lead_sql = f"INSERT INTO leads VALUES ({', '.join('?' * (len(self.columns) + 1))})"
+        self._lead_sql = f"INSERT INTO leads VALUES ({', '.join('?' * (len(self.columns) + len(HASHES) + 1))})"
         self._phone_sql = f"INSERT INTO phones VALUES ({', '.join('?' * (len(PHONE_ROW) + 1))})"
 
     def path(self, slot: int) -> str:
         return str(self.folder / f"slot{slot}.db")
 
     def put(self, slot: int, leads: Iterable[Sequence[Any]], phones: Iterable[Sequence[Any]]) -> None:
-        """Replace the slot's rows: leads as `(seq, *columns)`, phones as `(seq, *PHONE_ROW)`."""
+        """Replace the slot's rows: leads as `(seq, *columns, *HASHES)`, phones as `(seq, *PHONE_ROW)`."""
         conn = self._conns[slot]
         conn.execute("BEGIN")
         conn.execute("DELETE FROM leads")
@@ -96,7 +111,8 @@ def sweep_dead(folder: Path) -> None:
 def attached(conn: sqlite3.Connection, staging: Staging, slot: int) -> Iterator[None]:
     """`conn` (the floor's database) reads the slot's file as schema `stage`, outside any transaction."""
     for table in ("import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)", "import_fresh(seq INTEGER PRIMARY KEY, id INTEGER)",
-                  "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID"):
+                  "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID",
+                  "import_keys(h INTEGER, lead_id INTEGER, PRIMARY KEY (h, lead_id)) WITHOUT ROWID"):
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
     conn.execute("ATTACH DATABASE ? AS stage", (staging.path(slot),))
     try:
@@ -109,19 +125,29 @@ def attached(conn: sqlite3.Connection, staging: Staging, slot: int) -> Iterator[
 
 def forget(conn: sqlite3.Connection) -> None:
     """Drop the import's TEMP tables from `conn` once the import is over."""
-    for table in ("import_hits", "import_fresh", "import_seen"):
+    for table in ("import_hits", "import_fresh", "import_seen", "import_keys"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
-def _match(conn: sqlite3.Connection) -> None:
-    """temp.import_hits: each staged row and the stored lead it is (NULL: a new property)."""
+def _match(conn: sqlite3.Connection, keyed: bool = False) -> None:
+    """temp.import_hits: each staged row and the stored lead it is (NULL: a new property),
+    found through the database's indexes or, `keyed`, through temp.import_keys."""
+    via = "temp.import_keys k JOIN main.leads l ON l.id = k.lead_id WHERE k.h = s.{} AND" if keyed else "main.leads l WHERE"
     conn.execute("DELETE FROM temp.import_hits")
     conn.execute(
         "INSERT INTO temp.import_hits(seq, lead_id) SELECT s.seq, coalesce("
-        " (SELECT l.id FROM main.leads l WHERE s.apn IS NOT NULL AND l.apn = s.apn AND l.county IS s.county"
+        f" (SELECT l.id FROM {via.format('parcel_h')} s.apn IS NOT NULL AND l.apn = s.apn AND l.county IS s.county"
         "  ORDER BY l.id LIMIT 1),"
-        " (SELECT l.id FROM main.leads l WHERE l.address_key = s.address_key ORDER BY l.id LIMIT 1))"
+        f" (SELECT l.id FROM {via.format('address_h')} l.address_key = s.address_key ORDER BY l.id LIMIT 1))"
         " FROM stage.leads s")
+
+
+def _key(conn: sqlite3.Connection, since: int) -> None:
+    """Into temp.import_keys, the keys of leads from id `since` on that the import did not store
+    (added by hand meanwhile: rare). The import's own go in as it stores them."""
+    rows = conn.execute("SELECT id, county, apn, address_key FROM main.leads WHERE id >= ?", (since,)).fetchall()
+    conn.executemany("INSERT OR IGNORE INTO temp.import_keys VALUES (?, ?)",
+                     [(h, row[0]) for row in rows for h in key_hashes(*row[1:]) if h is not None])
 
 
 def count_new(conn: sqlite3.Connection) -> int:
@@ -141,12 +167,17 @@ def count_new(conn: sqlite3.Connection) -> int:
     return new
 
 
-def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[str, Any]) -> tuple[range, int]:
+def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[str, Any],
+                keyed_from: int | None = None) -> tuple[range, int]:
     """Store one staged batch in the caller's write transaction: new leads (with `extra` column
     values, e.g. status and times) and their phones, new phones and flags for matched leads.
-    Returns the new leads' ids and the number of phones added to matched leads."""
-    _match(conn)
+    A first load passes `keyed_from`, the id from which temp.import_keys may lack leads (the
+    last call's new ids' stop). Returns the new leads' ids and the number of phones added."""
     start = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM main.leads").fetchone()[0]
+    keyed = keyed_from is not None
+    if keyed and start > keyed_from:
+        _key(conn, keyed_from)
+    _match(conn, keyed)
     conn.execute("DELETE FROM temp.import_fresh")
     conn.execute("INSERT INTO temp.import_fresh(seq, id) SELECT seq, ? + row_number() OVER (ORDER BY seq) - 1"
                  " FROM temp.import_hits WHERE lead_id IS NULL", (start,))
@@ -156,6 +187,10 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
     conn.execute(f"INSERT INTO main.leads(id, {names}, {', '.join(extra)})"
                  f" SELECT f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
                  f" FROM temp.import_fresh f JOIN stage.leads s USING (seq) ORDER BY f.id", tuple(extra.values()))
+    if keyed:
+        conn.execute("INSERT OR IGNORE INTO temp.import_keys SELECT h, id FROM (SELECT s.parcel_h AS h, f.id FROM temp.import_fresh f"
+                     " JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id FROM temp.import_fresh f"
+                     " JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL")
     phone_cols = ", ".join(PHONE_ROW)
     conn.execute(f"INSERT INTO main.phones(lead_id, {phone_cols})"
                  f" SELECT f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"

@@ -1,19 +1,19 @@
-"""What a first import leaves out until it ends: two lookup indexes and the search index.
+"""What a first import leaves out until it ends: the lookup indexes and the search index.
 
-Into an empty database, an import drops what it never reads itself and what costs the most to
-keep current a batch at a time: the owner-key and phone-number indexes (random keys: every
-batch dirties pages all over them, and every commit writes those pages again) and the FTS5
-triggers. Built once at the end, they cost ~13 s at a million leads, where keeping them current
-cost ~50 s (benchmarks/bench_import.py). The parcel and address indexes stay: the import
-matches on them. Until the end, those lookups scan and search finds none of the new leads.
+Into an empty database, an import drops what costs the most to keep current a batch at a time:
+the parcel, address, owner-key and phone-number indexes (random keys: every batch dirties pages
+all over them, and every commit writes those pages again) and the FTS5 triggers. It matches
+rows on key hashes of its own meanwhile (`store.imports`) and, whenever it waits for rows, puts
+the leads it has stored in the search index (`fill_search`). Until the end, those lookups scan,
+search misses the newest leads, another import waits its turn (`ready`), and edits to a lead's
+names and address are refused (a trigger), as the keys and search could miss them: the app
+makes none, and leads are never deleted.
 
 The SQL of what was dropped waits in `meta` until it is back, naming the import's scratch
-folder. While the import's lease there is held nobody else touches it; once it is not (the
-import ended, or was killed), `finish` builds it back: the import calls it at its end, and
-`connect` on any later open. Each index is one transaction; search is filled CHUNK leads a
-transaction, so a station's write waits a few seconds at most (~3 s for the phone index at a
-million leads). While the chunks run, edits to searchable fields are refused (a trigger), as
-the index could miss them; the app makes none, and leads are never deleted.
+folder. While the import's lease there is held nobody else builds it; once it is not (the
+import ended, or was killed), `finish` does: the import calls it at its end, and `connect` on
+any later open. Each index is one transaction, and the rest of search CHUNK leads a transaction,
+so a station's write waits a few seconds at most (~3 s for the phone index at a million leads).
 """
 
 from __future__ import annotations
@@ -23,17 +23,20 @@ import sqlite3
 import time
 from pathlib import Path
 
-from leadtui.store.db import Database, make_way
+from leadtui.errors import LeadtuiError
+from leadtui.store.db import Database, finish_deferred, make_way
 from leadtui.store.lease import held
 
 MARK = "deferred_by_import"  # meta key: {"scratch": folder, "sql": {name: CREATE ...}, "searched": last id}
-INDEXES = ("leads_owner_key", "phones_number")
+INDEXES = ("leads_parcel", "leads_address_key", "leads_owner_key", "phones_number")  # built in this order
 TRIGGERS = ("leads_fts_insert", "leads_fts_update", "leads_fts_delete")
 CHUNK = 100_000  # leads put in the search index per transaction: ~0.7 s of lock (1M leads: 50k 15.4 s, 250k 13.1 s in all)
 CACHE_KIB = 32 * 1024  # page cache while building (measured at 1M: 11 s, 80 MB; 128 MiB: 14 s, 262 MB)
 SEARCHED = "id, owner_name, address, city, zip, source_status"  # leads_fts's rowid and columns
-GUARD = ("CREATE TRIGGER IF NOT EXISTS leads_fts_hold BEFORE UPDATE OF owner_name, address, city, zip, source_status"
-         " ON leads BEGIN SELECT RAISE(ABORT, 'the search index is being built after an import; try again in a minute'); END")
+FILL = 20_000  # leads a loading import puts in the search index per transaction, while it waits for rows
+GUARD = ("CREATE TRIGGER leads_import_hold BEFORE UPDATE OF apn, county, address_key, owner_name, address, city,"
+         " zip, source_status ON leads BEGIN SELECT RAISE(ABORT, 'a lead list is being imported;"
+         " change names and addresses when it ends (a minute or so)'); END")
 
 
 def _plan(conn: sqlite3.Connection) -> dict | None:
@@ -45,11 +48,28 @@ def _exists(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_schema WHERE name = ?", (name,)).fetchone() is not None
 
 
+def _busy(plan: dict) -> LeadtuiError:
+    if held(Path(plan["scratch"])):
+        return LeadtuiError("another import is loading this database's first list; try again when it ends")
+    return LeadtuiError("the indexes of an earlier import are still being built; try again in a minute")
+
+
+def ready(db: Database) -> None:
+    """Raise unless the indexes are all there for an import to match on: after a first load
+    they are built first (they may be now, if that import is over)."""
+    finish_deferred(db)
+    plan = _plan(db.conn)
+    if plan is not None:
+        raise _busy(plan)
+
+
 def defer(db: Database, scratch: Path) -> bool:
     """If the database has no leads, drop INDEXES and TRIGGERS for an import whose lease is in
     `scratch`, keeping their SQL in `meta`. True if it did."""
     with db.write() as conn:
-        if conn.execute("SELECT 1 FROM leads LIMIT 1").fetchone() or _plan(conn) is not None:
+        if (plan := _plan(conn)) is not None:
+            raise _busy(plan)  # another import got here first
+        if conn.execute("SELECT 1 FROM leads LIMIT 1").fetchone():
             return False
         names = (*INDEXES, *TRIGGERS)
         sql = {row[0]: row[1] for row in conn.execute(
@@ -61,7 +81,19 @@ def defer(db: Database, scratch: Path) -> bool:
         for name in TRIGGERS:
             conn.execute(f"DROP TRIGGER IF EXISTS {name}")
         conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('delete-all')")
+        conn.execute(GUARD)
     return True
+
+
+def fill_search(db: Database) -> int:
+    """While a first load waits for rows: put up to FILL more of its stored leads in the search
+    index, in one transaction. Returns how many."""
+    began = time.perf_counter()
+    with db.write() as conn:
+        plan = _plan(conn)
+        done = 0 if plan is None else _search(conn, plan, FILL)
+    make_way(time.perf_counter() - began)
+    return done
 
 
 def finish(db: Database) -> None:
@@ -90,18 +122,24 @@ def _build(db: Database, plan: dict) -> None:
             plan = _plan(conn)  # again, inside the lock: another station may be finishing too
             if plan is None:
                 return
-            conn.execute(GUARD)
-            last = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM leads WHERE id > ? ORDER BY id LIMIT ?)",
-                                (plan["searched"], CHUNK)).fetchone()
-            conn.execute(f"INSERT INTO leads_fts(rowid, {SEARCHED.partition(', ')[2]})"
-                         f" SELECT {SEARCHED} FROM leads WHERE id > ? ORDER BY id LIMIT ?", (plan["searched"], CHUNK))
-            if last[1] < CHUNK:  # the rest are in: triggers back in the same transaction, so none is missed
+            if _search(conn, plan, CHUNK) < CHUNK:  # the rest are in: triggers back in the same transaction
                 for name in TRIGGERS:
                     if name in plan["sql"] and not _exists(conn, name):
                         conn.execute(plan["sql"][name])
-                conn.execute("DROP TRIGGER leads_fts_hold")
+                conn.execute("DROP TRIGGER IF EXISTS leads_import_hold")
                 conn.execute("DELETE FROM meta WHERE key = ?", (MARK,))
                 return
-            plan["searched"] = last[0]
-            conn.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(plan), MARK))
         make_way(time.perf_counter() - began)
+
+
+def _search(conn: sqlite3.Connection, plan: dict, limit: int) -> int:
+    """In the caller's write transaction: the next `limit` leads (by id) into the search index,
+    and the progress into `meta`. Returns how many went in."""
+    last, count = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM leads WHERE id > ? ORDER BY id LIMIT ?)",
+                               (plan["searched"], limit)).fetchone()
+    if count:
+        conn.execute(f"INSERT INTO leads_fts(rowid, {SEARCHED.partition(', ')[2]})"
+                     f" SELECT {SEARCHED} FROM leads WHERE id > ? ORDER BY id LIMIT ?", (plan["searched"], limit))
+        plan["searched"] = last
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(plan), MARK))
+    return count
