@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import os
 import queue
+import sys
 import threading
 import time
 from collections import Counter
@@ -38,6 +39,8 @@ from leadtui.store.db import Database, finish_deferred, make_way
 BATCH = 20_000  # rows a batch holds at most
 HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
 MIN_BATCH, FIRST_BATCH = 1_000, 5_000
+SWITCH = 0.0001  # s: how soon the reading thread hands the GIL over (the default 5 ms made each of
+# the writer's ~15 statements a batch wait that long for it: a third of a million-row import)
 Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
 
 
@@ -215,6 +218,8 @@ def run_import(
         counts: Counter = Counter()
         pending: list[Lead] = []
         writer = Writer(batches)
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH)
         writer.start()
         try:
             if not dry_run:
@@ -244,6 +249,7 @@ def run_import(
             try:
                 writer.finish()  # on an error too: batches already handed over are stored whole
             finally:
+                sys.setswitchinterval(switch)
                 store.forget(db.conn)
                 staging.close()  # and with it the lease: now what `defer` dropped can be built
                 finish_deferred(db)
