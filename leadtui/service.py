@@ -27,7 +27,7 @@ from leadtui.core.playbook import parse as parse_playbook
 from leadtui.core.rules import Actor, NeedsConfirmation, alive_guard, decide_status, holder_guard, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.store import queries as q
-from leadtui.store.db import Database, connect, describe
+from leadtui.store.db import Database, Notice, connect, describe
 
 UNDO_WINDOW = timedelta(minutes=10)
 DUE_MAX = 1000  # due follow-ups and appointments shown at the top of a rep's queue
@@ -114,8 +114,9 @@ class Service:
         self.playbook = parse_playbook(source, "playbook stored in the database")
 
     @classmethod
-    def open(cls, path: Path | str, busy_timeout_ms: int | None = None, **kwargs: Any) -> "Service":
-        db = connect(path, busy_timeout_ms=busy_timeout_ms)
+    def open(cls, path: Path | str, busy_timeout_ms: int | None = None, notice: Notice | None = None,
+             **kwargs: Any) -> "Service":
+        db = connect(path, busy_timeout_ms=busy_timeout_ms, notice=notice)
         try:
             return cls(db, **kwargs)
         except BaseException:

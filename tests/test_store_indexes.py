@@ -88,8 +88,9 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
     dropped = {name for name, _ in before - schema(fresh)}
     assert dropped == {*indexes.INDEXES, *indexes.TRIGGERS}
 
-    connect(fresh).close()  # another station opens while the import runs: it leaves the work alone
-    assert {name for name, _ in before - schema(fresh)} == dropped
+    heard: list[str] = []
+    connect(fresh, notice=heard.append).close()  # another station opens while the import runs: it leaves the work alone
+    assert {name for name, _ in before - schema(fresh)} == dropped and heard == []
     assert search(fresh, "elm") == []
     db = connect(fresh)
     try:  # the running import matches on keys of its own: a second one waits; names and addresses stay put
@@ -103,8 +104,9 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
         db.close()
 
     lease.release()  # the import is gone (a kill releases its flock the same way)
-    connect(fresh).close()
+    connect(fresh, notice=heard.append).close()
     assert schema(fresh) == before
+    assert heard == ["building the indexes and search a first import leaves to its end (~10 s a million leads)"]
     assert search(fresh, "elm") == [1, 2, 3]
 
 

@@ -14,21 +14,24 @@ from leadtui.text import safe
 
 
 class _Bar:
-    """A rich progress bar on stderr (a terminal only): bytes read, rows, rate."""
+    """A rich progress bar on stderr (a terminal only): bytes read, rows, rate, and what it is doing."""
 
     def __enter__(self) -> "_Bar":
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("importing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                                  TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=Console(stderr=True),
                                  transient=True)
         self.progress.start()
-        self.task = self.progress.add_task("import", total=1, rows=0)
+        self.task = self.progress.add_task("importing", total=1, rows=0)
         return self
 
     def __call__(self, done: int, size: int, rows: int) -> None:
         self.progress.update(self.task, completed=done, total=max(size, 1), rows=rows)
+
+    def note(self, message: str) -> None:
+        self.progress.update(self.task, description=message)
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
@@ -52,7 +55,7 @@ def import_cmd(state: State, file: str, preset: str | None, list_name: str | Non
                                    maps=maps, dry_run=dry_run)
     if sys.stderr.isatty() and not state.as_json:
         with _Bar() as bar:
-            summary = run_import(svc.db, Path(file), progress=bar, **options)
+            summary = run_import(svc.db, Path(file), progress=bar, notice=bar.note, **options)
     else:
         summary = run_import(svc.db, Path(file), **options)
 

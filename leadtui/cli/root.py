@@ -55,7 +55,7 @@ class State:
     def service(self):
         from leadtui.service import open_service
 
-        return open_service(self.db_path, self.settings)
+        return open_service(self.db_path, self.settings, notice=notice)
 
 
 def _global_options(f: Callable) -> Callable:
@@ -144,6 +144,12 @@ def cli(ctx: click.Context, **params: Any) -> None:
         from leadtui.cli.run import run
 
         ctx.invoke(run)
+
+
+def notice(message: str) -> None:
+    """Slow work about to start, told on a terminal only (scripts get quiet stderr)."""
+    if sys.stderr.isatty():
+        click.echo(f"leadtui: {safe(message)}", err=True)
 
 
 def emit(state: State, data: Any, human: Callable[[Any], None] | str) -> None:

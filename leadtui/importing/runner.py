@@ -34,7 +34,7 @@ from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store import indexes
-from leadtui.store.db import Database, finish_deferred, make_way
+from leadtui.store.db import Database, Notice, finish_deferred, make_way
 
 BATCH = 20_000  # rows a batch holds at most
 HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
@@ -203,16 +203,17 @@ class Writer(threading.Thread):
 def run_import(
     db: Database, path: Path, *, status: str, now: datetime, rep: str | None = None, preset: str | None = None,
     list_name: str | None = None, rejects_path: Path | None = None, maps: Sequence[str] = (),
-    dry_run: bool = False, progress: Progress | None = None, batch: int = BATCH,
+    dry_run: bool = False, progress: Progress | None = None, notice: Notice | None = None, batch: int = BATCH,
 ) -> dict:
-    """Import `path` into `db`; new leads get `status`. Returns the summary (SPEC: import)."""
+    """Import `path` into `db`; new leads get `status`. Returns the summary (SPEC: import).
+    `notice` hears of the indexes being built at the end of a first load."""
     mapping = parse_maps(maps)
     with Table(path) as table:
         layout = resolve(table.header, preset, mapping, file=path.name)
         reader = RowReader(layout, table.header, list_name)
         rejects = RejectsFile(rejects_path or default_rejects_path(path))
         event = {"file": path.name, "preset": layout.preset.name, "list": list_name}
-        indexes.ready(db)
+        indexes.ready(db, notice)
         staging = store.Staging(IMPORT_COLUMNS)
         batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
         counts: Counter = Counter()
@@ -252,7 +253,7 @@ def run_import(
                 sys.setswitchinterval(switch)
                 store.forget(db.conn)
                 staging.close()  # and with it the lease: now what `defer` dropped can be built
-                finish_deferred(db)
+                finish_deferred(db, notice)
         if progress:
             progress(table.size, table.size, counts["rows"])
     totals = batches.totals

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from leadtui.errors import LeadtuiError
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
@@ -83,7 +83,11 @@ def _busy_ms(busy_timeout_ms: int | None) -> int:
     return int(env) if env and env.isdigit() else DEFAULT_BUSY_MS
 
 
-def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | None = None) -> Database:
+Notice = Callable[[str], None]  # told of slow work before it starts
+
+
+def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | None = None,
+            notice: Notice | None = None) -> Database:
     """Open (or with `create`, make) a leadtui database and bring its schema up to date."""
     path = Path(path)
     if not create and not path.exists():
@@ -109,20 +113,20 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
         db = Database(path, conn)
         if version < len(MIGRATIONS):
             _migrate(db, version)
-        finish_deferred(db)
+        finish_deferred(db, notice)
         return db
     except sqlite3.Error as exc:
         raise describe(path, exc) from None
 
 
-def finish_deferred(db: Database) -> None:
+def finish_deferred(db: Database, notice: Notice | None = None) -> None:
     """Build back what a first import left out (store.indexes), at its end or, if it was killed,
     at the next open. Best effort: a database that is busy or read-only works without it (only
     slower lookups, and search without the new leads), and the next open tries again."""
     from leadtui.store import indexes  # it builds on this module
 
     try:
-        indexes.finish(db)
+        indexes.finish(db, notice)
     except (LeadtuiError, sqlite3.Error):
         pass
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from leadtui.errors import LeadtuiError
-from leadtui.store.db import Database, finish_deferred, make_way
+from leadtui.store.db import Database, Notice, finish_deferred, make_way
 from leadtui.store.lease import held
 
 MARK = "deferred_by_import"  # meta key: {"scratch": folder, "sql": {name: CREATE ...}, "searched": last id}
@@ -54,10 +54,10 @@ def _busy(plan: dict) -> LeadtuiError:
     return LeadtuiError("the indexes of an earlier import are still being built; try again in a minute")
 
 
-def ready(db: Database) -> None:
+def ready(db: Database, notice: Notice | None = None) -> None:
     """Raise unless the indexes are all there for an import to match on: after a first load
     they are built first (they may be now, if that import is over)."""
-    finish_deferred(db)
+    finish_deferred(db, notice)
     plan = _plan(db.conn)
     if plan is not None:
         raise _busy(plan)
@@ -96,11 +96,13 @@ def fill_search(db: Database) -> int:
     return done
 
 
-def finish(db: Database) -> None:
+def finish(db: Database, notice: Notice | None = None) -> None:
     """Build back what a first import deferred, unless that import still runs."""
     plan = _plan(db.conn)
     if plan is None or held(Path(plan["scratch"])):
         return
+    if notice:
+        notice("building the indexes and search a first import leaves to its end (~10 s a million leads)")
     size = db.conn.execute("PRAGMA cache_size").fetchone()[0]
     db.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # index sorts take as much again: this keeps RSS low
     try:
