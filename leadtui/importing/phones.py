@@ -20,6 +20,7 @@ from leadtui.core import phones as phonelib
 from leadtui.core.calling import resolve_zone
 
 _PUNCT = str.maketrans("", "", " ()-.\u00a0\t")
+_ASCII_PUNCT = b" ()-.\t"  # the same, for ASCII cells: bytes.translate is ~2x faster than str.translate
 DEEP_AREAS = frozenset({"246", "658", "876"})  # patterns there go to the 7th digit
 _UNKNOWN = object()
 
@@ -32,7 +33,7 @@ class Phones:
 
     def read(self, cell: str, state: str | None) -> tuple[str, str | None] | None:
         """The number in E.164 and its zone (the number's own, else the state's: B3); None if invalid."""
-        digits = cell.translate(_PUNCT)
+        digits = cell.encode().translate(None, _ASCII_PUNCT).decode() if cell.isascii() else cell.translate(_PUNCT)
         plus = digits.startswith("+")
         if plus:
             digits = digits[1:]
