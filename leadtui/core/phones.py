@@ -12,7 +12,7 @@ _EXCEL_FLOAT = re.compile(r"^(\+?\d+)\.0+$")
 
 def normalize(raw: str, region: str = "US") -> str | None:
     """The number in E.164 ("+13055551234"), or None when it is not a valid number."""
-    text = raw.strip()
+    text = raw.strip().replace("\t", " ")  # phonenumbers refuses a tab where it takes a space
     excel = _EXCEL_FLOAT.match(text)
     if excel:
         text = excel.group(1)
