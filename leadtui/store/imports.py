@@ -190,7 +190,7 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
     if keyed:
         conn.execute("INSERT OR IGNORE INTO temp.import_keys SELECT h, id FROM (SELECT s.parcel_h AS h, f.id FROM temp.import_fresh f"
                      " JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id FROM temp.import_fresh f"
-                     " JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL")
+                     " JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL ORDER BY h")
     phone_cols = ", ".join(PHONE_ROW)
     conn.execute(f"INSERT INTO main.phones(lead_id, {phone_cols})"
                  f" SELECT f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
