@@ -11,7 +11,7 @@ Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property wit
 - leadtui: `leadtui import FILE --json` as a fresh process on a fresh database: rows/s and
   its peak RSS (from wait4), next to the targets (>= 50,000 rows/s, <= 300 MB); meanwhile a
   station writes every 50 ms, and the time its writes took (the import's batches hold the
-  write lock) is printed. A first load builds two indexes and search at its end (included
+  write lock) is printed. A first load builds its lookup indexes at its end (included
   in the time); the run checks that the database then has every index and trigger a fresh
   one has, and that search finds a generated owner;
 - the sqlite3 shell's `.import --csv` of the same file into a bare table (C, no normalising);
