@@ -44,12 +44,13 @@ def fresh(tmp_path) -> Path:
 
 
 def test_a_first_import_leaves_the_schema_as_a_fresh_database_has_it_and_search_finds_every_lead(fresh, tmp_path, monkeypatch):
-    monkeypatch.setattr(indexes, "CHUNK", 3)  # search filled over several transactions
+    monkeypatch.setattr(indexes, "CHUNK", 3)  # search filled over several transactions at the end
+    monkeypatch.setattr(indexes, "FILL", 2)  # and, between batches, while the import waits for rows
     before = schema(fresh)
     db = connect(fresh)
     try:
         summary = run_import(db, csv_of(tmp_path, "first.csv", [f"Owner{n} Lee" for n in range(10)]),
-                             status="new", now=clock.now())
+                             status="new", now=clock.now(), batch=4)
     finally:
         db.close()
     assert summary["inserted"] == 10
@@ -148,3 +149,27 @@ def test_a_first_load_never_merges_two_properties_whose_key_hashes_collide(fresh
     assert (summary["inserted"], summary["merged"]) == (10, 2)
     with sqlite3.connect(fresh) as conn:
         assert conn.execute("SELECT count(*) FROM phones WHERE lead_id IN (1, 8)").fetchone()[0] == 4
+
+
+def test_search_filled_while_an_import_waits_for_rows_goes_on_where_it_stopped(fresh, tmp_path, monkeypatch):
+    monkeypatch.setattr(indexes, "FILL", 2)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    lease = Lease(scratch)
+    db = connect(fresh)
+    assert indexes.defer(db, scratch) is True
+    for n in range(5):
+        with db.write() as conn:
+            conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
+                         " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')", (f"Owner{n}", f"{n} Elm St"))
+        if n in (1, 3):
+            assert indexes.fill_search(db) == 2
+    assert search(fresh, "elm") == [1, 2, 3, 4]
+    assert indexes.fill_search(db) == 1
+    assert indexes.fill_search(db) == 0
+    db.close()
+    lease.release()
+    connect(fresh).close()
+    assert search(fresh, "elm") == [1, 2, 3, 4, 5]
+    with sqlite3.connect(fresh) as conn:
+        conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('integrity-check')")
