@@ -132,13 +132,16 @@ def forget(conn: sqlite3.Connection) -> None:
 def _match(conn: sqlite3.Connection, keyed: bool = False) -> None:
     """temp.import_hits: each staged row and the stored lead it is (NULL: a new property),
     found through the database's indexes or, `keyed`, through temp.import_keys."""
-    via = "temp.import_keys k JOIN main.leads l ON l.id = k.lead_id WHERE k.h = s.{} AND" if keyed else "main.leads l WHERE"
+    if keyed:  # the first lead is the key's first, in its primary key's order: no sort per row
+        via, first = "temp.import_keys k JOIN main.leads l ON l.id = k.lead_id WHERE k.h = s.{} AND", "k.lead_id"
+    else:
+        via, first = "main.leads l WHERE", "l.id"
     conn.execute("DELETE FROM temp.import_hits")
     conn.execute(
         "INSERT INTO temp.import_hits(seq, lead_id) SELECT s.seq, coalesce("
         f" (SELECT l.id FROM {via.format('parcel_h')} s.apn IS NOT NULL AND l.apn = s.apn AND l.county IS s.county"
-        "  ORDER BY l.id LIMIT 1),"
-        f" (SELECT l.id FROM {via.format('address_h')} l.address_key = s.address_key ORDER BY l.id LIMIT 1))"
+        f"  ORDER BY {first} LIMIT 1),"
+        f" (SELECT l.id FROM {via.format('address_h')} l.address_key = s.address_key ORDER BY {first} LIMIT 1))"
         " FROM stage.leads s")
 
 
