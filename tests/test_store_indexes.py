@@ -173,3 +173,16 @@ def test_search_filled_while_an_import_waits_for_rows_goes_on_where_it_stopped(f
     assert search(fresh, "elm") == [1, 2, 3, 4, 5]
     with sqlite3.connect(fresh) as conn:
         conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('integrity-check')")
+
+
+def test_a_first_import_that_fails_leaves_the_schema_as_it_found_it(fresh, tmp_path):
+    before = schema(fresh)
+    empty = tmp_path / "empty.csv"
+    empty.write_text(HEADER)
+    db = connect(fresh)
+    try:
+        with pytest.raises(LeadtuiError, match="no rows under the header"):
+            run_import(db, empty, status="new", now=clock.now())
+    finally:
+        db.close()
+    assert schema(fresh) == before
