@@ -15,7 +15,7 @@ Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property wit
   in the time); the run checks that the database then has every index and trigger a fresh
   one has, and that search finds a generated owner;
 - the sqlite3 shell's `.import --csv` of the same file into a bare table (C, no normalising);
-- `sqlite-utils insert DB leads FILE --csv` (for reference; about 2.5 minutes at 1M rows);
+- `sqlite-utils insert DB leads FILE --csv` (for reference; about 5 minutes at 1M rows);
 - `leadtui report status --json` on the imported database: median of 5 fresh processes, and
   the report function alone in-process (target <= 0.5 s);
 - a second list, a tenth the size with other properties, imported into that database: the
