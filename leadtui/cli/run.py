@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from leadtui.cli.root import State, cli, command
+from leadtui.cli.root import State, cli, command, notice
 from leadtui.errors import LeadtuiError
 
 
@@ -32,4 +32,4 @@ def run(state: State, demo: bool) -> None:
                                "or try the demo floor with `leadtui run --demo`")
     from leadtui.ui.app import Leadtui
 
-    Leadtui(db_path, settings, rep, **extra).run()
+    Leadtui(db_path, settings, rep, notice=notice, **extra).run()  # told before the screen takes the terminal
