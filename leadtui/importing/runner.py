@@ -16,6 +16,7 @@ the file size: at most three batches are staged (on disk) at a time.
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import queue
 import sys
@@ -39,8 +40,7 @@ from leadtui.store.db import Database, Notice, finish_deferred, make_way
 BATCH = 20_000  # rows a batch holds at most
 HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
 MIN_BATCH, FIRST_BATCH = 1_000, 5_000
-SWITCH = 0.0001  # s: how soon the reading thread hands the GIL over (the default 5 ms made each of
-# the writer's ~15 statements a batch wait that long for it: a third of a million-row import)
+SWITCH = 0.0001  # s: how soon the reading thread hands the GIL over during an import (see _tune_interpreter)
 Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
 
 
@@ -200,6 +200,23 @@ class Writer(threading.Thread):
             raise self.error
 
 
+def _tune_interpreter() -> Callable[[], None]:
+    """For an import's length: the GIL is handed over every SWITCH seconds (at the default 5 ms,
+    each of the writer's ~15 statements a batch waited that long for the reading thread: a third
+    of a million-row import), and the cyclic garbage collector is off (rows make no cycles; its
+    passes over them took ~10% of the reading). Returns what puts both back."""
+    switch, collecting = sys.getswitchinterval(), gc.isenabled()
+    sys.setswitchinterval(SWITCH)
+    gc.disable()
+
+    def untune() -> None:
+        sys.setswitchinterval(switch)
+        if collecting:
+            gc.enable()
+
+    return untune
+
+
 def run_import(
     db: Database, path: Path, *, status: str, now: datetime, rep: str | None = None, preset: str | None = None,
     list_name: str | None = None, rejects_path: Path | None = None, maps: Sequence[str] = (),
@@ -219,8 +236,7 @@ def run_import(
         counts: Counter = Counter()
         pending: list[Lead] = []
         writer = Writer(batches)
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH)
+        untune = _tune_interpreter()
         writer.start()
         try:
             if not dry_run:
@@ -250,7 +266,7 @@ def run_import(
             try:
                 writer.finish()  # on an error too: batches already handed over are stored whole
             finally:
-                sys.setswitchinterval(switch)
+                untune()
                 store.forget(db.conn)
                 staging.close()  # and with it the lease: now what `defer` dropped can be built
                 finish_deferred(db, notice)
