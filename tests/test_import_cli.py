@@ -6,9 +6,11 @@ The samples in tests/data/samples are copies of the vendors' layouts (see import
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -347,6 +349,17 @@ def _run_in_process(env: Path, path: Path, **options) -> dict:
         return run_import(svc.db, path, status="new", now=clock.now(), **options)
     finally:
         svc.close()
+
+
+def test_an_import_puts_the_interpreter_settings_back_after_success_or_failure(env):
+    from leadtui.errors import LeadtuiError
+
+    switch = sys.getswitchinterval()
+    good = write(env, "good.csv", HEADER + "Ann Lee,1 Oak St,Miami,FL,33101,3055550101,,\n")
+    _run_in_process(env, good)
+    with pytest.raises(LeadtuiError, match="no rows"):
+        _run_in_process(env, write(env, "empty.csv", HEADER))
+    assert gc.isenabled() and sys.getswitchinterval() == switch
 
 
 def test_b2_dry_run_counts_across_batches_as_the_real_run_does_and_leaves_no_scratch(env, tmp_path, monkeypatch):
