@@ -30,8 +30,8 @@ from leadtui.store.lease import held
 MARK = "deferred_by_import"  # meta key: {"scratch": folder, "sql": {name: CREATE ...}, "searched": last id}
 INDEXES = ("leads_parcel", "leads_address_key", "leads_owner_key", "phones_number")  # built in this order
 TRIGGERS = ("leads_fts_insert", "leads_fts_update", "leads_fts_delete")
-CHUNK = 100_000  # leads put in the search index per transaction: ~0.7 s of lock (1M leads: 50k 15.4 s, 250k 13.1 s in all)
-CACHE_KIB = 32 * 1024  # page cache while building (measured at 1M: 11 s, 80 MB; 128 MiB: 14 s, 262 MB)
+CHUNK = 100_000  # leads put in search per transaction at the end: ~0.7 s of lock (filling all 1M: 50k 15.4 s, 250k 13.1 s)
+CACHE_KIB = 32 * 1024  # page cache while building (two indexes and search at 1M: 11 s, 80 MB; 128 MiB: 14 s, 262 MB)
 SEARCHED = "id, owner_name, address, city, zip, source_status"  # leads_fts's rowid and columns
 FILL = 20_000  # leads a loading import puts in the search index per transaction, while it waits for rows
 GUARD = ("CREATE TRIGGER leads_import_hold BEFORE UPDATE OF apn, county, address_key, owner_name, address, city,"
