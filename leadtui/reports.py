@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from leadtui.errors import LeadtuiError
+from leadtui.store import queries
 from leadtui.store import reports as store
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,10 +63,10 @@ def status_report(svc, *, rep: str | None = None, list_name: str | None = None, 
     included, under their red status), and with `contacts` the leads in each."""
     with svc.db.read() as conn:
         if rep is not None:
-            name = store.rep_name(conn, rep)
-            if name is None:
+            row = queries.rep(conn, rep)  # names match without case: the stored spelling from here on
+            if row is None:
                 raise LeadtuiError(f"no rep named {rep!r}")
-            rep = name
+            rep = row["name"]
         counts = store.status_counts(conn, rep, list_name)
         people = [_contact(r, p) for r, p in store.contacts(conn, rep, list_name)] if contacts else []
     known = [(s.id, s.label, s.group) for s in svc.playbook.statuses]

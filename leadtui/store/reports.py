@@ -50,11 +50,5 @@ def contacts(conn: sqlite3.Connection, rep: str | None = None, list_name: str | 
         yield items[0], [r for r in items if r["p_number"] is not None]
 
 
-def rep_name(conn: sqlite3.Connection, name: str) -> str | None:
-    """The rep's name as stored (names match without case), or None."""
-    row = conn.execute("SELECT name FROM reps WHERE name = ?", (name,)).fetchone()
-    return row[0] if row else None
-
-
 def max_phones(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(position), 0) FROM phones").fetchone()[0]
