@@ -161,12 +161,14 @@ def search(
 
 
 _PHONEISH = re.compile(r"[\d\s()+.-]+")
+_TOKEN = re.compile(r"[^\W_]+").findall  # as FTS5's unicode61 tokenizer splits text
 
 
 def fts_query(text: str) -> str:
-    """Each word of the search as a quoted prefix: `smi 12` -> `"smi"* "12"*`."""
-    words = [w.replace('"', '""') for w in text.split()]
-    return " ".join(f'"{w}"*' for w in words) or '""'
+    """Each word of the search as a prefix, all of them required: `smi 12` -> `"smi"* "12"*`.
+    Words are split as the index splits them (`o'brien` is `o` and `brien`): it keeps no
+    positions, so a phrase can't be asked for."""
+    return " ".join(f'"{w}"*' for w in _TOKEN(text)) or '""'
 
 
 # --- the queue (a window over SQL: pages by id, never every lead) ------------------------------
