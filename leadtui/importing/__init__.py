@@ -7,5 +7,6 @@
 
 `source` reads a file (encoding, delimiter, binary or empty), `presets` knows the vendors'
 headers, `rows` turns a row into a lead and its phones, `phones` normalises numbers fast,
-`runner` streams batches: staged in scratch files, then matched, merged and stored by `store.imports`.
+`runner` streams batches: staged in scratch files (by `readers` processes for a big first load),
+then matched, merged and stored by `store.imports`.
 """

@@ -11,9 +11,10 @@ index lists up front and a row is read with as few Python steps as it takes.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from leadtui.core.identity import address_key, owner_key_at
 from leadtui.importing.phones import Phones
@@ -125,6 +126,18 @@ class RowReader:
         if yes is None:
             yes = self._yeses[raw] = self._flag(raw) in YES
         return yes
+
+    def rows(self, records: Iterable[tuple[int, list[str]]], counts: Counter) -> Iterator[tuple[Lead | None, list[Reject]]]:
+        """`read` over records, blank ones left out; `counts` gets rows, rows_rejected and phones_rejected."""
+        read = self.read
+        for line, cells in records:
+            lead, bad = read(line, cells)
+            if lead is None and not bad:
+                continue
+            counts["rows"] += 1
+            if bad:
+                counts["rows_rejected" if lead is None else "phones_rejected"] += len(bad)
+            yield lead, bad
 
     def read(self, line: int, cells: list[str]) -> tuple[Lead | None, list[Reject]]:
         width = self._width

@@ -1,16 +1,21 @@
 """The import itself: stream the file, read rows, de-duplicate, stage and store batches, report.
 
-Two threads share the work. This one reads the file (Python: CSV, phones, keys), merges
-rows of one property within a batch, and stages the batch in a scratch SQLite file
-(`store.imports.Staging`). The writer thread stores each staged batch in one short write
-transaction of a few set-wise SQL statements (`store.imports.write_batch`); SQLite runs
-them in C without the GIL, so storing one batch overlaps reading the next on two cores.
-The floor's write lock is held only while a batch is stored, never while the file is read,
-and batches are sized to hold it about HOLD seconds: storing a row costs more as the indexes
-grow, so on a big floor batches shrink and a station's key press waits less. Into an empty
-database, the indexes are built at the end and rows match on key hashes meanwhile (`store.indexes`). A killed import
-keeps whole batches; a re-run matches them and adds nothing twice. Memory stays flat whatever
-the file size: at most three batches are staged (on disk) at a time.
+Reading (Python: CSV, phones, keys) merges rows of one property within a batch and stages the
+batch in a scratch SQLite file (`store.imports.Slots`); storing puts each staged batch in one
+short write transaction of a few set-wise SQL statements (`store.imports.write_batch`), which
+SQLite runs in C without the GIL. Two ways to share the work across two cores:
+
+- in this process: this thread reads while a Writer thread stores, so storing one batch
+  overlaps reading the next. Batches are sized to hold the floor's write lock about HOLD
+  seconds: storing a row costs more as the indexes grow, so on a big floor batches shrink and
+  a station's key press waits less.
+- a first load of a big file (into an empty database, the indexes are built at the end and
+  rows match on key hashes meanwhile: `store.indexes`): reading processes each read a share
+  of the file (`importing.readers`) and this thread stores their batches in the file's order.
+
+The floor's write lock is held only while a batch is stored, never while the file is read.
+A killed import keeps whole batches; a re-run matches them and adds nothing twice. Memory
+stays flat whatever the file size: a few batches are staged (on disk) at a time.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, Callable, Sequence
 
 from leadtui import clock
 from leadtui.errors import LeadtuiError
+from leadtui.importing import readers
 from leadtui.importing.presets import parse_maps, resolve
 from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
@@ -99,24 +105,21 @@ class Batches:
     def __post_init__(self) -> None:
         self.size = min(self.limit, FIRST_BATCH)
 
-    def stage(self, pending: list[Lead]) -> tuple[int, dict]:
-        """Put a batch in the next staging slot; returns the slot and what the writer records."""
-        unique = self._dedupe(pending)
+    def stage(self, pending: list[Lead]) -> tuple[str, dict]:
+        """Put a batch in the next staging slot; returns the slot's file and what the writer records."""
         slot = self.count % store.SLOTS
         self.count += 1
-        self.staging.put(slot, [(lead.line, *lead.values, *lead.hashes()) for lead in unique],
-                         [(lead.line, n, *phone) for lead in unique for n, phone in enumerate(lead.phones, 1)])
-        return slot, {"lines": [pending[0].line, pending[-1].line], "rows": len(pending), "unique": len(unique)}
+        return readers.stage(self.staging, slot, pending)
 
-    def write(self, slot: int, batch: dict) -> None:
-        """The writer's part: one batch into the database, in one write transaction."""
+    def write(self, path: str, batch: dict) -> None:
+        """The writer's part: one staged batch into the database, in one write transaction."""
         if self.dry_run:
-            with store.attached(self.db.conn, self.staging, slot), self.db.read() as conn:
+            with store.attached(self.db.conn, path), self.db.read() as conn:
                 new = store.count_new(conn)
             self.totals.update(inserted=new, merged=batch["rows"] - new)
             return
         stamp = clock.stamp(self.now)
-        with store.attached(self.db.conn, self.staging, slot):
+        with store.attached(self.db.conn, path):
             with self.db.write() as conn:
                 locked = time.perf_counter()
                 ids, added = store.write_batch(conn, IMPORT_COLUMNS,
@@ -133,24 +136,6 @@ class Batches:
         self.size = max(min(MIN_BATCH, self.limit), min(self.limit, int(HOLD * batch["unique"] / held)))
         make_way(held)
 
-    def _dedupe(self, pending: list[Lead]) -> list[Lead]:
-        """Rows of one property within the batch become one lead (parcel first, then address)."""
-        by_parcel: dict[tuple, Lead] = {}
-        by_address: dict[str, Lead] = {}
-        unique = []
-        for lead in pending:
-            parcel, address = lead.parcel, lead.address_key
-            first = (by_parcel.get(parcel) if parcel else None) or (by_address.get(address) if address else None)
-            if first is not None:
-                first.absorb(lead)
-                continue
-            unique.append(lead)
-            if parcel:
-                by_parcel[parcel] = lead
-            if address:
-                by_address[address] = lead
-        return unique
-
 
 class Writer(threading.Thread):
     """Stores the batches handed over by `put`, one at a time, in order; re-raises its error to the reader."""
@@ -158,7 +143,7 @@ class Writer(threading.Thread):
     def __init__(self, batches: Batches):
         super().__init__(name="leadtui-import-writer", daemon=True)
         self.batches = batches
-        self.queue: queue.Queue[tuple[int, dict] | None] = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[tuple[str, dict] | None] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -169,7 +154,7 @@ class Writer(threading.Thread):
                 except BaseException as exc:  # handed to the reading thread
                     self.error = exc
 
-    def _next(self) -> tuple[int, dict] | None:
+    def _next(self) -> tuple[str, dict] | None:
         """The next batch. A first load, while none is waiting, fills search with what it stored."""
         try:
             while self.batches.keyed_from is not None and self.error is None:
@@ -217,13 +202,58 @@ def _tune_interpreter() -> Callable[[], None]:
     return untune
 
 
+def _read_here(batches: Batches, table: Table, reader: RowReader, rejects: RejectsFile, counts: Counter,
+               progress: Progress | None) -> None:
+    """Read the file in this thread while a Writer thread stores the batches."""
+    writer = Writer(batches)
+    writer.start()
+    pending: list[Lead] = []
+    try:
+        for lead, bad in reader.rows(table, counts):
+            if bad:
+                rejects.write(bad)
+            if lead is not None:
+                pending.append(lead)
+                if len(pending) >= batches.size:
+                    writer.put(pending)
+                    pending = []
+                    if progress:
+                        progress(table.position(), table.size, counts["rows"])
+        writer.put(pending)
+    finally:
+        writer.finish()  # on an error too: batches already handed over are stored whole
+
+
+def _store_from_readers(batches: Batches, table: Table, preset: str | None, maps: Sequence[str],
+                        list_name: str | None, rejects: RejectsFile, counts: Counter,
+                        progress: Progress | None) -> None:
+    """A first load: reading processes stage the batches, this thread stores them in order,
+    and fills search while it waits."""
+    pool = readers.Readers(table.path, preset=preset, maps=maps, list_name=list_name,
+                           folder=batches.staging.folder, chunk=batches.limit)
+    try:
+        for staged in pool.batches(idle=lambda: indexes.fill_search(batches.db)):
+            counts.update(staged.counts)
+            if staged.rejects:
+                rejects.write(staged.rejects)
+            if staged.path:
+                batches.write(staged.path, staged.batch)
+                indexes.fill_search(batches.db)  # keeps up: left to the end, it would run on one core
+            if progress:
+                progress(staged.position, table.size, counts["rows"])
+    finally:
+        pool.close()
+
+
 def run_import(
     db: Database, path: Path, *, status: str, now: datetime, rep: str | None = None, preset: str | None = None,
     list_name: str | None = None, rejects_path: Path | None = None, maps: Sequence[str] = (),
     dry_run: bool = False, progress: Progress | None = None, notice: Notice | None = None, batch: int = BATCH,
+    parallel: bool | None = None,
 ) -> dict:
     """Import `path` into `db`; new leads get `status`. Returns the summary (SPEC: import).
-    `notice` hears of the indexes being built at the end of a first load."""
+    `notice` hears of the indexes being built at the end of a first load. A first load reads
+    in `readers` processes when `parallel`, or by default when the file is big enough."""
     mapping = parse_maps(maps)
     with Table(path) as table:
         layout = resolve(table.header, preset, mapping, file=path.name)
@@ -234,39 +264,23 @@ def run_import(
         staging = store.Staging(IMPORT_COLUMNS)
         batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
         counts: Counter = Counter()
-        pending: list[Lead] = []
-        writer = Writer(batches)
         untune = _tune_interpreter()
-        writer.start()
         try:
+            first = not dry_run and indexes.defer(db, staging.folder)  # indexes and search are built at the end
             if not dry_run:
-                first = indexes.defer(db, staging.folder)  # a first load: indexes and search are built at the end
                 store.tune_for_load(db.conn, first)
                 batches.keyed_from = 1 if first else None
-            for line, cells in table:
-                lead, bad = reader.read(line, cells)
-                if lead is None and not bad:
-                    continue
-                counts["rows"] += 1
-                if bad:
-                    rejects.write(bad)
-                    counts["rows_rejected" if lead is None else "phones_rejected"] += len(bad)
-                if lead is not None:
-                    pending.append(lead)
-                    if len(pending) >= batches.size:
-                        writer.put(pending)
-                        pending = []
-                        if progress:
-                            progress(table.position(), table.size, counts["rows"])
+            if first and (readers.wanted(table.size) if parallel is None else parallel):
+                _store_from_readers(batches, table, preset, maps, list_name, rejects, counts, progress)
+            else:
+                _read_here(batches, table, reader, rejects, counts, progress)
             if not counts["rows"]:
                 raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
-            writer.put(pending)
         finally:
             rejects.close()
             try:
-                writer.finish()  # on an error too: batches already handed over are stored whole
-            finally:
                 untune()
+            finally:
                 store.forget(db.conn)
                 staging.close()  # and with it the lease: now what `defer` dropped can be built
                 finish_deferred(db, notice)

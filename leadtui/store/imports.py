@@ -12,7 +12,7 @@ phones after its last one; a DNC or litigator flag a row carries is added to the
 names, never removed.
 
 A first load (`store.indexes.defer`) has no parcel or address index to match on: it matches
-on `temp.import_keys` instead, the 64-bit hashes of the keys of every lead stored since it
+on `temp.import_keys` instead, the 63-bit hashes of the keys of every lead stored since it
 began (checked against the lead itself, so a hash collision never merges two properties).
 That table lives in the import's own connection, off the WAL: storing a batch then only
 appends to the database, where keeping random-keyed indexes current rewrote most of their
@@ -27,6 +27,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+from zlib import adler32, crc32
 
 from leadtui.store.lease import NAME as LEASE, Lease, held
 from leadtui.store.queries import insert_event
@@ -50,27 +51,30 @@ def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
 
 
 def key_hashes(county: str | None, apn: str | None, address_key: str | None) -> tuple[int | None, int | None]:
-    """A lead's parcel and address keys as 64-bit hashes (None where it has no such key)."""
-    return hash(("p", county, apn)) if apn else None, hash(("a", address_key)) if address_key else None
+    """A lead's parcel and address keys as 63-bit hashes (None where it has no such key), the
+    same in every process (unlike `hash`): an import's reading processes compute them."""
+    return _hash(f"p{county or ''}\x1f{apn}") if apn else None, _hash(f"a{address_key}") if address_key else None
 
 
-class Staging:
-    """Scratch SQLite files holding the last few batches, one file per slot (batch number % SLOTS).
+def _hash(key: str) -> int:
+    data = key.encode()
+    return crc32(data) << 31 ^ adler32(data)
+
+
+class Slots:
+    """Scratch SQLite files named `{name}{slot}.db` in `folder`, one batch each.
 
     Rows are keyed by `seq` (the row's line in the file), phones by (seq, position). One file
     per slot because the writer attaches a batch's file for its write transaction, which
-    locks every attached file: the reader must be free to fill the next slot meanwhile.
-    The files are scratch (no journal, no sync) and are deleted on `close`. The folder holds
-    the import's lease while it runs, so the next import deletes what a killed one left behind.
+    locks every attached file: a reader must be free to fill the next slot meanwhile.
+    The files are scratch (no journal, no sync); they go with their folder.
     """
 
-    def __init__(self, columns: Sequence[str], folder: str | None = None):
+    def __init__(self, columns: Sequence[str], folder: Path, name: str, count: int = SLOTS):
         self.columns = tuple(columns)
-        sweep_dead(Path(folder or tempfile.gettempdir()))
-        self.folder = Path(tempfile.mkdtemp(prefix=SCRATCH, dir=folder))
-        self.lease = Lease(self.folder)
+        self.folder, self.name = folder, name
         self._conns = []
-        for slot in range(SLOTS):
+        for slot in range(count):
             conn = sqlite3.connect(self.path(slot), isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
@@ -81,10 +85,11 @@ class Staging:
         self._phone_sql = f"INSERT INTO phones VALUES ({', '.join('?' * (len(PHONE_ROW) + 1))})"
 
     def path(self, slot: int) -> str:
-        return str(self.folder / f"slot{slot}.db")
+        return str(self.folder / f"{self.name}{slot}.db")
 
-    def put(self, slot: int, leads: Iterable[Sequence[Any]], phones: Iterable[Sequence[Any]]) -> None:
-        """Replace the slot's rows: leads as `(seq, *columns, *HASHES)`, phones as `(seq, *PHONE_ROW)`."""
+    def put(self, slot: int, leads: Iterable[Sequence[Any]], phones: Iterable[Sequence[Any]]) -> str:
+        """Replace the slot's rows: leads as `(seq, *columns, *HASHES)`, phones as `(seq, *PHONE_ROW)`.
+        Returns the slot's file."""
         conn = self._conns[slot]
         conn.execute("BEGIN")
         conn.execute("DELETE FROM leads")
@@ -92,10 +97,28 @@ class Staging:
         conn.executemany(self._lead_sql, leads)
         conn.executemany(self._phone_sql, phones)
         conn.execute("COMMIT")
+        return self.path(slot)
 
     def close(self) -> None:
         for conn in self._conns:
             conn.close()
+
+
+class Staging(Slots):
+    """The import's scratch folder, with SLOTS slots of its own (batch number % SLOTS).
+
+    The folder holds the import's lease while it runs, so the next import deletes what a
+    killed one left behind; reading processes (`importing.readers`) put their slots there too.
+    """
+
+    def __init__(self, columns: Sequence[str], folder: str | None = None):
+        sweep_dead(Path(folder or tempfile.gettempdir()))
+        scratch = Path(tempfile.mkdtemp(prefix=SCRATCH, dir=folder))
+        self.lease = Lease(scratch)
+        super().__init__(columns, scratch, "slot")
+
+    def close(self) -> None:
+        super().close()
         shutil.rmtree(self.folder, ignore_errors=True)
         self.lease.release()
 
@@ -108,13 +131,13 @@ def sweep_dead(folder: Path) -> None:
 
 
 @contextmanager
-def attached(conn: sqlite3.Connection, staging: Staging, slot: int) -> Iterator[None]:
-    """`conn` (the floor's database) reads the slot's file as schema `stage`, outside any transaction."""
+def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
+    """`conn` (the floor's database) reads a batch's slot file as schema `stage`, outside any transaction."""
     for table in ("import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)", "import_fresh(seq INTEGER PRIMARY KEY, id INTEGER)",
                   "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID",
                   "import_keys(h INTEGER, lead_id INTEGER, PRIMARY KEY (h, lead_id)) WITHOUT ROWID"):
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
-    conn.execute("ATTACH DATABASE ? AS stage", (staging.path(slot),))
+    conn.execute("ATTACH DATABASE ? AS stage", (batch,))
     try:
         yield
     finally:
