@@ -11,13 +11,18 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from leadtui.importing.readers import MIN_BYTES
+
 ROWS = 80_000  # four batches (runner.BATCH): enough to be caught mid-way, small enough to stay quick
 LEADTUI = [sys.executable, "-m", "leadtui"]
 
 
-def start_import(tmp_path) -> tuple[dict, object, sqlite3.Connection]:
+def start_import(tmp_path, readers: bool = False) -> tuple[dict, object, sqlite3.Connection]:
     """A database, a CSV of ROWS leads with two phones each, and `leadtui import` running on it
-    in a subprocess; returns once its first batch is committed."""
+    in a subprocess; returns once its first batch is committed. With `readers`, each row
+    carries a long note, so the file is big enough to be read by reading processes."""
     env = {**os.environ, "LEADTUI_DB": str(tmp_path / "leads.db"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
            "TMPDIR": str(tmp_path / "scratch"),  # where the import stages its batches
            "LEADTUI_CONFIG_DIR": str(tmp_path / "config"), "LEADTUI_DATA_DIR": str(tmp_path / "data")}
@@ -25,9 +30,11 @@ def start_import(tmp_path) -> tuple[dict, object, sqlite3.Connection]:
     (tmp_path / "scratch").mkdir()
     path = tmp_path / "big.csv"
     with path.open("w") as f:
-        f.write("Owner Name,Address,City,State,Zip,Phone 1,Phone 2\n")
+        f.write("Owner Name,Address,City,State,Zip,Phone 1,Phone 2,Notes\n")
+        note = "n" * (MIN_BYTES // ROWS) if readers else ""
         for i in range(ROWS):
-            f.write(f"Owner {i},{i} Oak St,Miami,FL,33101,305{200 + i % 700}{i % 10000:04d},786555{i % 10000:04d}\n")
+            f.write(f"Owner {i},{i} Oak St,Miami,FL,33101,305{200 + i % 700}{i % 10000:04d},786555{i % 10000:04d},{note}\n")
+    assert (path.stat().st_size >= MIN_BYTES) == readers
     subprocess.run([*LEADTUI, "init"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([*LEADTUI, "import", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = sqlite3.connect(tmp_path / "leads.db", timeout=10)
@@ -37,12 +44,32 @@ def start_import(tmp_path) -> tuple[dict, object, sqlite3.Connection]:
     return env, proc, db
 
 
-def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path):
-    env, proc, db = start_import(tmp_path)
+def reader_pids(tmp_path) -> list[int]:
+    """The import's reading processes (importing.readers) still running."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "leadtui.importing.readers" in args and str(tmp_path) in args:
+            pids.append(int(entry))
+    return pids
+
+
+@pytest.mark.parametrize("readers", [False, True], ids=["one process", "reading processes"])
+def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path, readers):
+    env, proc, db = start_import(tmp_path, readers)
     path = tmp_path / "big.csv"
+    assert bool(reader_pids(tmp_path)) == readers
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while reader_pids(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reader_pids(tmp_path) == []  # readers stop by themselves once the import is gone
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = db.execute("SELECT count(*) FROM leads").fetchone()[0]
     assert 0 < stored < ROWS  # killed part-way, whole batches kept
