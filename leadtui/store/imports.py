@@ -133,7 +133,7 @@ def sweep_dead(folder: Path) -> None:
 @contextmanager
 def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
     """`conn` (the floor's database) reads a batch's slot file as schema `stage`, outside any transaction."""
-    for table in ("import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)", "import_fresh(seq INTEGER PRIMARY KEY, id INTEGER)",
+    for table in ("import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)", "import_fresh(id INTEGER PRIMARY KEY, seq INTEGER)",
                   "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID",
                   "import_keys(h INTEGER, lead_id INTEGER, PRIMARY KEY (h, lead_id)) WITHOUT ROWID"):
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
@@ -205,14 +205,14 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
         _key(conn, keyed_from)
     _match(conn, keyed)
     conn.execute("DELETE FROM temp.import_fresh")
-    conn.execute("INSERT INTO temp.import_fresh(seq, id) SELECT seq, ? + row_number() OVER (ORDER BY seq) - 1"
+    conn.execute("INSERT INTO temp.import_fresh(id, seq) SELECT ? + row_number() OVER (ORDER BY seq) - 1, seq"
                  " FROM temp.import_hits WHERE lead_id IS NULL", (start,))
     fresh = conn.execute("SELECT changes()").fetchone()[0]
     names = ", ".join(columns)
     marks = ", ".join("?" * len(extra))
     conn.execute(f"INSERT INTO main.leads(id, {names}, {', '.join(extra)})"
                  f" SELECT f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
-                 f" FROM temp.import_fresh f JOIN stage.leads s USING (seq) ORDER BY f.id", tuple(extra.values()))
+                 f" FROM temp.import_fresh f CROSS JOIN stage.leads s ON s.seq = f.seq ORDER BY f.id", tuple(extra.values()))
     if keyed:
         conn.execute("INSERT OR IGNORE INTO temp.import_keys SELECT h, id FROM (SELECT s.parcel_h AS h, f.id FROM temp.import_fresh f"
                      " JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id FROM temp.import_fresh f"
@@ -220,7 +220,7 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
     phone_cols = ", ".join(PHONE_ROW)
     conn.execute(f"INSERT INTO main.phones(lead_id, {phone_cols})"
                  f" SELECT f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
-                 f" FROM temp.import_fresh f JOIN stage.phones p USING (seq) ORDER BY f.id, p.position")
+                 f" FROM temp.import_fresh f CROSS JOIN stage.phones p ON p.seq = f.seq ORDER BY f.id, p.position")
     # Matched leads: flags first (onto phones they already have), then the phones they lack.
     conn.execute(
         "UPDATE main.phones SET dnc = max(phones.dnc, m.dnc), litigator = max(phones.litigator, m.lit)"
