@@ -49,6 +49,7 @@ from leadtui.store.queries import fts_query  # noqa: E402
 SEED = 20261124
 TARGET_ROWS_S, TARGET_RSS_MB, TARGET_REPORT_S = 50_000, 300, 0.5
 PROBE_EVERY = 0.05
+SAMPLE_EVERY = 0.1  # s between samples of the import's memory
 HEADER = ["Address", "Unit #", "City", "State", "Zip", "County", "APN", "Property Type", "Bedrooms",
           "Total Bathrooms", "Building Sqft", "Year Built", "Owner 1 First Name", "Owner 1 Last Name",
           "Owner 2 First Name", "Owner 2 Last Name", "Owner Occupied", "Vacant", "Mailing Care of Name",
@@ -132,8 +133,8 @@ def leadtui_cmd() -> list[str]:
     return [script] if script else [sys.executable, "-m", "leadtui"]
 
 
-def tree_rss(root: int) -> int:
-    """Bytes resident in process `root` and all its descendants, now (from /proc)."""
+def descendants(root: int) -> set[int]:
+    """Process `root` and all its descendants, now (from /proc: this kernel has no children files)."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -141,33 +142,42 @@ def tree_rss(root: int) -> int:
                 with open(f"/proc/{entry}/stat") as f:
                     parents[int(entry)] = int(f.read().rpartition(")")[2].split()[1])
             except (OSError, ValueError, IndexError):
-                pass
+                pass  # gone meanwhile
     tree, grew = {root}, True
     while grew:
         more = {pid for pid, parent in parents.items() if parent in tree} - tree
         tree |= more
         grew = bool(more)
+    return tree
+
+
+def resident(pids: set[int]) -> int:
+    """Bytes resident in `pids` together, now."""
     total = 0
-    for pid in tree:
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/statm") as f:
                 total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
-            pass
+            pass  # gone meanwhile
     return total
 
 
 def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
     """Run cmd to completion; wall seconds, peak RSS in MB (the process and its children
-    together, sampled every PROBE_EVERY s, or the process's own peak if higher), stdout."""
+    together, sampled every SAMPLE_EVERY s, or the process's own peak if higher), stdout."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
         peak, done = [0], threading.Event()
 
-        def sample() -> None:
-            while not done.wait(PROBE_EVERY):
-                peak[0] = max(peak[0], tree_rss(proc.pid))
+        def sample() -> None:  # the tree is looked for every second only: a scan of /proc costs CPU
+            tree, ticks = {proc.pid}, 0
+            while not done.wait(SAMPLE_EVERY):
+                if ticks % 10 == 0:
+                    tree = descendants(proc.pid)
+                ticks += 1
+                peak[0] = max(peak[0], resident(tree))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
