@@ -96,12 +96,13 @@ def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path,
 
 
 def test_backup_while_an_import_writes_is_a_consistent_copy(tmp_path):
-    env, proc, db = start_import(tmp_path)
+    env, proc, db = start_import(tmp_path, readers=True)
     target = tmp_path / "copy.db"
     backup = subprocess.run([*LEADTUI, "backup", str(target)], env=env, capture_output=True, text=True)
     proc.wait()
     assert backup.returncode == 0, backup.stderr
     assert proc.returncode == 0
+    assert db.execute("SELECT count(*), count(DISTINCT address_key) FROM leads").fetchone() == (ROWS, ROWS)
     copy = sqlite3.connect(target)
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     leads = copy.execute("SELECT count(*) FROM leads").fetchone()[0]

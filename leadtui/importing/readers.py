@@ -33,6 +33,7 @@ from leadtui.store.imports import Slots
 READERS = 2  # processes; more would share the same two cores with the storing
 EACH = 2  # slots per reader: one being filled while the other waits to be stored
 NICE = 10  # a reader yields the cores to stations (and to the storing, which holds the write lock)
+GRACE = 2  # s a reader has to stop once its pipe is closed
 MIN_BYTES = 16 << 20  # smaller files are read in the importing process: starting readers costs ~0.3 s
 
 
@@ -90,16 +91,14 @@ class Readers:
                  folder: Path, chunk: int, count: int = READERS):
         self._pipes: list[Connection] = []
         self._procs: list[subprocess.Popen] = []
-        root = str(Path(__file__).resolve().parents[2])  # where `leadtui` imports from, installed or not
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH"))))}
         try:
             for index in range(count):
                 mine, theirs = socket.socketpair()
                 with mine, theirs:
                     args = json.dumps([str(path), preset, list(maps), list_name, str(folder), index, count, chunk])
-                    self._procs.append(subprocess.Popen(
-                        [sys.executable, "-c", _SERVE, str(theirs.fileno()), args], pass_fds=(theirs.fileno(),),
-                        stdin=subprocess.DEVNULL, env=env))
+                    self._procs.append(subprocess.Popen(  # it imports leadtui from where this process did
+                        [sys.executable, "-c", _SERVE, json.dumps(sys.path), str(theirs.fileno()), args],
+                        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL))
                     self._pipes.append(Connection(mine.detach()))
         except BaseException:
             self.close()
@@ -137,18 +136,20 @@ class Readers:
         return message
 
     def close(self) -> None:
-        """Stop the readers (they stop by themselves once their pipe is closed)."""
+        """Stop the readers: done, they have stopped by themselves; after an error (their work
+        no longer wanted), a reader still busy with a chunk is killed."""
         for pipe in self._pipes:
             pipe.close()
         for proc in self._procs:
             try:
-                proc.wait(5)
+                proc.wait(GRACE)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
 
 
-_SERVE = "import sys; from leadtui.importing.readers import serve; serve(int(sys.argv[1]), sys.argv[2])"
+_SERVE = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
+          " from leadtui.importing.readers import serve; serve(int(sys.argv[2]), sys.argv[3])")
 
 
 def serve(fd: int, args: str) -> None:
