@@ -100,6 +100,9 @@ class Readers:
                         [sys.executable, "-c", _SERVE, json.dumps(sys.path), str(theirs.fileno()), args],
                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL))
                     self._pipes.append(Connection(mine.detach()))
+        except OSError as exc:
+            self.close()
+            raise LeadtuiError(f"can't start the import's reading processes ({exc.strerror or exc})") from None
         except BaseException:
             self.close()
             raise

@@ -278,10 +278,10 @@ def run_import(
                 raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
         finally:
             rejects.close()
+            untune()
             try:
-                untune()
-            finally:
                 store.forget(db.conn)
+            finally:
                 staging.close()  # and with it the lease: now what `defer` dropped can be built
                 finish_deferred(db, notice)
         if progress:

@@ -57,7 +57,7 @@ def key_hashes(county: str | None, apn: str | None, address_key: str | None) -> 
 
 
 def _hash(key: str) -> int:
-    data = key.encode()
+    data = key.encode("utf-8", "surrogatepass")  # any text a cell holds
     return crc32(data) << 31 ^ adler32(data)
 
 
