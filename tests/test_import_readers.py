@@ -73,7 +73,7 @@ def _batches(events: list[dict]) -> tuple:
 
 
 @pytest.mark.parametrize("batch", [1, 5, 1000])
-def test_reading_processes_store_what_one_process_stores(tmp_path, batch):
+def test_b2_reading_processes_store_what_one_process_stores(tmp_path, batch):
     source = hostile_file(tmp_path / "list.csv")
     one = imported(tmp_path, source, "one", parallel=False, batch=batch)
     two = imported(tmp_path, source, "two", parallel=True, batch=batch)
@@ -97,7 +97,7 @@ def reader_pids() -> list[int]:
     return pids
 
 
-def test_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(tmp_path):
+def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(tmp_path):
     source = tmp_path / "list.csv"
     source.write_text(HEADER + "".join(f"Owner {n},{n} Oak St,Miami,FL,33101,,,305555{n:04d},,\n" for n in range(400)))
     path = tmp_path / "leads.db"

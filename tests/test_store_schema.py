@@ -53,8 +53,13 @@ def test_schema_2_gets_the_lighter_search_index_with_every_lead_in_it(tmp_path):
     conn = old_database(path, 2)
     add(conn, OWNERS)
     conn.close()
-    db = connect(path)
+    heard: list[str] = []
+    db = connect(path, notice=heard.append)
+    assert heard == ["bringing the database up to this version of leadtui (a few seconds on a big floor)"]
     assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    heard.clear()
+    connect(path, notice=heard.append).close()
+    assert heard == []  # once only
     check_search(db.conn)
     db.conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
                     " VALUES ('Flo Smithson', '9 Elm St', 'new', 'now', 'now')")  # the triggers work again

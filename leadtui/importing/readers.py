@@ -1,9 +1,10 @@
-"""Reading a first load on every core: processes that each read and stage a share of the file.
+"""The reading side of an import: a batch merged and staged (`stage`), and, for a big first
+load, reading processes that each read and stage a share of the file (`Readers`).
 
 Reading (CSV, phones, keys) is Python and holds the GIL, so in one process it sets the pace
 of a big import while SQLite's writing leaves the other core half idle. For a first load of a
 big file (`runner.run_import`), READERS processes each read the whole file but do the work of
-one chunk (CHUNK records) in READERS: passing over another's records is a fraction of the cost
+one chunk of records in READERS: passing over another's records is a fraction of the cost
 (`Table.skipping`). Each stages its chunks in slot files of its own, in the import's scratch
 folder, and the importing process stores them in the file's order: the same leads, ids and
 merges as reading in one process. A reader stages at most EACH chunks ahead of the storing;

@@ -112,6 +112,8 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
             raise LeadtuiError(f"{path}: made by a newer leadtui (schema {version}); upgrade leadtui")
         db = Database(path, conn)
         if version < len(MIGRATIONS):
+            if version and notice:  # a floor's database made by an older leadtui
+                notice("bringing the database up to this version of leadtui (a few seconds on a big floor)")
             _migrate(db, version)
         finish_deferred(db, notice)
         return db
