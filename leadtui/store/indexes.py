@@ -3,8 +3,9 @@
 Into an empty database, an import drops what costs the most to keep current a batch at a time:
 the parcel, address, owner-key and phone-number indexes (random keys: every batch dirties pages
 all over them, and every commit writes those pages again) and the FTS5 triggers. It matches
-rows on key hashes of its own meanwhile (`store.imports`) and, whenever it waits for rows, puts
-the leads it has stored in the search index (`fill_search`). Until the end, those lookups scan,
+rows on key hashes of its own meanwhile (`store.imports`) and puts the leads it has stored in
+the search index as it goes (`fill_search`: while it waits for rows, and after each batch when
+reading processes read the file). Until the end, those lookups scan,
 search misses the newest leads, another import waits its turn (`ready`), and edits to a lead's
 names and address are refused (a trigger), as the keys and search could miss them: the app
 makes none, and leads are never deleted.
