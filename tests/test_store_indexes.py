@@ -163,8 +163,11 @@ def test_search_filled_while_an_import_waits_for_rows_goes_on_where_it_stopped(f
             conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
                          " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')", (f"Owner{n}", f"{n} Elm St"))
         if n in (1, 3):
-            assert indexes.fill_search(db) == 2
+            assert indexes.fill_search(db, whole=True) == 2
+        else:
+            assert indexes.fill_search(db, whole=True) == 0  # fewer than FILL waiting: later, in one step
     assert search(fresh, "elm") == [1, 2, 3, 4]
+    assert indexes.fill_search(db, whole=True) == 0
     assert indexes.fill_search(db) == 1
     assert indexes.fill_search(db) == 0
     db.close()

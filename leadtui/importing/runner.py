@@ -238,7 +238,7 @@ def _store_from_readers(batches: Batches, table: Table, preset: str | None, maps
                 rejects.write(staged.rejects)
             if staged.path:
                 batches.write(staged.path, staged.batch)
-                indexes.fill_search(batches.db)  # keeps up: left to the end, it would run on one core
+                indexes.fill_search(batches.db, whole=True)  # keeps up: left to the end, it would run on one core
             if progress:
                 progress(staged.position, table.size, counts["rows"])
     finally:

@@ -4,8 +4,8 @@ Into an empty database, an import drops what costs the most to keep current a ba
 the parcel, address, owner-key and phone-number indexes (random keys: every batch dirties pages
 all over them, and every commit writes those pages again) and the FTS5 triggers. It matches
 rows on key hashes of its own meanwhile (`store.imports`) and puts the leads it has stored in
-the search index as it goes (`fill_search`: while it waits for rows, and after each batch when
-reading processes read the file). Until the end, those lookups scan,
+the search index as it goes (`fill_search`: while it waits for rows, and when reading
+processes read the file, after a batch once FILL leads wait). Until the end, those lookups scan,
 search misses the newest leads, another import waits its turn (`ready`), and edits to a lead's
 names and address are refused (a trigger), as the keys and search could miss them: the app
 makes none, and leads are never deleted.
@@ -32,10 +32,10 @@ MARK = "deferred_by_import"  # meta key: {"scratch": folder, "sql": {name: CREAT
 INDEXES = ("leads_parcel", "leads_address_key", "leads_owner_key", "phones_number")  # built in this order
 TRIGGERS = ("leads_fts_insert", "leads_fts_update", "leads_fts_delete")
 CHUNK = 100_000  # leads put in search per transaction at the end: ~0.7 s of lock (filling all 1M: 50k 15.4 s, 250k 13.1 s)
-CACHE_KIB = 32 * 1024  # page cache while building (two indexes and search at 1M: 11 s, 80 MB; 128 MiB: 14 s, 262 MB)
-SORTERS = 2  # helper threads sorting for CREATE INDEX: the four at 1M leads took 5.5 s, not 6.6 (142 MB, not 78)
+CACHE_KIB = 4 * 1024  # page cache while building: the sorts run in it (the four at 1M leads: 4 MiB 3.9 s, 30 MB; 32 MiB 5.6 s, 143 MB)
+SORTERS = 2  # helper threads sorting for CREATE INDEX (none: 5.2 s at 4 MiB)
 SEARCHED = "id, owner_name, address, city, zip, source_status"  # leads_fts's rowid and columns
-FILL = 20_000  # leads a loading import puts in the search index per transaction, while it waits for rows
+FILL = 100_000  # leads a loading import puts in the search index per transaction (1M leads by 20k: 5.4 s, by 100k: 3.4 s)
 GUARD = ("CREATE TRIGGER leads_import_hold BEFORE UPDATE OF apn, county, address_key, owner_name, address, city,"
          " zip, source_status ON leads BEGIN SELECT RAISE(ABORT, 'a lead list is being imported;"
          " change names and addresses when it ends (a minute or so)'); END")
@@ -87,13 +87,14 @@ def defer(db: Database, scratch: Path) -> bool:
     return True
 
 
-def fill_search(db: Database) -> int:
-    """While a first load waits for rows: put up to FILL more of its stored leads in the search
-    index, in one transaction. Returns how many."""
+def fill_search(db: Database, whole: bool = False) -> int:
+    """During a first load: put up to FILL more of its stored leads in the search index, in one
+    transaction; if `whole`, only once FILL are waiting (search is built faster in big steps).
+    Returns how many."""
     began = time.perf_counter()
     with db.write() as conn:
         plan = _plan(conn)
-        done = 0 if plan is None else _search(conn, plan, FILL)
+        done = 0 if plan is None else _search(conn, plan, FILL, whole)
     make_way(time.perf_counter() - began)
     return done
 
@@ -138,11 +139,13 @@ def _build(db: Database, plan: dict) -> None:
         make_way(time.perf_counter() - began)
 
 
-def _search(conn: sqlite3.Connection, plan: dict, limit: int) -> int:
+def _search(conn: sqlite3.Connection, plan: dict, limit: int, whole: bool = False) -> int:
     """In the caller's write transaction: the next `limit` leads (by id) into the search index,
-    and the progress into `meta`. Returns how many went in."""
+    and the progress into `meta`; if `whole`, none unless `limit` are waiting. Returns how many went in."""
     last, count = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM leads WHERE id > ? ORDER BY id LIMIT ?)",
                                (plan["searched"], limit)).fetchone()
+    if whole and count < limit:
+        return 0
     if count:
         conn.execute(f"INSERT INTO leads_fts(rowid, {SEARCHED.partition(', ')[2]})"
                      f" SELECT {SEARCHED} FROM leads WHERE id > ? ORDER BY id LIMIT ?", (plan["searched"], limit))
