@@ -42,11 +42,12 @@ _PARCEL = "'p' || coalesce({0}county, '') || '|' || {0}apn"  # a dry run's key o
 def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
     may lose the last ones, which a re-run restores) and a bigger page cache: for index upkeep,
-    or in a first load (which only appends) for `temp.import_keys`. (A bigger
+    or in a first load for `temp.import_keys` (the database itself is only appended to then:
+    8 MiB of it load as fast as 32, with 20 MB less resident). (A bigger
     `wal_autocheckpoint` here would load faster, but every station's next commit would then
     copy the WAL back: a key press taking seconds.)"""
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA main.cache_size = -{(32 if first_load else 128) * 1024}")
+    conn.execute(f"PRAGMA main.cache_size = -{(8 if first_load else 128) * 1024}")
     conn.execute(f"PRAGMA temp.cache_size = -{(64 if first_load else 2) * 1024}")
 
 
