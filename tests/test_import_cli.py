@@ -148,6 +148,30 @@ def test_b2_dealmachine_full_address_is_split(env):
         ("+19045550131", "Wireless", 1), ("+19045550134", "Wireless", 0)]
 
 
+def test_b2_propstream_contacts_export_company_owners_public_dnc_and_contacts_of_one_property(env):
+    # No vendor sample of this layout: its columns are those CRM importers of the file read (presets.py).
+    path = env / "contact_export.csv"
+    shutil.copy(SAMPLES.parent / "propstream_contacts.csv", path)
+    result = imported(path)
+    assert (result["preset"], result["rows"], result["inserted"], result["merged"]) == ("propstream-contacts", 6, 4, 1)
+    assert (result["rows_rejected"], result["phones_rejected"]) == (1, 1)  # no property address; "555-01"
+    with db(env) as conn:
+        leads = {r["address"]: r for r in conn.execute("SELECT * FROM leads")}
+    assert set(leads) == {"665 Pine St", "4733 Maple Dr", "5656 2nd St", "12 Oak Ave"}
+    ana = leads["665 Pine St"]  # Maria Williams's row is another contact of the same property
+    assert (ana["owner_name"], ana["mailing_address"], ana["mailing_zip"], json.loads(ana["emails"])) == (
+        "Ana Williams", "8563 Sunset Blvd", "90011", ["ana.williams@example.com"])
+    assert [(p["number"], p["type"], p["dnc"]) for p in phones_of(env, "665 Pine St")] == [
+        ("+12145550153", "Mobile", 0), ("+12145550121", "Landline", 1), ("+12145550177", "Mobile", 0)]
+    assert leads["4733 Maple Dr"]["owner_name"] == "Sunrise Holdings LLC"
+    assert [(p["type"], p["dnc"]) for p in phones_of(env, "5656 2nd St")] == [("Mobile", 0), ("Residential", 1)]
+    assert leads["12 Oak Ave"]["owner_name"] == "[bold red]Dee[/] O'Brien"  # stored as it came
+    assert leads["12 Oak Ave"]["mailing_address"] == "12 Oak Ave"
+    assert imported(path, "--preset", "PropStream Contacts")["inserted"] == 0
+    err = run("import", str(sample(env, "propstream_export.csv")), "--preset", "propstream-skip-trace", code=2).stderr
+    assert "not a PropStream contacts (skip trace) file: missing 'Street Address'" in err
+
+
 def test_l1_l5_generic_status_is_the_source_status_then_migrates(env):
     result = imported(sample(env, "legacy_contacts.csv"), "--list", "legacy")
     assert result["preset"] == "generic"

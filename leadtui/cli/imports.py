@@ -39,7 +39,8 @@ class _Bar:
 
 @command(cli, "import")
 @click.argument("file", type=click.Path())
-@click.option("--preset", help="propstream, batchleads, directskip (batchskiptracing), reisift, dealmachine, generic.")
+@click.option("--preset", help="propstream, propstream-contacts (propstream-skip-trace), batchleads,"
+              " directskip (batchskiptracing), reisift, dealmachine, generic.")
 @click.option("--list", "list_name", help="Source list name for every lead (default: the file's own list column).")
 @click.option("--rejects", type=click.Path(dir_okay=False), help="Rejects CSV (default: FILE.rejects.csv beside it).")
 @click.option("--map", "maps", multiple=True, metavar='"Header=field"', help="Read a column as a lead field (repeatable).")

@@ -6,8 +6,10 @@ which columns it needs (to be recognised) and where each lead field may come fro
 first present candidate wins, and per row the first non-empty one. A header that fits no
 vendor may still be a generic CSV (an address column and an owner column).
 
-Sources: each layout is the one in the matching file of tests/data/ (copies of the
-vendor samples), named for the export it mirrors.
+Sources: each layout is the one in the matching file of tests/data/samples (copies of the
+vendor samples), named for the export it mirrors. PropStream's contact (skip trace) export has
+no sample there: its columns are the ones CRM importers of that file read by name (see
+tests/data/propstream_contacts.csv), in an order of our own.
 """
 
 from __future__ import annotations
@@ -66,6 +68,19 @@ PROPSTREAM = Preset(
      "county": ("county",), "apn": ("apn",), "first_name": ("owner1firstname",), "last_name": ("owner1lastname",),
      "first_name_2": ("owner2firstname",), "last_name_2": ("owner2lastname",), "litigator": ("litigator",),
      **_mailing()},
+    (Slot("phone{n}", "phone{n}type", "phone{n}dnc"),),
+)
+
+PROPSTREAM_CONTACTS = Preset(
+    "propstream-contacts", "PropStream contacts (skip trace)",
+    "PropStream contact (skip trace) export, by the column names CRM importers of it read: First/Last Name, "
+    "Company Name, Street Address (2), City, State, Zip, Mail Street Address/City/State/Zip, "
+    "Phone N, Phone N Type, Phone N DNC (`Public DNC`), Email N",
+    ("Street Address", "City", "State", "Zip", "First Name", "Last Name", "Mail Street Address"),
+    {"address": ("streetaddress",), "unit": ("streetaddress2",), "city": ("city",), "state": ("state",),
+     "zip": ("zip",), "county": ("county",), "first_name": ("firstname",), "last_name": ("lastname",),
+     "company": ("companyname",), "mailing_address": ("mailstreetaddress",), "mailing_city": ("mailcity",),
+     "mailing_state": ("mailstate",), "mailing_zip": ("mailzip",)},
     (Slot("phone{n}", "phone{n}type", "phone{n}dnc"),),
 )
 
@@ -139,8 +154,9 @@ GENERIC = Preset(
 )
 
 # Most specific first: a BatchLeads header would also pass as a generic CSV.
-PRESETS: tuple[Preset, ...] = (DIRECTSKIP, REISIFT, DEALMACHINE, BATCHLEADS, PROPSTREAM, GENERIC)
-BY_NAME = {p.name: p for p in PRESETS} | {"batchskiptracing": DIRECTSKIP, "csv": GENERIC}
+PRESETS: tuple[Preset, ...] = (DIRECTSKIP, REISIFT, DEALMACHINE, BATCHLEADS, PROPSTREAM, PROPSTREAM_CONTACTS, GENERIC)
+BY_NAME = {norm(p.name): p for p in PRESETS} | {"batchskiptracing": DIRECTSKIP, "propstreamskiptrace": PROPSTREAM_CONTACTS,
+                                                 "csv": GENERIC}
 
 # --map "Header=field": the fields a column may be mapped to
 MAP_FIELDS = ("owner_name", "first_name", "last_name", "address", "unit", "city", "state", "zip",
@@ -183,7 +199,7 @@ def resolve(header: Sequence[str], preset_name: str | None = None, maps: Mapping
     mapped_names = {n for n in names if n not in maps} | {GENERIC.columns[t][0] for t in maps.values() if t in GENERIC.columns}
     mapped_names |= {"phone" for t in maps.values() if t == "phone"}
     if preset_name:
-        preset = BY_NAME.get(preset_name.strip().lower().replace(" ", "").replace("_", "").replace("-", ""))
+        preset = BY_NAME.get(norm(preset_name))
         if preset is None:
             raise LeadtuiError(f"unknown preset {preset_name!r} (one of {', '.join(p.name for p in PRESETS)})")
         if missing := preset.missing(mapped_names):

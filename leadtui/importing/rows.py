@@ -30,10 +30,11 @@ _APN, _COUNTY, _ADDRESS_KEY = (IMPORT_COLUMNS.index(c) for c in ("apn", "county"
 # The layout fields a row is read into, in this order (see RowReader.read).
 FIELDS = (
     "address", "address_full", "unit", "city", "state", "zip", "owner_name", "first_name", "last_name",
-    "first_name_2", "last_name_2", "mailing_address", "mailing_city", "mailing_state", "mailing_zip",
+    "first_name_2", "last_name_2", "company", "mailing_address", "mailing_city", "mailing_state", "mailing_zip",
     "apn", "county", "list", "status", "dnc_scrub", "opt_out", "litigator",
 )
-YES = frozenset({"yes", "y", "true", "t", "1", "x", "dnc", "donotcall", "litigator", "optout"})
+YES = frozenset({"yes", "y", "true", "t", "1", "x", "dnc", "donotcall", "litigator", "optout",
+                 "publicdnc", "federaldnc", "nationaldnc", "statednc", "internaldnc"})  # PropStream: `Public DNC`
 PhoneRow = tuple[str, Any, int, int, int, Any]  # number, type, dnc, litigator, bad, tz
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -148,7 +149,7 @@ class RowReader:
         for n, more in self._fallbacks:
             if not v[n]:
                 v[n] = next((value for i in more if (value := cells[i].strip())), "")
-        (address, address_full, unit, city, state, zip_code, name, first, last, first2, last2,
+        (address, address_full, unit, city, state, zip_code, name, first, last, first2, last2, company,
          m_address, m_city, m_state, m_zip, apn, county, list_name, status, scrub, opt_out, litigator) = v
         if not any(v) and not any(c.strip() for c in cells):
             return None, []
@@ -164,6 +165,7 @@ class RowReader:
             if first2 or last2:
                 second = f"{first2} {last2}" if first2 and last2 else first2 or last2
                 name = f"{name} & {second}" if name else second
+            name = name or company  # an LLC or a trust, with no person named
         key = address_key(address, zip_code)
         if m_address:
             m_state, m_zip = _state(m_state), _zip(m_zip)
