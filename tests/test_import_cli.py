@@ -210,6 +210,10 @@ def test_b2_map_names_columns_a_preset_does_not_know(env):
     path = write(env, "odd.csv", "Who,Where,Number,Zip\nAna,12 Oak St,3055550101,33101\n")
     result = imported(path, "--map", "Who=owner_name", "--map", "Where=address", "--map", "Number=phone")
     assert result["inserted"] == 1 and phones_of(env, "12 Oak St")[0]["number"] == "+13055550101"
+    llc = write(env, "llc.csv", "Entity,Address,Zip\nOak Trust LLC,14 Oak St,33101\n")
+    assert imported(llc, "--map", "Entity=company")["inserted"] == 1  # the owner when no person is named
+    with db(env) as conn:
+        assert conn.execute("SELECT owner_name FROM leads WHERE address = '14 Oak St'").fetchone()[0] == "Oak Trust LLC"
     run("import", str(path), "--map", "Who=colour", code=2)
     run("import", str(path), "--map", "Nope=address", code=2)
 

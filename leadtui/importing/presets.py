@@ -131,11 +131,12 @@ DEALMACHINE = Preset(
 
 GENERIC = Preset(
     "generic", "generic CSV",
-    "Any CSV with an address and an owner: Owner Name (or First/Last Name), Address, City, State, Zip, "
+    "Any CSV with an address and an owner: Owner Name (or First/Last Name, or Company Name), Address, City, State, Zip, "
     "Mailing ..., APN, County, Status (kept as the source status), List, Phone / Phone N (+ Type, DNC), Email",
     ("Address|Property Address|Street Address|Street|Site Address",
-     "Owner Name|Owner|Name|Full Name|Last Name|Owner 1 Last Name"),
+     "Owner Name|Owner|Name|Full Name|Last Name|Owner 1 Last Name|Company Name"),
     {"owner_name": ("ownername", "owner", "name", "fullname", "owner1name", "contactname"),
+     "company": ("companyname",),
      "first_name": ("firstname", "owner1firstname", "ownerfirstname"),
      "last_name": ("lastname", "owner1lastname", "ownerlastname"),
      "address": ("address", "propertyaddress", "streetaddress", "street", "siteaddress", "address1"),
@@ -159,7 +160,7 @@ BY_NAME = {norm(p.name): p for p in PRESETS} | {"batchskiptracing": DIRECTSKIP, 
                                                  "csv": GENERIC}
 
 # --map "Header=field": the fields a column may be mapped to
-MAP_FIELDS = ("owner_name", "first_name", "last_name", "address", "unit", "city", "state", "zip",
+MAP_FIELDS = ("owner_name", "first_name", "last_name", "company", "address", "unit", "city", "state", "zip",
               "mailing_address", "mailing_city", "mailing_state", "mailing_zip", "apn", "county",
               "status", "list", "email", "phone", "ignore")
 
