@@ -107,7 +107,7 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
     lease.release()  # the import is gone (a kill releases its flock the same way)
     connect(fresh, notice=heard.append).close()
     assert schema(fresh) == before
-    assert heard == ["building the indexes and search a first import leaves to its end (~6 s a million leads)"]
+    assert heard == ["building the indexes and search a first import leaves to its end (~4 s a million leads)"]
     assert search(fresh, "elm") == [1, 2, 3]
 
 

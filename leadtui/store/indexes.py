@@ -14,7 +14,7 @@ The SQL of what was dropped waits in `meta` until it is back, naming the import'
 folder. While the import's lease there is held nobody else builds it; once it is not (the
 import ended, or was killed), `finish` does: the import calls it at its end, and `connect` on
 any later open. Each index is one transaction, and the rest of search CHUNK leads a transaction,
-so a station's write waits a few seconds at most (~3 s for the phone index at a million leads).
+so a station's write waits two seconds at most (~1.8 s for the phone index at a million leads).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def finish(db: Database, notice: Notice | None = None) -> None:
     if plan is None or held(Path(plan["scratch"])):
         return
     if notice:
-        notice("building the indexes and search a first import leaves to its end (~6 s a million leads)")
+        notice("building the indexes and search a first import leaves to its end (~4 s a million leads)")
     size, threads = (db.conn.execute(f"PRAGMA {p}").fetchone()[0] for p in ("cache_size", "threads"))
     db.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # index sorts take as much again: this keeps RSS low
     db.conn.execute(f"PRAGMA threads = {SORTERS}")
