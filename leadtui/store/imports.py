@@ -223,10 +223,11 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
                  f" SELECT f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
                  f" FROM temp.import_fresh f CROSS JOIN stage.phones p ON p.seq = f.seq ORDER BY f.id, p.position")
     # Matched leads: flags first (onto phones they already have), then the phones they lack.
+    # (CROSS JOIN: the few matched rows lead, rather than a lookup for every staged phone.)
     conn.execute(
         "UPDATE main.phones SET dnc = max(phones.dnc, m.dnc), litigator = max(phones.litigator, m.lit)"
         " FROM (SELECT h.lead_id, p.number, max(p.dnc) AS dnc, max(p.litigator) AS lit"
-        "       FROM temp.import_hits h JOIN stage.phones p USING (seq) WHERE h.lead_id IS NOT NULL"
+        "       FROM temp.import_hits h CROSS JOIN stage.phones p ON p.seq = h.seq WHERE h.lead_id IS NOT NULL"
         "       GROUP BY h.lead_id, p.number) AS m"
         " WHERE phones.lead_id = m.lead_id AND phones.number = m.number"
         " AND (m.dnc > phones.dnc OR m.lit > phones.litigator)")
@@ -236,7 +237,7 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
         f"  number, type, dnc, litigator, bad, tz FROM ("
         f"  SELECT h.lead_id, p.seq, {', '.join(f'p.{c}' for c in PHONE_ROW)}, row_number() OVER (PARTITION BY h.lead_id, p.number ORDER BY h.seq, p.position) AS nth,"
         f"   (SELECT coalesce(max(x.position), 0) FROM main.phones x WHERE x.lead_id = h.lead_id) AS last"
-        f"  FROM temp.import_hits h JOIN stage.phones p USING (seq)"
+        f"  FROM temp.import_hits h CROSS JOIN stage.phones p ON p.seq = h.seq"
         f"  WHERE h.lead_id IS NOT NULL"
         f"  AND NOT EXISTS (SELECT 1 FROM main.phones x WHERE x.lead_id = h.lead_id AND x.number = p.number))"
         f" WHERE nth = 1 ORDER BY lead_id")

@@ -142,10 +142,10 @@ def _build(db: Database, plan: dict) -> None:
 def _search(conn: sqlite3.Connection, plan: dict, limit: int, whole: bool = False) -> int:
     """In the caller's write transaction: the next `limit` leads (by id) into the search index,
     and the progress into `meta`; if `whole`, none unless `limit` are waiting. Returns how many went in."""
+    if whole and (conn.execute("SELECT max(id) FROM leads").fetchone()[0] or 0) - plan["searched"] < limit:
+        return 0  # (ids have no gaps: leads are never deleted)
     last, count = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM leads WHERE id > ? ORDER BY id LIMIT ?)",
                                (plan["searched"], limit)).fetchone()
-    if whole and count < limit:
-        return 0
     if count:
         conn.execute(f"INSERT INTO leads_fts(rowid, {SEARCHED.partition(', ')[2]})"
                      f" SELECT {SEARCHED} FROM leads WHERE id > ? ORDER BY id LIMIT ?", (plan["searched"], limit))
