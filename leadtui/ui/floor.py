@@ -136,8 +136,12 @@ class Floor(Screen):
             rows = svc.search(rep, statuses=tab.statuses, dead=tab.dead, after=cursor or 0, limit=PAGE)
         return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
 
+    def _gone(self) -> bool:
+        """The app is closing and its widgets are gone: a worker's result came too late to show."""
+        return not self.query("#title")
+
     def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None) -> None:
-        if generation != self.generation:
+        if generation != self.generation or self._gone():
             return
         self.cursor = cursor
         self.list.empty_text = "Nothing here." if not self.excluded else "Nothing left out."
@@ -187,6 +191,8 @@ class Floor(Screen):
         self.app.call_from_thread(self._show_counts, counts, kpis)
 
     def _show_counts(self, counts: dict[str, int], kpis: dict) -> None:
+        if self._gone():
+            return
         self.counts, self.kpis = counts, kpis
         self.show_title()
         current = self.list.current
