@@ -205,23 +205,25 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
     if keyed and start > keyed_from:
         _key(conn, keyed_from)
     _match(conn, keyed)
+    # The new rows, numbered from 1 in the file's order (an emptied table's rowids start at 1,
+    # cheaper than a window function): row f becomes lead `shift + f.id`.
     conn.execute("DELETE FROM temp.import_fresh")
-    conn.execute("INSERT INTO temp.import_fresh(id, seq) SELECT ? + row_number() OVER (ORDER BY seq) - 1, seq"
-                 " FROM temp.import_hits WHERE lead_id IS NULL", (start,))
-    fresh = conn.execute("SELECT changes()").fetchone()[0]
+    conn.execute("INSERT INTO temp.import_fresh(seq) SELECT seq FROM temp.import_hits WHERE lead_id IS NULL ORDER BY seq")
+    fresh, shift = conn.execute("SELECT changes()").fetchone()[0], start - 1
     names = ", ".join(columns)
     marks = ", ".join("?" * len(extra))
     conn.execute(f"INSERT INTO main.leads(id, {names}, {', '.join(extra)})"
-                 f" SELECT f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
-                 f" FROM temp.import_fresh f CROSS JOIN stage.leads s ON s.seq = f.seq ORDER BY f.id", tuple(extra.values()))
+                 f" SELECT ? + f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
+                 f" FROM temp.import_fresh f CROSS JOIN stage.leads s ON s.seq = f.seq ORDER BY f.id",
+                 (shift, *extra.values()))
     if keyed:
-        conn.execute("INSERT OR IGNORE INTO temp.import_keys SELECT h, id FROM (SELECT s.parcel_h AS h, f.id FROM temp.import_fresh f"
-                     " JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id FROM temp.import_fresh f"
-                     " JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL ORDER BY h")
+        conn.execute("INSERT OR IGNORE INTO temp.import_keys SELECT h, ? + id FROM (SELECT s.parcel_h AS h, f.id"
+                     " FROM temp.import_fresh f JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id"
+                     " FROM temp.import_fresh f JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL ORDER BY h", (shift,))
     phone_cols = ", ".join(PHONE_ROW)
     conn.execute(f"INSERT INTO main.phones(lead_id, {phone_cols})"
-                 f" SELECT f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
-                 f" FROM temp.import_fresh f CROSS JOIN stage.phones p ON p.seq = f.seq ORDER BY f.id, p.position")
+                 f" SELECT ? + f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
+                 f" FROM temp.import_fresh f CROSS JOIN stage.phones p ON p.seq = f.seq ORDER BY f.id, p.position", (shift,))
     # Matched leads: flags first (onto phones they already have), then the phones they lack.
     # (CROSS JOIN: the few matched rows lead, rather than a lookup for every staged phone.)
     conn.execute(
