@@ -44,8 +44,7 @@ def fresh(tmp_path) -> Path:
 
 
 def test_a_first_import_leaves_the_schema_as_a_fresh_database_has_it_and_search_finds_every_lead(fresh, tmp_path, monkeypatch):
-    monkeypatch.setattr(indexes, "CHUNK", 3)  # search filled over several transactions at the end
-    monkeypatch.setattr(indexes, "FILL", 2)  # and, between batches, while the import waits for rows
+    monkeypatch.setattr(indexes, "FILL", 2)  # search filled over several transactions, between batches and at the end
     before = schema(fresh)
     db = connect(fresh)
     try:

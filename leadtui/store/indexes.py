@@ -13,7 +13,7 @@ makes none, and leads are never deleted.
 The SQL of what was dropped waits in `meta` until it is back, naming the import's scratch
 folder. While the import's lease there is held nobody else builds it; once it is not (the
 import ended, or was killed), `finish` does: the import calls it at its end, and `connect` on
-any later open. Each index is one transaction, and the rest of search CHUNK leads a transaction,
+any later open. Each index is one transaction, and the rest of search FILL leads a transaction,
 so a station's write waits two seconds at most (~1.8 s for the phone index at a million leads).
 """
 
@@ -31,11 +31,11 @@ from leadtui.store.lease import held
 MARK = "deferred_by_import"  # meta key: {"scratch": folder, "sql": {name: CREATE ...}, "searched": last id}
 INDEXES = ("leads_parcel", "leads_address_key", "leads_owner_key", "phones_number")  # built in this order
 TRIGGERS = ("leads_fts_insert", "leads_fts_update", "leads_fts_delete")
-CHUNK = 100_000  # leads put in search per transaction at the end: ~0.35 s of lock at a million leads
 CACHE_KIB = 4 * 1024  # page cache while building: the sorts run in it (the four at 1M leads: 4 MiB 3.9 s, 30 MB; 32 MiB 5.6 s, 143 MB)
 SORTERS = 2  # helper threads sorting for CREATE INDEX (none: 5.2 s at 4 MiB)
 SEARCHED = "id, owner_name, address, city, zip, source_status"  # leads_fts's rowid and columns
-FILL = 100_000  # leads a loading import puts in the search index per transaction (1M leads by 20k: 5.4 s, by 100k: 3.4 s)
+FILL = 100_000  # leads put in search per transaction, during a first load and at its end: ~0.35 s of lock
+# at a million leads (filling 1M by 20k: 5.4 s, by 100k: 3.4 s)
 GUARD = ("CREATE TRIGGER leads_import_hold BEFORE UPDATE OF apn, county, address_key, owner_name, address, city,"
          " zip, source_status ON leads BEGIN SELECT RAISE(ABORT, 'a lead list is being imported;"
          " change names and addresses when it ends (a minute or so)'); END")
@@ -129,7 +129,7 @@ def _build(db: Database, plan: dict) -> None:
             plan = _plan(conn)  # again, inside the lock: another station may be finishing too
             if plan is None:
                 return
-            if _search(conn, plan, CHUNK) < CHUNK:  # the rest are in: triggers back in the same transaction
+            if _search(conn, plan, FILL) < FILL:  # the rest are in: triggers back in the same transaction
                 for name in TRIGGERS:
                     if name in plan["sql"] and not _exists(conn, name):
                         conn.execute(plan["sql"][name])
