@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 # The lead fields a rule may change: events keep them before and after, undo restores them.
 STATE_FIELDS = (
@@ -19,6 +19,7 @@ LEAD_COLUMNS = (
     "owner_key", "address_key", "notes", "status", "created_at", "updated_at",
 )
 PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
+IsOpen = Callable[[str | None, str | None], bool]  # is it calling hours for (phone zone, state) now
 
 
 def _in(column: str, values: list) -> str:
@@ -176,14 +177,19 @@ def fts_query(text: str) -> str:
 _DIALABLE = "EXISTS (SELECT 1 FROM phones g WHERE g.lead_id = l.id AND g.bad = 0 AND g.dnc = 0 AND g.litigator = 0)"
 
 
-# The caller registers zone_open(phone_zone, state) on the connection (see Service._zone_open).
+# zone_open(phone_zone, state): the caller's `is_open`, registered for the query that uses it.
 _OPEN = ("zone_open((SELECT p.tz FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
          " ORDER BY p.position LIMIT 1), l.state)")
 
 
+def _zone_open(conn: sqlite3.Connection, is_open: IsOpen) -> None:
+    conn.create_function("zone_open", 2, is_open)
+
+
 def queue_due(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str, str],
-              limit: int) -> list[sqlite3.Row]:
+              limit: int, is_open: IsOpen) -> list[sqlite3.Row]:
     """The rep's follow-ups due now and today's appointments, soonest first."""
+    _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
             SELECT id FROM leads WHERE dead = 0 AND owner = ? AND next_call_at <= ?
             UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?)
@@ -192,23 +198,28 @@ def queue_due(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str,
     return conn.execute(sql, [rep_name, now, rep_name, *day, limit]).fetchall()
 
 
-def queue_mine(conn: sqlite3.Connection, rep_name: str, day: tuple[str, str], after: int, limit: int) -> list[sqlite3.Row]:
+def queue_mine(conn: sqlite3.Connection, rep_name: str, day: tuple[str, str], after: int, limit: int,
+               is_open: IsOpen) -> list[sqlite3.Row]:
     """The rep's other leads with no call scheduled, by id after `after` (the owner index gives that order)."""
+    _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND l.owner = ? AND l.next_call_at IS NULL AND l.id > ?
           AND coalesce(appointment_at >= ? AND appointment_at < ?, 0) = 0 AND {_DIALABLE} AND {_OPEN}
         ORDER BY id LIMIT ?"""
     return conn.execute(sql, [rep_name, after, *day, limit]).fetchall()
 
 
-def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int) -> list[sqlite3.Row]:
+def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen) -> list[sqlite3.Row]:
     """Pool leads that may be dialled now, by id after `after`."""
+    _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
           AND (next_call_at IS NULL OR next_call_at <= ?) AND {_DIALABLE} AND {_OPEN} ORDER BY id LIMIT ?"""
     return conn.execute(sql, [after, now, limit]).fetchall()
 
 
-def queue_left_out(conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int) -> list[sqlite3.Row]:
+def queue_left_out(conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int,
+                   is_open: IsOpen) -> list[sqlite3.Row]:
     """Leads that may be out of the rep's queue (dead, another rep's, not callable now), by id."""
+    _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id > ? AND (dead = 1 OR (owner IS NOT NULL AND owner != ?) OR next_call_at > ? OR NOT {_DIALABLE}
            OR NOT {_OPEN}) ORDER BY id LIMIT ?"""
     return conn.execute(sql, [after, rep_name, now, limit]).fetchall()

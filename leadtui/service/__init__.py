@@ -1,0 +1,68 @@
+"""The one door: every action a rep or manager takes, for the CLI and the TUI alike.
+
+Each write is one short transaction: read the lead under the write lock, let core decide, then
+store the change, its event and its outbox rows together. The capabilities live in their own
+modules; `Service` is their facade.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from leadtui.core.calling import CallingRules
+from leadtui.core.playbook import Playbook
+from leadtui.core.playbook import load as load_playbook
+from leadtui.errors import Refused
+from leadtui.service.base import Outcome, PinRequired
+from leadtui.service.controls import Controls
+from leadtui.service.jobs import LEGACY_DEFAULT, LEGACY_MAP, Jobs
+from leadtui.service.leads import Leads
+from leadtui.service.manager import Managing
+from leadtui.service.reads import Reads
+from leadtui.store import queries as q
+from leadtui.store.db import connect, describe
+
+__all__ = ["LEGACY_DEFAULT", "LEGACY_MAP", "Outcome", "PinRequired", "Service", "init_database", "open_service"]
+
+
+class Service(Reads, Leads, Controls, Managing, Jobs):
+    """Every floor action; one instance per station (or per CLI call)."""
+
+
+def init_database(path: Path | str, playbook: str = "wholesale") -> tuple[Playbook, bool]:
+    """Create the database (or switch its playbook). Returns the playbook and whether it changed."""
+    pb = load_playbook(playbook)
+    db = connect(path, create=True)
+    try:
+        with db.write() as conn:
+            current = q.meta(conn, "playbook")
+            if current == pb.source:
+                return pb, False
+            if current is not None:
+                used = {r[0] for r in conn.execute("SELECT DISTINCT status FROM leads")}
+                missing = sorted(used - {s.id for s in pb.statuses})
+                if missing:
+                    raise Refused(f"can't switch to playbook {pb.name}: leads have statuses it lacks: {', '.join(missing)}")
+            q.set_meta(conn, "playbook", pb.source)
+            q.set_meta(conn, "playbook_name", pb.name)
+        return pb, True
+    finally:
+        db.close()
+
+
+def open_service(db_path: Path | str, config: Any = None, **kwargs: Any) -> Service:
+    """A Service set up from the config (calling rules, undo delay)."""
+    if config is not None:
+        kwargs.setdefault("rules", CallingRules.from_config(config.calling))
+        kwargs.setdefault("delay_seconds", config.automation["delay_seconds"])
+        kwargs.setdefault("busy_timeout_ms", config.raw.get("database", {}).get("busy_timeout_ms"))
+        from leadtui.config import config_dir
+
+        templates = config_dir() / "templates"
+        kwargs.setdefault("templates_dir", templates if templates.is_dir() else None)
+    try:
+        return Service.open(db_path, **kwargs)
+    except sqlite3.Error as exc:
+        raise describe(db_path, exc) from None

@@ -1,0 +1,151 @@
+"""What every capability of the service shares: the connection, the clock, the rules, and the
+helpers each write uses (who acts, the lead, its event)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from leadtui import clock
+from leadtui.core.calling import CallingRules
+from leadtui.core.pins import pin_ok
+from leadtui.core.playbook import parse as parse_playbook
+from leadtui.core.rules import Actor
+from leadtui.errors import LeadtuiError, Refused
+from leadtui.service.shapes import zone_of
+from leadtui.store import queries as q
+from leadtui.store.db import Database, Notice, connect
+
+
+class PinRequired(Refused):
+    """A manager action needs the acting manager's PIN."""
+
+
+@dataclass
+class Outcome:
+    """What an action did, for the screen and the CLI."""
+
+    lead_id: int | None
+    message: str
+    event_id: int | None = None
+    advance: str | None = None
+    approval_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _stamp(value: Any) -> Any:
+    return clock.stamp(value) if isinstance(value, datetime) else value
+
+
+class Base:
+    """The station's connection, clock and rules; one instance per station (or per CLI call)."""
+
+    def __init__(
+        self, db: Database, *, now: Callable[[], datetime] = clock.now, rules: CallingRules | None = None,
+        delay_seconds: int = 30, contracts_dir: Path | None = None, templates_dir: Path | None = None,
+    ):
+        self.db = db
+        self.now = now
+        self.rules = rules or CallingRules()
+        self.delay = timedelta(seconds=delay_seconds)
+        self.contracts_dir = contracts_dir
+        self.templates_dir = templates_dir
+        source = q.meta(db.conn, "playbook")
+        if source is None:
+            raise LeadtuiError(f"{db.path}: no playbook stored; run `leadtui init --db {db.path}`")
+        self.playbook = parse_playbook(source, "playbook stored in the database")
+
+    @classmethod
+    def open(cls, path: Path | str, busy_timeout_ms: int | None = None, notice: Notice | None = None,
+             **kwargs: Any):
+        db = connect(path, busy_timeout_ms=busy_timeout_ms, notice=notice)
+        try:
+            return cls(db, **kwargs)
+        except BaseException:
+            db.close()
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _actor(self, conn: sqlite3.Connection, name: str | None) -> Actor:
+        if not name:
+            raise LeadtuiError("say who you are: --rep NAME (or env LEADTUI_REP, or rep in the config)")
+        row = q.rep(conn, name)
+        if row is None:
+            raise LeadtuiError(f"no rep named {name!r}: add one with `leadtui reps add {name}`")
+        if not row["active"]:
+            raise Refused(f"rep {row['name']} is not active")
+        return Actor(row["name"], row["role"] == "manager", date.fromisoformat(row["started"]))
+
+    def _manager(self, conn: sqlite3.Connection, name: str | None, pin: str | None, what: str) -> Actor:
+        actor = self._actor(conn, name)
+        if not actor.manager:
+            raise Refused(f"only a manager may {what}")
+        if pin is None:
+            raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
+        if not pin_ok(q.rep(conn, actor.name)["pin_hash"], pin):
+            raise Refused(f"wrong PIN for {actor.name}")
+        return actor
+
+    def _lead(self, conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row:
+        row = q.lead(conn, lead_id)
+        if row is None:
+            raise LeadtuiError(f"no lead {lead_id}")
+        return row
+
+    def _event(self, conn: sqlite3.Connection, now: datetime, **kwargs: Any) -> int:
+        return q.insert_event(conn, at=clock.stamp(now), day=now.date().isoformat(), **kwargs)
+
+    def _change(
+        self, conn: sqlite3.Connection, lead: sqlite3.Row, fields: Mapping[str, Any], now: datetime,
+        actor: str | None, kind: str, *, written: bool = False, **event: Any,
+    ) -> int:
+        """Update the lead's state fields (unless already `written`) and append the event, before and after."""
+        stamped = {k: _stamp(v) for k, v in fields.items()}
+        after = {k: v for k, v in stamped.items() if lead[k] != v}
+        if after and not written:
+            q.update_lead(conn, lead["id"], after, clock.stamp(now))
+        before = {k: lead[k] for k in after}
+        return self._event(conn, now, lead_id=lead["id"], rep=actor, kind=kind, before=before, after=after, **event)
+
+    def _viewer(self, conn: sqlite3.Connection, rep: str | None) -> Actor | None:
+        """Who is looking; None for the admin view (no rep). A manager sees all, a rep the pool and theirs."""
+        return self._actor(conn, rep) if rep else None
+
+    @staticmethod
+    def _visible_to(viewer: Actor | None) -> str | None:
+        return viewer.name if viewer and not viewer.manager else None
+
+    def _parse_at(self, text: str, lead, phones) -> datetime:
+        """An appointment time; without an offset it is the lead's local time."""
+        from zoneinfo import ZoneInfo
+
+        try:
+            value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise LeadtuiError(f"not an ISO-8601 date and time: {text!r} (e.g. 2026-12-01T15:00)") from None
+        if value.tzinfo is None:
+            zone = zone_of(lead, phones)
+            value = value.replace(tzinfo=ZoneInfo(zone)) if zone else value.astimezone()
+        return value
+
+    def _payload(self, conn: sqlite3.Connection, lead_id: int, rep: str) -> dict:
+        """What an action carries: the lead as it is after the change, in the same transaction."""
+        row = q.lead(conn, lead_id)
+        phones = q.phones(conn, [lead_id])[lead_id]
+        # W3: the phone to reach the owner on: never one marked bad (a wrong number); dialable first
+        good = sorted((p for p in phones if not p["bad"]),
+                      key=lambda p: (bool(p["dnc"] or p["litigator"]), p["position"] != row["cur_phone"], p["position"]))
+        return {
+            "lead_id": lead_id, "rep": rep, "owner_name": row["owner_name"], "address": row["address"],
+            "city": row["city"], "state": row["state"], "zip": row["zip"], "status": row["status"],
+            "phone": good[0]["number"] if good else None, "notes": row["notes"],
+            "appointment_at": row["appointment_at"], "offer_amount": row["offer_amount"],
+            "contract_path": row["contract_path"],
+        }

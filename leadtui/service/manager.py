@@ -1,0 +1,106 @@
+"""What a manager does: add reps, approve or reject, revive."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, timedelta
+
+from leadtui import clock
+from leadtui.core.pins import hash_pin
+from leadtui.core.rules import decide_status
+from leadtui.errors import LeadtuiError, Refused
+from leadtui.service.base import Base, Outcome
+from leadtui.store import queries as q
+
+
+class Managing(Base):
+    """W10, W13 and the floor's reps."""
+
+    def add_rep(
+        self, name: str, *, manager: bool = False, started: date | None = None, pin: str | None = None,
+        acting: str | None = None, acting_pin: str | None = None,
+    ) -> dict:
+        """Add a rep. The first manager needs no one's PIN; later managers need an acting manager's."""
+        name = name.strip()
+        if not name or len(name) > 40 or not name.isprintable():
+            raise LeadtuiError(f"a rep's name must be 1-40 printable characters, got {name!r}")
+        if manager and not pin:
+            raise LeadtuiError("a manager needs a PIN (--pin)")
+        if pin is not None and not (4 <= len(pin) <= 64):
+            raise LeadtuiError("a PIN must be 4 to 64 characters")
+        now = self.now()
+        with self.db.write() as conn:
+            if manager and q.has_manager(conn):
+                self._manager(conn, acting, acting_pin, "add a manager")
+            if q.rep(conn, name) is not None:
+                raise LeadtuiError(f"there is already a rep named {name!r}")
+            q.insert_rep(conn, name, "manager" if manager else "rep", (started or now.date()).isoformat(),
+                         hash_pin(pin) if pin else None, clock.stamp(now))
+        return next(r for r in self.reps() if r["name"] == name)
+
+    def approve(self, approval_id: int, rep: str | None, pin: str | None) -> Outcome:
+        """W13: a manager approves; the status applies now, credited to the rep who asked."""
+        now = self.now()
+        with self.db.write() as conn:
+            manager = self._manager(conn, rep, pin, "approve")
+            row = self._pending(conn, approval_id)
+            lead = self._lead(conn, row["lead_id"])
+            requester = self._actor(conn, row["rep"])
+            phones = q.phones(conn, [lead["id"]])[lead["id"]]
+            given = json.loads(row["inputs"])
+            at = given.pop("at", None)
+            d = decide_status(self.playbook.status(row["status"]), lead, phones, requester, now, approved=True,
+                              appointment_at=self._parse_at(at, lead, phones) if at else None, rules=self.rules,
+                              dials_24h=lambda pid: q.dials_since(conn, pid, clock.stamp(now - timedelta(hours=24))),
+                              **given)
+            outcome = self._apply(conn, lead, phones, d, requester, now,
+                                  extra={"approval": approval_id, "approved_by": manager.name})
+            q.decide_approval(conn, approval_id, "approved", manager.name, clock.stamp(now))
+        outcome.message = f"approval #{approval_id} approved: {outcome.message}"
+        return outcome
+
+    def reject(self, approval_id: int, rep: str | None, pin: str | None, why: str) -> Outcome:
+        """W13: a manager rejects; the lead is unchanged and the rep sees why."""
+        if not why.strip():
+            raise LeadtuiError("say why (--why TEXT): the rep sees it")
+        now = self.now()
+        with self.db.write() as conn:
+            manager = self._manager(conn, rep, pin, "reject")
+            row = self._pending(conn, approval_id)
+            q.decide_approval(conn, approval_id, "rejected", manager.name, clock.stamp(now), why.strip())
+            event_id = self._event(conn, now, lead_id=row["lead_id"], rep=manager.name, kind="approval_rejected",
+                                   status=row["status"], data={"approval": approval_id, "for": row["rep"], "why": why.strip()})
+        return Outcome(row["lead_id"], f"approval #{approval_id} rejected", event_id)
+
+    def _pending(self, conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row:
+        row = q.approval(conn, approval_id)
+        if row is None:
+            raise LeadtuiError(f"no approval {approval_id}")
+        if row["state"] != "pending":
+            raise Refused(f"approval #{approval_id} is already {row['state']}")
+        return row
+
+    def revive(self, lead_id: int, rep: str | None, pin: str | None) -> Outcome:
+        """W10: a manager brings a killed lead back to what it was before the kill."""
+        now = self.now()
+        with self.db.write() as conn:
+            manager = self._manager(conn, rep, pin, "revive a lead")
+            lead = self._lead(conn, lead_id)
+            if not lead["dead"]:
+                raise Refused(f"lead {lead_id} is not dead")
+            undone = q.undone_ids(conn, lead_id)
+            kill = next((e for e in reversed(q.events(conn, lead_id))
+                         if e["id"] not in undone and json.loads(e["after"] or "{}").get("dead") == 1), None)
+            restore = json.loads(kill["before"]) if kill else {}
+            restore.update(dead=0, status=restore.get("status", lead["status"] if kill else self.playbook.initial))
+            owner = restore.get("owner")
+            if owner and (q.rep(conn, owner) is None or not q.rep(conn, owner)["active"]):
+                restore["owner"] = None
+            if restore.get("hold_until") and restore["hold_until"] <= clock.stamp(now):
+                restore["hold_until"] = None
+            event_id = self._change(conn, lead, restore, now, manager.name, "revive",
+                                    data={"killed_by": kill["rep"] if kill else None})
+        label = self.playbook.status(restore["status"]).label
+        return Outcome(lead_id, f"lead {lead_id} revived as {label}", event_id)
+

@@ -1,0 +1,195 @@
+"""Reads: leads, the call queue and what it leaves out, counts, KPIs, the floor's lists."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from leadtui import clock
+from leadtui.core.calling import OpenNow, narrowest, widest
+from leadtui.core.playbook import KPI_COUNTERS
+from leadtui.core.rules import why_not_now
+from leadtui.errors import LeadtuiError, Refused
+from leadtui.service.base import Base
+from leadtui.service.shapes import event_json, lead_json
+from leadtui.store import queries as q
+
+DUE_MAX = 1000  # due follow-ups and appointments shown at the top of a rep's queue
+
+
+class Reads(Base):
+    """What a rep or manager may see; every read is one consistent snapshot."""
+
+    def lead(self, lead_id: int, *, events: bool = False) -> dict:
+        """One lead as JSON-ready data, with phones (and its timeline)."""
+        with self.db.read() as conn:
+            row = self._lead(conn, lead_id)
+            out = lead_json(self.playbook, row, q.phones(conn, [lead_id])[lead_id])
+            if events:
+                undone = q.undone_ids(conn, lead_id)
+                out["events"] = [event_json(e, undone) for e in q.events(conn, lead_id)]
+        return out
+
+    def search(
+        self, rep: str | None = None, *, status: str | None = None, pool: bool = False, owner: str | None = None,
+        text: str | None = None, dead: bool = False, limit: int | None = None, after: int = 0,
+        statuses: Iterable[str] = (),
+    ) -> list[dict]:
+        """Leads as `rep` may see them: the pool and their own (a manager, or no rep: all); by id after `after`."""
+        if status:
+            self.playbook.status(status)
+        if limit is not None and limit < 0:
+            raise LeadtuiError("--limit can't be negative")
+        with self.db.read() as conn:
+            viewer = self._viewer(conn, rep)
+            visible_to = self._visible_to(viewer)
+            if owner and visible_to and owner.lower() != visible_to.lower():
+                raise Refused("only a manager sees another rep's leads (W14)")
+            if owner and q.rep(conn, owner) is None:
+                raise LeadtuiError(f"no rep named {owner!r}")
+            rows = q.search(conn, visible_to=visible_to, status=status, pool=pool, owner=owner,
+                            text=text, dead=dead, limit=limit, after=after, statuses=statuses)
+            phones = q.phones(conn, [r["id"] for r in rows])
+        return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
+
+    def queue(self, rep: str, cursor: tuple[str, int] = ("due", 0), limit: int = 100) -> tuple[list[dict], tuple | None]:
+        """One page of the rep's call queue and the cursor of the next page (None at the end).
+
+        In order: due follow-ups and today's appointments (cursor ("due", 0)), the rep's other leads
+        (("mine", after_id)), then the pool (("pool", after_id)). Each lead has `queue`: due, mine or
+        pool. Leads that can't be dialled now are left out (see `left_out`)."""
+        now = self.now()
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        day = (clock.stamp(day_start), clock.stamp(day_start + timedelta(days=1)))
+        is_open = OpenNow(now, widest(self.rules.windows()))
+        phase, after = cursor
+        with self.db.read() as conn:
+            actor = self._actor(conn, rep)
+            if phase == "due":
+                rows, more = q.queue_due(conn, actor.name, clock.stamp(now), day, DUE_MAX, is_open), ("mine", 0)
+            elif phase == "mine":
+                rows = q.queue_mine(conn, actor.name, day, after, limit, is_open)
+                more = ("mine", rows[-1]["id"]) if len(rows) == limit else ("pool", 0)
+            else:
+                rows = q.queue_pool(conn, clock.stamp(now), after, limit, is_open)
+                more = ("pool", rows[-1]["id"]) if len(rows) == limit else None
+            phones = q.phones(conn, [r["id"] for r in rows])
+            out = []
+            for row in rows:
+                appointment = row["appointment_at"] is not None and day[0] <= row["appointment_at"] < day[1]
+                check = {**dict(row), "next_call_at": None} if appointment else row
+                if self._why_not(conn, check, phones[row["id"]], now) is None:
+                    out.append({**lead_json(self.playbook, row, phones[row["id"]]), "queue": phase})
+        return out, more
+
+    def left_out(self, rep: str, *, after: int = 0, limit: int = 100) -> list[dict]:
+        """Leads missing from the rep's queue, by id after `after`, each with `why`."""
+        now = self.now()
+        is_open = OpenNow(now, narrowest(self.rules.windows()))
+        out: list[dict] = []
+        with self.db.read() as conn:
+            actor = self._actor(conn, rep)
+            while len(out) < limit:
+                rows = q.queue_left_out(conn, actor.name, clock.stamp(now), after, limit, is_open)
+                phones = q.phones(conn, [r["id"] for r in rows])
+                for row in rows:
+                    lead = lead_json(self.playbook, row, phones[row["id"]])
+                    if row["dead"]:
+                        why = f"dead: {lead['status_label']}"
+                    elif row["owner"] and row["owner"] != actor.name:
+                        why = f"held by {row['owner']}"
+                    else:
+                        why = self._why_not(conn, row, phones[row["id"]], now)
+                    if why:
+                        out.append({**lead, "why": why})
+                if len(rows) < limit:
+                    break
+                after = rows[-1]["id"]
+        return out[:limit]
+
+    def _why_not(self, conn: sqlite3.Connection, lead, phones: list, now: datetime) -> str | None:
+        since = clock.stamp(now - timedelta(hours=24))
+        return why_not_now(lead, phones, now, self.rules, lambda pid: q.dials_since(conn, pid, since))
+
+    def why_not(self, lead_id: int) -> str | None:
+        """Why lead `lead_id` can't be dialled now (B3, cadence), or None."""
+        now = self.now()
+        with self.db.read() as conn:
+            lead = self._lead(conn, lead_id)
+            if lead["dead"]:
+                return "dead"
+            return self._why_not(conn, lead, q.phones(conn, [lead_id])[lead_id], now)
+
+    def data_version(self) -> int:
+        """Changes when another station commits (PRAGMA data_version)."""
+        return q.data_version(self.db.conn)
+
+    def counts(self, rep: str | None = None, *, include_dead: bool = False) -> dict[str, int]:
+        """Live leads per status, every status of the playbook listed (L3, B1); killed ones too if asked."""
+        with self.db.read() as conn:
+            got = q.counts_by_status(conn, self._visible_to(self._viewer(conn, rep)), include_dead)
+        return {s.id: got.get(s.id, 0) for s in self.playbook.statuses}
+
+    def group_counts(self, rep: str | None = None) -> dict[str, int]:
+        by_status = self.counts(rep)
+        return {g.id: sum(by_status[s.id] for s in self.playbook.in_group(g.id)) for g in self.playbook.groups}
+
+    def other_properties(self, lead_id: int) -> list[dict]:
+        """W11: the owner's other properties (same owner and mailing address, or a shared phone)."""
+        with self.db.read() as conn:
+            row = self._lead(conn, lead_id)
+            numbers = [p["number"] for p in q.phones(conn, [lead_id])[lead_id]]
+            rows = q.other_properties(conn, row, numbers)
+            phones = q.phones(conn, [r["id"] for r in rows])
+        return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
+
+    def agenda(self, rep: str) -> list[dict]:
+        """W4: the rep's appointments from now on."""
+        with self.db.read() as conn:
+            actor = self._actor(conn, rep)
+            rows = q.agenda(conn, actor.name, clock.stamp(self.now()))
+            phones = q.phones(conn, [r["id"] for r in rows])
+        return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
+
+    def kpis(self, *, day: str | None = None, rep: str | None = None, since: str | None = None) -> list[dict]:
+        """W20: per rep per day, credited at the key press, undone presses not counted."""
+        with self.db.read() as conn:
+            rows = q.kpi_events(conn, day, rep, since)
+        table: dict[tuple[str, str], dict] = {}
+        for row in rows:
+            entry = table.setdefault((row["rep"], row["day"]), {"rep": row["rep"], "day": row["day"], **dict.fromkeys(KPI_COUNTERS, 0)})
+            for counter in row["kpi"].split(","):
+                entry[counter] += 1
+        return [table[k] for k in sorted(table)]
+
+    def reps(self) -> list[dict]:
+        with self.db.read() as conn:
+            rows = q.reps(conn)
+        return [{"name": r["name"], "role": r["role"], "manager": r["role"] == "manager",
+                 "started": r["started"], "active": bool(r["active"]), "has_pin": r["pin_hash"] is not None} for r in rows]
+
+    def outbox(self, states: Iterable[str] = (), lead_id: int | None = None) -> list[dict]:
+        with self.db.read() as conn:
+            rows = q.actions(conn, states, lead_id)
+        return [{"id": r["id"], "lead_id": r["lead_id"], "action": r["action"], "state": r["state"],
+                 "attempts": r["attempts"], "created_at": r["created_at"], "due_at": r["due_at"],
+                 "idempotency_key": r["idempotency_key"], "last_error": r["last_error"]} for r in rows]
+
+    def approvals(self, rep: str, *, all_states: bool = False) -> list[dict]:
+        """Pending approvals; a manager sees everyone's, a rep only their own (with the why of a rejection)."""
+        with self.db.read() as conn:
+            actor = self._actor(conn, rep)
+            states = ("pending", "approved", "rejected", "cancelled") if all_states else ("pending",)
+            if not actor.manager and not all_states:
+                states = ("pending", "rejected")
+            rows = q.approvals(conn, states=states, rep_name=None if actor.manager else actor.name)
+        return [{"id": r["id"], "lead_id": r["lead_id"], "rep": r["rep"], "status": r["status"], "state": r["state"],
+                 "requested_at": r["requested_at"], "decided_by": r["decided_by"], "decided_at": r["decided_at"],
+                 "why": r["why"]} for r in rows]
+
+    def replies(self) -> list[dict]:
+        with self.db.read() as conn:
+            rows = q.open_replies(conn)
+        return [dict(r) for r in rows]
+
