@@ -144,6 +144,7 @@ SCHEMA: dict = {
         "targets": _Map(_TARGET),
     },
     "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
+    "floor": {"reserve_seconds": _int(10)},  # F2: how long the lead on a station's screen stays reserved
 }
 
 

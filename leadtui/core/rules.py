@@ -42,6 +42,7 @@ class Decision:
     advance: str | None = None            # after W1's run: "phone" or "lead"
     message: str = ""
     data: dict = field(default_factory=dict)
+    undoes: int | None = None             # W19: the event an undo reverses
 
 
 class NeedsConfirmation(Refused):

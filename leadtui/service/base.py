@@ -3,6 +3,9 @@ helpers each write uses (who acts, the lead, its event)."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -13,11 +16,21 @@ from leadtui import clock
 from leadtui.core.calling import CallingRules
 from leadtui.core.pins import pin_ok
 from leadtui.core.playbook import parse as parse_playbook
+from leadtui.core.decide import Seen, reservation_guard, seen_guard
 from leadtui.core.rules import Actor
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
 from leadtui.store import queries as q
+from leadtui.store import reservations
 from leadtui.store.db import Database, Notice, connect
+
+
+RESERVE_SECONDS = 120  # F2: how long a station's lead stays reserved unless renewed ([floor] reserve_seconds)
+
+
+def new_station() -> str:
+    """A name for one station (or one CLI call): host, process and a random tag."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class PinRequired(Refused):
@@ -46,8 +59,11 @@ class Base:
     def __init__(
         self, db: Database, *, now: Callable[[], datetime] = clock.now, rules: CallingRules | None = None,
         delay_seconds: int = 30, contracts_dir: Path | None = None, templates_dir: Path | None = None,
+        station: str | None = None, reserve_seconds: int = RESERVE_SECONDS,
     ):
         self.db = db
+        self.station = station or new_station()
+        self.reserve_seconds = reserve_seconds
         self.now = now
         self.rules = rules or CallingRules()
         self.delay = timedelta(seconds=delay_seconds)
@@ -98,6 +114,16 @@ class Base:
         if row is None:
             raise LeadtuiError(f"no lead {lead_id}")
         return row
+
+    def _target(self, conn: sqlite3.Connection, lead_id: int, actor: Actor, seen: Seen | None, now: datetime,
+                *, moved_on: bool = False) -> sqlite3.Row:
+        """The lead a key acts on, refused if it changed hands since the rep saw it (F1) or is on another
+        rep's screen (F2). `moved_on`: an undo may follow the rep's own change of owner."""
+        lead = self._lead(conn, lead_id)
+        if not moved_on:
+            seen_guard(lead, seen, actor)
+        reservation_guard(lead, reservations.of_lead(conn, lead_id, clock.stamp(now)), actor)
+        return lead
 
     def _event(self, conn: sqlite3.Connection, now: datetime, **kwargs: Any) -> int:
         return q.insert_event(conn, at=clock.stamp(now), day=now.date().isoformat(), **kwargs)

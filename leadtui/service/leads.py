@@ -9,6 +9,7 @@ from typing import Iterable
 from leadtui import clock
 from leadtui.core.calling import resolve_zone
 from leadtui.core.identity import address_key, owner_key
+from leadtui.core.decide import Seen
 from leadtui.core.rules import Actor, NeedsConfirmation, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
@@ -68,14 +69,17 @@ class Leads(Base):
     def set_status(
         self, lead_id: int, status: str, rep: str | None, *, phone: int | None = None, at: str | None = None,
         amount: float | None = None, source: str | None = None, confirm: bool = False, override: bool = False,
+        seen: Seen | None = None,
     ) -> Outcome:
         """A status key: core decides, one transaction stores lead, event and outbox rows."""
         st = self.playbook.status(status)
         now = self.now()
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
-            lead = self._lead(conn, lead_id)
+            lead = self._target(conn, lead_id, actor, seen, now)
             phones = q.phones(conn, [lead_id])[lead_id]
+            if phone is None and seen is not None:
+                phone = seen.phone  # F1: the phone that was on screen
             appointment = self._parse_at(at, lead, phones) if at else None
             since = clock.stamp(now - timedelta(hours=24))
             try:

@@ -14,6 +14,7 @@ from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
 from leadtui.service.shapes import event_json, lead_json
 from leadtui.store import queries as q
+from leadtui.store import reservations
 
 DUE_MAX = 1000  # due follow-ups and appointments shown at the top of a rep's queue
 
@@ -26,6 +27,10 @@ class Reads(Base):
         with self.db.read() as conn:
             row = self._lead(conn, lead_id)
             out = lead_json(self.playbook, row, q.phones(conn, [lead_id])[lead_id])
+            held = reservations.of_lead(conn, lead_id, clock.stamp(self.now()))
+            out["reserved"] = None if held is None else {
+                "rep": held["rep"], "station": held["station"], "since": held["since"], "until": held["until"],
+                "here": held["station"] == self.station}
             if events:
                 undone = q.undone_ids(conn, lead_id)
                 out["events"] = [event_json(e, undone) for e in q.events(conn, lead_id)]
@@ -64,15 +69,16 @@ class Reads(Base):
         day = (clock.stamp(day_start), clock.stamp(day_start + timedelta(days=1)))
         is_open = OpenNow(now, widest(self.rules.windows()))
         phase, after = cursor
+        elsewhere = (self.station, clock.stamp(now))
         with self.db.read() as conn:
             actor = self._actor(conn, rep)
             if phase == "due":
-                rows, more = q.queue_due(conn, actor.name, clock.stamp(now), day, DUE_MAX, is_open), ("mine", 0)
+                rows, more = q.queue_due(conn, actor.name, clock.stamp(now), day, DUE_MAX, is_open, elsewhere), ("mine", 0)
             elif phase == "mine":
-                rows = q.queue_mine(conn, actor.name, day, after, limit, is_open)
+                rows = q.queue_mine(conn, actor.name, day, after, limit, is_open, elsewhere)
                 more = ("mine", rows[-1]["id"]) if len(rows) == limit else ("pool", 0)
             else:
-                rows = q.queue_pool(conn, clock.stamp(now), after, limit, is_open)
+                rows = q.queue_pool(conn, clock.stamp(now), after, limit, is_open, elsewhere)
                 more = ("pool", rows[-1]["id"]) if len(rows) == limit else None
             phones = q.phones(conn, [r["id"] for r in rows])
             out = []
@@ -193,3 +199,9 @@ class Reads(Base):
             rows = q.open_replies(conn)
         return [dict(r) for r in rows]
 
+    def reservations(self) -> list[dict]:
+        """F2: which station has which lead on screen, until when (for managers and `leadtui reservations`)."""
+        with self.db.read() as conn:
+            rows = reservations.live(conn, clock.stamp(self.now()))
+        return [{"lead_id": r["lead_id"], "owner_name": r["owner_name"], "owner": r["owner"], "rep": r["rep"],
+                 "station": r["station"], "since": r["since"], "until": r["until"]} for r in rows]

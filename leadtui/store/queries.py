@@ -7,6 +7,8 @@ import re
 import sqlite3
 from typing import Any, Callable, Iterable
 
+from leadtui.store.reservations import RESERVED_ELSEWHERE
+
 # The lead fields a rule may change: events keep them before and after, undo restores them.
 STATE_FIELDS = (
     "status", "owner", "hold_until", "next_call_at", "appointment_at", "offer_amount",
@@ -20,6 +22,7 @@ LEAD_COLUMNS = (
 )
 PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
 IsOpen = Callable[[str | None, str | None], bool]  # is it calling hours for (phone zone, state) now
+Elsewhere = tuple[str, str]  # (this station, now): leads reserved by other stations are skipped
 
 
 def _in(column: str, values: list) -> str:
@@ -187,33 +190,35 @@ def _zone_open(conn: sqlite3.Connection, is_open: IsOpen) -> None:
 
 
 def queue_due(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str, str],
-              limit: int, is_open: IsOpen) -> list[sqlite3.Row]:
+              limit: int, is_open: IsOpen, elsewhere: Elsewhere) -> list[sqlite3.Row]:
     """The rep's follow-ups due now and today's appointments, soonest first."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
             SELECT id FROM leads WHERE dead = 0 AND owner = ? AND next_call_at <= ?
             UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?)
-          AND {_DIALABLE} AND {_OPEN}
+          AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY coalesce(next_call_at, appointment_at), id LIMIT ?"""
-    return conn.execute(sql, [rep_name, now, rep_name, *day, limit]).fetchall()
+    return conn.execute(sql, [rep_name, now, rep_name, *day, *elsewhere, limit]).fetchall()
 
 
 def queue_mine(conn: sqlite3.Connection, rep_name: str, day: tuple[str, str], after: int, limit: int,
-               is_open: IsOpen) -> list[sqlite3.Row]:
+               is_open: IsOpen, elsewhere: Elsewhere) -> list[sqlite3.Row]:
     """The rep's other leads with no call scheduled, by id after `after` (the owner index gives that order)."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND l.owner = ? AND l.next_call_at IS NULL AND l.id > ?
           AND coalesce(appointment_at >= ? AND appointment_at < ?, 0) = 0 AND {_DIALABLE} AND {_OPEN}
-        ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [rep_name, after, *day, limit]).fetchall()
+          AND NOT {RESERVED_ELSEWHERE} ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [rep_name, after, *day, *elsewhere, limit]).fetchall()
 
 
-def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen) -> list[sqlite3.Row]:
+def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen,
+               elsewhere: Elsewhere) -> list[sqlite3.Row]:
     """Pool leads that may be dialled now, by id after `after`."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
-          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_DIALABLE} AND {_OPEN} ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, now, limit]).fetchall()
+          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
+        ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [after, now, *elsewhere, limit]).fetchall()
 
 
 def queue_left_out(conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int,

@@ -187,4 +187,15 @@ MIGRATIONS: tuple[str, ...] = (
         '$.searched', (SELECT coalesce(max(id), 0) FROM leads))
     WHERE key = 'deferred_by_import';
     """,
+    # 4: reservations (F2): the lead a station shows as current, for its rep, for a short lease
+    """
+    CREATE TABLE reservations (
+        lead_id INTEGER PRIMARY KEY REFERENCES leads(id),
+        rep TEXT NOT NULL COLLATE NOCASE,
+        station TEXT NOT NULL,
+        since TEXT NOT NULL,
+        until TEXT NOT NULL
+    );
+    CREATE INDEX reservations_station ON reservations(station);
+    """,
 )
