@@ -1,0 +1,875 @@
+"""Many stations on one big floor: key -> commit per station while other writers run, the
+longest repaint gap of a real app, and claim contention.
+
+    python benchmarks/bench_floor.py --db /tmp/leadtui-bench/leads-1m.db       # every phase
+    python benchmarks/bench_floor.py --db ... --phases quiet,claims --seconds 10
+
+`--db` is bench_status's database (1,000,000 leads; build it with bench_status.py first). It is
+never written: each phase works on a fresh copy in a temp folder (SQLite's backup API, so a
+database another process is writing still copies consistently), removed after the phase.
+Stations are separate processes, each with its own `Service.open(copy, now=...)`, the clock
+fixed at 2026-11-23 15:00 New York (inside the calling window everywhere). Phases, in order:
+
+- quiet:    `--stations` rep stations (rep1..repN, a status key every 1-2 s, randomised) and one
+            burst station (alice, 10 keys/s), with nothing else running, for `--seconds`;
+- import:   the same while `leadtui import` loads a generated `--import-rows` list
+            (bench_import's PropStream generator, another seed) into the copy; meanwhile a real
+            headless app (rep bob) gets cursor keys every 25 ms and a Not Contacted key every
+            second, and the longest gap between its screen updates is printed (`--repaint
+            quiet,import` measures it in the quiet phase too, as a baseline);
+- sweep:    the same while `leadtui sweep` then `leadtui migrate-statuses --map FILE` run over
+            every lead (set up first: `--holds` pool leads get an expired Offer Rejected hold by
+            SQL; about half the leads carry a legacy source status from the build);
+- dispatch: the same while `leadtui dispatch --watch` drains `--actions` Needs Offer actions
+            (queued first through the Service, delay 0) to a webhook sink on 127.0.0.1;
+- claims:   `--stations` processes claim pool leads as fast as they can for `--claim-seconds`,
+            each taking the next lead of its own `Service.queue` page (so they race for the
+            same leads): claims won per station, and the worst wait for one claim.
+
+A key is one `Service.set_status` on a pool lead only that station presses (not-contacted, then
+needs-offer / not-interested / offer-rejected), timed from just before the call to its return:
+p50, p99 and max per station, next to the targets (p99 <= 100 ms, max <= 250 ms in every
+phase; repaint gap <= 50 ms; every station wins claims, worst claim wait <= 250 ms). A key a
+rule refused still counts (it waited for the write lock too); a key lost because the database
+stayed locked counts with the time it waited. The phase lasts `--seconds`, or until its
+background job ends if that is later (at most `--job-timeout`). It asserts nothing about time:
+figures are for reading. Loopback network only; every child process and temp file is removed
+at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import multiprocessing as mp
+import os
+import queue as queue_mod
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_status import NOW  # same folder; the clock every station uses
+
+PHASES = ("quiet", "import", "sweep", "dispatch", "claims")
+TARGET_P99_MS, TARGET_MAX_MS, TARGET_GAP_MS, TARGET_CLAIM_MS = 100.0, 250.0, 50.0, 250.0
+REP_PACE = (1.0, 2.0)      # seconds between a rep station's keys, uniform
+BURST_EVERY = 0.1          # the burst station: 10 keys/s
+SECOND_KEYS = ("needs-offer", "not-interested", "offer-rejected")  # after one not-contacted on a lead
+LEADS_PER_REP, LEADS_BURST = 600, 6000   # leads handed to each station (2 keys a lead)
+MAX_KEYS_REP, MAX_KEYS_BURST = 2 * LEADS_PER_REP, 2 * LEADS_BURST
+MAX_CLAIM_TRIES = 200_000  # per claiming station
+READY_TIMEOUT = 240.0      # s for every child to open the database (and the app to paint)
+COLLECT_TIMEOUT = 60.0     # s for children to hand in their figures after the stop
+APP_KEY_EVERY = 0.025      # the headless app: a cursor key this often ...
+APP_STATUS_EVERY = 40      # ... and every 40th key a Not Contacted (one a second)
+APP_FIRST_PAINT_TIMEOUT = 120.0
+NOW_ISO = NOW.isoformat()
+MIGRATION_MAP = """\
+# bench_floor: the build's legacy source statuses onto the wholesale playbook
+[map]
+"new" = "new"
+"followed up" = "not-contacted"
+"hot" = "not-contacted"
+"exclude" = "not-interested"
+"""
+
+
+def _pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def _kind(exc: BaseException) -> str:
+    """'lost' when the database stayed locked (the key is gone), else 'refused' (a rule said no)."""
+    from leadtui.errors import LeadtuiError, Refused
+
+    if isinstance(exc, Refused):
+        return "refused"
+    text = str(exc)
+    if isinstance(exc, sqlite3.Error) or (isinstance(exc, LeadtuiError) and ("locked" in text or "busy" in text)):
+        return "lost"
+    return "refused" if isinstance(exc, LeadtuiError) else "error"
+
+
+# --- child processes (spawned: each imports leadtui afresh and opens its own connection) ----------
+
+def station(spec: dict, ready, start, stop, results) -> None:
+    """One station: status keys on its own leads at its pace until `stop`; hands in every key's time."""
+    name = spec["name"]
+    try:
+        from leadtui.service import Service
+
+        svc = Service.open(spec["path"], now=lambda: NOW)
+        svc.reps()  # warm: a read on the connection
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent, never a hang
+        ready.put((name, False, f"{type(exc).__name__}: {exc}"))
+        return
+    ready.put((name, True, ""))
+    rng = random.Random(spec["seed"])
+    keys = [(lead, status) for i, lead in enumerate(spec["leads"])
+            for status in ("not-contacted", SECOND_KEYS[i % len(SECOND_KEYS)])][:spec["max_keys"]]
+    samples: list[float] = []
+    kinds: Counter = Counter()
+    reasons: Counter = Counter()
+    late_max = 0.0
+    if not start.wait(READY_TIMEOUT + 60):
+        results.put({"name": name, "error": "never started"})
+        return
+    hard_end = time.perf_counter() + spec["hard_seconds"]
+    due = time.perf_counter() + rng.uniform(0, spec["every"][1])  # stations don't start in step
+    for lead_id, status in keys:
+        delay = due - time.perf_counter()
+        if delay > 0 and stop.wait(delay):
+            break
+        if stop.is_set() or time.perf_counter() > hard_end:
+            break
+        late_max = max(late_max, -delay)
+        t0 = time.perf_counter()
+        try:
+            svc.set_status(lead_id, status, spec["rep"])
+            kind = "committed"
+        except Exception as exc:  # noqa: BLE001 - every outcome is a figure
+            kind = _kind(exc)
+            reasons[f"{kind}: {re.sub(r'[0-9]+', 'N', str(exc))[:100]}"] += 1
+        samples.append((time.perf_counter() - t0) * 1000)
+        kinds[kind] += 1
+        if spec["burst"]:
+            due += spec["every"][0]  # typed ahead: keys held up by a slow one follow at once
+        else:
+            due = max(due + rng.uniform(*spec["every"]), time.perf_counter())  # a rep waits for the screen
+    svc.close()
+    results.put({"name": name, "rep": spec["rep"], "samples": samples, "kinds": dict(kinds),
+                 "reasons": reasons.most_common(3), "late_max_ms": late_max * 1000,
+                 "ran_out": len(samples) >= len(keys)})
+
+
+def claimer(spec: dict, ready, start, stop, results) -> None:
+    """One station claiming the next pool lead of its queue as fast as it can until `stop`."""
+    name = spec["name"]
+    try:
+        from leadtui.service import Service
+
+        svc = Service.open(spec["path"], now=lambda: NOW)
+        svc.queue(spec["rep"], ("pool", 0), 10)  # warm: the queue's query once
+    except BaseException as exc:  # noqa: BLE001
+        ready.put((name, False, f"{type(exc).__name__}: {exc}"))
+        return
+    ready.put((name, True, ""))
+    waits: list[float] = []
+    reads: list[float] = []
+    kinds: Counter = Counter()
+    reasons: Counter = Counter()
+    if not start.wait(READY_TIMEOUT + 60):
+        results.put({"name": name, "error": "never started"})
+        return
+    hard_end = time.perf_counter() + spec["hard_seconds"]
+    tries = 0
+    while not stop.is_set() and time.perf_counter() < hard_end and tries < MAX_CLAIM_TRIES:
+        t0 = time.perf_counter()
+        try:
+            rows, _ = svc.queue(spec["rep"], ("pool", 0), 10)
+        except Exception as exc:  # noqa: BLE001
+            kinds["queue failed"] += 1
+            reasons[f"queue: {str(exc)[:100]}"] += 1
+            tries += 1
+            continue
+        reads.append((time.perf_counter() - t0) * 1000)
+        if not rows:
+            break
+        for row in rows:
+            if stop.is_set() or tries >= MAX_CLAIM_TRIES:
+                break
+            tries += 1
+            t0 = time.perf_counter()
+            try:
+                svc.claim(row["id"], spec["rep"])
+                kind = "won"
+            except Exception as exc:  # noqa: BLE001
+                kind = _kind(exc)
+                kind = "taken" if kind == "refused" else kind
+                reasons[f"{kind}: {re.sub(r'[0-9]+', 'N', str(exc))[:100]}"] += 1
+            waits.append((time.perf_counter() - t0) * 1000)
+            kinds[kind] += 1
+            if kind == "won":
+                break  # back to the queue: the next lead it shows
+    svc.close()
+    results.put({"name": name, "rep": spec["rep"], "samples": waits, "reads": reads, "kinds": dict(kinds),
+                 "reasons": reasons.most_common(3)})
+
+
+# --- repaint gap: a real headless app, kept apart -------------------------------------------------
+# The UI is being reworked: everything it needs from leadtui.ui is here, and any failure (an import,
+# the constructor, no first paint) comes back as a reason, printed as "repaint gap: not measured".
+
+def repaint_probe(spec: dict, ready, start, stop, results) -> None:
+    """Run `leadtui.ui.app.Leadtui` headless (run_test, 120x40) on the copy; while the phase runs,
+    post a cursor key every APP_KEY_EVERY s (j/k in turn; every APP_STATUS_EVERY-th key a Not
+    Contacted `n`, a write) and note the time of every screen update (`App._display` with an
+    update: what a terminal would be sent). Hands in the longest interval between updates."""
+    name = "repaint"
+    os.environ["LEADTUI_NOW"] = NOW_ISO
+    try:
+        import asyncio
+
+        from textual import events
+
+        from leadtui import config
+        from leadtui.ui.app import Leadtui
+    except BaseException as exc:  # noqa: BLE001
+        ready.put((name, False, f"import failed: {type(exc).__name__}: {exc}"))
+        return
+
+    async def run() -> dict:
+        try:
+            app = Leadtui(Path(spec["path"]), config.load(None), spec["rep"])
+        except BaseException as exc:  # noqa: BLE001
+            return {"error": f"the app did not start: {type(exc).__name__}: {exc}"}
+        updates: list[float] = []
+        original = app._display
+
+        def display(screen, renderable):
+            if renderable is not None:
+                updates.append(time.perf_counter())
+            return original(screen, renderable)
+
+        app._display = display
+        out: dict = {}
+        async with app.run_test(size=(120, 40)):
+            until = time.perf_counter() + APP_FIRST_PAINT_TIMEOUT
+            while len(updates) < 2 and time.perf_counter() < until:
+                await asyncio.sleep(0.05)
+            if len(updates) < 2:
+                return {"error": f"no screen update within {APP_FIRST_PAINT_TIMEOUT:.0f} s of the start"}
+            await asyncio.sleep(1.0)  # the first page and panel settle
+            ready.put((name, True, ""))
+            until = time.perf_counter() + READY_TIMEOUT + 60
+            while not start.is_set() and time.perf_counter() < until:
+                await asyncio.sleep(0.01)
+            began, keys = time.perf_counter(), 0
+            hard_end = began + spec["hard_seconds"]
+            while not stop.is_set() and time.perf_counter() < hard_end:
+                keys += 1
+                key = "n" if keys % APP_STATUS_EVERY == 0 else ("j" if keys % 2 else "k")
+                app.post_message(events.Key(key, key))
+                await asyncio.sleep(APP_KEY_EVERY)
+            ended = time.perf_counter()
+            seen = [began] + [t for t in updates if began <= t <= ended] + [ended]
+            gaps = [(b - a) * 1000 for a, b in itertools.pairwise(seen)]
+            out = {"gap_max_ms": max(gaps), "gap_p99_ms": _pct(gaps, 99), "updates": len(seen) - 2,
+                   "keys": keys, "seconds": ended - began}
+        return out
+
+    try:
+        out = asyncio.run(run())
+    except BaseException as exc:  # noqa: BLE001
+        out = {"error": f"the app failed: {type(exc).__name__}: {exc}"}
+    if "error" in out and not out.get("keys"):
+        ready.put((name, False, out["error"]))  # harmless if it was already reported ready
+    results.put({"name": name, **out})
+
+
+# --- the parent: copies, setup, background jobs, reports ----------------------------------------
+
+def leadtui_cmd() -> list[str]:
+    script = shutil.which("leadtui", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "leadtui"]
+
+
+def copy_db(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (the source may be in use elsewhere)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class Job:
+    """Background commands run one after another in their own process groups (so an import's
+    reading processes go with it); each one's wall time, exit code and output tail are kept."""
+
+    def __init__(self, label: str, commands: list[tuple[str, list[str]]], env: dict):
+        self.label, self.commands, self.env = label, commands, env
+        self.done = threading.Event()
+        self.proc: subprocess.Popen | None = None
+        self.ran: list[dict] = []
+        self.killed = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for name, cmd in self.commands:
+                if self.killed:
+                    break
+                t0 = time.perf_counter()
+                self.proc = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                out, err = self.proc.communicate()
+                self.ran.append({"name": name, "seconds": time.perf_counter() - t0, "rc": self.proc.returncode,
+                                 "out": out, "err": err.strip()[-300:]})
+        finally:
+            self.done.set()
+
+    def kill(self) -> None:
+        self.killed = True
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the group this job started
+            except ProcessLookupError:
+                pass
+        self.thread.join(30)
+
+
+class Watcher:
+    """`leadtui dispatch --watch` until the sink has `count` deliveries (then SIGTERM)."""
+
+    def __init__(self, cmd: list[str], env: dict, sink, count: int):
+        self.cmd, self.env, self.sink, self.count = cmd, env, sink, count
+        self.proc: subprocess.Popen | None = None
+        self.started = self.drained_at = 0.0
+        self.ran: list[dict] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._wait, daemon=True)
+        self.err_file = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in kill()
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.err_file, text=True, start_new_session=True)
+        self.thread.start()
+
+    def _wait(self) -> None:
+        while self.proc.poll() is None and not self.done.is_set():
+            if self.sink.wait_for(self.count, 0.2):
+                self.drained_at = time.perf_counter()
+                break
+        self.done.set()
+
+    def kill(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # the delivery in flight finishes
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        self.err_file.seek(0)
+        err = self.err_file.read().strip()
+        self.err_file.close()
+        took = (self.drained_at or time.perf_counter()) - self.started
+        self.ran.append({"name": "dispatch --watch", "seconds": took, "rc": proc.returncode, "out": "",
+                         "err": "" if self.drained_at else err[-300:], "drained": bool(self.drained_at)})
+
+
+class Floor:
+    """Everything one run starts, so that it all goes at the end."""
+
+    def __init__(self, args: argparse.Namespace, work: Path):
+        self.args, self.work = args, work
+        self.ctx = mp.get_context("spawn")
+        self.children: list = []
+        self.stops: list = []  # the stop events children watch
+        self.jobs: list = []
+        self.plan: dict | None = None
+        self.summary: list[tuple[str, str]] = []
+        self.csv: Path | None = None
+        self.env = {**os.environ, "LEADTUI_CONFIG_DIR": str(work / "config"), "LEADTUI_DATA_DIR": str(work / "data"),
+                    "LEADTUI_NOW": NOW_ISO}
+        for key in ("LEADTUI_DB", "LEADTUI_REP", "LEADTUI_CONFIG"):
+            self.env.pop(key, None)
+
+    # setup ------------------------------------------------------------------------------------
+
+    def prepare(self, path: Path) -> None:
+        """Reps on the copy, and (once) which leads each station presses keys on."""
+        from leadtui.service import Service
+
+        svc = Service.open(path, now=lambda: NOW)
+        try:
+            have = {r["name"].lower() for r in svc.reps()}
+            for name in ["alice", "bob"] + [f"rep{i}" for i in range(1, self.args.stations + 1)]:
+                if name not in have:
+                    svc.add_rep(name, started=date(2025, 1, 6))  # past the new-rep approval days
+            if self.plan is None:
+                self.plan = self._plan(svc.db.conn)
+        finally:
+            svc.close()
+
+    def _plan(self, conn: sqlite3.Connection) -> dict:
+        """Disjoint sets of pool leads with a dialable phone, no legacy status and no hold:
+        each station's own, the dispatch phase's and the sweep's. Ids past the first 50,000 so
+        the headless app's and the claimers' queues (pool, by id) stay off them."""
+        t0 = time.perf_counter()
+        skip = min(50_000, (conn.execute("SELECT max(id) FROM leads").fetchone()[0] or 0) // 20)
+        ids = [r[0] for r in conn.execute(
+            f"SELECT id FROM leads WHERE id > {skip} AND owner IS NULL AND dead = 0 AND status = 'new'"
+            " AND source_status IS NULL AND hold_until IS NULL AND next_call_at IS NULL AND EXISTS"
+            " (SELECT 1 FROM phones p WHERE p.lead_id = leads.id AND p.bad = 0 AND p.dnc = 0 AND p.litigator = 0)")]
+        rng = random.Random(self.args.seed)
+        rng.shuffle(ids)
+        stations = {f"rep{i}": ids[(i - 1) * LEADS_PER_REP: i * LEADS_PER_REP] for i in range(1, self.args.stations + 1)}
+        used = self.args.stations * LEADS_PER_REP
+        stations["alice"] = ids[used:used + LEADS_BURST]
+        used += LEADS_BURST
+        dispatch = ids[used:used + self.args.actions]
+        used += self.args.actions
+        holds = ids[used:used + self.args.holds]
+        if len(holds) < self.args.holds:
+            print(f"  note: only {len(holds):,} leads left for expired holds (asked {self.args.holds:,})")
+        print(f"  plan: {len(ids):,} untouched dialable pool leads; {used:,} for stations and dispatch, "
+              f"{len(holds):,} for holds ({time.perf_counter() - t0:.1f} s)")
+        return {"stations": stations, "dispatch": dispatch, "holds": holds}
+
+    def setup_sweep(self, path: Path) -> None:
+        """Expired Offer Rejected holds on `--holds` pool leads (SQL, one transaction)."""
+        from leadtui import clock
+
+        t0 = time.perf_counter()
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("CREATE TEMP TABLE held(id INTEGER PRIMARY KEY)")
+            conn.executemany("INSERT INTO held VALUES (?)", ((i,) for i in self.plan["holds"]))
+            conn.execute("UPDATE leads SET owner = CASE id % 2 WHEN 0 THEN 'alice' ELSE 'bob' END,"
+                         " status = 'offer-rejected', hold_until = ? WHERE id IN (SELECT id FROM held)",
+                         (clock.stamp(NOW - timedelta(days=1)),))
+            conn.execute("COMMIT")
+            legacy = conn.execute("SELECT count(*) FROM leads WHERE source_status IS NOT NULL AND dead = 0"
+                                  " AND status = 'new'").fetchone()[0]
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        print(f"  setup: {len(self.plan['holds']):,} expired holds; {legacy:,} leads at New with a legacy "
+              f"source status for the migration ({time.perf_counter() - t0:.1f} s)")
+
+    def setup_dispatch(self, path: Path) -> None:
+        """`--actions` Needs Offer presses through the Service (delay 0): one outbox row each."""
+        from leadtui.service import Service
+
+        t0 = time.perf_counter()
+        svc = Service.open(path, now=lambda: NOW, delay_seconds=0)
+        refused = 0
+        try:
+            for lead_id in self.plan["dispatch"]:
+                try:
+                    svc.set_status(lead_id, "needs-offer", "bob")
+                except Exception:  # noqa: BLE001 - counted; the drain target is what was queued
+                    refused += 1
+            pending = svc.db.conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+        finally:
+            svc.close()
+        self.queued = pending
+        print(f"  setup: {len(self.plan['dispatch']) - refused:,} Needs Offer pressed ({refused} refused), "
+              f"{pending:,} actions pending ({time.perf_counter() - t0:.1f} s)")
+
+    # processes ----------------------------------------------------------------------------------
+
+    def spawn(self, target, spec: dict, ready, start, stop, results):
+        if stop not in self.stops:
+            self.stops.append(stop)
+        proc = self.ctx.Process(target=target, args=(spec, ready, start, stop, results), daemon=True,
+                                name=f"bench-floor-{spec['name']}")
+        proc.start()
+        self.children.append(proc)
+        return proc
+
+    def wait_ready(self, ready, names: set[str]) -> dict[str, str]:
+        """Until every child reported; returns the failures (name -> reason)."""
+        failed, pending = {}, set(names)
+        until = time.perf_counter() + READY_TIMEOUT
+        while pending and time.perf_counter() < until:
+            try:
+                name, ok, reason = ready.get(timeout=max(0.1, until - time.perf_counter()))
+            except queue_mod.Empty:
+                break
+            if name in pending:
+                pending.discard(name)
+                if not ok:
+                    failed[name] = reason
+        for name in pending:
+            failed[name] = f"not ready within {READY_TIMEOUT:.0f} s"
+        return failed
+
+    def collect(self, results, names: set[str]) -> dict[str, dict]:
+        """Each child's figures (a child that never reported ready hands in none)."""
+        got: dict[str, dict] = {}
+        until = time.perf_counter() + COLLECT_TIMEOUT
+        while not names <= set(got) and time.perf_counter() < until:
+            try:
+                item = results.get(timeout=max(0.1, until - time.perf_counter()))
+            except queue_mod.Empty:
+                break
+            got[item["name"]] = item
+        return got
+
+    def reap(self) -> None:
+        """Children end by themselves once stopped; any still there after 5 s are terminated, then killed."""
+        for event in self.stops:
+            event.set()
+        for ending in (None, "terminate", "kill"):
+            until = time.perf_counter() + 5
+            for proc in self.children:
+                if ending and proc.is_alive():
+                    getattr(proc, ending)()
+                proc.join(timeout=max(0.0, until - time.perf_counter()))
+        self.children.clear()
+        self.stops.clear()
+
+    def close(self) -> None:
+        for job in self.jobs:
+            job.kill()
+        self.jobs.clear()
+        self.reap()
+
+    # phases -------------------------------------------------------------------------------------
+
+    def run_phase(self, phase: str) -> None:
+        args = self.args
+        path = self.work / f"{phase}.db"
+        t0 = time.perf_counter()
+        copy_db(args.db, path)
+        app = "; a headless app for the repaint gap" if phase in args.repaint_phases else ""
+        print(f"\n== {phase}: {DESCRIBE[phase](args)}{app}")
+        print(f"  copy: {time.perf_counter() - t0:.1f} s")
+        sink = None
+        try:
+            self.prepare(path)
+            env = {**self.env, "LEADTUI_DB": str(path)}
+            job = None
+            if phase == "import":
+                job = Job("import", [("leadtui import", [*leadtui_cmd(), "import", str(self.csv), "--json"])], env)
+            elif phase == "sweep":
+                self.setup_sweep(path)
+                mapping = self.work / "legacy-map.toml"
+                mapping.write_text(MIGRATION_MAP)
+                job = Job("sweep", [("leadtui sweep", [*leadtui_cmd(), "--json", "sweep"]),
+                                    ("leadtui migrate-statuses", [*leadtui_cmd(), "--json", "migrate-statuses",
+                                                                  "--map", str(mapping)])], env)
+            elif phase == "dispatch":
+                from bench_dispatch import Sink
+
+                self.setup_dispatch(path)
+                sink = Sink()
+                config = self.work / "dispatch.toml"
+                config.write_text(f'[automation]\nmode = "dispatch"\ndelay_seconds = 0\n[automation.routes]\n'
+                                  f'text_underwriter = "sink"\n[automation.targets.sink]\nkind = "webhook"\n'
+                                  f'url = "{sink.url}"\nsecret = "bench-secret"\n')
+                denv = {**env, "LEADTUI_CONFIG": str(config)}
+                denv.pop("LEADTUI_NOW")  # the worker's leases run on the real clock; the rows are due
+                job = Watcher([*leadtui_cmd(), "--json", "dispatch", "--watch"], denv, sink, self.queued)
+            if phase == "claims":
+                self.claims(path)
+            else:
+                self.keys(phase, path, job)
+        finally:
+            self.close()
+            if sink is not None:
+                sink.close()
+            remove_db(path)
+
+    def keys(self, phase: str, path: Path, job) -> None:
+        args = self.args
+        ctx = self.ctx
+        ready, results = ctx.Queue(), ctx.Queue()
+        start, stop = ctx.Event(), ctx.Event()
+        hard = args.seconds + args.job_timeout + 30
+        names = set()
+        for rep, leads in self.plan["stations"].items():
+            burst = rep == "alice"
+            spec = {"name": "burst" if burst else rep, "rep": rep, "path": str(path), "leads": leads, "burst": burst,
+                    "every": (BURST_EVERY, BURST_EVERY) if burst else REP_PACE, "seed": args.seed + len(names),
+                    "max_keys": MAX_KEYS_BURST if burst else MAX_KEYS_REP, "hard_seconds": hard}
+            self.spawn(station, spec, ready, start, stop, results)
+            names.add(spec["name"])
+        probe = phase in args.repaint_phases
+        if probe:
+            self.spawn(repaint_probe, {"name": "repaint", "rep": "bob", "path": str(path), "hard_seconds": hard},
+                       ready, start, stop, results)
+            names.add("repaint")
+        failed = self.wait_ready(ready, names)
+        for name, reason in failed.items():
+            if name != "repaint":
+                print(f"  station {name} did not start: {reason}")
+        t0 = time.perf_counter()
+        if job is not None:
+            self.jobs.append(job)
+            job.start()
+        start.set()
+        deadline = t0 + args.seconds
+        limit = t0 + max(args.seconds, args.job_timeout)
+        while True:
+            now = time.perf_counter()
+            if now >= deadline and (job is None or job.done.is_set()):
+                break
+            if now >= limit:
+                print(f"  {job.label if hasattr(job, 'label') else 'the job'} still running after "
+                      f"{args.job_timeout:.0f} s: stopped")
+                break
+            time.sleep(0.1)
+        stop.set()
+        ran = time.perf_counter() - t0
+        if job is not None:
+            job.kill()
+            self.jobs.remove(job)
+        got = self.collect(results, names - set(failed))
+        self.reap()
+        print(f"  ran {ran:.1f} s")
+        if job is not None:
+            self.report_job(phase, job)
+        self.report_keys(phase, got)
+        if probe:
+            self.report_repaint(phase, got.get("repaint"), failed.get("repaint"))
+
+    def report_job(self, phase: str, job) -> None:
+        for r in job.ran:
+            line = f"  {r['name']}: {r['seconds']:.1f} s, exit {r['rc']}"
+            try:
+                out = json.loads(r["out"]) if r["out"].strip() else {}
+            except json.JSONDecodeError:
+                out = {}
+            if r["name"] == "leadtui import" and out:
+                line += (f"; {self.args.import_rows / r['seconds']:,.0f} rows/s ({out.get('inserted', 0):,} new, "
+                         f"{out.get('merged', 0):,} merged, {out.get('rejected', 0):,} rejected)")
+            elif r["name"] == "leadtui sweep" and out:
+                line += f"; {len(out.get('released', [])):,} leads back to the pool"
+            elif r["name"] == "leadtui migrate-statuses" and out:
+                line += f"; {out.get('changed', 0):,} leads changed"
+            elif r["name"] == "dispatch --watch":
+                line = (f"  dispatch --watch: {'drained' if r.get('drained') else 'DID NOT drain'} "
+                        f"{self.queued:,} actions in {r['seconds']:.1f} s ({self.queued / r['seconds']:,.0f}/s); "
+                        f"exit {r['rc']}")
+            if r["rc"] and r["err"]:
+                line += f"; stderr: {r['err'].splitlines()[-1]}"
+            print(line)
+        if not job.ran:
+            print(f"  {phase}: the job did not run")
+
+    def report_keys(self, phase: str, got: dict[str, dict]) -> None:
+        print(f"  {'station':<8} {'rep':<6} {'keys':>5} {'refused':>7} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8}   target p99 <= {TARGET_P99_MS:g}, max <= {TARGET_MAX_MS:g}")
+        order = sorted((n for n in got if n != "repaint"), key=lambda n: (n == "burst", len(n), n))
+        every: list[float] = []
+        reps: list[float] = []
+        worst_p99 = worst_max = 0.0
+        over = lost = 0
+        notes = Counter()
+        for name in order:
+            r = got[name]
+            if "error" in r:
+                print(f"  {name:<8} {r['error']}")
+                continue
+            s, k = r["samples"], r["kinds"]
+            if not s:
+                print(f"  {name:<8} {r['rep']:<6} no keys pressed")
+                continue
+            p50, p99, mx = _pct(s, 50), _pct(s, 99), max(s)
+            ok = p99 <= TARGET_P99_MS and mx <= TARGET_MAX_MS
+            over += not ok
+            lost += k.get("lost", 0)
+            worst_p99, worst_max = max(worst_p99, p99), max(worst_max, mx)
+            every += s
+            if name != "burst":
+                reps += s
+            extra = f"  (late up to {r['late_max_ms']:.0f} ms)" if name == "burst" and r["late_max_ms"] > 50 else ""
+            print(f"  {name:<8} {r['rep']:<6} {len(s):>5} {k.get('refused', 0) + k.get('error', 0):>7} "
+                  f"{k.get('lost', 0):>5} {p50:>8.1f} {p99:>8.1f} {mx:>8.1f}   [{'ok' if ok else 'OVER'}]{extra}")
+            for reason, n in r["reasons"]:
+                notes[reason] += n
+        for label, s in (("all reps", reps), ("all", every)):
+            if s:
+                print(f"  {label:<15} {len(s):>5} {'':>7} {'':>5} {_pct(s, 50):>8.1f} {_pct(s, 99):>8.1f} {max(s):>8.1f}")
+        for reason, n in notes.most_common(3):
+            print(f"    {n} x {reason}")
+        verdict = "ok" if not over and every else f"OVER in {over} of {len(order)} stations" if every else "no keys"
+        text = f"worst station p99 {worst_p99:.0f} ms, max {worst_max:.0f} ms, {lost} lost [{verdict}]"
+        self.summary.append((f"keys, {phase}", text))
+
+    def report_repaint(self, phase: str, r: dict | None, failed: str | None) -> None:
+        if failed or r is None or "error" in r:
+            reason = failed or (r or {}).get("error") or "the app handed in nothing"
+            print(f"  repaint gap: not measured ({reason})")
+            self.summary.append((f"repaint gap, {phase}", f"not measured ({reason[:80]})"))
+            return
+        ok = r["gap_max_ms"] <= TARGET_GAP_MS
+        print(f"  repaint gap: longest {r['gap_max_ms']:.0f} ms between screen updates, p99 {r['gap_p99_ms']:.0f} ms "
+              f"(target <= {TARGET_GAP_MS:g} ms) [{'ok' if ok else 'OVER'}]; {r['updates']:,} updates for "
+              f"{r['keys']:,} keys in {r['seconds']:.1f} s (rep bob, 120x40, a key every {APP_KEY_EVERY * 1000:.0f} ms)")
+        self.summary.append((f"repaint gap, {phase}", f"longest {r['gap_max_ms']:.0f} ms [{'ok' if ok else 'OVER'}]"))
+
+    def claims(self, path: Path) -> None:
+        args = self.args
+        ctx = self.ctx
+        ready, results = ctx.Queue(), ctx.Queue()
+        start, stop = ctx.Event(), ctx.Event()
+        names = set()
+        for i in range(1, args.stations + 1):
+            spec = {"name": f"rep{i}", "rep": f"rep{i}", "path": str(path), "hard_seconds": args.claim_seconds + 30}
+            self.spawn(claimer, spec, ready, start, stop, results)
+            names.add(spec["name"])
+        failed = self.wait_ready(ready, names)
+        for name, reason in failed.items():
+            print(f"  station {name} did not start: {reason}")
+        start.set()
+        time.sleep(args.claim_seconds)
+        stop.set()
+        got = self.collect(results, names - set(failed))
+        self.reap()
+        print(f"  {'station':<8} {'won':>5} {'taken':>6} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} {'worst ms':>9} "
+              f"{'queue p50':>10}   target: every station wins, worst <= {TARGET_CLAIM_MS:g} ms")
+        worst, won, notes = 0.0, {}, Counter()
+        for name in sorted(got, key=lambda n: (len(n), n)):
+            r = got[name]
+            if "error" in r:
+                print(f"  {name:<8} {r['error']}")
+                continue
+            s, k = r["samples"], r["kinds"]
+            won[name] = k.get("won", 0)
+            if not s:
+                print(f"  {name:<8} {won[name]:>5} no claim tried")
+                continue
+            worst = max(worst, max(s))
+            reads = f"{_pct(r['reads'], 50):>7.1f} ms" if r["reads"] else ""
+            print(f"  {name:<8} {won[name]:>5} {k.get('taken', 0):>6} {k.get('lost', 0):>5} {_pct(s, 50):>8.1f} "
+                  f"{_pct(s, 99):>8.1f} {max(s):>9.1f} {reads:>10}")
+            for reason, n in r["reasons"]:
+                notes[reason] += n
+        for reason, n in notes.most_common(3):
+            print(f"    {n} x {reason}")
+        missing = sorted(names - set(won))
+        empty = [n for n, w in won.items() if not w] + missing
+        ok = not empty and worst <= TARGET_CLAIM_MS
+        print(f"  {sum(won.values()):,} claims in {args.claim_seconds:g} s; fewest {min(won.values(), default=0)}, most "
+              f"{max(won.values(), default=0)}; {len(empty)} station(s) won nothing; worst wait {worst:.0f} ms "
+              f"[{'ok' if ok else 'OVER'}]")
+        self.summary.append(("claims, 8-way" if args.stations == 8 else f"claims, {args.stations}-way",
+                             f"{len(empty)} station(s) won nothing, worst wait {worst:.0f} ms [{'ok' if ok else 'OVER'}]"))
+
+
+DESCRIBE = {
+    "quiet": lambda a: f"{a.stations} rep stations + 1 burst station, nothing else running",
+    "import": lambda a: f"the stations while `leadtui import` loads {a.import_rows:,} rows",
+    "sweep": lambda a: "the stations while `leadtui sweep` then `leadtui migrate-statuses` run over every lead",
+    "dispatch": lambda a: f"the stations while `leadtui dispatch --watch` drains {a.actions:,} actions to 127.0.0.1",
+    "claims": lambda a: f"{a.stations} stations claiming from one pool for {a.claim_seconds:g} s",
+}
+
+
+def _git() -> str:
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "leadtui"],
+                               check=False, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' + uncommitted changes in leadtui/' if dirty else ''}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "leadtui-bench" / "leads-1m.db",
+                    help="bench_status's database (only read: each phase works on a copy)")
+    ap.add_argument("--stations", type=int, default=8, help="rep stations (and claiming stations); default 8")
+    ap.add_argument("--seconds", type=float, default=20.0, help="seconds a phase lasts at least (default 20)")
+    ap.add_argument("--phases", default=",".join(PHASES), help=f"a subset of {','.join(PHASES)} (default: all)")
+    ap.add_argument("--import-rows", type=int, default=100_000, help="rows of the list imported in phase import")
+    ap.add_argument("--holds", type=int, default=100_000, help="expired holds the sweep releases (default 100,000)")
+    ap.add_argument("--actions", type=int, default=10_000, help="actions the dispatcher drains (default 10,000)")
+    ap.add_argument("--claim-seconds", type=float, default=5.0, help="seconds of claiming (default 5)")
+    ap.add_argument("--job-timeout", type=float, default=300.0, help="a background job is stopped after this (s)")
+    ap.add_argument("--repaint", default="import", metavar="PHASES",
+                    help="phases with the headless app measuring repaint gaps (default import; e.g. quiet,import "
+                         "for a baseline; 'none' for none)")
+    ap.add_argument("--seed", type=int, default=20261125)
+    args = ap.parse_args(argv)
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        ap.error(f"unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}")
+    if not args.db.exists():
+        ap.error(f"no database at {args.db}: build it with benchmarks/bench_status.py --db {args.db}")
+    if Path(__file__).resolve().parents[1] in args.db.resolve().parents:
+        ap.error("keep the benchmark database out of the repository (use a temp folder)")
+    if not 1 <= args.stations <= 64:
+        ap.error("--stations: 1 to 64")
+    phases = [p for p in PHASES if p in phases]
+    args.repaint_phases = {p.strip() for p in args.repaint.split(",")} & (set(PHASES) - {"claims"})
+
+    def terminate(signum, frame):  # cleanup runs in the finally below
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    work = Path(tempfile.mkdtemp(prefix="leadtui-bench-floor-"))
+    floor = Floor(args, work)
+    os.environ.update({k: floor.env[k] for k in ("LEADTUI_CONFIG_DIR", "LEADTUI_DATA_DIR")})  # for the children
+    for key in ("LEADTUI_DB", "LEADTUI_REP", "LEADTUI_CONFIG", "LEADTUI_NOW"):
+        os.environ.pop(key, None)
+    try:
+        with sqlite3.connect(f"file:{args.db}?mode=ro", uri=True) as conn:
+            leads = conn.execute("SELECT max(id) FROM leads").fetchone()[0] or 0
+        load = os.getloadavg()[0]
+        print(f"bench_floor: database {args.db.name} ({leads:,} leads), a copy a phase; code {_git()}; "
+              f"{os.cpu_count()} cores, load {load:.1f}")
+        print(f"stations: {args.stations} reps (rep1..rep{args.stations}, a key every {REP_PACE[0]:g}-{REP_PACE[1]:g} s) "
+              f"+ 1 burst (alice, {1 / BURST_EVERY:g} keys/s); clock {NOW_ISO}; phases {', '.join(phases)}; "
+              f"at least {args.seconds:g} s each")
+        print(f"targets: key -> commit p99 <= {TARGET_P99_MS:g} ms and max <= {TARGET_MAX_MS:g} ms in every phase; "
+              f"repaint gap <= {TARGET_GAP_MS:g} ms; every claiming station wins, worst claim wait <= {TARGET_CLAIM_MS:g} ms")
+        if "import" in phases:
+            from bench_import import SEED, generate
+
+            floor.csv = work / f"list-{args.import_rows}.csv"
+            t0 = time.perf_counter()
+            generate(floor.csv, args.import_rows, seed=SEED + 1)
+            print(f"generated a {args.import_rows:,}-row PropStream list in {time.perf_counter() - t0:.1f} s")
+        for phase in phases:
+            try:
+                floor.run_phase(phase)
+            except Exception as exc:  # noqa: BLE001 - one broken phase leaves the others their figures
+                print(f"  phase {phase} FAILED: {type(exc).__name__}: {exc}")
+                floor.summary.append((phase, f"FAILED: {type(exc).__name__}: {str(exc)[:80]}"))
+        print("\nsummary")
+        for label, text in floor.summary:
+            print(f"  {label:<22} {text}")
+    except KeyboardInterrupt:
+        print("\ninterrupted: cleaning up", file=sys.stderr)
+    finally:
+        floor.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
