@@ -1,26 +1,44 @@
-"""Opening the database: pragmas, migrations, short write transactions, clear errors."""
+"""Opening the database: pragmas, migrations, short write transactions, clear errors.
+
+Writers take turns through a gate (`Gate`, rule F4): before `BEGIN IMMEDIATE`, a write takes
+a lock on a file next to the database (`<db>-writer`), and gives it back at its commit or
+rollback. SQLite itself makes a writer that finds the database locked sleep and retry (1, 2,
+5, 10, ... 100 ms), so a station could miss every short gap between a background job's
+transactions; at the gate it is let in within a poll (POLL) of the lock coming free. A
+background job's transactions (`write(background=True)`: import batches, the sweep's and the
+status migration's chunks, the dispatcher) also let a station that is waiting go first.
+"""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import struct
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from leadtui.errors import LeadtuiError
+from leadtui.errors import Busy, LeadtuiError
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no gate, SQLite's own busy handler only
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_BUSY_MS = 5000
 GAP = 0.05  # seconds a long job leaves the write lock free between transactions: see make_way
+SLICE = 0.045  # seconds a background job's transaction should hold the write lock at most (F4)
+POLL = 0.0005  # seconds between a waiting writer's tries at the gate
+DEFER = 0.1  # seconds a background transaction lets waiting stations go first, at most
 
 
 def describe(path: Path | str, exc: sqlite3.Error) -> LeadtuiError:
     """One line for a SQLite failure, in a rep's words where we can."""
     text = str(exc)
     if "locked" in text or "busy" in text:
-        return LeadtuiError(f"{path}: the database stayed locked by another station; nothing was changed, try again")
+        return _busy_error(path)
     if "readonly" in text or "read-only" in text:
         return LeadtuiError(f"{path}: the database is read-only; nothing was changed")
     if "not a database" in text or "malformed" in text:
@@ -30,30 +48,180 @@ def describe(path: Path | str, exc: sqlite3.Error) -> LeadtuiError:
     return LeadtuiError(f"{path}: database error: {text}")
 
 
+def _busy_error(path: Path | str) -> Busy:
+    return Busy(f"{path}: the database stayed locked by another station; nothing was changed, try again")
+
+
+_FLOCK = "hhqqi4x"  # struct flock (Linux): l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
+TURN, WAITING, OPEN = 0, 1, 2  # the bytes of `<db>-writer` that are locked, one lock each
+
+
+class Gate:
+    """Turns at the database's write lock, for every leadtui writer on the machine: open file
+    description locks (Linux: per open file, so two connections of one process exclude each
+    other too) on three bytes of `<db>-writer`:
+
+    - TURN, held exclusively from before `BEGIN IMMEDIATE` to after `COMMIT` or `ROLLBACK`;
+    - WAITING, held shared by each station while it waits for TURN: a background job does
+      not take TURN while it is held (for DEFER at most), so a waiting station goes next;
+    - OPEN, held shared while the gate is open: the last to close it deletes the file.
+
+    Waiting is polling every POLL, up to the busy timeout (then `Busy`): no waiter sleeps
+    through a free moment, and each has the same chance at it, however long it has waited.
+    The file is made with the database's permissions (and owner, when made by root) at the
+    first write, so a floor that is only read never gets one. The kernel drops the locks of a
+    process that dies.
+    """
+
+    def __init__(self, database: Path | str):
+        self.database = Path(os.path.abspath(database))
+        self.path = Path(f"{self.database}-writer")
+        self.fd = -1
+
+    @staticmethod
+    def available() -> bool:
+        return fcntl is not None and hasattr(fcntl, "F_OFD_SETLK")
+
+    def open(self) -> bool:
+        """Open (or make) the gate's file and mark it in use; False when that can't be done
+        (a read-only folder or file): then writes go ungated, as SQLite alone would run them."""
+        while self.fd < 0:
+            try:
+                info = os.stat(self.database)
+                try:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, info.st_mode & 0o666)
+                    try:  # the umask must not narrow it, and root makes it its owner's, as SQLite does its -wal
+                        os.fchmod(fd, info.st_mode & 0o666)
+                        if os.geteuid() == 0:
+                            os.fchown(fd, info.st_uid, info.st_gid)
+                    except OSError:
+                        pass
+                except FileExistsError:
+                    fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue  # deleted by its last user in between: make it again
+            except OSError:
+                return False
+            self._lock(fd, fcntl.F_OFD_SETLKW, fcntl.F_RDLCK, OPEN)  # waits while a last user deletes it
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                self.fd = fd
+            else:
+                os.close(fd)
+        return True
+
+    def close(self) -> None:
+        """Leave the gate; the last to leave deletes the file (as SQLite does its -wal)."""
+        if self.fd < 0:
+            return
+        try:
+            if self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_WRLCK, OPEN):
+                self.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+            self.fd = -1
+
+    def enter(self, timeout: float, background: bool = False) -> bool:
+        """Take TURN within `timeout` seconds (False if it stayed taken). A station that finds it
+        taken marks itself WAITING; a `background` job waits while stations do (DEFER at most)."""
+        if not background and self._take():
+            return True
+        now = time.monotonic()
+        deadline, defer_until = now + timeout, now + (DEFER if background else 0)
+        waiting = not background and self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_RDLCK, WAITING)
+        try:
+            while True:
+                if not (background and now < defer_until and self._stations_waiting()) and self._take():
+                    return True
+                if now >= deadline:
+                    return False
+                time.sleep(POLL)
+                now = time.monotonic()
+        finally:
+            if waiting:
+                self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_UNLCK, WAITING)
+
+    def leave(self) -> None:
+        self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_UNLCK, TURN)
+
+    def _take(self) -> bool:
+        return self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_WRLCK, TURN)
+
+    def _stations_waiting(self) -> bool:
+        probe = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, WAITING, 1, 0)
+        return struct.unpack(_FLOCK, fcntl.fcntl(self.fd, fcntl.F_OFD_GETLK, probe))[0] != fcntl.F_UNLCK
+
+    @staticmethod
+    def _lock(fd: int, command: int, kind: int, byte: int) -> bool:
+        try:
+            fcntl.fcntl(fd, command, struct.pack(_FLOCK, kind, os.SEEK_SET, byte, 1, 0))
+            return True
+        except (BlockingIOError, PermissionError):  # EAGAIN, EACCES: another holds it
+            return False
+
+
 class Database:
     """One connection in autocommit mode; every write goes through `write()`."""
 
-    def __init__(self, path: Path | str, conn: sqlite3.Connection):
+    def __init__(self, path: Path | str, conn: sqlite3.Connection, busy_ms: int | None = None):
         self.path = path
         self.conn = conn
+        self.busy_ms = busy_ms if busy_ms is not None else conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self._gate: Gate | None = None
+        self._gated = Gate.available() and str(path) not in ("", ":memory:")  # until the gate can't open
+
+    def gate(self) -> Gate | None:
+        """This connection's gate, opened at its first write; None where writes go ungated."""
+        if self._gate is None and self._gated:
+            gate = Gate(self.path)
+            if gate.open():
+                self._gate = gate
+            else:
+                self._gated = False
+        return self._gate
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT: takes the write lock up front, so no deadlock on upgrade."""
+    def write(self, background: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, taken at the gate (F4): takes the write lock up front, so no
+        deadlock on upgrade. A `background` job's transaction (an import batch, a chunk of a sweep)
+        lets stations that wait go first, and should hold the lock SLICE seconds at most.
+        Raises `Busy` if the lock stayed taken past the busy timeout; nothing was written then."""
+        gate = self.gate()
+        if gate is not None:
+            began = time.monotonic()
+            if not gate.enter(self.busy_ms / 1000, background):
+                raise _busy_error(self.path)
+            waited = int((time.monotonic() - began) * 1000)
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise describe(self.path, exc) from None
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
-            raise describe(self.path, exc) from None
+            if gate is not None and waited:  # what is left of the busy timeout, for writers the gate doesn't see
+                self.conn.execute(f"PRAGMA busy_timeout = {max(1, self.busy_ms - waited)}")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise describe(self.path, exc) from None
+            finally:
+                if gate is not None and waited:
+                    self.conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise describe(self.path, exc) from None
+        finally:
+            if gate is not None:
+                gate.leave()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -66,13 +234,19 @@ class Database:
 
     def close(self) -> None:
         self.conn.close()
+        if self._gate is not None:
+            self._gate.close()
+            self._gate = None
 
 
-def make_way(held: float) -> None:
+def make_way(held: float, db: Database | None = None) -> None:
     """A long job (an import) that just held the write lock `held` seconds leaves it free a
     moment (up to GAP, a fifth of `held`). SQLite makes a waiting station retry, every 100 ms
     once it has waited a while, rather than queue: a job that locked again at once could keep
-    a station out past its busy timeout."""
+    a station out past its busy timeout. Not needed where `db`'s writes are gated: its next
+    `write(background=True)` lets a waiting station in first."""
+    if db is not None and db.gate() is not None:
+        return
     time.sleep(min(GAP, held / 5))
 
 
@@ -110,7 +284,7 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
                 raise LeadtuiError(f"{path}: not a leadtui database")
         if version > len(MIGRATIONS):
             raise LeadtuiError(f"{path}: made by a newer leadtui (schema {version}); upgrade leadtui")
-        db = Database(path, conn)
+        db = Database(path, conn, busy)
         if version < len(MIGRATIONS):
             if version and notice:  # a floor's database made by an older leadtui
                 notice("bringing the database up to this version of leadtui (a few seconds on a big floor)")
