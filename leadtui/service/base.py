@@ -175,3 +175,26 @@ class Base:
             "appointment_at": row["appointment_at"], "offer_amount": row["offer_amount"],
             "contract_path": row["contract_path"],
         }
+
+    def _manager_first(self, name: str | None, pin: str | None, what: str) -> Callable[[sqlite3.Connection], Actor]:
+        """F4: `_manager` with the PIN checked before any write transaction (scrypt takes tens of
+        ms, and no station may wait on it): the manager and their PIN hash are read in a read
+        transaction, the PIN checked with no transaction open. Returns the check to run in the
+        write transaction: the same person is still an active manager with the same PIN hash."""
+        with self.db.read() as conn:
+            actor = self._actor(conn, name)
+            if not actor.manager:
+                raise Refused(f"only a manager may {what}")
+            if pin is None:
+                raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
+            stored = q.rep(conn, actor.name)["pin_hash"]
+        if not pin_ok(stored, pin):
+            raise Refused(f"wrong PIN for {actor.name}")
+
+        def again(conn: sqlite3.Connection) -> Actor:
+            now = self._actor(conn, actor.name)
+            if not now.manager or q.rep(conn, actor.name)["pin_hash"] != stored:
+                raise Refused(f"{actor.name}'s manager role or PIN changed meanwhile; nothing was changed, try again")
+            return now
+
+        return again

@@ -2,30 +2,50 @@
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from leadtui import clock
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
 from leadtui.store import queries as q
+from leadtui.store import slices
+from leadtui.store.db import SLICE
 
 LEGACY_MAP = {"new": "new", "followed up": "engage", "hot": "active", "exclude": "non-client"}
 LEGACY_DEFAULT = "future"
+CHUNK = 500  # leads a floor-wide job reads per write transaction (F4)
+PROGRESS = "migrate_statuses"  # meta key: how far a status migration got (_Run), until it ends
 
 
 class Jobs(Base):
     """Work over many leads, and replies in and cleared."""
 
-    def sweep(self) -> list[int]:
-        """W9: holds past their date go back to the pool. Returns the leads released."""
+    def sweep(self, chunk: int = CHUNK) -> list[int]:
+        """W9: holds past their date go back to the pool. Returns the leads released.
+
+        F4: `chunk` leads a transaction at most (fewer once it held the lock SLICE), each a
+        background slice: a station waiting to write goes between two."""
         now = self.now()
-        with self.db.write() as conn:
-            rows = q.expired_holds(conn, clock.stamp(now))
-            for lead in rows:
-                self._change(conn, lead, {"owner": None, "hold_until": None}, now, None, "hold_expired",
-                             data={"held_by": lead["owner"]})
-        return [r["id"] for r in rows]
+        stamp = clock.stamp(now)
+        released: list[int] = []
+        while True:
+            with self.db.write(background=True) as conn:
+                began = time.perf_counter()
+                rows = slices.expired_holds(conn, stamp, chunk)
+                done: list[int] = []
+                for lead in rows:
+                    self._change(conn, lead, {"owner": None, "hold_until": None}, now, None, "hold_expired",
+                                 data={"held_by": lead["owner"]})
+                    done.append(lead["id"])
+                    if time.perf_counter() - began > SLICE:
+                        break
+            released += done
+            if len(done) == len(rows) < chunk:
+                return released
 
     def clear_reply(self, reply_id: int, rep: str | None) -> Outcome:
         """W17: mark a drip reply handled (who, when); it leaves the list."""
@@ -54,36 +74,89 @@ class Jobs(Base):
             return q.insert_reply(conn, e164, body, clock.stamp(received_at))
 
     def migrate_statuses(self, mapping: Mapping[str, str], default: str | None, *,
-                         rep: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+                         rep: str | None = None, dry_run: bool = False, chunk: int = CHUNK,
+                         progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         """L5: map each lead's source (legacy) status onto the playbook; one event per lead changed.
 
         Values not in `mapping` go to `default`; with no default they are left alone. Only leads
         still at the initial status are mapped: what a rep (or an earlier run) decided stays (L2).
+
+        F4: leads go `chunk` at a time by id (fewer once a transaction held the lock SLICE), each
+        chunk a background slice that also stores how far the run got (meta PROGRESS, in the
+        same transaction). A run that is stopped (killed, Ctrl-C) and run again with the same
+        map picks up after the last chunk it committed, and reports the totals of one whole run.
+        `progress` hears the last lead id looked at after each chunk.
         """
         mapping = {k.strip().casefold(): v for k, v in mapping.items()}
         for target in {*mapping.values(), *([default] if default else [])}:
             self.playbook.status(target)
         now = self.now()
-        with self.db.write() as conn:
+        plan = {"map": mapping, "default": default}
+        with self.db.read() as conn:
             actor = self._actor(conn, rep).name if rep else None
-            counts: dict[tuple[str, str], int] = {}
-            changed = kept = 0
-            for row in q.with_source_status(conn):
-                target = mapping.get(row["source_status"].strip().casefold(), default)
-                if target is None:
-                    continue
-                if row["status"] != self.playbook.initial:
-                    kept += 1
-                    continue
-                key = (row["source_status"], target)
-                counts[key] = counts.get(key, 0) + 1
-                if target != row["status"]:
-                    changed += 1
-                    if not dry_run:
-                        lead = q.lead(conn, row["id"])
-                        self._change(conn, lead, {"status": target}, now, actor, "migrate", status=target,
-                                     data={"from": row["source_status"]})
-        return {"dry_run": dry_run, "changed": changed, "kept": kept,
-                "map": [{"from": f, "to": t, "count": n} for (f, t), n in sorted(counts.items())]}
+        run = _Run.fresh(plan)
+        while True:
+            with (self.db.read() if dry_run else self.db.write(background=True)) as conn:
+                began = time.perf_counter()
+                if not dry_run:
+                    run = _Run.stored(q.meta(conn, PROGRESS), plan)
+                rows = slices.with_source_status(conn, run.last, chunk)
+                looked = 0
+                for row in rows:
+                    looked += 1
+                    run.last = row["id"]
+                    target = mapping.get(row["source_status"].strip().casefold(), default)
+                    if target is not None:
+                        if row["status"] != self.playbook.initial:
+                            run.kept += 1
+                        else:
+                            key = (row["source_status"], target)
+                            run.counts[key] = run.counts.get(key, 0) + 1
+                            if target != row["status"]:
+                                run.changed += 1
+                                if not dry_run:
+                                    lead = q.lead(conn, row["id"])
+                                    self._change(conn, lead, {"status": target}, now, actor, "migrate", status=target,
+                                                 data={"from": row["source_status"]})
+                    if time.perf_counter() - began > SLICE:
+                        break
+                finished = looked == len(rows) < chunk
+                if not dry_run:
+                    if finished:
+                        slices.drop_meta(conn, PROGRESS)
+                    else:
+                        q.set_meta(conn, PROGRESS, run.dump())
+            if finished:
+                break
+            if progress:
+                progress(run.last)
+        return {"dry_run": dry_run, "changed": run.changed, "kept": run.kept,
+                "map": [{"from": f, "to": t, "count": n} for (f, t), n in sorted(run.counts.items())]}
 
 
+@dataclass
+class _Run:
+    """How far a status migration got: the map it runs, the last lead id looked at, its totals."""
+
+    plan: dict
+    last: int = 0
+    changed: int = 0
+    kept: int = 0
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @classmethod
+    def fresh(cls, plan: dict) -> "_Run":
+        return cls(plan)
+
+    @classmethod
+    def stored(cls, text: str | None, plan: dict) -> "_Run":
+        """The run stored in meta if it ran the same map (a stopped run), else a fresh one."""
+        saved = json.loads(text) if text else None
+        if not saved or saved["plan"] != plan:
+            return cls(plan)
+        return cls(plan, saved["last"], saved["changed"], saved["kept"],
+                   {(f, t): n for f, t, n in saved["counts"]})
+
+    def dump(self) -> str:
+        return json.dumps({"plan": self.plan, "last": self.last, "changed": self.changed, "kept": self.kept,
+                           "counts": [[f, t, n] for (f, t), n in self.counts.items()]})

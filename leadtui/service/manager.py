@@ -30,20 +30,30 @@ class Managing(Base):
         if pin is not None and not (4 <= len(pin) <= 64):
             raise LeadtuiError("a PIN must be 4 to 64 characters")
         now = self.now()
+        check = None  # F4: scrypt (the acting manager's PIN, the new PIN's hash) runs with no transaction open
+        if manager:
+            with self.db.read() as conn:
+                needed = q.has_manager(conn)
+            if needed:
+                check = self._manager_first(acting, acting_pin, "add a manager")
+        hashed = hash_pin(pin) if pin else None
         with self.db.write() as conn:
             if manager and q.has_manager(conn):
-                self._manager(conn, acting, acting_pin, "add a manager")
+                if check is None:
+                    raise Refused("another manager was added meanwhile: adding one more needs an acting manager's PIN")
+                check(conn)
             if q.rep(conn, name) is not None:
                 raise LeadtuiError(f"there is already a rep named {name!r}")
             q.insert_rep(conn, name, "manager" if manager else "rep", (started or now.date()).isoformat(),
-                         hash_pin(pin) if pin else None, clock.stamp(now))
+                         hashed, clock.stamp(now))
         return next(r for r in self.reps() if r["name"] == name)
 
     def approve(self, approval_id: int, rep: str | None, pin: str | None) -> Outcome:
         """W13: a manager approves; the status applies now, credited to the rep who asked."""
         now = self.now()
+        check = self._manager_first(rep, pin, "approve")
         with self.db.write() as conn:
-            manager = self._manager(conn, rep, pin, "approve")
+            manager = check(conn)
             row = self._pending(conn, approval_id)
             lead = self._lead(conn, row["lead_id"])
             requester = self._actor(conn, row["rep"])
@@ -65,8 +75,9 @@ class Managing(Base):
         if not why.strip():
             raise LeadtuiError("say why (--why TEXT): the rep sees it")
         now = self.now()
+        check = self._manager_first(rep, pin, "reject")
         with self.db.write() as conn:
-            manager = self._manager(conn, rep, pin, "reject")
+            manager = check(conn)
             row = self._pending(conn, approval_id)
             q.decide_approval(conn, approval_id, "rejected", manager.name, clock.stamp(now), why.strip())
             event_id = self._event(conn, now, lead_id=row["lead_id"], rep=manager.name, kind="approval_rejected",
@@ -84,8 +95,9 @@ class Managing(Base):
     def revive(self, lead_id: int, rep: str | None, pin: str | None) -> Outcome:
         """W10: a manager brings a killed lead back to what it was before the kill."""
         now = self.now()
+        check = self._manager_first(rep, pin, "revive a lead")
         with self.db.write() as conn:
-            manager = self._manager(conn, rep, pin, "revive a lead")
+            manager = check(conn)
             lead = self._lead(conn, lead_id)
             if not lead["dead"]:
                 raise Refused(f"lead {lead_id} is not dead")
