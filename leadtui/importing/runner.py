@@ -7,8 +7,9 @@ SQLite runs in C without the GIL. Two ways to share the work across two cores:
 
 - in this process: this thread reads while a Writer thread stores, so storing one batch
   overlaps reading the next. Batches are sized to hold the floor's write lock about HOLD
-  seconds: storing a row costs more as the indexes grow, so on a big floor batches shrink and
-  a station's key press waits less.
+  seconds (F4: a station's commit waits for one batch at most, and goes before the next one:
+  `Database.write(background=True)`); storing a row costs more as the indexes grow, so on a
+  big floor batches shrink.
 - a first load of a big file (into an empty database, the indexes are built at the end and
   rows match on key hashes meanwhile: `store.indexes`): reading processes each read a share
   of the file (`importing.readers`) and this thread stores their batches in the file's order.
@@ -41,11 +42,12 @@ from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store import indexes
-from leadtui.store.db import Database, Notice, finish_deferred, make_way
+from leadtui.store.db import SLICE, Database, Notice, finish_deferred, make_way
 
 BATCH = 20_000  # rows a batch holds at most
-HOLD = 0.5  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
-MIN_BATCH, FIRST_BATCH = 1_000, 5_000
+HOLD = SLICE  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
+MIN_BATCH, FIRST_BATCH = 50, 200  # rows; the first batch is small: a million-lead floor stores ~5,000 rows/s
+GROWTH = 2  # a batch is at most this many times the last one's size (one quick batch is no promise)
 SWITCH = 0.0001  # s: how soon the reading thread hands the GIL over during an import (see _tune_interpreter)
 Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
 
@@ -120,7 +122,7 @@ class Batches:
             return
         stamp = clock.stamp(self.now)
         with store.attached(self.db.conn, path):
-            with self.db.write() as conn:
+            with self.db.write(background=True) as conn:
                 locked = time.perf_counter()
                 ids, added = store.write_batch(conn, IMPORT_COLUMNS,
                                                {"status": self.status, "created_at": stamp, "updated_at": stamp},
@@ -130,11 +132,17 @@ class Batches:
                              data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
                                    "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
             held = time.perf_counter() - locked  # the commit included
+        # F4: the WAL goes back to the database here, with the gate open (tune_for_load turned
+        # the connection's own checkpoint at COMMIT off, which ran with the gate still held);
+        # a station committing meanwhile finds the checkpoint taken and leaves it to us
+        if self.keyed_from is None:
+            self.db.conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
         if self.keyed_from is not None:
             self.keyed_from = ids.stop
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
-        self.size = max(min(MIN_BATCH, self.limit), min(self.limit, int(HOLD * batch["unique"] / held)))
-        make_way(held)
+        fits = int(HOLD * batch["unique"] / held)
+        self.size = max(min(MIN_BATCH, self.limit), min(self.limit, fits, GROWTH * max(self.size, batch["rows"])))
+        make_way(held, self.db)
 
 
 class Writer(threading.Thread):
