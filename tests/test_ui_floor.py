@@ -14,7 +14,7 @@ from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
 from conftest import MANAGER, NEWBIE, PIN, REP, START, add_lead, add_reps
-from ui_floor import HOSTILE, build_floor, isolate, settings
+from ui_floor import HOSTILE, build_floor, isolate, press, settings, settle
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ async def test_queue_order_due_then_mine_then_pool_and_excluded_with_reasons(flo
         assert [r["queue"] for r in rows[:3]] == ["due", "mine", "pool"]
         shown = {r["id"] for r in rows}
         assert not shown & {ids["newbies"], ids["dead"], ids["dnc"]}
-        await pilot.press("e")
+        await press(pilot, "e")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         why = {r["id"]: r["why"] for r in screen.list.rows}
@@ -83,11 +83,11 @@ async def test_j_k_and_arrows_move_and_panel_follows(floor, tmp_path):
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
-        await pilot.press("j", "j", "down", "k")
+        await press(pilot, "j", "j", "down", "k")
         assert screen.list.cursor == 2
         panel = str(screen.query_one("#panel").render())
         assert screen.list.current["owner_name"] in panel
-        await pilot.press("up", "up", "up")
+        await press(pilot, "up", "up", "up")
         assert screen.list.cursor == 0
 
 
@@ -99,14 +99,14 @@ async def test_w1_purple_key_dials_and_triple_dial_moves_to_next_phone_then_next
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["two_phones"])
-        await pilot.press("n")
+        await press(pilot, "n")
         assert "dial 2 of 3" in str(screen.query_one("#panel").render())
-        await pilot.press("space", "n")
+        await press(pilot, "space", "n")
         after = lead(floor, ids["two_phones"])
         assert after["current_phone"] == 2 and after["dial_run"] == 0
         assert screen.list.current["id"] == ids["two_phones"]  # next phone, same lead
         assert "▶ 2" in str(screen.query_one("#panel").render())
-        await pilot.press("n", "n", "n")
+        await press(pilot, "n", "n", "n")
         assert lead(floor, ids["two_phones"])["next_call_at"] is not None
         assert screen.list.current["id"] != ids["two_phones"]  # both phones done: the next lead
 
@@ -117,12 +117,12 @@ async def test_w2_green_key_claims_the_pool_lead_with_undo_toast(floor, tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("1")
+        await press(pilot, "1")
         got = lead(floor, ids["pool"])
         assert (got["status"], got["owner"]) == ("needs-offer", REP)
         assert "Needs Offer set — u to undo" in str(screen.query_one("#said").render())
         assert screen.list.current["status"] == "needs-offer"  # the row repainted from the database
-        await pilot.press("u")
+        await press(pilot, "u")
         assert lead(floor, ids["pool"])["status"] == "new"
 
 
@@ -132,7 +132,7 @@ async def test_w8_yellow_key_releases(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["mine"])
-        await pilot.press("7")
+        await press(pilot, "7")
         got = lead(floor, ids["mine"])
         assert (got["status"], got["owner"]) == ("not-interested", None)
 
@@ -143,7 +143,7 @@ async def test_w12_red_wrong_number_key_counts_reports(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("W")
+        await press(pilot, "W")
         assert lead(floor, ids["pool"])["phones"][0]["wrong_reports"] == 1
         assert "wrong number 1 of 3" in str(screen.query_one("#panel").render())
 
@@ -156,15 +156,15 @@ async def test_w4_appointment_dialog_sets_time_and_escape_cancels(floor, tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["mine"])
-        await pilot.press("2")
+        await press(pilot, "2")
         assert isinstance(app.screen, Ask)
-        await pilot.press("escape")
+        await press(pilot, "escape")
         assert lead(floor, ids["mine"])["status"] == "new"
-        await pilot.press("2")
-        await pilot.press(*"nonsense", "enter")
+        await press(pilot, "2")
+        await press(pilot, *"nonsense", "enter")
         assert isinstance(app.screen, Ask)  # refused: not a date
         app.screen.query_one("#answer").value = ""
-        await pilot.press(*"2026-11-25 14:30", "enter")
+        await press(pilot, *"2026-11-25 14:30", "enter")
         await pilot.pause()
         got = lead(floor, ids["mine"])
         assert got["status"] == "appointment-booked"
@@ -177,11 +177,11 @@ async def test_w5_offer_amount_enter_skips_or_takes_125k(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["mine"])
-        await pilot.press("3", "enter")
+        await press(pilot, "3", "enter")
         await pilot.pause()
         got = lead(floor, ids["mine"])
         assert (got["status"], got["offer_amount"]) == ("offer-made", None)
-        await pilot.press("3", *"125k", "enter")
+        await press(pilot, "3", *"125k", "enter")
         await pilot.pause()
         assert lead(floor, ids["mine"])["offer_amount"] == 125000
 
@@ -192,17 +192,17 @@ async def test_w11_already_sold_lists_other_properties_then_confirms_source(floo
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["sold"])
-        await pilot.press("S")
+        await press(pilot, "S")
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, ConfirmSold)
         assert [o["id"] for o in dialog.others] == [ids["other_property"]]
         assert "7 Other St" in str(dialog.query_one("#others").render())
-        await pilot.press("escape")
+        await press(pilot, "escape")
         assert not lead(floor, ids["sold"])["dead"]
-        await pilot.press("S")
+        await press(pilot, "S")
         await pilot.pause()
-        await pilot.press("p")
+        await press(pilot, "p")
         await pilot.pause()
         got = lead(floor, ids["sold"], events=True)
         assert got["dead"] and got["status"] == "already-sold"
@@ -215,10 +215,10 @@ async def test_w18_followup_dialog_shows_both_dates(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["mine"])
-        await pilot.press("f", *"6 months")
+        await press(pilot, "f", *"6 months")
         preview = str(app.screen.query_one("#preview").render())
         assert "asked for Sun May 23 2027" in preview and "call on Tue Feb 23 2027" in preview
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await pilot.pause()
         got = lead(floor, ids["mine"])
         assert got["next_call_at"].startswith("2027-02-23")
@@ -231,22 +231,22 @@ async def test_w16_assign_picker_filters_and_manager_needs_pin(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("a")
+        await press(pilot, "a")
         assert isinstance(app.screen, Pick)
-        await pilot.press(*"new", "enter")
+        await press(pilot, *"new", "enter")
         await pilot.pause()
         assert lead(floor, ids["pool"])["owner"] == NEWBIE
     boss = app_for(floor, tmp_path, rep=MANAGER)
     async with boss.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
-        await pilot.press("right_square_bracket")  # the New tab: the manager sees newbie's leads
+        await press(pilot, "right_square_bracket")  # the New tab: the manager sees newbie's leads
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("a", *"alice", "enter")
+        await press(pilot, "a", *"alice", "enter")
         await pilot.pause()
         assert isinstance(boss.screen, Ask) and boss.screen.password
-        await pilot.press(*PIN, "enter")
+        await press(pilot, *PIN, "enter")
         await pilot.pause()
         assert lead(floor, ids["pool"])["owner"] == REP
 
@@ -257,15 +257,15 @@ async def test_w14_w15_claim_release_and_refusal_is_a_notice(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("c")
+        await press(pilot, "c")
         assert lead(floor, ids["pool"])["owner"] == REP
-        await pilot.press("r")
+        await press(pilot, "r")
         assert lead(floor, ids["pool"])["owner"] is None
-        await pilot.press("e")  # the excluded list holds newbie's lead
+        await press(pilot, "e")  # the excluded list holds newbie's lead
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         await go_to(pilot, screen, ids["newbies"])
-        await pilot.press("1")
+        await press(pilot, "1")
         assert any("held by newbie" in n for n in notes(app))
         assert lead(floor, ids["newbies"])["status"] == "new"
 
@@ -276,15 +276,15 @@ async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("D")
+        await press(pilot, "D")
         assert not lead(floor, ids["pool"])["dead"]
         assert any("approval" in n for n in notes(app))
     boss = app_for(floor, tmp_path, rep=MANAGER)
     async with boss.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
-        await pilot.press("m")
+        await press(pilot, "m")
         assert isinstance(boss.screen, Approvals)
-        await pilot.press("y", *PIN, "enter")
+        await press(pilot, "y", *PIN, "enter")
         await pilot.pause()
         assert lead(floor, ids["pool"])["dead"]
 
@@ -297,20 +297,20 @@ async def test_b4_detail_timeline_replies_clear_outbox_and_help(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("1")  # queues text_underwriter
-        await pilot.press("enter")
+        await press(pilot, "1")  # queues text_underwriter
+        await press(pilot, "enter")
         assert isinstance(app.screen, Detail)
         assert app.screen.query_one("DataTable").row_count == len(lead(floor, ids["pool"], events=True)["events"])
-        await pilot.press("escape", "o")
+        await press(pilot, "escape", "o")
         assert isinstance(app.screen, Outbox)
         assert app.screen.query_one("DataTable").row_count == 1
-        await pilot.press("escape", "i")
+        await press(pilot, "escape", "i")
         assert isinstance(app.screen, Replies)
         assert app.screen.query_one("DataTable").row_count == 1
-        await pilot.press("x")
+        await press(pilot, "x")
         await pilot.pause()
         assert app.screen.query_one("DataTable").row_count == 0
-        await pilot.press("escape", "question_mark")
+        await press(pilot, "escape", "question_mark")
         assert isinstance(app.screen, Help)
         text = str(app.screen.query_one("#help").render())
         for key in app.table:
@@ -324,15 +324,15 @@ async def test_pipeline_tabs_with_counts_and_search(floor, tmp_path):
         screen = await ready(pilot)
         tabs = str(screen.query_one("#tabs").render())
         assert "Queue" in tabs and "Kill 1" in tabs
-        await pilot.press("left_square_bracket")  # wraps to the last tab: the killed leads
+        await press(pilot, "left_square_bracket")  # wraps to the last tab: the killed leads
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert [r["id"] for r in screen.list.rows] == [ids["dead"]]
-        await pilot.press("slash", *"Sam", "enter")
+        await press(pilot, "slash", *"Sam", "enter")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert {r["id"] for r in screen.list.rows} == {ids["sold"], ids["other_property"]}
-        await pilot.press("escape")
+        await press(pilot, "escape")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.query_text == ""
@@ -344,9 +344,9 @@ async def test_keymap_remaps_a_status_through_set_keymap(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("1")
+        await press(pilot, "1")
         assert lead(floor, ids["pool"])["status"] == "new"
-        await pilot.press("9")
+        await press(pilot, "9")
         assert lead(floor, ids["pool"])["status"] == "needs-offer"
         assert "9 $ Needs Offer" in str(screen.query_one("#keybar").render())
 
@@ -357,9 +357,9 @@ async def test_command_palette_runs_a_control_from_the_table(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await pilot.press("ctrl+p", *"Claim")
+        await press(pilot, "ctrl+p", *"Claim")
         await pilot.pause(0.3)
-        await pilot.press("enter")
+        await press(pilot, "enter")
         await pilot.pause(0.2)
         assert lead(floor, ids["pool"])["owner"] == REP
 
@@ -424,9 +424,9 @@ async def test_outbox_view_retries_a_dead_action(floor, tmp_path):
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
-        await pilot.press("o")
+        await press(pilot, "o")
         assert isinstance(app.screen, Outbox)
-        await pilot.press("R")
+        await press(pilot, "R")
         await pilot.pause()
         svc = Service.open(path)
         [action] = svc.outbox(lead_id=ids["pool"])
@@ -468,7 +468,7 @@ async def test_l2_l3_lifecycle_floor_tabs_per_status_keys_and_a_suggested_stage(
         assert labels == ["Queue", "New", "Engage", "Future", "Active", "Closed", "Non Client"]
         assert "New 2" in str(screen.query_one("#tabs").render())
         assert "Next stage? Engage (2)" in str(screen.query_one("#panel").render())
-        await pilot.press("2")
+        await press(pilot, "2")
         assert lead((path,), first)["status"] == "engage"
         assert "Next stage? Active (4) or Future (3)" in str(screen.query_one("#panel").render())
 
@@ -478,6 +478,6 @@ async def test_no_rep_given_a_type_to_filter_picker_asks(floor, tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, Pick)
-        await pilot.press(*"new", "enter")
+        await press(pilot, *"new", "enter")
         screen = await ready(pilot)
         assert app.rep == NEWBIE and "newbie" in str(screen.query_one("#title").render())

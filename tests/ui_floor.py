@@ -62,3 +62,23 @@ def settings(tmp_path: Path, keys: dict | None = None):
     lines = ["[keys]"] + [f'{k} = "{v}"' for k, v in (keys or {}).items()]
     path.write_text("\n".join(lines) + "\n", "utf-8")
     return config.load(str(path))
+
+
+async def settle(pilot) -> None:
+    """Wait until every key queued on the station's writer has landed and the screen caught up."""
+    app = pilot.app
+    for _ in range(500):
+        await pilot.pause(0.01)
+        floor = app.floor
+        if not app.held and (app.writer is None or app.writer.pending() == 0) and not (floor and floor.pending):
+            break
+    busy = [w for w in app.workers if w.group != "dialog"]  # a dialog's worker waits for keys
+    if busy:
+        await app.workers.wait_for_complete(busy)
+    await pilot.pause()
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press keys as a rep types them, then wait for their writes to land."""
+    await pilot.press(*keys)
+    await settle(pilot)

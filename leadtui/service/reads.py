@@ -127,6 +127,20 @@ class Reads(Base):
                 return "dead"
             return self._why_not(conn, lead, q.phones(conn, [lead_id])[lead_id], now)
 
+    def gone(self, lead_id: int, rep: str) -> dict | None:
+        """A lead that left the rep's listing while on screen, with `gone`: why, naming who has it (F1)."""
+        lead = self.lead(lead_id)
+        held = lead["reserved"]
+        if lead["dead"]:
+            why = f"dead: {lead['status_label']}"
+        elif lead["owner"] and lead["owner"].lower() != rep.lower():
+            why = f"taken by {lead['owner']}"
+        elif held and not held["here"]:
+            why = f"on {held['rep']}'s screen" if held["rep"].lower() != rep.lower() else "open at another station of yours"
+        else:
+            why = self.why_not(lead_id) or "no longer in this list"
+        return {**lead, "gone": why}
+
     def data_version(self) -> int:
         """Changes when another station commits (PRAGMA data_version)."""
         return q.data_version(self.db.conn)

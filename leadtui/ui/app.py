@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
+from textual import events
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 
+from leadtui.core.decide import Seen
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import PinRequired, open_service
+from leadtui.service.base import new_station
+from leadtui.service.writer import Job, Writer
 from leadtui.text import safe
-from leadtui.ui.dialogs import Ask, Pick
+from leadtui.ui.dialogs import Ask, Dialog, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.keys import bindings, key_table, remapped
 from leadtui.ui.style import theme_defaults
 
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
 SWEEP_SECONDS = 60  # W9: held leads whose 7 days ran out go back to the pool
+HOLD_LIMIT = 3.0  # seconds typed keys may wait for a dialog to open or close before they go on anyway
+Call = Callable[[Any, "Seen | None", "str | None"], Any]  # (service, lead as seen, manager PIN) -> Outcome
 
 
 class KeyCommands(Provider):
@@ -43,6 +52,14 @@ class KeyCommands(Provider):
             await floor.run_action(action)
 
 
+class Written(Message):
+    """The station's writer is done with a job: `fn` shows its result, on the screen's thread."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        super().__init__()
+        self.fn = fn
+
+
 class Leadtui(App):
     """One station of the call floor. It also runs the automation worker in a thread (log or dispatch
     mode, from the config): leases keep it from sending what another station or `leadtui dispatch`
@@ -55,14 +72,22 @@ class Leadtui(App):
     def __init__(self, db_path: Path, config: Any, rep: str | None, **service_options: Any) -> None:
         super().__init__()
         self.db_path, self.config = db_path, config
+        service_options.setdefault("station", new_station())
         self.svc = open_service(db_path, config, **service_options)
         self._reader = open_service(db_path, config, **service_options)
         self._reader_lock = threading.Lock()
+        self._writer_service = open_service(db_path, config, **service_options)
+        self.writer: Writer | None = None  # started with the event loop (it posts results back to it)
+        self.holds: set[str] = set()  # while a dialog opens or closes, keys wait here in order (F3)
+        self.held: deque[events.Key] = deque()
+        self._held_since = 0.0
         self.table = key_table(self.svc.playbook, config.keys)
         self.floor_class = type("FloorScreen", (Floor,), {"BINDINGS": bindings(self.table)})
         self.rep = self._known_rep(rep)
         self._version = self.svc.data_version()
-        from leadtui.automation.worker import start_background  # config errors raise here, before the screen
+        from leadtui.automation.worker import (
+            start_background,  # config errors raise here, before the screen
+        )
 
         self._stop_worker = start_background(db_path, config, on_error=self._worker_error)
 
@@ -78,13 +103,14 @@ class Leadtui(App):
         return {**super().get_theme_variable_defaults(), **theme_defaults()}
 
     def on_mount(self) -> None:
+        self.writer = Writer(self._writer_service, lambda fn: self.post_message(Written(fn)), self._db_waiting)
         self.set_keymap(remapped(self.table))
         if self.rep:
             self._start()
         else:
             choices = [(r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
                        for r in self.svc.reps() if r["active"]]
-            self.push_screen(Pick("Who is at this station?", choices), self._picked)
+            self.ask(Pick("Who is at this station?", choices), self._picked)
 
     def _picked(self, name: str | None) -> None:
         if name is None:
@@ -102,17 +128,24 @@ class Leadtui(App):
     def on_unmount(self) -> None:
         """Let the delivery in flight finish (its lease covers a slow one), then close."""
         self._stop_worker(5)
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self._writer_service.close()
         self.svc.close()
         self._reader.close()
+
+    def on_written(self, message: Written) -> None:
+        message.fn()
 
     def _worker_error(self, exc: LeadtuiError) -> None:
         self.call_from_thread(self.notify, safe(str(exc)), title="Automation", severity="error", markup=False)
 
-    def retry_action(self, action_id: int) -> dict:
-        """A dead or failed action goes again (from the Outbox view)."""
+    def retry_action(self, svc: Any, action_id: int) -> dict:
+        """A dead or failed action goes again (from the Outbox view), on the writer's service."""
         from leadtui.automation.worker import retry
 
-        return retry(self.svc.db, action_id, now=self.svc.now, by=self.rep)
+        return retry(svc.db, action_id, now=svc.now, by=self.rep)
 
     # --- the database ----------------------------------------------------------------------
 
@@ -121,38 +154,115 @@ class Leadtui(App):
         with self._reader_lock:
             return fn(self._reader)
 
-    def act(self, call: Callable[[str | None], Any], done: Callable[[Any], None]) -> None:
-        """Run a write; a rule's no is a notice, a manager action asks for the PIN and runs again."""
-        try:
-            outcome = call(None)
-        except PinRequired as exc:
-            def with_pin(pin: str | None) -> None:
-                if pin:
-                    self.act(lambda _: call(pin), done)
+    def act(self, call: Call, done: Callable[[Any, dict | None], None], *, lead: dict | None = None,
+            pin: str | None = None) -> None:
+        """Queue a write on the station's writer (returns at once). `lead` is the row on screen when the
+        key was pressed: the write acts on it or is refused (F1). A rule's no is a notice naming the
+        lead; a manager action asks for the PIN and goes again."""
+        seen = Seen(lead["owner"], lead.get("current_phone")) if lead else None
+        lead_id = lead["id"] if lead else None
 
-            self.push_screen(Ask("Manager PIN", str(exc), password=True), with_pin)
+        def finished(result: Any, after: dict | None) -> None:
+            self._answer(result, after, lead, retry=lambda given: self.act(call, done, lead=lead, pin=given), done=done)
+            floor = self.floor
+            if floor is not None:
+                floor.written(lead_id, after)
+
+        if self.floor is not None:
+            self.floor.pending_on(lead_id)
+        self.writer.submit(Job(lead_id, lambda svc, seen: call(svc, seen, pin), finished, seen))
+
+    def _answer(self, result: Any, after: dict | None, lead: dict | None, *, retry: Callable[[str], None],
+                done: Callable[[Any, dict | None], None]) -> None:
+        """What a write came back with: done, a refusal or error (named by its lead), or a PIN to ask for."""
+        if isinstance(result, PinRequired):
+            self.ask(Ask("Manager PIN", str(result), password=True), lambda given: given and retry(given))
+        elif isinstance(result, Refused):
+            self.notify(safe(self.about(lead, str(result))), title="Refused", severity="warning", timeout=6,
+                        markup=False)
+        elif isinstance(result, Exception):
+            self.notify(safe(self.about(lead, str(result))), title="Can't do that", severity="error", timeout=6,
+                        markup=False)
+        else:
+            done(result, after)
+
+    @staticmethod
+    def about(lead: dict | None, text: str) -> str:
+        """A notice that names its lead: `Lead 12 Jane Doe: ...`."""
+        return f"Lead {lead['id']} {lead['owner_name']}: {text}" if lead else text
+
+    @property
+    def floor(self) -> Floor | None:
+        return next((s for s in self.screen_stack if isinstance(s, Floor)), None)
+
+    def _db_waiting(self, lead_id: int | None) -> None:
+        if self.floor is not None:
+            self.floor.say("The database is busy (another station or an import): your keys are queued and land in order")
+
+    # --- typeahead (F3): keys typed while a dialog opens or closes wait, in order -------------------
+
+    def ask(self, dialog: Dialog, callback: Callable[[Any], None]) -> None:
+        """Open a dialog; keys typed before it can take them go to it once it can, in order, and
+        keys after its answer go on once `callback` has queued what the answer asks for."""
+        def answered(result: Any) -> None:
+            try:
+                callback(result)
+            finally:
+                self.release("closing")
+
+        self.holds.add("opening")
+        self.push_screen(dialog, answered)
+
+    async def ask_wait(self, dialog: Dialog) -> Any:
+        """`ask` from a worker: the answer, with keys after it still held until the caller releases
+        "closing" (once its write is queued). A dialog that follows another takes over its hold."""
+        self.holds.discard("closing")
+        self.holds.add("opening")
+        return await self.push_screen_wait(dialog)
+
+    def release(self, why: str) -> None:
+        """A reason to hold keys is gone: pass on what was typed meanwhile."""
+        self.holds.discard(why)
+        if not self.holds and self.held:
+            self.call_later(self._drain)
+
+    async def _drain(self) -> None:
+        while self.held and not self.holds:
+            await self._key(self.held.popleft())
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self.holds or self.held:
+                if not self.held:
+                    self._held_since = time.monotonic()
+                self.held.append(event)
+                return
+            await self._key(event)
             return
-        except Refused as exc:
-            self.notify(safe(str(exc)), title="Refused", severity="warning", timeout=6, markup=False)
-            return
-        except LeadtuiError as exc:
-            self.notify(safe(str(exc)), title="Can't do that", severity="error", timeout=6, markup=False)
-            return
-        done(outcome)
+        await super().on_event(event)
+
+    async def _key(self, event: events.Key) -> None:
+        if isinstance(self.screen, Dialog) and self.screen.closes_on(event):
+            self.holds.add("closing")  # whoever handles the answer releases it (after queueing its write)
+        await super().on_event(event)
 
     def sweep(self) -> None:
-        """W9 inside the app: expired holds back to the pool."""
-        try:
-            released = self.svc.sweep()
-        except LeadtuiError as exc:
-            self.notify(safe(str(exc)), severity="error", markup=False)
-            return
-        if released:
-            self.notify(f"{len(released)} held lead(s) went back to the pool (W9)", timeout=4)
-            self._others_changed()
+        """W9 inside the app: expired holds back to the pool, on the writer like every write."""
+        def done(released: list[int], after: dict | None) -> None:
+            if released:
+                self.notify(f"{len(released)} held lead(s) went back to the pool (W9)", timeout=4)
+                self._others_changed()
+
+        self.act(lambda svc, seen, pin: svc.sweep(), done)
 
     def poll(self) -> None:
-        """Another station committed: re-read what is on screen."""
+        """Another station committed: re-read what is on screen. Renew the lead's reservation."""
+        floor = self.floor
+        if floor is not None and time.monotonic() - floor.reserved_at > self.svc.reserve_seconds / 3:
+            floor.reserve()
+        if self.held and time.monotonic() - self._held_since > HOLD_LIMIT:
+            self.holds.clear()  # a dialog that never came: typed keys are not kept from the screen
+            self.call_later(self._drain)
         try:
             version = self.svc.data_version()
         except Exception:  # noqa: BLE001 - a vanished database shows on the next action, not as a crash here

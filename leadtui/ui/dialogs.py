@@ -33,6 +33,17 @@ class Dialog(ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def closes_on(self, event) -> bool:
+        """Whether this key may close the dialog: keys after it wait until its answer is handled (F3)."""
+        return event.key in ("enter", "escape")
+
+    def on_mount(self) -> None:
+        """Focus the first input; keys typed while the dialog opened come after that (F3)."""
+        for widget in self.query("Input, OptionList"):
+            widget.focus()
+            break
+        self.app.call_later(self.app.release, "opening")
+
 
 class Ask(Dialog):
     """One line of text. `check(text)` returns (error, preview); enter is refused while there is an error."""
@@ -64,6 +75,7 @@ class Ask(Dialog):
             if error:
                 self.query_one("#preview", Static).update(error)
                 self.query_one("#preview", Static).add_class("error")
+                self.app.release("closing")  # the dialog stays open with the text, saying why
                 return
         self.dismiss(event.value)
 
@@ -139,6 +151,9 @@ class ConfirmSold(Dialog):
             lines.append("  ".join(f"[{key}] {source}" for key, source in self.keys.items()), style="bold")
             lines.append("   escape: cancel", style="dim")
             yield Static(lines, id="others")
+
+    def closes_on(self, event) -> bool:
+        return event.key == "escape" or event.character in self.keys
 
     def on_key(self, event) -> None:
         if event.character in self.keys:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import work
@@ -14,11 +17,12 @@ from textual.widgets import Input, Static
 
 from leadtui.core.followup import half_way
 from leadtui.errors import LeadtuiError
+from leadtui.service.writer import Job
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.keybar import KeyBar
 from leadtui.ui.panel import ClaimPanel
 from leadtui.ui.queue import LeadList
-from leadtui.ui.style import group_style
+from leadtui.ui.style import group_style, plain
 
 PAGE = 100
 SAY_SECONDS = 6  # how long the undo toast stays
@@ -76,6 +80,9 @@ class Floor(Screen):
         self.kpis: dict = {}
         self._count_timer = None
         self._said_timer = None
+        self.pending: Counter[int | None] = Counter()  # keys queued on the writer, per lead (F3)
+        self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
+        self.reserved_at = 0.0  # when the lead on screen was last reserved (renewed by the app's poll)
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -84,7 +91,7 @@ class Floor(Screen):
             with Vertical(id="left"):
                 yield Input(placeholder="search: name, address, phone, status:ID — enter to search, escape to clear",
                             id="search")
-                yield LeadList(id="queue")
+                yield LeadList(id="queue", pending=self.pending)
             yield ClaimPanel(id="panel")
         yield Static(id="said")
         yield KeyBar(self.app.table, id="keybar")
@@ -118,13 +125,20 @@ class Floor(Screen):
             rows += got
             if more_at is None or len(rows) >= want and got:
                 break
-        self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep)
+        kept = None
+        if keep is not None and keep not in {r["id"] for r in rows}:  # F1: it stays, marked, until the rep moves on
+            kept = self.app.read(lambda svc: svc.gone(keep, self.app.rep))
+        self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep, kept)
+
+    def _in_queue(self) -> bool:
+        """Whether the call queue is listed (not a tab, a search or the excluded list)."""
+        return not (self.query_text or self.excluded or self.tabs[self.tab].statuses)
 
     def _fetch(self, svc, cursor):
         """One page for what is shown, and where the next starts: the queue has its own cursor, the
         other listings page by lead id."""
         rep, tab = self.app.rep, self.tabs[self.tab]
-        if not (self.query_text or self.excluded or tab.statuses):
+        if self._in_queue():
             return svc.queue(rep, cursor or ("due", 0), PAGE)
         if self.query_text:
             text, status = _parse_search(self.query_text, svc.playbook)
@@ -138,15 +152,17 @@ class Floor(Screen):
 
     def _gone(self) -> bool:
         """The app is closing and its widgets are gone: a worker's result came too late to show."""
-        return not self.query("#title")
+        return not (self.query("#title") and self.query(LeadList))
 
-    def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None) -> None:
+    def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None,
+                   kept: dict | None = None) -> None:
         if generation != self.generation or self._gone():
             return
         self.cursor = cursor
         self.list.empty_text = "Nothing here." if not self.excluded else "Nothing left out."
         if first:
-            self.list.set_rows(rows, cursor is not None, keep)
+            self._pick_first = keep is None
+            self.list.set_rows(rows, cursor is not None, keep, kept)
             self.counts_soon(0.05)  # after the first page: counting shares its connection
         else:
             self.list.add_rows(rows, cursor is not None)
@@ -157,6 +173,36 @@ class Floor(Screen):
 
     def on_lead_list_highlighted(self, message: LeadList.Highlighted) -> None:
         self.show_lead(message.lead["id"] if message.lead else None)
+        self.reserve()
+
+    # --- F2: the lead on screen is reserved for this rep ---------------------------------------
+
+    def reserve(self) -> None:
+        """Reserve the lead under the cursor (after a fresh listing, the first one free from there on)."""
+        lead = self.list.current
+        if lead is not None and lead.get("gone"):
+            return
+        rep, queue, generation = self.app.rep, self._in_queue(), self.generation
+        if lead is None or lead["dead"]:
+            self.app.writer.submit(Job(None, lambda svc, seen: svc.unreserve(), lambda *_: None, reserve=True))
+            return
+        ids = [lead["id"]]
+        first = self._pick_first and queue
+        if first:
+            ids += [r["id"] for r in self.list.rows[self.list.cursor + 1:self.list.cursor + 20] if not r.get("gone")]
+
+        def done(got: int | None, _after) -> None:
+            if got == lead["id"] or self._gone() or generation != self.generation or self.list.current is not lead:
+                return
+            if first and got is not None:
+                self.list.move_to(next(i for i, r in enumerate(self.list.rows) if r["id"] == got))
+                self.say(f"Lead {lead['id']} is on another station's screen: you are on lead {got}")
+            elif queue:
+                self.load(keep=lead["id"])  # it stays, marked with who has it
+
+        self._pick_first = False
+        self.reserved_at = time.monotonic()
+        self.app.writer.submit(Job(None, lambda svc, seen: svc.reserve(rep, ids), done, reserve=True))
 
     def show_lead(self, lead_id: int | None) -> None:
         """Fill the claim panel from the database (sub-millisecond: one lead, its phones and events)."""
@@ -214,10 +260,16 @@ class Floor(Screen):
 
     # --- the rep's keys ------------------------------------------------------------------------
 
-    def current(self) -> dict | None:
+    def current(self, *, undo: bool = False) -> dict | None:
+        """The lead a key acts on: the row under the cursor. A row that left the rep's view is refused
+        (but undo may still act on it) until the rep moves on (F1)."""
         lead = self.list.current
         if lead is None:
             self.notify("No lead selected.", severity="warning")
+        elif lead.get("gone") and not undo:
+            self.notify(plain(self.app.about(lead, f"{lead['gone']}; move on with j/k")), title="Refused",
+                        severity="warning", markup=False)
+            return None
         return lead
 
     def action_cursor(self, delta: int) -> None:
@@ -229,60 +281,78 @@ class Floor(Screen):
             return
         st = self.app.svc.playbook.status(status_id)
         if "appointment_at" in st.requires or "amount" in st.requires + st.optional or st.confirm_sources:
-            self._ask_then_set(lead["id"], st)
+            self._ask_then_set(lead, st)
         else:
-            self.set_status(lead["id"], st.id, {})
+            self.set_status(lead, st.id, {})
 
     @work(group="dialog")
-    async def _ask_then_set(self, lead_id: int, st) -> None:
-        inputs: dict = {}
-        if "appointment_at" in st.requires:
-            at = await self.app.push_screen_wait(Ask(
-                f"{st.label}: when?", "The appointment's date and time, lead-local (YYYY-MM-DD HH:MM).",
-                placeholder="2026-12-01 15:00", check=_check_at))
-            if at is None:
-                return
-            inputs["at"] = at.strip().replace(" ", "T", 1)
-        if "amount" in st.requires + st.optional:
-            amount = await self.app.push_screen_wait(Ask(
-                f"{st.label}: amount", "The offer amount — enter skips.", placeholder="125000", check=_check_amount))
-            if amount is None:
-                return
-            if amount.strip():
-                inputs["amount"] = _amount(amount)
-        if st.confirm_sources:
-            others = self.app.svc.other_properties(lead_id)
-            source = await self.app.push_screen_wait(ConfirmSold(st.label, others, st.confirm_sources))
-            if source is None:
-                return
-            inputs.update(source=source, confirm=True)
-        self.set_status(lead_id, st.id, inputs)
+    async def _ask_then_set(self, lead: dict, st) -> None:
+        """The status's questions in turn; keys typed ahead go to each in order (F3)."""
+        try:
+            inputs: dict = {}
+            if "appointment_at" in st.requires:
+                now, zone = self.app.svc.now(), lead.get("zone")
+                at = await self.app.ask_wait(Ask(
+                    f"{st.label}: when?", "The appointment's date and time, lead-local (YYYY-MM-DD HH:MM).",
+                    placeholder="2026-12-01 15:00", check=lambda text: _check_at(text, now, zone)))
+                if at is None:
+                    return
+                inputs["at"] = at.strip().replace(" ", "T", 1)
+            if "amount" in st.requires + st.optional:
+                amount = await self.app.ask_wait(Ask(
+                    f"{st.label}: amount", "The offer amount — enter skips.", placeholder="125000",
+                    check=_check_amount))
+                if amount is None:
+                    return
+                if amount.strip():
+                    inputs["amount"] = _amount(amount)
+            if st.confirm_sources:
+                others = self.app.svc.other_properties(lead["id"])
+                source = await self.app.ask_wait(ConfirmSold(st.label, others, st.confirm_sources))
+                if source is None:
+                    return
+                inputs.update(source=source, confirm=True)
+            self.set_status(lead, st.id, inputs)
+        finally:
+            self.app.release("closing")
 
-    def set_status(self, lead_id: int, status_id: str, inputs: dict) -> None:
-        """Commit the status, then repaint that one row and the panel (and move on when the rule says so)."""
+    def set_status(self, lead: dict, status_id: str, inputs: dict) -> None:
+        """Queue the status on the writer; when it lands, repaint (and move on when the rule says so)."""
         app = self.app
         label = app.svc.playbook.status(status_id).label
 
-        def done(outcome) -> None:
+        def done(outcome, after) -> None:
             if outcome.approval_id:
-                self.notify(outcome.message, title="Sent for approval", timeout=8)
+                self.notify(plain(app.about(lead, outcome.message)), title="Sent for approval", timeout=8, markup=False)
             else:
                 undo = next(k.display for k in app.table if k.id == "undo")
                 detail = outcome.message.removeprefix(f"{label} set").removeprefix(f"{label}: ").lstrip("; ")
-                self.say(f"{label} set — {undo} to undo{' · ' + detail if detail else ''}")
-            self.changed(lead_id, outcome.advance == "lead")
+                self.say(app.about(lead, f"{label} set — {undo} to undo{' · ' + detail if detail else ''}"))
+            if outcome.advance == "lead" and self.list.current is not None and self.list.current["id"] == lead["id"]:
+                self.list.move(1)
 
-        app.act(lambda pin: app.svc.set_status(lead_id, status_id, app.rep, **inputs), done)
+        app.act(lambda svc, seen, pin: svc.set_status(lead["id"], status_id, app.rep, seen=seen, **inputs), done,
+                lead=lead)
 
-    def changed(self, lead_id: int, advance: bool = False) -> None:
-        """After a commit: repaint the lead's row and the panel; refresh counts and KPIs off-thread."""
-        lead = self.app.svc.lead(lead_id)
-        self.list.update_lead(lead)
-        if advance:
-            self.list.move(1)
+    def pending_on(self, lead_id: int | None) -> None:
+        """A key is queued on the writer: its row shows it at once."""
+        self.pending[lead_id] += 1
+        self.list.repaint_lead(lead_id)
+
+    def written(self, lead_id: int | None, after: dict | None) -> None:
+        """A queued write landed (or was refused): repaint its row and the panel; once nothing is
+        pending, re-list so the rep's own changes show in the queue at once."""
+        if self._gone():
+            return
+        self.pending[lead_id] -= 1
+        if self.pending[lead_id] <= 0:
+            del self.pending[lead_id]
+        if after is not None:
+            self.list.update_lead(after)
         current = self.list.current
         self.show_lead(current["id"] if current else None)
-        self.counts_soon()
+        if not self.pending:
+            self.load(keep=current["id"] if current else None)
 
     def counts_soon(self, delay: float = COUNT_SECONDS) -> None:
         """Recount at most once per COUNT_SECONDS: a count is a scan of the floor, a key press is not."""
@@ -293,32 +363,32 @@ class Floor(Screen):
         self._count_timer = None
         self.refresh_counts()
 
-    def _control(self, call) -> None:
-        lead = self.current()
+    def _control(self, call, *, undo: bool = False) -> None:
+        lead = self.current(undo=undo)
         if lead is not None:
-            self.app.act(lambda pin: call(lead["id"], pin), lambda outcome: self._done(lead["id"], outcome))
+            self.app.act(lambda svc, seen, pin: call(svc, lead["id"], seen, pin), lambda outcome, after: self._done(lead, outcome),
+                         lead=lead)
 
     def say(self, text: str) -> None:
         """The undo toast: one line above the keybar that fades after SAY_SECONDS (a repaint, no layout)."""
-        self.query_one("#said", Static).update(Text(text, no_wrap=True, overflow="ellipsis"), layout=False)
+        self.query_one("#said", Static).update(Text(plain(text), no_wrap=True, overflow="ellipsis"), layout=False)
         if self._said_timer is not None:
             self._said_timer.stop()
         self._said_timer = self.set_timer(SAY_SECONDS, lambda: self.query_one("#said", Static).update("", layout=False))
 
-    def _done(self, lead_id: int, outcome) -> None:
-        self.say(outcome.message)
+    def _done(self, lead: dict, outcome) -> None:
+        self.say(self.app.about(lead, outcome.message))
         for warning in outcome.warnings:
-            self.notify(warning, severity="warning", timeout=8)
-        self.changed(lead_id)
+            self.notify(plain(self.app.about(lead, warning)), severity="warning", timeout=8, markup=False)
 
     def action_claim(self) -> None:
-        self._control(lambda lead, pin: self.app.svc.claim(lead, self.app.rep))
+        self._control(lambda svc, lead, seen, pin: svc.claim(lead, self.app.rep, seen=seen))
 
     def action_release(self) -> None:
-        self._control(lambda lead, pin: self.app.svc.release(lead, self.app.rep, pin))
+        self._control(lambda svc, lead, seen, pin: svc.release(lead, self.app.rep, pin, seen=seen))
 
     def action_undo(self) -> None:
-        self._control(lambda lead, pin: self.app.svc.undo(lead, self.app.rep))
+        self._control(lambda svc, lead, seen, pin: svc.undo(lead, self.app.rep, seen=seen), undo=True)
 
     def action_assign(self) -> None:
         lead = self.current()
@@ -328,10 +398,10 @@ class Floor(Screen):
 
         def picked(name: str | None) -> None:
             if name:
-                self.app.act(lambda pin: self.app.svc.assign(lead["id"], name, self.app.rep, pin),
-                             lambda outcome: self._done(lead["id"], outcome))
+                self.app.act(lambda svc, seen, pin: svc.assign(lead["id"], name, self.app.rep, pin, seen=seen),
+                             lambda outcome, after: self._done(lead, outcome), lead=lead)
 
-        self.app.push_screen(Pick(f"Assign lead {lead['id']} to", reps), picked)
+        self.app.ask(Pick(f"Assign lead {lead['id']} to", reps), picked)
 
     def action_followup(self) -> None:
         lead = self.current()
@@ -348,11 +418,11 @@ class Floor(Screen):
 
         def given(text: str | None) -> None:
             if text:
-                self.app.act(lambda pin: self.app.svc.followup(lead["id"], self.app.rep, text),
-                             lambda outcome: self._done(lead["id"], outcome))
+                self.app.act(lambda svc, seen, pin: svc.followup(lead["id"], self.app.rep, text, seen=seen),
+                             lambda outcome, after: self._done(lead, outcome), lead=lead)
 
-        self.app.push_screen(Ask("General Follow-Up", "When did they ask to be called? (6 months, 3 weeks, 90 days, a date)",
-                                 placeholder="6 months", check=check), given)
+        self.app.ask(Ask("General Follow-Up", "When did they ask to be called? (6 months, 3 weeks, 90 days, a date)",
+                         placeholder="6 months", check=check), given)
 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)
@@ -433,11 +503,16 @@ def _parse_search(text: str, playbook) -> tuple[str, str | None]:
     return " ".join(words), status
 
 
-def _check_at(text: str) -> tuple[str | None, str]:
+def _check_at(text: str, now: datetime, zone: str | None) -> tuple[str | None, str]:
+    """An appointment time, lead-local; one in the past is refused here, so the text stays (W4)."""
     try:
         value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
     except ValueError:
         return "write it as YYYY-MM-DD HH:MM", ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone)) if zone else value.astimezone()
+    if value <= now:
+        return f"{value:%a %b %d %H:%M} is in the past: the appointment must be later", ""
     return None, f"{value:%A %B %d %Y at %H:%M}, lead-local"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -36,8 +38,9 @@ class LeadList(ScrollView, can_focus=True):
     class NeedMore(Message):
         """The cursor is near the end of what is loaded and more rows exist."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, pending: Mapping[int | None, int] | None = None) -> None:
         super().__init__(id=id)
+        self.pending = pending if pending is not None else {}  # keys queued per lead: marked at once (F3)
         self.rows: list[dict] = []
         self.more = False
         self.cursor = 0
@@ -50,10 +53,14 @@ class LeadList(ScrollView, can_focus=True):
     def current(self) -> dict | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def set_rows(self, rows: list[dict], more: bool, keep: int | None = None) -> None:
-        """Replace the rows; the cursor stays on lead `keep` when it is still there."""
-        self.rows, self.more, self._asked = rows, more, False
+    def set_rows(self, rows: list[dict], more: bool, keep: int | None = None, kept: dict | None = None) -> None:
+        """Replace the rows; the cursor stays on lead `keep`. A kept lead no longer among them (`kept`,
+        with why in `gone`) stays where it was, marked: the cursor never jumps to another lead (F1)."""
         ids = [r["id"] for r in rows]
+        if keep is not None and keep not in ids and kept is not None:
+            rows.insert(min(self.cursor, len(rows)), kept)
+            ids = [r["id"] for r in rows]
+        self.rows, self.more, self._asked = rows, more, False
         self.cursor = ids.index(keep) if keep in ids else min(self.cursor, max(len(rows) - 1, 0))
         self._resized()
         self._moved()
@@ -69,6 +76,12 @@ class LeadList(ScrollView, can_focus=True):
         for i, row in enumerate(self.rows):
             if row["id"] == lead["id"]:
                 self.rows[i] = {**row, **lead}
+                self.refresh_line(i - self.scroll_offset.y)
+                return
+
+    def repaint_lead(self, lead_id: int | None) -> None:
+        for i, row in enumerate(self.rows):
+            if row["id"] == lead_id:
                 self.refresh_line(i - self.scroll_offset.y)
                 return
 
@@ -124,15 +137,18 @@ class LeadList(ScrollView, can_focus=True):
         status.truncate(column, overflow="ellipsis", pad=True)
         text.append_text(status)
         text.append(" ")
-        tag = row.get("why") or {"due": "due", "mine": "mine"}.get(row.get("queue", ""), "")
-        owner = "" if row.get("queue") or row.get("why") else (row["owner"] or "pool")
+        waiting = self.pending.get(row["id"], 0)
+        tag = (f"saving {waiting}…" if waiting > 1 else "saving…") if waiting else (
+            row.get("gone") or row.get("why") or {"due": "due", "mine": "mine"}.get(row.get("queue", ""), ""))
+        owner = "" if row.get("queue") or row.get("why") or row.get("gone") else (row["owner"] or "pool")
         name = plain(row["owner_name"])
         place = plain(f"{row['address']}, {row['city'] or ''} {row['state'] or ''}")
         rest = max(width - text.cell_len - len(tag) - len(owner) - 3, 10)
         text.append(f"{name[: rest // 2]:<{rest // 2}} ", style="bold" if not row["dead"] else "strike")
         text.append(f"{place[: rest - rest // 2 - 1]:<{rest - rest // 2 - 1}} ")
         text.append(owner, style="dim")
-        text.append(tag, style="italic" if tag in ("due", "mine") else "dim")
+        text.append(tag, style="italic" if tag in ("due", "mine") else "bold reverse" if row.get("gone") and not waiting
+                    else "dim")
         return self._strip(text, width, Style(reverse=True) if selected and self.has_focus else Style())
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:

@@ -112,7 +112,7 @@ class Replies(View):
     def action_clear(self) -> None:
         reply = self.selected()
         if reply is not None:
-            self.app.act(lambda pin: self.app.svc.clear_reply(reply, self.app.rep), lambda _: self.reload())
+            self.app.act(lambda svc, seen, pin: svc.clear_reply(reply, self.app.rep), lambda *_: self.reload())
 
 
 class Approvals(View):
@@ -131,17 +131,17 @@ class Approvals(View):
         approval = self.selected()
         if approval is None:
             return
-        svc, rep = self.app.svc, self.app.rep
+        rep = self.app.rep
         if approve:
-            self.app.act(lambda pin: svc.approve(approval, rep, pin), lambda _: self.reload())
+            self.app.act(lambda svc, seen, pin: svc.approve(approval, rep, pin), lambda *_: self.reload())
             return
 
         def rejected(why: str | None) -> None:
             if why:
-                self.app.act(lambda pin: svc.reject(approval, rep, pin, why), lambda _: self.reload())
+                self.app.act(lambda svc, seen, pin: svc.reject(approval, rep, pin, why), lambda *_: self.reload())
 
-        self.app.push_screen(Ask("Reject", "Why? The rep reads this.", check=lambda t: (None if t.strip() else "say why", "")),
-                             rejected)
+        self.app.ask(Ask("Reject", "Why? The rep reads this.", check=lambda t: (None if t.strip() else "say why", "")),
+                     rejected)
 
 
 class Outbox(View):
@@ -159,7 +159,7 @@ class Outbox(View):
     def action_retry(self) -> None:
         action = self.selected()
         if action is not None:
-            self.app.act(lambda pin: self.app.retry_action(action), lambda _: self.reload())
+            self.app.act(lambda svc, seen, pin: self.app.retry_action(svc, action), lambda *_: self.reload())
 
 
 class Help(View):
