@@ -228,6 +228,9 @@ class Leadtui(App):
 
     async def _drain(self) -> None:
         while self.held and not self.holds:
+            if isinstance(self.screen, Dialog) and self.screen.closing:  # not gone yet: its keys are answered
+                self.set_timer(0.01, self._drain)
+                return
             await self._key(self.held.popleft())
 
     async def on_event(self, event: events.Event) -> None:
@@ -242,8 +245,11 @@ class Leadtui(App):
         await super().on_event(event)
 
     async def _key(self, event: events.Key) -> None:
-        if isinstance(self.screen, Dialog) and self.screen.closes_on(event):
+        screen = self.screen
+        if isinstance(screen, Dialog) and screen.closes_on(event):
             self.holds.add("closing")  # whoever handles the answer releases it (after queueing its write)
+        elif isinstance(screen, Floor) and screen.list.has_focus and event.key in screen.dialog_keys:
+            self.holds.add("opening")  # the key's action runs later: what follows waits for its dialog
         await super().on_event(event)
 
     def sweep(self) -> None:

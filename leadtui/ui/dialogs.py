@@ -30,6 +30,12 @@ class Dialog(ModalScreen):
     Dialog OptionList { height: auto; max-height: 12; }
     """
 
+    closing = False  # dismissed, not yet gone: keys typed meanwhile wait for the screen below
+
+    def dismiss(self, result=None):
+        self.closing = True
+        return super().dismiss(result)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 

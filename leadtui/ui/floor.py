@@ -83,6 +83,9 @@ class Floor(Screen):
         self.pending: Counter[int | None] = Counter()  # keys queued on the writer, per lead (F3)
         self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
         self.reserved_at = 0.0  # when the lead on screen was last reserved (renewed by the app's poll)
+        playbook = self.app.svc.playbook
+        asks = {"followup", "assign"} | {s.id for s in playbook.statuses if _asks(s)}
+        self.dialog_keys = {key for k in self.app.table if k.id in asks for key in k.keys.split(",")}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -265,8 +268,10 @@ class Floor(Screen):
         (but undo may still act on it) until the rep moves on (F1)."""
         lead = self.list.current
         if lead is None:
+            self.app.release("opening")
             self.notify("No lead selected.", severity="warning")
         elif lead.get("gone") and not undo:
+            self.app.release("opening")  # a key that would have opened a dialog opens none
             self.notify(plain(self.app.about(lead, f"{lead['gone']}; move on with j/k")), title="Refused",
                         severity="warning", markup=False)
             return None
@@ -280,7 +285,7 @@ class Floor(Screen):
         if lead is None:
             return
         st = self.app.svc.playbook.status(status_id)
-        if "appointment_at" in st.requires or "amount" in st.requires + st.optional or st.confirm_sources:
+        if _asks(st):
             self._ask_then_set(lead, st)
         else:
             self.set_status(lead, st.id, {})
@@ -483,6 +488,12 @@ class Floor(Screen):
         from leadtui.ui.views import Outbox
 
         self.app.push_screen(Outbox())
+
+
+def _asks(status) -> bool:
+    """Whether a status key opens a dialog first (an appointment, an amount, a confirmation)."""
+    return bool("appointment_at" in status.requires or "amount" in status.requires + status.optional
+                or status.confirm_sources)
 
 
 def _kills(playbook, status: str) -> bool:

@@ -1,0 +1,163 @@
+"""Two stations' screens on one floor (Pilot, one real database file): F1-F3 as reps meet them."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from textual import events
+
+from leadtui import config
+from leadtui.service import Service
+from leadtui.ui.app import Leadtui
+from leadtui.ui.dialogs import Ask
+from leadtui.ui.floor import Floor
+from conftest import REP, START, Clock
+from ui_floor import build_floor, isolate, press, settings, settle
+
+BOB, CAROL = "bob", "carol"
+
+
+@pytest.fixture
+def floor(tmp_path, monkeypatch):
+    path = isolate(tmp_path, monkeypatch)
+    ids = build_floor(path)
+    svc = Service.open(path)
+    svc.add_rep(BOB)
+    svc.add_rep(CAROL)
+    svc.close()
+    return path, ids
+
+
+async def ready(pilot) -> Floor:
+    for _ in range(300):
+        await pilot.pause(0.02)
+        screen = pilot.app.screen
+        if isinstance(screen, Floor) and screen.list.rows and screen.reserved_at:
+            await settle(pilot)
+            return screen
+    raise AssertionError("the queue never loaded")
+
+
+def burst(app, text: str) -> None:
+    """Keys arriving in one write (a paste, a slow link): posted together, nothing in between."""
+    names = {" ": "space", "\r": "enter"}
+    for ch in text:
+        app.post_message(events.Key(names.get(ch, ch), None if ch == "\r" else ch))
+
+
+def lead(path, lead_id: int, events: bool = False) -> dict:
+    svc = Service.open(path)
+    try:
+        return svc.lead(lead_id, events=events)
+    finally:
+        svc.close()
+
+
+def notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_f2_two_stations_open_on_different_leads_f1_a_lead_taken_meanwhile_stays_marked(floor, tmp_path):
+    path, ids = floor
+    bob = Leadtui(path, settings(tmp_path), BOB)
+    carol = Leadtui(path, settings(tmp_path), CAROL)
+    async with bob.run_test(size=(120, 40)) as bp, carol.run_test(size=(120, 40)) as cp:
+        b, c = await ready(bp), await ready(cp)
+        await settle(bp)
+        held = b.list.current["id"]
+        assert c.list.current["id"] != held  # no two stations offer the same pool lead
+        # bob's station hangs past its lease; a manager's script hands his lead to carol meanwhile
+        later = Service.open(path, now=Clock(START + timedelta(minutes=5)).now)
+        later.claim(held, CAROL)
+        later.close()
+        await press(bp, "7")  # Not Interested, on the lead bob sees
+        assert any(f"Lead {held}" in n and f"was taken by {CAROL}" in n for n in notes(bob)), notes(bob)
+        assert lead(path, held)["status"] == "new"
+        bob.poll()
+        await settle(bp)
+        row = b.list.current
+        assert row["id"] == held and row["gone"] == f"taken by {CAROL}"  # the cursor did not move
+        assert f"taken by {CAROL}" in str(b.list.render_line(b.list.cursor - b.list.scroll_offset.y).text)
+        before = len(notes(bob))
+        await press(bp, "7")  # refused on the screen, naming the lead, until bob moves on
+        assert f"Lead {held}" in notes(bob)[-1] and len(notes(bob)) == before + 1
+        assert lead(path, held)["status"] == "new"
+        await press(bp, "j")
+        assert b.list.current["id"] != held and not b.list.current.get("gone")
+
+
+async def test_f3_a_burst_f_3_weeks_enter_n_schedules_the_follow_up_then_dials(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, settings(tmp_path), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        target = ids["pool"]
+        screen.list.move_to([r["id"] for r in screen.list.rows].index(target))
+        await settle(pilot)
+        burst(app, "f3 weeks\rn")
+        await settle(pilot)
+        assert not isinstance(app.screen, Ask)
+        events_ = [e for e in lead(path, target, events=True)["events"] if e["kind"] in ("followup", "status")]
+        assert [e["kind"] for e in events_] == ["followup", "status"]
+        assert events_[0]["data"]["asked"] == "3 weeks" and events_[1]["status"] == "not-contacted"
+
+
+async def test_f3_a_past_appointment_keeps_the_dialog_open_with_its_text(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, settings(tmp_path), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        screen.list.move_to([r["id"] for r in screen.list.rows].index(ids["mine"]))
+        await settle(pilot)
+        burst(app, "22020-01-01 10:00\r")
+        await settle(pilot)
+        assert isinstance(app.screen, Ask)
+        assert app.screen.query_one("#answer").value == "2020-01-01 10:00"
+        assert "in the past" in str(app.screen.query_one("#preview").render())
+        assert lead(path, ids["mine"])["status"] == "new"
+
+
+def config_with(tmp_path, text: str):
+    path = tmp_path / "config" / "config.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, "utf-8")
+    return config.load(str(path))
+
+
+async def test_f3_keys_while_another_connection_holds_the_write_lock_all_land_once_in_order(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, config_with(tmp_path, "[database]\nbusy_timeout_ms = 200\n"), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        rows = [r["id"] for r in screen.list.rows]
+        first = rows.index(ids["pool"])
+        screen.list.move_to(first)
+        await settle(pilot)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer keeps the lock 2 s: past the busy timeout
+        try:
+            await pilot.press("n")
+            await pilot.press("j")
+            assert screen.list.cursor == first + 1  # the screen moved at once
+            second = screen.list.current["id"]
+            await pilot.press("n", "n")
+            await pilot.pause(0.05)
+            assert screen.pending == {ids["pool"]: 1, second: 2}
+            assert "saving 2…" in str(screen.list.render_line(screen.list.cursor - screen.list.scroll_offset.y).text)
+            await asyncio.sleep(2)
+            await pilot.press("k")
+            assert screen.list.cursor == first  # still answering keys while the writes wait
+            assert lead(path, ids["pool"])["dial_run"] == 0  # nothing committed yet
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        await settle(pilot)
+        assert not screen.pending
+        dials = [(e["id"], e["data"]["attempt"]) for e in lead(path, ids["pool"], events=True)["events"] if e["kind"] == "status"]
+        assert [a for _, a in dials] == [1]
+        other = [(e["id"], e["data"]["attempt"]) for e in lead(path, second, events=True)["events"] if e["kind"] == "status"]
+        assert [a for _, a in other] == [1, 2]
+        assert dials[0][0] < other[0][0] < other[1][0]  # applied in the order pressed
