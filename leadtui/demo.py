@@ -5,7 +5,7 @@
 
 Open it as DEMO_REP ("alice"). The other reps are "bob" and "carmen" (in her first
 30 days, so her Dead Deal waits for approval); the manager is DEMO_MANAGER
-("morgan") with PIN DEMO_PIN ("1234"). The demo has its own folder and never
+("morgan") with PIN DEMO_PIN ("246810"). The demo has its own folder and never
 touches the real database.
 
 Leads are made as rows in PropStream's export layout (its column names), mapped
@@ -45,7 +45,7 @@ from leadtui.store.db import connect
 DEMO_VERSION = "1"  # bump when the demo's content changes: older demos are rebuilt
 DEMO_REP = "alice"
 DEMO_MANAGER = "morgan"
-DEMO_PIN = "1234"
+DEMO_PIN = "246810"
 NEW_REP = "carmen"
 OTHER_REP = "bob"
 SEED = 20261122

@@ -29,7 +29,7 @@ START = datetime(2026, 11, 23, 15, 0, tzinfo=NY)  # a Monday, inside calling hou
 
 REP = "alice"          # a rep past her first 30 days (started 2025-01-01)
 MANAGER = "boss"       # a manager, PIN below
-PIN = "4321"
+PIN = "482916"
 NEWBIE = "newbie"      # a rep who started yesterday (first 30 days: W13)
 
 
@@ -58,7 +58,7 @@ def clock() -> Clock:
 
 
 def add_reps(svc: Service, today: date) -> None:
-    """The standard floor: alice (veteran rep), boss (manager, PIN 4321), newbie (started yesterday)."""
+    """The standard floor: alice (veteran rep), boss (manager, PIN 482916), newbie (started yesterday)."""
     svc.add_rep(REP, started=date(2025, 1, 1))
     svc.add_rep(MANAGER, manager=True, started=date(2024, 1, 1), pin=PIN)
     svc.add_rep(NEWBIE, started=today - timedelta(days=1))

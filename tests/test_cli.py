@@ -26,10 +26,10 @@ def data(*args: str, input: str | None = None, code: int = 0):
 
 @pytest.fixture
 def floor(env):
-    """Database with alice (rep), boss (manager, PIN 4321) and two leads."""
+    """Database with alice (rep), boss (manager, PIN 482916) and two leads."""
     run("init")
     run("reps", "add", "alice", "--started", "2025-01-01")
-    run("reps", "add", "boss", "--manager", "--started", "2024-01-01", input="4321\n")
+    run("reps", "add", "boss", "--manager", "--started", "2024-01-01", input="482916\n")
     run("reps", "add", "newbie")
     first = data("add", "--owner", "Jane Doe", "--phone", "(305) 555-0134", "--phone", "305-555-0177",
                  "--address", "12 Main Street", "--city", "Miami", "--state", "FL", "--zip", "33101")
@@ -153,15 +153,15 @@ def test_manager_pin_from_stdin_for_approvals_and_revive(floor):
     run("approve", str(pending["approval_id"]), "--rep", "alice", code=1)  # not a manager
     run("approve", str(pending["approval_id"]), "--rep", "boss", input="0000\n", code=1)  # wrong PIN
     run("approve", str(pending["approval_id"]), "--rep", "boss", code=2)  # no PIN on stdin
-    run("approve", str(pending["approval_id"]), "--rep", "boss", input="4321\n")
+    run("approve", str(pending["approval_id"]), "--rep", "boss", input="482916\n")
     assert data("show", str(floor[0]))["dead"] is True
-    run("revive", str(floor[0]), "--rep", "boss", input="4321\n")
+    run("revive", str(floor[0]), "--rep", "boss", input="482916\n")
     assert data("show", str(floor[0]))["status"] == "new"
 
 
 def test_reject_shows_why_to_the_rep(floor):
     pending = data("set", str(floor[1]), "dead-deal", "--rep", "newbie")
-    run("reject", str(pending["approval_id"]), "--rep", "boss", "--why", "call the son", input="4321\n")
+    run("reject", str(pending["approval_id"]), "--rep", "boss", "--why", "call the son", input="482916\n")
     mine = data("approvals", "--rep", "newbie")
     assert mine[0]["state"] == "rejected" and mine[0]["why"] == "call the son"
 
@@ -169,13 +169,13 @@ def test_reject_shows_why_to_the_rep(floor):
 def test_assign_another_reps_lead_needs_manager_pin(floor):
     run("claim", str(floor[0]), "--rep", "alice")
     run("assign", str(floor[0]), "newbie", "--rep", "newbie", code=1)
-    run("assign", str(floor[0]), "newbie", "--rep", "boss", input="4321\n")
+    run("assign", str(floor[0]), "newbie", "--rep", "boss", input="482916\n")
     assert data("show", str(floor[0]))["owner"] == "newbie"
 
 
 def test_adding_a_second_manager_needs_the_acting_managers_pin(floor):
-    run("reps", "add", "chief", "--manager", "--rep", "boss", input="1111\n2222\n", code=1)  # wrong acting PIN
-    run("reps", "add", "chief", "--manager", "--rep", "boss", input="4321\n2222\n")
+    run("reps", "add", "chief", "--manager", "--rep", "boss", input="111111\n739184\n", code=1)  # wrong acting PIN
+    run("reps", "add", "chief", "--manager", "--rep", "boss", input="482916\n739184\n")
     assert {r["name"]: r["role"] for r in data("reps", "list")}["chief"] == "manager"
 
 

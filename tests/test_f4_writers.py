@@ -220,7 +220,7 @@ def test_f4_a_wrong_pin_is_refused_while_another_station_holds_the_write_lock(ma
         with pytest.raises(Refused, match="wrong PIN"):
             short.revive(lead["id"], MANAGER, "0000")
         with pytest.raises(Refused, match="wrong PIN"):
-            short.add_rep("second", manager=True, pin="5555", acting=MANAGER, acting_pin="0000")
+            short.add_rep("second", manager=True, pin="905173", acting=MANAGER, acting_pin="0000")
 
 
 def test_f4_the_pin_is_checked_before_the_transaction_and_checked_unchanged_inside(make_service):

@@ -394,7 +394,13 @@ def test_b5_refusals_leave_the_database_unchanged(svc, clock):
     refused(svc, svc.set_status, dead["id"], DIAL, REP, match="dead")
     # manager-only without PIN / with the wrong PIN / by a rep
     refused(svc, svc.revive, dead["id"], MANAGER, None)
-    refused(svc, svc.revive, dead["id"], MANAGER, "0000", match="wrong PIN")
+    before = dump(svc)  # a wrong PIN changes no lead: it is only counted, as an event of its own
+    with pytest.raises(Refused, match="wrong PIN"):
+        svc.revive(dead["id"], MANAGER, "0000")
+    after = dump(svc)
+    assert after["events"][:-1] == before["events"] and after["events"][-1][5] == "pin_failed"
+    assert {k: v for k, v in after.items() if k not in ("events", "reps")} == \
+        {k: v for k, v in before.items() if k not in ("events", "reps")}
     refused(svc, svc.revive, dead["id"], REP, PIN, match="only a manager")
     # W11: already sold needs confirmation first
     refused(svc, svc.set_status, lid, "already-sold", REP, match="confirm")

@@ -720,7 +720,7 @@ def test_w13_thirty_day_boundary(svc, clock):
 
 
 def test_w13_manager_in_first_days_needs_no_approval(svc, clock):
-    svc.add_rep("newboss", manager=True, pin="9999", started=clock.now().date(), acting=MANAGER, acting_pin=PIN)
+    svc.add_rep("newboss", manager=True, pin="905172", started=clock.now().date(), acting=MANAGER, acting_pin=PIN)
     lead = owned(svc, "newboss")
     assert kill(svc, lead["id"], "newboss").approval_id is None
 

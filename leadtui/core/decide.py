@@ -143,3 +143,21 @@ def decide_revive(lead: Row, events: Sequence[Row], initial: str, now: datetime,
         restore["hold_until"] = None
     return Decision(kind="revive", fields=restore,
                     data={"killed_by": kill["rep"] if kill else None})
+
+
+def approval_guard(approval: Row, later: Sequence[Row]) -> None:
+    """W13: a request is approved only as it was asked: refused if the lead changed since (events
+    after the request, undone ones excluded), saying what changed."""
+    changed = [e for e in later if e["kind"] in CHANGES or e["kind"] == "undo"]
+    if changed:
+        last = changed[-1]
+        what = f"{last['kind'].replace('_', ' ')}{' ' + last['status'] if last['status'] else ''}"
+        raise Refused(f"approval #{approval['id']} is stale: lead {approval['lead_id']} changed since it was asked "
+                      f"({what} by {last['rep'] or 'the system'}); reject it, the rep can ask again (W13)")
+
+
+def one_request_guard(pending: Row | None) -> None:
+    """W13: one pending request per lead and rep."""
+    if pending is not None:
+        raise Refused(f"lead {pending['lead_id']} already has your request #{pending['id']} ({pending['status']}) "
+                      "waiting for a manager (W13)")

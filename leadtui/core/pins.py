@@ -1,10 +1,16 @@
-"""Manager PINs: salted scrypt hashes, checked in constant time. Pure computation, no storage."""
+"""Manager PINs: what a new one must be, salted scrypt hashes checked in constant time, and the
+lockout after wrong tries. Pure computation, no storage."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
+
+MIN_DIGITS = 6
+TRIES = 5  # wrong PINs in a row that lock a manager's PIN
+LOCK = timedelta(minutes=15)
 
 
 def hash_pin(pin: str) -> str:
@@ -19,3 +25,21 @@ def pin_ok(stored: str | None, pin: str) -> bool:
     _, n, r, p, salt, digest = stored.split("$")
     got = hashlib.scrypt(pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
     return hmac.compare_digest(got.hex(), digest)
+
+
+def pin_problem(pin: str) -> str | None:
+    """Why a new PIN won't do (None when it will): 6 to 12 digits, not one digit repeated nor a run."""
+    if not (pin.isascii() and pin.isdigit() and MIN_DIGITS <= len(pin) <= 12):
+        return f"a PIN must be {MIN_DIGITS} to 12 digits"
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    if len(steps) == 1 and steps <= {-1, 0, 1}:
+        return f"a PIN can't be a run like 000000 or 123456: {'one digit repeated' if steps == {0} else 'a run'}"
+    return None
+
+
+def locked(until: str | None, now: datetime) -> bool:
+    return bool(until) and datetime.fromisoformat(until) > now
+
+
+def lock_until(now: datetime) -> datetime:
+    return now + LOCK

@@ -14,11 +14,11 @@ from typing import Any, Callable, Mapping
 
 from leadtui import clock
 from leadtui.core.calling import CallingRules
-from leadtui.core.pins import pin_ok
+from leadtui.core import pins
 from leadtui.core.playbook import parse as parse_playbook
 from leadtui.core.decide import Seen, reservation_guard, seen_guard
 from leadtui.core.rules import Actor
-from leadtui.errors import LeadtuiError, Refused
+from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
 from leadtui.store import queries as q
 from leadtui.store import reservations
@@ -99,16 +99,6 @@ class Base:
             raise Refused(f"rep {row['name']} is not active")
         return Actor(row["name"], row["role"] == "manager", date.fromisoformat(row["started"]))
 
-    def _manager(self, conn: sqlite3.Connection, name: str | None, pin: str | None, what: str) -> Actor:
-        actor = self._actor(conn, name)
-        if not actor.manager:
-            raise Refused(f"only a manager may {what}")
-        if pin is None:
-            raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
-        if not pin_ok(q.rep(conn, actor.name)["pin_hash"], pin):
-            raise Refused(f"wrong PIN for {actor.name}")
-        return actor
-
     def _lead(self, conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row:
         row = q.lead(conn, lead_id)
         if row is None:
@@ -177,24 +167,38 @@ class Base:
         }
 
     def _manager_first(self, name: str | None, pin: str | None, what: str) -> Callable[[sqlite3.Connection], Actor]:
-        """F4: `_manager` with the PIN checked before any write transaction (scrypt takes tens of
-        ms, and no station may wait on it): the manager and their PIN hash are read in a read
-        transaction, the PIN checked with no transaction open. Returns the check to run in the
+        """The acting manager and their PIN, checked before any write transaction (scrypt takes tens
+        of ms, and no station may wait on it). Wrong PINs are events, and TRIES in a row lock the PIN
+        for LOCK, on every station (the count lives in the database). Returns the check to run in the
         write transaction: the same person is still an active manager with the same PIN hash."""
+        now = self.now()
         with self.db.read() as conn:
             actor = self._actor(conn, name)
             if not actor.manager:
                 raise Refused(f"only a manager may {what}")
             if pin is None:
                 raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
-            stored = q.rep(conn, actor.name)["pin_hash"]
-        if not pin_ok(stored, pin):
-            raise Refused(f"wrong PIN for {actor.name}")
+            row = q.rep(conn, actor.name)
+        if pins.locked(row["pin_locked_until"], now):
+            raise Refused(f"{actor.name}'s PIN is locked until {row['pin_locked_until'][11:16]} UTC after "
+                          f"{pins.TRIES} wrong tries")
+        stored = row["pin_hash"]
+        if not pins.pin_ok(stored, pin):
+            try:
+                with self.db.write() as conn:
+                    got = q.pin_failed(conn, actor.name, pins.TRIES, clock.stamp(pins.lock_until(now)))
+                    self._event(conn, now, lead_id=None, rep=actor.name, kind="pin_failed", data={"what": what})
+            except Busy:  # the count waits for a free moment no more than a station would; the answer is no
+                raise Refused(f"wrong PIN for {actor.name}") from None
+            if pins.locked(got["pin_locked_until"], now):
+                raise Refused(f"wrong PIN for {actor.name}: locked for {pins.LOCK.seconds // 60} minutes")
+            raise Refused(f"wrong PIN for {actor.name} ({got['pin_failures']} of {pins.TRIES} before a lock)")
 
         def again(conn: sqlite3.Connection) -> Actor:
-            now = self._actor(conn, actor.name)
-            if not now.manager or q.rep(conn, actor.name)["pin_hash"] != stored:
+            current = self._actor(conn, actor.name)
+            if not current.manager or q.rep(conn, actor.name)["pin_hash"] != stored:
                 raise Refused(f"{actor.name}'s manager role or PIN changed meanwhile; nothing was changed, try again")
-            return now
+            q.pin_passed(conn, actor.name)
+            return current
 
         return again

@@ -10,7 +10,7 @@ from leadtui.core.decide import (
 )
 from leadtui.core.rules import Decision
 from leadtui.errors import Refused
-from leadtui.service.base import Base, Outcome
+from leadtui.service.base import Base, Outcome, PinRequired
 from leadtui.store import queries as q
 from leadtui.store import reservations
 
@@ -25,6 +25,15 @@ class Controls(Base):
         event_id = self._change(conn, lead, d.fields, now, actor, d.kind, data=d.data or None, **event)
         return Outcome(lead["id"], d.message, event_id)
 
+    def _as_manager(self, conn, check, rep: str | None, what: str) -> None:
+        """Inside the transaction: the PIN given was checked before it (or is asked for now)."""
+        actor = self._actor(conn, rep)
+        if not actor.manager:
+            raise Refused(f"only a manager may {what}")
+        if check is None:
+            raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
+        check(conn)
+
     def claim(self, lead_id: int, rep: str | None, *, seen: Seen | None = None) -> Outcome:
         """W14: lock a pool lead to the rep; of two stations at once exactly one wins."""
         now = self.now()
@@ -36,25 +45,27 @@ class Controls(Base):
     def release(self, lead_id: int, rep: str | None, pin: str | None = None, *, seen: Seen | None = None) -> Outcome:
         """W15: the rep's lead back to the pool (another rep's: a manager, with PIN)."""
         now = self.now()
+        check = self._manager_first(rep, pin, "release another rep's lead") if pin is not None else None
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             d, needs_manager = decide_release(lead, actor)
             if needs_manager:
-                self._manager(conn, rep, pin, f"release {lead['owner']}'s lead")
+                self._as_manager(conn, check, rep, f"release {lead['owner']}'s lead")
             return self._store(conn, lead, d, now, actor.name)
 
     def assign(self, lead_id: int, to: str, rep: str | None, pin: str | None = None, *,
                seen: Seen | None = None) -> Outcome:
         """W16: a pool lead or your own to anyone; another rep's only by a manager."""
         now = self.now()
+        check = self._manager_first(rep, pin, "take a lead from another rep") if pin is not None else None
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
             target = self._actor(conn, to)
             lead = self._target(conn, lead_id, actor, seen, now)
             d, needs_manager = decide_assign(lead, actor, target)
             if needs_manager:
-                self._manager(conn, rep, pin, f"take a lead from {lead['owner']}")
+                self._as_manager(conn, check, rep, f"take a lead from {lead['owner']}")
             return self._store(conn, lead, d, now, actor.name)
 
     def followup(self, lead_id: int, rep: str | None, asked: str, *, seen: Seen | None = None) -> Outcome:

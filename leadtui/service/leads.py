@@ -9,7 +9,7 @@ from typing import Iterable
 from leadtui import clock
 from leadtui.core.calling import resolve_zone
 from leadtui.core.identity import address_key, owner_key
-from leadtui.core.decide import Seen
+from leadtui.core.decide import Seen, one_request_guard
 from leadtui.core.rules import Actor, NeedsConfirmation, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
@@ -103,6 +103,7 @@ class Leads(Base):
         """Store a Decision: lead and phone fields, the event, outbox rows, the approval."""
         data = {k: v for k, v in {**d.data, **(extra or {})}.items() if v is not None}
         if d.kind == "approval_requested":
+            one_request_guard(q.pending_approval(conn, lead["id"], actor.name))
             event_id = self._event(conn, now, lead_id=lead["id"], rep=actor.name, kind=d.kind, status=d.status)
             approval = q.insert_approval(conn, lead_id=lead["id"], rep_name=actor.name, status=d.status,
                                          now=clock.stamp(now), event_id=event_id, inputs=inputs or {})

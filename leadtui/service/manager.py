@@ -7,7 +7,8 @@ import sqlite3
 from datetime import date, timedelta
 
 from leadtui import clock
-from leadtui.core.pins import hash_pin
+from leadtui.core.decide import approval_guard
+from leadtui.core.pins import hash_pin, pin_problem
 from leadtui.core.rules import decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
@@ -27,8 +28,9 @@ class Managing(Base):
             raise LeadtuiError(f"a rep's name must be 1-40 printable characters, got {name!r}")
         if manager and not pin:
             raise LeadtuiError("a manager needs a PIN (--pin)")
-        if pin is not None and not (4 <= len(pin) <= 64):
-            raise LeadtuiError("a PIN must be 4 to 64 characters")
+        problem = pin_problem(pin) if pin is not None else None
+        if problem:
+            raise LeadtuiError(problem)
         now = self.now()
         check = None  # F4: scrypt (the acting manager's PIN, the new PIN's hash) runs with no transaction open
         if manager:
@@ -56,6 +58,7 @@ class Managing(Base):
             manager = check(conn)
             row = self._pending(conn, approval_id)
             lead = self._lead(conn, row["lead_id"])
+            approval_guard(row, q.events_after(conn, lead["id"], row["event_id"]))
             requester = self._actor(conn, row["rep"])
             phones = q.phones(conn, [lead["id"]])[lead["id"]]
             given = json.loads(row["inputs"])

@@ -51,6 +51,18 @@ def rep(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM reps WHERE name = ?", (name,)).fetchone()
 
 
+def pin_failed(conn: sqlite3.Connection, name: str, tries: int, lock_until: str) -> sqlite3.Row:
+    """Count a wrong PIN for `name`; the `tries`-th in a row locks the PIN until `lock_until`."""
+    return conn.execute(
+        "UPDATE reps SET pin_failures = (pin_failures + 1) % ?, "
+        "pin_locked_until = CASE WHEN pin_failures + 1 >= ? THEN ? ELSE pin_locked_until END "
+        "WHERE name = ? RETURNING pin_failures, pin_locked_until", (tries, tries, lock_until, name)).fetchone()
+
+
+def pin_passed(conn: sqlite3.Connection, name: str) -> None:
+    conn.execute("UPDATE reps SET pin_failures = 0 WHERE name = ? AND pin_failures != 0", (name,))
+
+
 def reps(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM reps ORDER BY name").fetchall()
 
@@ -364,6 +376,16 @@ def insert_approval(conn: sqlite3.Connection, *, lead_id: int, rep_name: str, st
         (lead_id, rep_name, status, now, event_id, dumps(inputs)),
     )
     return cur.lastrowid
+
+
+def pending_approval(conn: sqlite3.Connection, lead_id: int, rep_name: str) -> sqlite3.Row | None:
+    """The rep's request on the lead still waiting for a manager, if any."""
+    return conn.execute("SELECT * FROM approvals WHERE lead_id = ? AND rep = ? AND state = 'pending'",
+                        (lead_id, rep_name)).fetchone()
+
+
+def events_after(conn: sqlite3.Connection, lead_id: int, event_id: int) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM events WHERE lead_id = ? AND id > ? ORDER BY id", (lead_id, event_id)).fetchall()
 
 
 def approval(conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row | None:

@@ -198,4 +198,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX reservations_station ON reservations(station);
     """,
+    # 5: manager PIN lockout (hardening): wrong tries in a row, and until when the PIN is locked
+    """
+    ALTER TABLE reps ADD COLUMN pin_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE reps ADD COLUMN pin_locked_until TEXT;
+    """,
 )

@@ -1,0 +1,69 @@
+"""Issue 17, manager PINs and approvals: a lockout that holds across stations, PINs worth having,
+approvals that can't be applied to a lead that moved on."""
+
+from __future__ import annotations
+
+import pytest
+
+from leadtui.errors import LeadtuiError, Refused
+from conftest import MANAGER, NEWBIE, PIN, REP, add_lead
+
+
+def test_hardening_pin_lockout_after_five_wrong_pins_holds_across_stations(make_service, clock):
+    one, two = make_service(), make_service()
+    lead = add_lead(one)
+    one.set_status(lead["id"], "dead-deal", REP)
+    for i in range(4):
+        with pytest.raises(Refused, match=f"wrong PIN for {MANAGER} \\({i + 1} of 5"):
+            (one if i % 2 else two).revive(lead["id"], MANAGER, "000000")
+    with pytest.raises(Refused, match="locked for 15 minutes"):
+        one.revive(lead["id"], MANAGER, "111111")
+    with pytest.raises(Refused, match="locked until"):
+        two.revive(lead["id"], MANAGER, PIN)  # the right PIN too, on the other station
+    failed = one.db.conn.execute("SELECT rep, data FROM events WHERE kind = 'pin_failed'").fetchall()
+    assert len(failed) == 5 and {r[0] for r in failed} == {MANAGER}
+    clock.advance(minutes=16)
+    assert "revived" in two.revive(lead["id"], MANAGER, PIN).message
+
+
+def test_hardening_pin_lockout_counts_wrong_pins_in_a_row_only(make_service):
+    svc = make_service()
+    lead = add_lead(svc)
+    svc.set_status(lead["id"], "dead-deal", REP)
+    for _ in range(4):
+        with pytest.raises(Refused, match="wrong PIN"):
+            svc.revive(lead["id"], MANAGER, "000000")
+    svc.revive(lead["id"], MANAGER, PIN)  # a right one starts the count again
+    svc.set_status(lead["id"], "dead-deal", REP)
+    with pytest.raises(Refused, match="1 of 5"):
+        svc.revive(lead["id"], MANAGER, "000000")
+
+
+@pytest.mark.parametrize("pin", ["1234", "0000", "000000", "123456", "987654", "12345a", "1" * 13])
+def test_hardening_new_pins_have_six_digits_and_no_trivial_run(make_service, pin):
+    svc = make_service()
+    with pytest.raises(LeadtuiError, match="PIN"):
+        svc.add_rep("chief", manager=True, pin=pin, acting=MANAGER, acting_pin=PIN)
+
+
+def test_hardening_stale_approval_is_refused_when_the_lead_moved_on(make_service):
+    svc = make_service()
+    lead = add_lead(svc)
+    asked = svc.set_status(lead["id"], "dead-deal", NEWBIE)  # a new rep: a pending request
+    assert asked.approval_id
+    svc.claim(lead["id"], REP)
+    svc.set_status(lead["id"], "under-contract", REP)
+    with pytest.raises(Refused, match=f"approval #{asked.approval_id} is stale.*status under-contract by {REP}"):
+        svc.approve(asked.approval_id, MANAGER, PIN)
+    got = svc.lead(lead["id"])
+    assert got["status"] == "under-contract" and got["owner"] == REP and not got["dead"]
+    svc.reject(asked.approval_id, MANAGER, PIN, "the lead went under contract")
+
+
+def test_hardening_one_pending_request_per_lead_and_rep(make_service):
+    svc = make_service()
+    lead = add_lead(svc)
+    first = svc.set_status(lead["id"], "dead-deal", NEWBIE)
+    with pytest.raises(Refused, match=f"already has your request #{first.approval_id}"):
+        svc.set_status(lead["id"], "dead-deal", NEWBIE)
+    assert "approved" in svc.approve(first.approval_id, MANAGER, PIN).message
