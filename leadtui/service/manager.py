@@ -7,7 +7,7 @@ import sqlite3
 from datetime import date, timedelta
 
 from leadtui import clock
-from leadtui.core.decide import approval_guard
+from leadtui.core.decide import approval_guard, decide_revive
 from leadtui.core.pins import hash_pin, pin_problem
 from leadtui.core.rules import decide_status
 from leadtui.errors import LeadtuiError, Refused
@@ -102,20 +102,16 @@ class Managing(Base):
         with self.db.write() as conn:
             manager = check(conn)
             lead = self._lead(conn, lead_id)
-            if not lead["dead"]:
-                raise Refused(f"lead {lead_id} is not dead")
             undone = q.undone_ids(conn, lead_id)
-            kill = next((e for e in reversed(q.events(conn, lead_id))
-                         if e["id"] not in undone and json.loads(e["after"] or "{}").get("dead") == 1), None)
-            restore = json.loads(kill["before"]) if kill else {}
-            restore.update(dead=0, status=restore.get("status", lead["status"] if kill else self.playbook.initial))
-            owner = restore.get("owner")
-            if owner and (q.rep(conn, owner) is None or not q.rep(conn, owner)["active"]):
-                restore["owner"] = None
-            if restore.get("hold_until") and restore["hold_until"] <= clock.stamp(now):
-                restore["hold_until"] = None
-            event_id = self._change(conn, lead, restore, now, manager.name, "revive",
-                                    data={"killed_by": kill["rep"] if kill else None})
+            events = [e for e in q.events(conn, lead_id) if e["id"] not in undone]
+
+            def active(name: str) -> bool:
+                row = q.rep(conn, name)
+                return row is not None and bool(row["active"])
+
+            d = decide_revive(lead, events, self.playbook.initial, now, active)
+            event_id = self._change(conn, lead, d.fields, now, manager.name, d.kind, data=d.data)
+        restore = d.fields
         label = self.playbook.status(restore["status"]).label
         return Outcome(lead_id, f"lead {lead_id} revived as {label}", event_id)
 
