@@ -164,3 +164,21 @@ def test_f2_manager_sees_who_holds_what(two):
     held = bob.reservations()
     assert [(r["lead_id"], r["rep"], r["owner_name"]) for r in held] == [(lead["id"], REP, lead["owner_name"])]
     assert held[0]["station"] == alice.station
+
+
+def test_f2_reservations_command_lists_who_holds_what(cli_env):
+    from conftest import run_cli
+
+    run_cli("init")
+    run_cli("reps", "add", REP)
+    run_cli("add", "--owner", "Jane Doe", "--address", "1 Main St", "--phone", "(305) 555-0101")
+    assert json.loads(run_cli("reservations", "--json").stdout) == []
+    svc = Service.open(cli_env / "leads.db")
+    try:
+        svc.reserve(REP, [1])
+        station = svc.station
+    finally:
+        svc.close()
+    got = json.loads(run_cli("reservations", "--json").stdout)
+    assert [(r["lead_id"], r["rep"], r["owner_name"], r["station"]) for r in got] == [(1, REP, "Jane Doe", station)]
+    assert "lead 1" in run_cli("reservations").stdout
