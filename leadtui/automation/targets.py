@@ -16,7 +16,10 @@ import os
 import smtplib
 import socket
 import ssl
+import signal
 import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -32,6 +35,7 @@ from leadtui.errors import LeadtuiError
 
 SMS_MAX = 1600  # Twilio's limit on a message body, in characters
 DEFAULT_TIMEOUT = {"webhook": 10, "sms": 10, "email": 30, "command": 30}
+REPLY_CAP = 64 * 1024  # bytes of an HTTP reply read; the rest is never read (the connection is closed)
 
 
 class DeliveryError(Exception):
@@ -132,20 +136,103 @@ class _Configured:
         return value
 
 
-def _post(client: Any, url: str, timeout: float, **kwargs: Any) -> Any:
-    """POST; 2xx is delivered, a 4xx (but 408 and 429) permanent, the rest worth retrying."""
+class _Deadline:
+    """A whole delivery's time limit, however slowly the other end trickles its bytes.
+
+    A library's own timeouts bound each read, so a server sending one byte a second never trips
+    them. Here a timer shuts the delivery's socket down when the time is up, which ends whatever
+    read, write or TLS handshake is in progress on it. `watch` takes the socket as soon as it is
+    connected (a duplicate of its descriptor, so wrapping it in TLS later changes nothing).
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._socks: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._socks:
+                sock.close()
+            self._socks.clear()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._socks.append(sock.dup())
+            if self.expired:
+                self._shut(self._socks[-1])
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._socks:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed: nothing in progress to end
+            pass
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: its status, its content encoding and at most REPLY_CAP bytes of its body."""
+
+    status_code: int
+    encoding: str
+    body: bytes
+
+    def json(self) -> Any:
+        if self.encoding not in ("", "identity"):
+            raise ValueError(f"a {self.encoding} body is not read")
+        return json.loads(self.body)
+
+
+def _post(client: Any, url: str, timeout: float, **kwargs: Any) -> Reply:
+    """POST within `timeout` seconds in all; 2xx is delivered, a 4xx (but 408 and 429) permanent, the rest
+    worth retrying. At most REPLY_CAP bytes of the reply are read, then the connection is closed."""
     import httpx
 
-    try:
-        response = client.post(url, timeout=timeout, **kwargs)
-    except httpx.TimeoutException:
-        raise DeliveryError(f"no answer from {url} in {timeout:g}s") from None
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
-    if response.is_success:
-        return response
-    permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
-    raise DeliveryError(f"HTTP {response.status_code} from {url}: {response.text[:200]}", permanent)
+    with _Deadline(timeout) as deadline:
+        def trace(event: str, info: dict) -> None:  # httpcore's trace extension: the new connection's socket
+            if event.endswith(("connect_tcp.complete", "connect_unix_socket.complete")):
+                stream = info.get("return_value")
+                deadline.watch(stream.get_extra_info("socket") if stream is not None else None)
+
+        try:
+            with client.stream("POST", url, timeout=timeout, extensions={"trace": trace}, **kwargs) as response:
+                body = bytearray()
+                for chunk in response.iter_raw():
+                    body += chunk
+                    if len(body) >= REPLY_CAP:
+                        break
+                reply = Reply(response.status_code, response.headers.get("content-encoding", ""),
+                              bytes(body[:REPLY_CAP]))
+        except httpx.TimeoutException:
+            raise DeliveryError(f"no answer from {url} in {timeout:g}s") from None
+        except httpx.HTTPError as exc:
+            if deadline.expired:
+                raise DeliveryError(f"no answer from {url} in {timeout:g}s (the whole delivery)") from None
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+        if deadline.expired and len(reply.body) < REPLY_CAP:  # cut off: a reply with no length ends at the cut
+            raise DeliveryError(f"no answer from {url} in {timeout:g}s (the whole delivery)")
+    if 200 <= reply.status_code < 300:
+        return reply
+    permanent = 400 <= reply.status_code < 500 and reply.status_code not in (408, 429)
+    text = reply.body[:200].decode(errors="replace")
+    raise DeliveryError(f"HTTP {reply.status_code} from {url}: {text}", permanent)
 
 
 def _http_url(where: str, url: str) -> str:
@@ -174,8 +261,8 @@ class Webhook(_Configured):
         signature = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest()).decode()
         headers = {"content-type": "application/json", "webhook-id": message.key,
                    "webhook-timestamp": stamp, "webhook-signature": f"v1,{signature}"}
-        response = _post(self.client, self.url, self.timeout, content=body, headers=headers)
-        return f"HTTP {response.status_code}"
+        reply = _post(self.client, self.url, self.timeout, content=body, headers=headers)
+        return f"HTTP {reply.status_code}"
 
 
 class Sms(_Configured):
@@ -191,13 +278,13 @@ class Sms(_Configured):
     def deliver(self, message: Message) -> str | None:
         to = self.fill("to", self.table["to"], message)
         body = message.text if len(message.text) <= SMS_MAX else message.text[:SMS_MAX - 1] + "…"
-        response = _post(self.client, self.url, self.timeout, auth=(self.sid, self.token),
-                         data={"To": to, "From": self.table["from"], "Body": body})
+        reply = _post(self.client, self.url, self.timeout, auth=(self.sid, self.token),
+                      data={"To": to, "From": self.table["from"], "Body": body})
         try:
-            sid = response.json().get("sid")
+            sid = reply.json().get("sid")
         except (ValueError, AttributeError):
             sid = None
-        return f"HTTP {response.status_code}" + (f" {sid}" if sid else "")
+        return f"HTTP {reply.status_code}" + (f" {sid}" if isinstance(sid, str) else "")
 
 
 class Email(_Configured):
@@ -229,17 +316,19 @@ class Email(_Configured):
         mail["Message-ID"] = f"<{message.key}@leadtui>"
         mail.set_content(message.text)
         tls = ssl.create_default_context()
+        deadline = _Deadline(self.timeout)
         try:
-            if self.port == 465:
-                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=tls)
-            else:
-                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with smtp:
-                if self.starttls and self.port != 465:
-                    smtp.starttls(context=tls)
-                if self.username:
-                    smtp.login(self.username, self.password)
-                refused = smtp.send_message(mail)
+            with deadline:
+                if self.port == 465:
+                    smtp = _SMTPS(deadline, self.host, self.port, timeout=self.timeout, context=tls)
+                else:
+                    smtp = _SMTP(deadline, self.host, self.port, timeout=self.timeout)
+                with smtp:
+                    if self.starttls and self.port != 465:
+                        smtp.starttls(context=tls)
+                    if self.username:
+                        smtp.login(self.username, self.password)
+                    refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"SMTP refused {', '.join(exc.recipients)}: {codes}", all(c >= 500 for c in codes)) from None
@@ -249,8 +338,35 @@ class Email(_Configured):
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"SMTP: {exc}", permanent=True) from None
         except (smtplib.SMTPException, OSError) as exc:
+            if deadline.expired:
+                raise DeliveryError(f"SMTP {self.host}:{self.port}: no answer in {self.timeout:g}s "
+                                    "(the whole delivery)") from None
             raise DeliveryError(f"SMTP {self.host}:{self.port}: {exc}") from None
         return f"{mail['Message-ID']}" + (f" (refused: {', '.join(refused)})" if refused else "")
+
+
+class _Watched(smtplib.SMTP):
+    """smtplib's client with its socket under a whole-delivery deadline (and TLS, when it comes, on top)."""
+
+    deadline: _Deadline | None = None
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)
+        if self.deadline is not None:
+            self.deadline.watch(sock)
+        return sock
+
+
+class _SMTP(_Watched):
+    def __init__(self, deadline: _Deadline, *args: Any, **kwargs: Any):
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
+
+
+class _SMTPS(smtplib.SMTP_SSL, _Watched):  # SMTP_SSL wraps the socket _Watched has watched
+    def __init__(self, deadline: _Deadline, *args: Any, **kwargs: Any):
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
 
 
 class Command(_Configured):
@@ -259,18 +375,51 @@ class Command(_Configured):
     def templated(self) -> list[tuple[str, str]]:
         return [(f"argv[{i}]", arg) for i, arg in enumerate(self.table["argv"])]
 
+    def argv(self, message: Message) -> list[str]:
+        """The filled argv. A value that came from the lead can't become an option: an argument whose
+        template doesn't itself start with `-` but whose value does is refused, unless a `--` argument
+        comes before it (after which programs read no options)."""
+        argv, ended = [], False
+        for key, source in self.templated():
+            value = self.fill(key, source, message)
+            if value.startswith("-") and "{" in source and not source.startswith("-") and not ended:
+                raise DeliveryError(f"{self.where}.{key} would pass {value[:40]!r}, which starts with '-', "
+                                    f"for lead {message.lead_id}: a program would read it as an option "
+                                    "(put \"--\" before it in argv)", permanent=True)
+            ended = ended or source == "--"
+            argv.append(value)
+        return argv
+
     def deliver(self, message: Message) -> str | None:
-        argv = [self.fill(key, arg, message) for key, arg in self.templated()]
+        argv = self.argv(message)
         stdin = json.dumps(message.document(), ensure_ascii=False).encode()
-        try:
-            done = subprocess.run(argv, input=stdin, capture_output=True, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            raise DeliveryError(f"{argv[0]} ran past {self.timeout:g}s and was stopped") from None
-        except OSError as exc:
-            raise DeliveryError(f"can't run {argv[0]}: {exc.strerror or exc}", permanent=True) from None
-        if done.returncode != 0:
-            last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
-            raise DeliveryError(f"{argv[0]} exited {done.returncode}: {last}")
+        # Files, not pipes, for stdin and stderr: nothing blocks on a child that doesn't read or writes a lot,
+        # and the child's own children (its session, killed as one) can't keep a pipe open past the timeout.
+        with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as errors:
+            given.write(stdin)
+            given.seek(0)
+            try:
+                proc = subprocess.Popen(argv, stdin=given, stdout=subprocess.DEVNULL, stderr=errors,
+                                        start_new_session=True)
+            except OSError as exc:
+                raise DeliveryError(f"can't run {argv[0]}: {exc.strerror or exc}", permanent=True) from None
+            try:
+                returncode = proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                returncode = None
+            finally:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)  # the command's whole session, whatever it left running
+                except OSError:
+                    pass
+                proc.wait()
+            if returncode is None:
+                raise DeliveryError(f"{argv[0]} ran past {self.timeout:g}s and was stopped")
+            if returncode != 0:
+                size = errors.seek(0, os.SEEK_END)
+                errors.seek(max(0, size - 4096))
+                last = (errors.read().decode(errors="replace").strip().splitlines() or [""])[-1]
+                raise DeliveryError(f"{argv[0]} exited {returncode}: {last}")
         return "exit 0"
 
 
@@ -297,7 +446,9 @@ class Router:
         if kind in ("webhook", "sms") and self.client is None:
             import httpx
 
-            self.client = httpx.Client(follow_redirects=False, headers={"user-agent": f"leadtui/{__version__}"})
+            # no kept-alive connections: each delivery connects afresh, so its deadline can watch the socket
+            self.client = httpx.Client(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0),
+                                       headers={"user-agent": f"leadtui/{__version__}", "accept-encoding": "identity"})
         return (Webhook(name, table, self.client) if kind == "webhook" else Sms(name, table, self.client)
                 if kind == "sms" else Email(name, table, self.templates_dir) if kind == "email" else Command(name, table))
 
@@ -307,7 +458,8 @@ class Router:
 
     @property
     def lease_seconds(self) -> float:
-        """Long enough that a live delivery never outlasts its lease."""
+        """Long enough that a live delivery never outlasts its lease: each target's `timeout_seconds` bounds a
+        whole delivery (connect, send, the capped reply), and the lease is three times the longest plus 10 s."""
         return max([60.0, *(3 * t.timeout + 10 for t in self.targets.values())])
 
     def close(self) -> None:
