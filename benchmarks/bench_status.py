@@ -164,7 +164,7 @@ def build(path: Path, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple
     """Make a fresh database of n leads at `path`; return seconds generating, loading, checkpointing."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    init_database(path)
+    init_database(path, test_clock=True)  # a bench floor: the benches set its clock (LEADTUI_NOW)
     db = connect(path)
     service = Service(db, now=lambda: NOW)
     for name in REPS:

@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"building {args.leads:,} leads in {db} ...", flush=True)
         build(db, args.leads)
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:  # a bench floor: LEADTUI_NOW sets its clock (honoured only on test floors)
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('test_clock', '1')")
     def run(presses: int, env: dict) -> dict:
         t0 = time.time()
         proc = subprocess.run([sys.executable, __file__, "--child", "--db", str(db), "--rep", args.rep,

@@ -15,6 +15,11 @@ def parse_iso(text: str) -> datetime:
     return value if value.tzinfo else value.astimezone()
 
 
+def fixed() -> bool:
+    """Whether env LEADTUI_NOW sets the clock (honoured on test and demo floors only: see Service)."""
+    return bool(os.environ.get("LEADTUI_NOW"))
+
+
 def now() -> datetime:
     """The current time, aware, honouring LEADTUI_NOW."""
     fixed = os.environ.get("LEADTUI_NOW")

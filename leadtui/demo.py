@@ -177,7 +177,7 @@ def _remove_stale(path: Path) -> None:
 
 
 def _build(tmp: Path, contracts: Path, now: datetime) -> None:
-    init_database(tmp)
+    init_database(tmp, test_clock=True)
     moment = [now]
     svc = Service.open(tmp, now=lambda: moment[0], contracts_dir=contracts)
     try:

@@ -86,7 +86,7 @@ def make_service(tmp_path, clock):
     def make(playbook: str = "wholesale", *, reps: bool = True, **kwargs) -> Service:
         path = tmp_path / "leads.db"
         first = not path.exists()
-        init_database(path, playbook)
+        init_database(path, playbook, test_clock=True)
         options = {"now": clock.now, "delay_seconds": 30, "contracts_dir": tmp_path / "contracts", **kwargs}
         svc = Service(connect(path), **options)
         opened.append(svc)

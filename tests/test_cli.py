@@ -27,7 +27,7 @@ def data(*args: str, input: str | None = None, code: int = 0):
 @pytest.fixture
 def floor(env):
     """Database with alice (rep), boss (manager, PIN 482916) and two leads."""
-    run("init")
+    run("init", "--test-clock")
     run("reps", "add", "alice", "--started", "2025-01-01")
     run("reps", "add", "boss", "--manager", "--started", "2024-01-01", input="482916\n")
     run("reps", "add", "newbie")
@@ -197,7 +197,7 @@ def test_w9_sweep_command_releases_expired_hold(floor, monkeypatch):
 
 
 def test_migrate_statuses_legacy_and_map_file(env, tmp_path):
-    run("init", "--playbook", "lifecycle")
+    run("init", "--test-clock", "--playbook", "lifecycle")
     for i, legacy in enumerate(["Hot", "Followed Up", "Exclude", "Cold", "New"]):
         run("add", "--owner", f"Owner {i}", "--address", f"{i} Elm St", "--zip", "33101", "--source-status", legacy)
     dry = data("migrate-statuses", "--map", "legacy", "--dry-run")
@@ -218,7 +218,7 @@ def test_migrate_statuses_legacy_and_map_file(env, tmp_path):
 def test_init_is_idempotent_and_refuses_incompatible_switch(floor):
     assert data("init")["changed"] is False
     run("set", str(floor[0]), "needs-offer", "--rep", "alice")
-    result = run("init", "--playbook", "lifecycle", code=1)
+    result = run("init", "--test-clock", "--playbook", "lifecycle", code=1)
     assert "needs-offer" in result.stderr
 
 
@@ -271,7 +271,7 @@ def test_run_without_a_database_points_at_init_and_the_demo(env):
     ('needs-offer = "c"', "config key keys.needs-offer: 'c' is already the key of Claim"),
 ])
 def test_run_with_a_bad_keymap_exits_2_naming_the_key(env, keys, expected):
-    run("init")
+    run("init", "--test-clock")
     run("reps", "add", "alice")
     (env / "config").mkdir(exist_ok=True)
     (env / "config" / "config.toml").write_text(f"[keys]\n{keys}\n", "utf-8")
@@ -279,7 +279,7 @@ def test_run_with_a_bad_keymap_exits_2_naming_the_key(env, keys, expected):
 
 
 def test_run_with_an_unknown_rep_exits_2(env):
-    run("init")
+    run("init", "--test-clock")
     run("reps", "add", "alice")
     assert "no active rep named 'zed' (one of: alice)" in run("run", "--rep", "zed", code=2).stderr
 

@@ -31,7 +31,7 @@ def leadtui(db: Path, *args: str, env: dict | None = None):
 @pytest.fixture
 def floor(tmp_path):
     path = tmp_path / "leads.db"
-    init_database(path)
+    init_database(path, test_clock=True)
     svc = Service.open(path)
     svc.add_rep("alice")
     svc.add_lead(owner_name="Jane Doe", address="12 Main St", zip_code="33101", phones=["305-555-0134"])

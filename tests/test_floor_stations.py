@@ -169,7 +169,7 @@ def test_f2_manager_sees_who_holds_what(two):
 def test_f2_reservations_command_lists_who_holds_what(cli_env):
     from conftest import run_cli
 
-    run_cli("init")
+    run_cli("init", "--test-clock")
     run_cli("reps", "add", REP)
     run_cli("add", "--owner", "Jane Doe", "--address", "1 Main St", "--phone", "(305) 555-0101")
     assert json.loads(run_cli("reservations", "--json").stdout) == []

@@ -67,3 +67,22 @@ def test_hardening_one_pending_request_per_lead_and_rep(make_service):
     with pytest.raises(Refused, match=f"already has your request #{first.approval_id}"):
         svc.set_status(lead["id"], "dead-deal", NEWBIE)
     assert "approved" in svc.approve(first.approval_id, MANAGER, PIN).message
+
+
+def test_hardening_test_clock_is_refused_on_a_real_floor(tmp_path, monkeypatch):
+    from conftest import run_cli
+
+    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "real.db"))
+    monkeypatch.delenv("LEADTUI_NOW", raising=False)
+    run_cli("init")
+    run_cli("reps", "add", REP)
+    monkeypatch.setenv("LEADTUI_NOW", "2030-01-01T12:00:00+00:00")
+    result = run_cli("reps", "list", code=2)
+    assert "LEADTUI_NOW is honoured only on floors made with `leadtui init --test-clock`" in result.stderr
+    assert "real floor" in run_cli("init", "--test-clock", code=1).stderr  # a real floor can't be turned into one
+    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "test.db"))
+    run_cli("init", "--test-clock")
+    run_cli("reps", "add", REP)
+    assert run_cli("reps", "list").stdout.startswith(REP)

@@ -32,7 +32,7 @@ HEADER = "Owner Name,Address,City,State,Zip,Phone 1,Phone 2,Status\n"
 
 @pytest.fixture
 def env(cli_env):
-    run("init")
+    run("init", "--test-clock")
     run("reps", "add", "alice", "--started", "2025-01-01")
     return cli_env
 
@@ -178,7 +178,7 @@ def test_l1_l5_generic_status_is_the_source_status_then_migrates(env):
     with db(env) as conn:
         rows = conn.execute("SELECT status, source_status, source_list FROM leads WHERE address = '656 2nd St'").fetchone()
     assert tuple(rows) == ("new", "Archived", "legacy")
-    run("init", "--playbook", "lifecycle")
+    run("init", "--test-clock", "--playbook", "lifecycle")
     out = json.loads(run("migrate-statuses", "--map", "legacy", "--json").stdout)
     hot = sum(1 for r in csv.DictReader((SAMPLES / "legacy_contacts.csv").open(newline="")) if r["Status"] == "Hot")
     assert next(m for m in out["map"] if m["from"] == "Hot") == {"from": "Hot", "to": "active", "count": hot}

@@ -35,7 +35,7 @@ def start_import(tmp_path, readers: bool = False) -> tuple[dict, object, sqlite3
         for i in range(ROWS):
             f.write(f"Owner {i},{i} Oak St,Miami,FL,33101,305{200 + i % 700}{i % 10000:04d},786555{i % 10000:04d},{note}\n")
     assert (path.stat().st_size >= MIN_BYTES) == readers
-    subprocess.run([*LEADTUI, "init"], env=env, check=True, capture_output=True)
+    subprocess.run([*LEADTUI, "init", "--test-clock"], env=env, check=True, capture_output=True)
     proc = subprocess.Popen([*LEADTUI, "import", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = sqlite3.connect(tmp_path / "leads.db", timeout=10)
     deadline = time.monotonic() + 60

@@ -42,7 +42,7 @@ def hostile_file(path: Path) -> Path:
 
 def imported(tmp_path: Path, source: Path, name: str, parallel: bool, batch: int) -> tuple[dict, dict]:
     path = tmp_path / f"{name}.db"
-    init_database(path, playbook="wholesale")
+    init_database(path, playbook="wholesale", test_clock=True)
     db = connect(path)
     try:
         summary = run_import(db, source, status="new", now=NOW, batch=batch, parallel=parallel,
@@ -101,7 +101,7 @@ def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(
     source = tmp_path / "list.csv"
     source.write_text(HEADER + "".join(f"Owner {n},{n} Oak St,Miami,FL,33101,,,305555{n:04d},,\n" for n in range(400)))
     path = tmp_path / "leads.db"
-    init_database(path, playbook="wholesale")
+    init_database(path, playbook="wholesale", test_clock=True)
     killed = []
 
     def kill_a_reader(*_: int) -> None:

@@ -16,7 +16,7 @@ SAMPLES = Path(__file__).parent / "data" / "samples"
 
 @pytest.fixture
 def env(cli_env):
-    run("init")
+    run("init", "--test-clock")
     run("reps", "add", "alice", "--started", "2025-01-01")
     return cli_env
 

@@ -16,7 +16,7 @@ WORKER = Path(__file__).with_name("race_worker.py")
 
 def test_w14_eight_processes_claim_twenty_leads_each_won_once(tmp_path):
     path = tmp_path / "leads.db"
-    init_database(path)
+    init_database(path, test_clock=True)
     svc = Service.open(path)
     reps = [f"rep{i}" for i in range(8)]
     for name in reps:

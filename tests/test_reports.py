@@ -24,7 +24,7 @@ run = run_cli
 
 
 def floor(env, rows: int = 6, playbook: str = "wholesale", list_name: str = "probate") -> None:
-    run("init", "--playbook", playbook)
+    run("init", "--test-clock", "--playbook", playbook)
     run("reps", "add", "alice", "--started", "2025-01-01")
     run("reps", "add", "bob", "--started", "2025-01-01")
     if rows:
@@ -112,6 +112,6 @@ def test_export_makes_formula_cells_inert_and_reads_back_as_a_generic_csv(env, t
     run("export", str(env / "x.csv"), "--status", "nope", code=2)
     assert not (env / "x.csv").exists()
     fresh = tmp_path / "fresh.db"
-    run("init", "--db", str(fresh))
+    run("init", "--test-clock", "--db", str(fresh))
     summary = json.loads(run("import", str(target), "--db", str(fresh), "--json").stdout)
     assert (summary["preset"], summary["inserted"], summary["rejected"]) == ("generic", len(FORMULAS), 0)

@@ -36,7 +36,7 @@ def make_leads(n: int, tag: str = "Zephyrine") -> list[dict]:
 @pytest.fixture
 def db(tmp_path):
     path = tmp_path / "leads.db"
-    init_database(path)
+    init_database(path, test_clock=True)
     database = connect(path)
     yield database
     database.close()

@@ -39,7 +39,7 @@ def csv_of(tmp_path: Path, name: str, owners: list[str]) -> Path:
 @pytest.fixture
 def fresh(tmp_path) -> Path:
     path = tmp_path / "leads.db"
-    init_database(path, playbook="wholesale")
+    init_database(path, playbook="wholesale", test_clock=True)
     return path
 
 

@@ -455,7 +455,7 @@ async def test_the_app_runs_the_automation_worker_in_log_mode(floor, tmp_path):
 
 async def test_l2_l3_lifecycle_floor_tabs_per_status_keys_and_a_suggested_stage(tmp_path, monkeypatch):
     path = isolate(tmp_path, monkeypatch)
-    init_database(path, "lifecycle")
+    init_database(path, "lifecycle", test_clock=True)
     svc = Service(connect(path), now=lambda: START)
     add_reps(svc, START.date())
     first = add_lead(svc)["id"]

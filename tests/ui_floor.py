@@ -21,7 +21,7 @@ def build_floor(path: Path) -> dict[str, int]:
     """Leads: a due follow-up of alice's, alice's own lead, pool leads (one with two phones), one of
     newbie's, a dead one, one with only a DNC phone, and an owner with two properties."""
     clock = Clock(START - timedelta(days=200))
-    init_database(path, "wholesale")
+    init_database(path, "wholesale", test_clock=True)
     svc = Service(connect(path), now=clock.now, contracts_dir=path.parent / "contracts")
     add_reps(svc, START.date())
     ids = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from leadtui.cli.root import State, cli, command, emit, outcome, read_pin, with_pin
+from leadtui.cli.root import Amount, State, cli, command, emit, outcome, read_pin, shown, with_pin
 from leadtui.errors import LeadtuiError
 from leadtui.text import safe, safe_json
 
@@ -53,11 +53,12 @@ def print_lead(lead: dict) -> None:
 
 @command(cli)
 @click.option("--playbook", help="wholesale (default), lifecycle, or a playbook TOML file.")
-def init(state: State, playbook: str | None) -> None:
+@click.option("--test-clock", is_flag=True, help="A floor for tests and demos: env LEADTUI_NOW sets its clock.")
+def init(state: State, playbook: str | None, test_clock: bool) -> None:
     """Create the database (or switch its playbook)."""
     from leadtui.service import init_database
 
-    pb, changed = init_database(state.db_path, playbook or state.settings.playbook or "wholesale")
+    pb, changed = init_database(state.db_path, playbook or state.settings.playbook or "wholesale", test_clock=test_clock)
     word = "ready" if changed else "already set up"
     emit(state, {"db": str(state.db_path), "playbook": pb.name, "changed": changed},
          f"{state.db_path}: {word} with playbook {pb.name}")
@@ -79,7 +80,7 @@ def reps_add(state: State, name: str, manager: bool, started, set_pin: bool) -> 
     acting_pin = None
     if manager and any(r["manager"] and r["active"] for r in svc.reps()):
         acting_pin = read_pin(f"PIN of acting manager {state.rep_name or '?'}")
-    pin = read_pin(f"new PIN for {name}") if set_pin or manager else None
+    pin = read_pin(f"new PIN for {name}", new=True) if set_pin or manager else None
     rep = svc.add_rep(name, manager=manager, started=started.date() if started else None, pin=pin,
                       acting=state.rep_name, acting_pin=acting_pin)
     emit(state, rep, f"added {rep['role']} {rep['name']} (started {rep['started']})")
@@ -155,7 +156,7 @@ def show(state: State, lead_id: int) -> None:
 @click.argument("status")
 @click.option("--phone", type=int, help="Phone number N of the lead (from 1).")
 @click.option("--at", help="Appointment date and time, ISO-8601 (lead-local without an offset).")
-@click.option("--amount", type=float, help="Offer amount.")
+@click.option("--amount", type=Amount(), help="Offer amount.")
 @click.option("--source", type=click.Choice(["propstream", "assessor"]), help="Where the sale was seen.")
 @click.option("--confirm", is_flag=True, help="Confirm a status that asks for it.")
 @click.option("--override", is_flag=True, help="Dial outside the window or past the cap (never DNC).")
@@ -166,6 +167,10 @@ def set_status(state: State, lead_id, status, phone, at, amount, source, confirm
     try:
         result = state.service().set_status(lead_id, status, state.rep_name, phone=phone, at=at, amount=amount,
                                              source=source, confirm=confirm, override=override)
+    except OverflowError:  # a time whose UTC moment is past year 9999
+        if at is None:
+            raise
+        raise LeadtuiError(f"--at {shown(at)} is out of range (past year 9999)") from None
     except NeedsConfirmation as exc:
         if state.as_json:
             click.echo(safe_json({"error": str(exc), "other_properties": exc.others}))
@@ -204,6 +209,8 @@ def assign(state: State, lead_id: int, to_rep: str) -> None:
 @click.argument("when")
 def followup(state: State, lead_id: int, when: str) -> None:
     """Schedule the call at half the interval asked ("6 months" -> 3 months) (W18)."""
+    if len(when) > 100:  # no follow-up is written that long (and a 5,000-digit number is no date)
+        raise LeadtuiError(f"can't read follow-up {shown(when)}: say e.g. '6 months', '3 weeks', '90 days' or a date")
     outcome(state, state.service().followup(lead_id, state.rep_name, when))
 
 
@@ -326,5 +333,5 @@ def config_show(state: State) -> None:
     """Print the config as loaded and checked."""
     settings = state.settings
     data = {"path": str(settings.path), "rep": settings.rep, "playbook": settings.playbook, "keys": settings.keys,
-            "calling": settings.calling, "automation": settings.automation}
+            "calling": settings.calling, "automation": settings.masked_automation()}  # no secret in clear
     emit(state, data, lambda d: click.echo(safe(json.dumps(d, indent=2, default=str))))

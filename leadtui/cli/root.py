@@ -7,6 +7,7 @@ Textual is imported only by `run`.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sqlite3
 import sys
@@ -72,8 +73,45 @@ def _global_options(f: Callable) -> Callable:
     return f
 
 
+class Integer(click.ParamType):
+    """An integer SQLite can hold (ids, counts, phone numbers): a bigger one is bad input naming
+    the value, never an OverflowError from the database."""
+
+    name = "integer"
+    LIMIT = 2**63 - 1
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = click.INT.convert(value, param, ctx)
+        if not -self.LIMIT <= number <= self.LIMIT:
+            self.fail(f"{shown(str(value))} is out of range (at most {self.LIMIT})", param, ctx)
+        return number
+
+
+INTEGER = Integer()
+
+
+class Amount(click.ParamType):
+    """A money amount: a finite number (`1e309`, `inf` and `nan` are refused naming the value)."""
+
+    name = "amount"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{shown(str(value))} is not an amount (a finite number, like 125000)", param, ctx)
+        return number
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value in an error line: quoted, and cut (with its length) if it is long."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
+
+
 def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable:
-    """A subcommand that also takes the global options and gets the State first."""
+    """A subcommand that also takes the global options and gets the State first. Its integer
+    arguments and options are SQLite integers (see Integer)."""
 
     def wrap(f: Callable) -> Callable:
         @group.command(name, **kwargs)
@@ -88,6 +126,9 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
                     setattr(state, key, value)
             return f(state, **params)
 
+        for param in run.params:
+            if param.type is click.INT:
+                param.type = INTEGER
         return run
 
     return wrap
@@ -115,6 +156,9 @@ def guarded(run: Callable[[], Any]) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OverflowError as exc:  # a number or date past what Python or SQLite holds: bad input, not a bug
+        click.echo(f"error: a value is out of range ({safe(str(exc))})", err=True)
+        return 2
     except Exception as exc:  # a bug: still one line, the traceback on request
         if os.environ.get("LEADTUI_DEBUG"):
             raise
@@ -171,10 +215,12 @@ def outcome(state: State, result) -> None:
             click.echo(f"warning: {safe(warning)}", err=True)
 
 
-def read_pin(prompt: str) -> str:
-    """The PIN from the terminal (hidden), or one line of stdin when it is not a terminal."""
+def read_pin(prompt: str, *, new: bool = False) -> str:
+    """The PIN from the terminal (hidden; a `new` one typed twice), or one line of stdin when it
+    is not a terminal (a script gives it once)."""
     if sys.stdin is not None and sys.stdin.isatty():
-        return click.prompt(prompt, hide_input=True)
+        return click.prompt(prompt, hide_input=True,
+                            confirmation_prompt="Repeat the new PIN" if new else False)
     line = sys.stdin.readline() if sys.stdin else ""
     if not line.strip():
         raise LeadtuiError(f"{prompt}: expected on stdin, got nothing")

@@ -31,13 +31,19 @@ class Service(Reads, Leads, Controls, Managing, Jobs):
     """Every floor action; one instance per station (or per CLI call)."""
 
 
-def init_database(path: Path | str, playbook: str = "wholesale") -> tuple[Playbook, bool]:
-    """Create the database (or switch its playbook). Returns the playbook and whether it changed."""
+def init_database(path: Path | str, playbook: str = "wholesale", *, test_clock: bool = False) -> tuple[Playbook, bool]:
+    """Create the database (or switch its playbook). Returns the playbook and whether it changed.
+    `test_clock`: a floor for tests and demos, where env LEADTUI_NOW sets the clock; only a new
+    floor can be one (a real floor's clock is never the user's to set)."""
     pb = load_playbook(playbook)
     db = connect(path, create=True)
     try:
         with db.write() as conn:
             current = q.meta(conn, "playbook")
+            if test_clock and current is None:
+                q.set_meta(conn, "test_clock", "1")
+            elif test_clock and q.meta(conn, "test_clock") != "1":
+                raise Refused(f"{path} is a real floor: --test-clock is only for a new one")
             if current == pb.source:
                 return pb, False
             if current is not None:

@@ -72,6 +72,9 @@ class Base:
         source = q.meta(db.conn, "playbook")
         if source is None:
             raise LeadtuiError(f"{db.path}: no playbook stored; run `leadtui init --db {db.path}`")
+        if now is clock.now and clock.fixed() and q.meta(db.conn, "test_clock") != "1":
+            raise LeadtuiError(f"{db.path} keeps real time: LEADTUI_NOW is honoured only on floors made with "
+                               "`leadtui init --test-clock` and the demo; unset it")
         self.playbook = parse_playbook(source, "playbook stored in the database")
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -528,9 +529,13 @@ def _check_at(text: str, now: datetime, zone: str | None) -> tuple[str | None, s
 
 
 def _amount(text: str) -> float:
+    """125000, $125,000 or 125k; ValueError for anything else, `inf`, `nan` and `1e309` included."""
     clean = text.strip().lower().replace("$", "").replace(",", "")
     scale = 1000 if clean.endswith("k") else 1
-    return float(clean.rstrip("k")) * scale
+    value = float(clean.rstrip("k")) * scale
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite amount: {text!r}")
+    return value
 
 
 def _check_amount(text: str) -> tuple[str | None, str]:
@@ -539,5 +544,5 @@ def _check_amount(text: str) -> tuple[str | None, str]:
     try:
         value = _amount(text)
     except ValueError:
-        return "a number, like 125000, 125,000 or 125k", ""
+        return f"{plain(text.strip()[:40])!r} is not an amount: a number, like 125000, 125,000 or 125k", ""
     return (None, f"${value:,.0f}") if value >= 0 else ("can't be negative", "")
