@@ -86,7 +86,7 @@ EXPORT_COLUMNS = ("id", "owner_name", "address", "city", "state", "zip", "mailin
                   "source_status", "dead")
 
 
-def export(svc, path, *, status: str | None = None) -> int:
+def export(svc, path, *, status: str | None = None, viewer: str | None = None) -> int:
     """Leads (with `status` only, if given) to a CSV a spreadsheet opens safely; returns the leads written.
 
     One row per lead, phones as `Phone N`, `Phone N Type`, `Phone N DNC`: a generic CSV that
@@ -94,6 +94,7 @@ def export(svc, path, *, status: str | None = None) -> int:
     """
     if status is not None:
         svc.playbook.status(status)
+    visible_to = svc.visible_to(viewer)  # W14: a rep exports the pool and their own leads
     path = Path(path)
     tmp = path.with_name(path.name + ".partial")
     try:
@@ -103,7 +104,7 @@ def export(svc, path, *, status: str | None = None) -> int:
                                         for h in ("Phone {}", "Phone {} Type", "Phone {} DNC"))]
 
             def rows():
-                for row, phones in store.contacts(conn, status=status):
+                for row, phones in store.contacts(conn, status=status, visible_to=visible_to):
                     cells = [row[c] for c in EXPORT_COLUMNS]
                     cells[12] = "; ".join(json.loads(row["emails"]))
                     cells[17] = "yes" if row["dead"] else ""

@@ -86,3 +86,30 @@ def test_hardening_test_clock_is_refused_on_a_real_floor(tmp_path, monkeypatch):
     run_cli("init", "--test-clock")
     run_cli("reps", "add", REP)
     assert run_cli("reps", "list").stdout.startswith(REP)
+
+
+def test_hardening_w14_a_rep_sees_only_the_pool_and_their_own_in_every_command(cli_env):
+    import csv
+    import json as jsonlib
+
+    from conftest import run_cli
+
+    run_cli("init", "--test-clock")
+    run_cli("reps", "add", REP)
+    run_cli("reps", "add", "bob")
+    run_cli("reps", "add", MANAGER, "--manager", "--pin", input=f"{PIN}\n{PIN}\n")
+    run_cli("add", "--owner", "Held Hal", "--address", "1 Main St", "--phone", "(305) 555-0101")
+    run_cli("add", "--owner", "Pool Pam", "--address", "2 Main St", "--phone", "(305) 555-0102")
+    run_cli("set", "1", "needs-offer", "--rep", REP)  # alice's, with a queued action
+    assert "held by alice" in run_cli("show", "1", "--rep", "bob", code=1).stderr
+    assert "held by alice" in run_cli("outbox", "--lead", "1", "--rep", "bob", code=1).stderr
+    assert jsonlib.loads(run_cli("outbox", "--json", "--rep", "bob").stdout) == []
+    assert len(jsonlib.loads(run_cli("outbox", "--json", "--rep", REP).stdout)) == 1
+    run_cli("export", str(cli_env / "bob.csv"), "--rep", "bob")
+    with open(cli_env / "bob.csv", encoding="utf-8") as f:
+        assert [r["Owner Name"] if "Owner Name" in r else list(r.values())[1] for r in csv.DictReader(f)] == ["Pool Pam"]
+    for who in (["--rep", MANAGER], []):  # a manager, or the admin's view with no rep: everything
+        assert jsonlib.loads(run_cli("show", "1", "--json", *who).stdout)["owner"] == REP
+        run_cli("export", str(cli_env / "all.csv"), *who)
+        with open(cli_env / "all.csv", encoding="utf-8") as f:
+            assert len(list(csv.DictReader(f))) == 2

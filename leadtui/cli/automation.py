@@ -20,7 +20,7 @@ def outbox(state: State, states, lead_id) -> None:
     """Actions the statuses queued, and where each one is (`outbox retry ID` sends a dead one again)."""
     if click.get_current_context().invoked_subcommand:
         return
-    rows = state.service().outbox(states, lead_id)
+    rows = state.service().outbox(states, lead_id, viewer=state.rep_name)
     emit(state, rows, lambda rs: [click.echo(safe(
         f"#{r['id']:<6} lead {r['lead_id']:<7} {r['action']:<20} {r['state']:<9} attempts {r['attempts']}"
         f"{'  next try ' + r['due_at'] if r['state'] == 'failed' else ''}"

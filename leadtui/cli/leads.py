@@ -148,7 +148,7 @@ def leads(state: State, status, pool, owner, text, dead, limit) -> None:
 @click.argument("lead_id", metavar="LEAD", type=int)
 def show(state: State, lead_id: int) -> None:
     """One lead with its phones and timeline (B4)."""
-    emit(state, state.service().lead(lead_id, events=True), print_lead)
+    emit(state, state.service().lead(lead_id, events=True, viewer=state.rep_name), print_lead)
 
 
 @command(cli, "set")

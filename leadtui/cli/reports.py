@@ -92,6 +92,6 @@ def export(state: State, target: str, status: str | None) -> None:
     """Leads to a CSV (formula cells made inert); re-importable as a generic CSV."""
     from leadtui.reports import export as write_export
 
-    n = write_export(state.service(), Path(target), status=status)
+    n = write_export(state.service(), Path(target), status=status, viewer=state.rep_name)
     emit(state, {"file": target, "leads": n}, f"exported {n} lead(s) to {target}")
 

@@ -22,10 +22,12 @@ DUE_MAX = 1000  # due follow-ups and appointments shown at the top of a rep's qu
 class Reads(Base):
     """What a rep or manager may see; every read is one consistent snapshot."""
 
-    def lead(self, lead_id: int, *, events: bool = False) -> dict:
-        """One lead as JSON-ready data, with phones (and its timeline)."""
+    def lead(self, lead_id: int, *, events: bool = False, viewer: str | None = None) -> dict:
+        """One lead as JSON-ready data, with phones (and its timeline). With `viewer`, only if that
+        rep may see it (W14: the pool, their own and dead leads; a manager all)."""
         with self.db.read() as conn:
             row = self._lead(conn, lead_id)
+            self._may_see(conn, row, viewer)
             out = lead_json(self.playbook, row, q.phones(conn, [lead_id])[lead_id])
             held = reservations.of_lead(conn, lead_id, clock.stamp(self.now()))
             out["reserved"] = None if held is None else {
@@ -189,9 +191,22 @@ class Reads(Base):
         return [{"name": r["name"], "role": r["role"], "manager": r["role"] == "manager",
                  "started": r["started"], "active": bool(r["active"]), "has_pin": r["pin_hash"] is not None} for r in rows]
 
-    def outbox(self, states: Iterable[str] = (), lead_id: int | None = None) -> list[dict]:
+    def _may_see(self, conn, lead, viewer: str | None) -> None:
+        visible_to = self._visible_to(self._viewer(conn, viewer))
+        if visible_to and lead["owner"] and lead["owner"].lower() != visible_to.lower():
+            raise Refused(f"lead {lead['id']} is held by {lead['owner']}: only they and managers see it (W14)")
+
+    def visible_to(self, viewer: str | None) -> str | None:
+        """The rep whose view limits what `viewer` sees (None: everything, for a manager or no rep)."""
         with self.db.read() as conn:
-            rows = q.actions(conn, states, lead_id)
+            return self._visible_to(self._viewer(conn, viewer))
+
+    def outbox(self, states: Iterable[str] = (), lead_id: int | None = None, viewer: str | None = None) -> list[dict]:
+        """Actions, as `viewer` may see them (W14: on the pool's leads and their own; a manager all)."""
+        with self.db.read() as conn:
+            if lead_id is not None:
+                self._may_see(conn, self._lead(conn, lead_id), viewer)
+            rows = q.actions(conn, states, lead_id, self._visible_to(self._viewer(conn, viewer)))
         return [{"id": r["id"], "lead_id": r["lead_id"], "action": r["action"], "state": r["state"],
                  "attempts": r["attempts"], "created_at": r["created_at"], "due_at": r["due_at"],
                  "idempotency_key": r["idempotency_key"], "last_error": r["last_error"]} for r in rows]

@@ -355,8 +355,12 @@ def cancel_actions(
     return rows, [*went, *({**dict(r), "state": "in flight", "done_at": None} for r in flying)]
 
 
-def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None) -> list[sqlite3.Row]:
+def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None,
+            visible_to: str | None = None) -> list[sqlite3.Row]:
     where, args = [], []
+    if visible_to is not None:
+        where.append("lead_id IN (SELECT id FROM leads WHERE owner IS NULL OR owner = ?)")
+        args.append(visible_to)
     states = list(states)
     if states:
         where.append(_in("state", states))

@@ -37,9 +37,13 @@ def status_counts(conn: sqlite3.Connection, rep: str | None = None, list_name: s
 
 
 def contacts(conn: sqlite3.Connection, rep: str | None = None, list_name: str | None = None,
-             status: str | None = None) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
-    """Each lead (CONTACT_COLUMNS) with its phones, by id, streamed."""
+             status: str | None = None, visible_to: str | None = None) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
+    """Each lead (CONTACT_COLUMNS) with its phones, by id, streamed; with `visible_to`, only the
+    pool's leads and that rep's (W14)."""
     clause, args = _where(rep, list_name, status)
+    if visible_to is not None:
+        clause = f"{clause} {'AND' if clause else 'WHERE'} (l.owner IS NULL OR l.owner = ?)"
+        args.append(visible_to)
     cols = ", ".join(f"l.{c}" for c in CONTACT_COLUMNS)
     rows = conn.execute(
         f"SELECT {cols}, p.position AS p_position, p.number AS p_number, p.type AS p_type, p.dnc AS p_dnc,"
