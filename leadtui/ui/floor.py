@@ -445,12 +445,19 @@ class Floor(Screen):
             self.load()
 
     def key_escape(self) -> None:
+        """Escape leaves a search, then the excluded list, then a pipeline tab: back to the queue."""
         box = self.query_one("#search", Input)
         if box.has_class("shown") or self.query_text:
             box.value, self.query_text = "", ""
             box.remove_class("shown")
-            self.list.focus()
-            self.load()
+        elif self.excluded:
+            self.excluded = False
+        elif self.tab:
+            self.tab = 0
+        else:
+            return
+        self.list.focus()
+        self.load()
 
     def action_toggle_excluded(self) -> None:
         self.excluded = not self.excluded

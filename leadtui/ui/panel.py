@@ -13,6 +13,7 @@ from leadtui.ui.style import plain, status_text
 
 KPI_LABELS = (("dials", "dials"), ("contacts", "contacts"), ("appointments", "appts"), ("offers", "offers"),
               ("contracts", "contracts"), ("under_contract", "UC"))
+EVENTS = 5  # the last events the panel shows, room allowing
 
 
 def _when(value: str | None, zone: str | None) -> str:
@@ -23,28 +24,69 @@ def _when(value: str | None, zone: str | None) -> str:
 
 
 class ClaimPanel(Static):
-    """Everything a rep needs before dialling the current lead."""
+    """Everything a rep needs before dialling the current lead. Today's KPIs always show at its
+    foot: when the panel is short (80x24), the oldest events give way first, then the lead's last lines."""
+
+    _shown: dict | None = None
 
     def show(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
              kpis: dict | None, suggest: str = "") -> None:
+        self._shown = dict(lead=lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis, suggest=suggest)
         # the panel's size is set by the layout, not its text: repaint only
-        self.update(self.text(lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis, suggest=suggest),
-                    layout=False)
+        self.update(self.fitted(**self._shown), layout=False)
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.update(self.fitted(**self._shown), layout=False)
 
     def text(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
-             kpis: dict | None, suggest: str = "") -> Text:
+             kpis: dict | None, suggest: str = "", events: int | None = None) -> Text:
         out = Text()
         if lead is None:
             out.append("No lead here.\n", style="dim")
         else:
-            self._lead(out, lead, rep, now, why, run_length)
+            self._lead(out, lead, rep, now, why, run_length, events)
             if suggest:
                 out.append(f"Next stage? {suggest} (your call)\n", style="italic")
-        out.append(f"\nToday ({rep}): ", style="bold")
+        out.append("\n")
+        out.append_text(self.kpi_text(rep, kpis))
+        return out
+
+    @staticmethod
+    def kpi_text(rep: str, kpis: dict | None) -> Text:
+        out = Text()
+        out.append(f"Today ({rep}): ", style="bold")
         out.append(" · ".join(f"{label} {(kpis or {}).get(key, 0)}" for key, label in KPI_LABELS))
         return out
 
-    def _lead(self, out: Text, lead: dict, rep: str, now: datetime, why: str | None, run_length: int) -> None:
+    def fitted(self, **shown) -> Text:
+        """The panel's text for its size: whole if it fits, else fewer events, else the lead's lines
+        cut, so the KPI line stays in sight."""
+        width, height = self.size
+        if not width or not height:
+            return self.text(**shown)
+        console = self.app.console
+
+        def lines(text: Text) -> int:
+            return len(text.wrap(console, width))
+
+        lead = shown["lead"]
+        most = EVENTS if lead is None else min(EVENTS, len(lead.get("events", [])))
+        for events in range(most, -1, -1):
+            text = self.text(**shown, events=events)
+            if lines(text) <= height:
+                return text
+        kpi = self.kpi_text(shown["rep"], shown["kpis"])
+        body = self.text(**shown, events=0)[: -len(kpi)].wrap(console, width)
+        keep = max(0, height - lines(kpi))
+        out = Text("\n").join(list(body)[:keep])
+        if keep:
+            out.append("\n")
+        out.append_text(kpi)
+        return out
+
+    def _lead(self, out: Text, lead: dict, rep: str, now: datetime, why: str | None, run_length: int,
+              shown_events: int | None = None) -> None:
         zone = lead.get("zone")
         out.append(f"Lead {lead['id']}  ")
         out.append_text(status_text(lead, self.app.theme_variables))
@@ -91,7 +133,8 @@ class ClaimPanel(Static):
             out.append(f"Offer: ${lead['offer_amount']:,.0f}\n")
         if lead["source_list"] or lead["source_status"]:
             out.append(f"Source: {plain(lead['source_list'] or '')} {plain(lead['source_status'] or '')}\n", style="dim")
-        events = lead.get("events", [])[-5:]
+        count = EVENTS if shown_events is None else shown_events
+        events = lead.get("events", [])[-count:] if count else []
         if events:
             out.append("Last events\n", style="bold")
         for event in reversed(events):

@@ -16,7 +16,8 @@ from leadtui.ui.style import group_style, plain
 
 
 class View(Screen):
-    """A full screen opened from the floor; escape goes back."""
+    """A full screen opened from the floor; escape goes back, and the floor's next and previous keys
+    (j/k unless remapped) move in its list."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """
@@ -34,7 +35,19 @@ class View(Screen):
         yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        for key in self.app.table:
+            if key.id in ("next", "previous"):
+                self._bindings.bind(key.keys, f"move({1 if key.id == 'next' else -1})", key.label, show=False)
         self.reload()
+
+    def action_move(self, delta: int) -> None:
+        """The list's cursor down or up (a help text scrolls)."""
+        tables = self.query(DataTable)
+        if tables:
+            (tables.first().action_cursor_down if delta > 0 else tables.first().action_cursor_up)()
+        else:
+            scroll = self.query_one(VerticalScroll)
+            (scroll.scroll_down if delta > 0 else scroll.scroll_up)(animate=False)
 
     def reload(self) -> None:
         """Read the rows again (the app calls this when another station changed something)."""
