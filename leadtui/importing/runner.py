@@ -132,11 +132,7 @@ class Batches:
                              data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
                                    "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
             held = time.perf_counter() - locked  # the commit included
-        # F4: the WAL goes back to the database here, with the gate open (tune_for_load turned
-        # the connection's own checkpoint at COMMIT off, which ran with the gate still held);
-        # a station committing meanwhile finds the checkpoint taken and leaves it to us
-        if self.keyed_from is None:
-            self.db.conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+        # (the WAL goes back to the database in the job's checkpointer thread: Database.job)
         if self.keyed_from is not None:
             self.keyed_from = ids.stop
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
@@ -274,16 +270,17 @@ def run_import(
         counts: Counter = Counter()
         untune = _tune_interpreter()
         try:
-            first = not dry_run and indexes.defer(db, staging.folder)  # indexes and search are built at the end
-            if not dry_run:
-                store.tune_for_load(db.conn, first)
-                batches.keyed_from = 1 if first else None
-            if first and (readers.wanted(table.size) if parallel is None else parallel):
-                _store_from_readers(batches, table, preset, maps, list_name, rejects, counts, progress)
-            else:
-                _read_here(batches, table, reader, rejects, counts, progress)
-            if not counts["rows"]:
-                raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
+            with db.job():  # F4: checkpoints are the import's meanwhile, none at a station's COMMIT
+                first = not dry_run and indexes.defer(db, staging.folder)  # indexes and search are built at the end
+                if not dry_run:
+                    store.tune_for_load(db.conn, first)
+                    batches.keyed_from = 1 if first else None
+                if first and (readers.wanted(table.size) if parallel is None else parallel):
+                    _store_from_readers(batches, table, preset, maps, list_name, rejects, counts, progress)
+                else:
+                    _read_here(batches, table, reader, rejects, counts, progress)
+                if not counts["rows"]:
+                    raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
         finally:
             rejects.close()
             untune()

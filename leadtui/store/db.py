@@ -7,6 +7,11 @@ rollback. SQLite itself makes a writer that finds the database locked sleep and 
 transactions; at the gate it is let in within a poll (POLL) of the lock coming free. A
 background job's transactions (`write(background=True)`: import batches, the sweep's and the
 status migration's chunks, the dispatcher) also let a station that is waiting go first.
+
+Checkpoints (the WAL copied back into the database): SQLite makes one at COMMIT once 1,000
+pages wait, while the writer still holds the write lock (and the gate). While a long job runs
+(an import: `Database.job()`), the job makes them, in a thread of its own, and other writers
+none: a station's key that copied an import batch back took 0.3-0.5 s.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +38,10 @@ GAP = 0.05  # seconds a long job leaves the write lock free between transactions
 SLICE = 0.045  # seconds a background job's transaction should hold the write lock at most (F4)
 POLL = 0.0005  # seconds between a waiting writer's tries at the gate
 DEFER = 0.1  # seconds a background transaction lets waiting stations go first, at most
+AUTOCHECKPOINT = 1000  # WAL pages from which SQLite checkpoints at COMMIT (its default; off while a job runs)
+JOB_CHECKPOINT = 4000  # pages waiting from which a job's checkpointer copies them back (pages a batch rewrites go once)
+JOB_WAL_RESTART = 16000  # pages long, the WAL is started over by a job (it waits for its checkpointer first)
+RESTART_BACKLOG = 200  # pages waiting at most for a job's transaction to copy them back first (~1-2 ms)
 
 
 def describe(path: Path | str, exc: sqlite3.Error) -> LeadtuiError:
@@ -53,7 +63,7 @@ def _busy_error(path: Path | str) -> Busy:
 
 
 _FLOCK = "hhqqi4x"  # struct flock (Linux): l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks)
-TURN, WAITING, OPEN = 0, 1, 2  # the bytes of `<db>-writer` that are locked, one lock each
+TURN, WAITING, OPEN, JOB = 0, 1, 2, 3  # the bytes of `<db>-writer` that are locked, one lock each
 
 
 class Gate:
@@ -64,7 +74,9 @@ class Gate:
     - TURN, held exclusively from before `BEGIN IMMEDIATE` to after `COMMIT` or `ROLLBACK`;
     - WAITING, held shared by each station while it waits for TURN: a background job does
       not take TURN while it is held (for DEFER at most), so a waiting station goes next;
-    - OPEN, held shared while the gate is open: the last to close it deletes the file.
+    - OPEN, held shared while the gate is open: the last to close it deletes the file;
+    - JOB, held shared while a job runs (an import, `Database.job`): it makes the checkpoints,
+      and other writers none, meanwhile.
 
     Waiting is polling every POLL, up to the busy timeout (then `Busy`): no waiter sleeps
     through a free moment, and each has the same chance at it, however long it has waited.
@@ -149,11 +161,22 @@ class Gate:
     def leave(self) -> None:
         self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_UNLCK, TURN)
 
+    def job(self, running: bool) -> None:
+        """Mark (or unmark) this connection's job as running."""
+        self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_RDLCK if running else fcntl.F_UNLCK, JOB)
+
+    def job_running(self) -> bool:
+        """True while another connection's job is marked running (this one's own mark is not seen)."""
+        return self._held(JOB)
+
     def _take(self) -> bool:
         return self._lock(self.fd, fcntl.F_OFD_SETLK, fcntl.F_WRLCK, TURN)
 
     def _stations_waiting(self) -> bool:
-        probe = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, WAITING, 1, 0)
+        return self._held(WAITING)
+
+    def _held(self, byte: int) -> bool:
+        probe = struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, byte, 1, 0)
         return struct.unpack(_FLOCK, fcntl.fcntl(self.fd, fcntl.F_OFD_GETLK, probe))[0] != fcntl.F_UNLCK
 
     @staticmethod
@@ -174,6 +197,11 @@ class Database:
         self.busy_ms = busy_ms if busy_ms is not None else conn.execute("PRAGMA busy_timeout").fetchone()[0]
         self._gate: Gate | None = None
         self._gated = Gate.available() and str(path) not in ("", ":memory:")  # until the gate can't open
+        self._shm = f"{os.path.abspath(path)}-shm"
+        self._shm_fd: int | None = None  # SQLite's own descriptor of it (see wal_index)
+        self._jobs = 0  # job() depth
+        self._checkpointer: _Checkpointer | None = None  # while a job runs
+        self._deferring = False  # this connection's checkpoints at COMMIT are off while another's job runs
 
     def gate(self) -> Gate | None:
         """This connection's gate, opened at its first write; None where writes go ungated."""
@@ -184,6 +212,81 @@ class Database:
             else:
                 self._gated = False
         return self._gate
+
+    @contextmanager
+    def job(self) -> Iterator[None]:
+        """A long job (an import) that writes one transaction after another. Meanwhile:
+
+        - its checkpoints run in a thread of their own, on a connection of their own, once
+          JOB_CHECKPOINT pages wait: the job writes on during the copy and its sync, and a
+          page its transactions write again and again is copied back once;
+        - other connections make no checkpoint at COMMIT (SQLite's, once 1,000 pages wait, with
+          the write lock and the gate still held: a station's key then copied an import batch's
+          pages back, 0.3-0.5 s) and leave them to the job;
+        - the WAL is started over every JOB_WAL_RESTART pages (see `_Checkpointer`).
+
+        At its end, what waits is copied back, and checkpoints are everyone's again."""
+        gate = self.gate()
+        if gate is None or self._jobs:
+            self._jobs += 1
+            try:
+                yield
+            finally:
+                self._jobs -= 1
+            return
+        self._jobs = 1
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpointer = checkpointer = _Checkpointer(self)
+        gate.job(True)
+        try:
+            yield
+        finally:
+            self._jobs = 0
+            self._checkpointer = None
+            checkpointer.stop()
+            try:
+                for _ in range(3):  # (else the first station to commit would copy it back)
+                    self.conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+                    if self.backlog() == 0:
+                        break
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT}")
+            except sqlite3.Error:
+                pass  # best effort: what waits goes back at the next checkpoint
+            finally:
+                if self._gate is gate:
+                    gate.job(False)
+
+    def backlog(self) -> int | None:
+        """Pages in the WAL not yet copied back into the database; None if unknown."""
+        index = self.wal_index()
+        return None if index is None else max(0, index[0] - index[1])
+
+    def wal_index(self) -> tuple[int, int] | None:
+        """The WAL's length in pages and how many of them are copied back, read from the WAL
+        index's header (mxFrame, nBackfill: https://sqlite.org/walformat.html); None if unknown.
+
+        Read through the descriptor SQLite holds (found in /proc/self/fd): opening the file and
+        closing it again would drop every POSIX lock this process has on it, SQLite's included."""
+        try:
+            fd = self._shm_fd
+            if fd is None or not os.path.samestat(os.fstat(fd), os.stat(self._shm)):
+                fd = self._shm_fd = _descriptor_of(self._shm)
+            if fd is None:
+                return None
+            head = os.pread(fd, 100, 0)
+        except OSError:
+            self._shm_fd = None
+            return None
+        if len(head) < 100 or head[:48] != head[48:96]:  # none yet, or caught mid-update
+            return None
+        return struct.unpack_from("=I", head, 16)[0], struct.unpack_from("=I", head, 96)[0]
+
+    def _leave_checkpoints_to_jobs(self, gate: Gate) -> None:
+        """Before a write: no checkpoint at COMMIT while another connection's job runs."""
+        deferring = not self._jobs and gate.job_running()
+        if deferring != self._deferring:
+            self.conn.execute(f"PRAGMA wal_autocheckpoint = {0 if deferring else AUTOCHECKPOINT}")
+            self._deferring = deferring
 
     @contextmanager
     def write(self, background: bool = False) -> Iterator[sqlite3.Connection]:
@@ -197,6 +300,10 @@ class Database:
             if not gate.enter(self.busy_ms / 1000, background):
                 raise _busy_error(self.path)
             waited = int((time.monotonic() - began) * 1000)
+            if self._checkpointer is not None:
+                self._checkpointer.restart()
+            else:
+                self._leave_checkpoints_to_jobs(gate)
         try:
             if gate is not None and waited:  # what is left of the busy timeout, for writers the gate doesn't see
                 self.conn.execute(f"PRAGMA busy_timeout = {max(1, self.busy_ms - waited)}")
@@ -222,6 +329,8 @@ class Database:
         finally:
             if gate is not None:
                 gate.leave()
+        if self._checkpointer is not None:
+            self._checkpointer.due()
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -237,6 +346,88 @@ class Database:
         if self._gate is not None:
             self._gate.close()
             self._gate = None
+
+
+class _Checkpointer(threading.Thread):
+    """A job's checkpoints (`Database.job`), in this thread on a connection of its own."""
+
+    def __init__(self, db: Database):
+        super().__init__(name="leadtui-checkpoint", daemon=True)
+        self.db = db
+        self.conn = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self.wake = threading.Condition()
+        self.wanted = self.busy = self.stopping = False
+        self.synced = False  # the last copy had it all: SQLite synced the database then
+        self.start()
+
+    def due(self) -> None:
+        """After the job's commit: copy back once JOB_CHECKPOINT pages wait. Once the WAL is
+        JOB_WAL_RESTART pages long, wait for the copy: then the job's next transaction finds it
+        all in the database (but what stations wrote meanwhile: `restart`) and starts it over."""
+        index = self.db.wal_index()
+        frames, backlog = (index[0], index[0] - index[1]) if index else (JOB_WAL_RESTART, JOB_CHECKPOINT)
+        with self.wake:
+            if backlog >= JOB_CHECKPOINT or (backlog and frames >= JOB_WAL_RESTART):
+                self.wanted = True
+                self.wake.notify_all()
+            if frames >= JOB_WAL_RESTART:
+                self.wake.wait_for(lambda: not (self.wanted or self.busy) or self.stopping, timeout=10)
+
+    def restart(self) -> None:
+        """In the job's write turn, before its BEGIN: if only a few pages wait (stations' commits
+        since the last copy) and no copy runs, copy them back, so that the WAL is all in the
+        database and the job's transaction writes it from its start again (else it only grows)."""
+        with self.wake:
+            if self.busy or self.wanted or not self.synced:  # (else this would be the deferred sync)
+                return
+        backlog = self.db.backlog()
+        if backlog and backlog <= RESTART_BACKLOG:
+            try:
+                self.db.conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+
+    def stop(self) -> None:
+        with self.wake:
+            self.stopping = True
+            self.wake.notify_all()
+        self.join()
+
+    def run(self) -> None:
+        try:
+            while True:
+                with self.wake:
+                    self.wake.wait_for(lambda: self.wanted or self.stopping)
+                    if self.stopping:
+                        return
+                    self.wanted, self.busy = False, True
+                synced = False
+                try:
+                    for _ in range(3):  # until one pass had it all: then SQLite synced the database
+                        self.conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
+                        if synced := self.db.backlog() == 0:
+                            break
+                except sqlite3.Error:
+                    pass
+                finally:
+                    with self.wake:
+                        self.busy, self.synced = False, synced
+                        self.wake.notify_all()
+        finally:
+            self.conn.close()
+
+
+def _descriptor_of(path: str) -> int | None:
+    """A descriptor this process has open on `path` (Linux), or None."""
+    target = os.stat(path)
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.path.samestat(os.stat(f"/proc/self/fd/{name}"), target):
+                return int(name)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def make_way(held: float, db: Database | None = None) -> None:

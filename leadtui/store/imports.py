@@ -43,12 +43,9 @@ def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
     may lose the last ones, which a re-run restores) and a bigger page cache: for index upkeep,
     or in a first load for `temp.import_keys` (the database itself is only appended to then:
-    8 MiB of it load as fast as 32, with 20 MB less resident). (A bigger
-    `wal_autocheckpoint` here would load faster, but every station's next commit would then
-    copy the WAL back: a key press taking seconds.)"""
+    8 MiB of it load as fast as 32, with 20 MB less resident). The import runs as a
+    `Database.job`: its checkpoints run in a thread of their own while batches go on."""
     conn.execute("PRAGMA synchronous = NORMAL")
-    if not first_load:  # the runner checkpoints after each batch, once the gate is open (F4)
-        conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute(f"PRAGMA main.cache_size = -{(8 if first_load else 128) * 1024}")
     conn.execute(f"PRAGMA temp.cache_size = -{(64 if first_load else 2) * 1024}")
 
@@ -150,10 +147,9 @@ def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
 
 
 def forget(conn: sqlite3.Connection) -> None:
-    """Drop the import's TEMP tables from `conn` once the import is over; its commits checkpoint again."""
+    """Drop the import's TEMP tables from `conn` once the import is over."""
     for table in ("import_hits", "import_fresh", "import_seen", "import_keys"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
-    conn.execute("PRAGMA wal_autocheckpoint = 1000")
 
 
 def _match(conn: sqlite3.Connection, keyed: bool = False) -> None:
