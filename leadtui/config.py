@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Union
@@ -13,6 +14,8 @@ from typing import Any, Callable, Iterable, Union
 import platformdirs
 
 from leadtui.core.calling import STATE_TZ
+from leadtui.core.controls import CONTROLS
+from leadtui.core.playbook import Playbook, read_regular
 from leadtui.errors import LeadtuiError
 
 APP = "leadtui"
@@ -195,6 +198,57 @@ def _validate(raw: dict) -> None:
             )
 
 
+# [keys]: what the screen's key table (ui.keys, which needs Textual) checks, checked here without it.
+_KEY_NAME = re.compile(r"(.|[a-z0-9_+]+)")
+_CONTROL_EXTRA_KEYS = {"next": "down", "previous": "up"}  # as ui.keys.CONTROL_ACTIONS adds them
+_KEY_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
+                     "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+
+
+def key_name(key: str) -> str:
+    """A key as the screen names it: one punctuation character by its Unicode name (`/` is `slash`)."""
+    key = key.strip()
+    if len(key) != 1 or key.isalnum():
+        return key
+    try:
+        name = unicodedata.name(key).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:
+        return key
+    return _KEY_REPLACEMENTS.get(name, name)
+
+
+def _check_key_names(keymap: dict[str, str]) -> None:
+    for name, keys in keymap.items():
+        for key in keys.split(","):
+            if not _KEY_NAME.fullmatch(key.strip()):
+                raise _Invalid(f"keys.{name}: {key.strip()!r} is not a key name (one character, or a name "
+                               "such as f5, space, ctrl+p)")
+
+
+def check_keys(keymap: dict[str, str], playbook: Playbook) -> None:
+    """[keys] against a playbook: every name a status or control, no key given twice (the screen's rules)."""
+    table = [(s.id, s.label, [s.key, *s.alt_keys]) for s in playbook.statuses if s.settable]
+    table += [(c.id, c.label, [c.key, _CONTROL_EXTRA_KEYS.get(c.id, "")]) for c in CONTROLS]
+    known = sorted(id_ for id_, _, _ in table)
+    for name in keymap:
+        if name not in known:
+            raise LeadtuiError(f"config key keys.{name}: not a status or control (one of: {', '.join(known)})")
+    taken: dict[str, tuple[str, str]] = {}
+    for id_, label, defaults in table:
+        keys = [key_name(k) for k in keymap[id_].split(",")] if id_ in keymap else [k for k in defaults if k]
+        for key in keys:
+            if key in taken:
+                other = taken[key]
+                mine, theirs = (other, (id_, label)) if other[0] in keymap and id_ not in keymap else ((id_, label), other)
+                raise LeadtuiError(f"config key keys.{mine[0]}: {key!r} is already the key of {theirs[1]}")
+            taken[key] = (id_, label)
+
+
+MASK = "********"
+SECRET_KEYS = ("secret", "account_sid", "auth_token", "password")
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@:]*:)([^/@]*)(@)", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Config:
     """A loaded, validated configuration."""
@@ -207,6 +261,24 @@ class Config:
     calling: dict
     automation: dict
 
+    def check_keys(self, playbook: Playbook) -> None:
+        """[keys] against the floor's playbook (the one stored in the database); errors name the file."""
+        try:
+            check_keys(self.keys, playbook)
+        except LeadtuiError as exc:
+            raise LeadtuiError(f"{self.path}: {exc}") from None
+
+    def masked_automation(self) -> dict:
+        """[automation] to show: a secret given directly (not its *_env name) and a URL's password masked."""
+        targets = {}
+        for name, table in self.automation["targets"].items():
+            shown = {k: MASK if k in SECRET_KEYS else v for k, v in table.items()}
+            for k in ("url", "api_base"):
+                if isinstance(shown.get(k), str):
+                    shown[k] = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), shown[k])
+            targets[name] = shown
+        return {**self.automation, "targets": targets}
+
 
 def _beside(path: Path, value: str) -> str:
     """A path from the config, relative ones taken from the config file's folder."""
@@ -217,9 +289,9 @@ def load(explicit: str | None = None) -> Config:
     """Read and validate the config; a missing file is empty unless it was named."""
     path, named = config_path(explicit)
     try:
-        with path.open("rb") as f:
-            raw = tomllib.load(f)
+        raw = tomllib.loads(read_regular(path).decode("utf-8"))
         _validate(raw)
+        _check_key_names(raw.get("keys", {}))
     except FileNotFoundError:
         if named:
             raise LeadtuiError(f"config file not found: {path}") from None
@@ -231,6 +303,13 @@ def load(explicit: str | None = None) -> Config:
     playbook = raw.get("playbook")
     if playbook is not None and playbook not in BUILTIN_PLAYBOOKS:
         playbook = _beside(path, playbook)
+    if playbook is not None and raw.get("keys"):  # the floor's own playbook is checked when it is opened
+        from leadtui.core.playbook import load as load_playbook
+
+        try:
+            check_keys(raw["keys"], load_playbook(playbook))
+        except LeadtuiError as exc:
+            raise LeadtuiError(f"{path}: {exc}") from None
     given = raw.get("automation", {})
     log_path = _beside(path, given["log_path"]) if "log_path" in given else str(data_dir() / "automation.jsonl")
     targets = {name: (SMS_DEFAULTS if t["kind"] == "sms" else {}) | t for name, t in given.get("targets", {}).items()}

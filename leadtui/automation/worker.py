@@ -66,6 +66,7 @@ def _check_routes(db: Database, config: Any) -> None:
     if source is None:
         raise LeadtuiError(f"{db.path}: no playbook stored; run `leadtui init --db {db.path}`")
     playbook = parse(source, "playbook stored in the database")
+    config.check_keys(playbook)  # the whole config is checked, [keys] against the floor's playbook too
     known = {a for status in playbook.statuses for a in status.actions}
     for action in config.automation["routes"]:
         if action not in known:

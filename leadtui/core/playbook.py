@@ -5,7 +5,9 @@ A bad file gets one error naming the file, the line and the field.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,6 +17,7 @@ from leadtui.core.controls import CONTROL_KEYS
 from leadtui.errors import LeadtuiError
 
 BUILTIN = ("wholesale", "lifecycle")
+MAX_FILE_BYTES = 1 << 20  # a playbook or config file: the built-ins are ~10 KiB
 GROUPS = ("grey", "purple", "green", "yellow", "red")
 OWNERSHIP = ("keep", "claim", "release", "hold", "kill")
 KPI_COUNTERS = ("dials", "contacts", "appointments", "offers", "contracts", "under_contract")
@@ -240,6 +243,24 @@ def parse(text: str, filename: str) -> Playbook:
                     data.get("tabs", "group"))
 
 
+def read_regular(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of `path`, which must be a regular file of at most `cap` bytes.
+
+    A FIFO, a device (/dev/zero) or a folder is refused before anything is read, and opening never
+    blocks (O_NONBLOCK: a FIFO would wait for a writer). Errors opening it are OSError, as `open`'s;
+    the rest is one LeadtuiError naming the file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise LeadtuiError(f"{path}: not a regular file (a FIFO, a device or a folder can't be read here)")
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise LeadtuiError(f"{path}: larger than {cap >> 20} MiB; a playbook or config is far smaller")
+    return data
+
+
 def load(name_or_path: str) -> Playbook:
     """A built-in playbook by name, or a playbook file by path."""
     if name_or_path in BUILTIN:
@@ -247,7 +268,7 @@ def load(name_or_path: str) -> Playbook:
         return parse(text, f"{name_or_path}.toml")
     path = Path(name_or_path)
     try:
-        text = path.read_text("utf-8")
+        text = read_regular(path).decode("utf-8")
     except OSError as exc:
         raise LeadtuiError(f"can't read playbook {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
