@@ -12,7 +12,8 @@ compositor, a 120x40 screen) with the clock fixed at 2026-11-23 15:00 New York:
   PYTHONDONTWRITEBYTECODE=1, so an editable install compiles leadtui on every start);
 - key to commit and repaint: `--presses` (default 400) Not Contacted keys posted as key events
   on the queue, each timed from posting the event to the end of the first screen refresh
-  after the row was committed and repainted (a hook on the floor's `changed`), one key at a
+  after the row was committed and repainted (a hook on the floor's `written`, called when the
+  station's writer is done with the key), one key at a
   time. Pilot's `press` is not used: its idle waits add ~80 ms;
 - peak RSS of that process (ru_maxrss).
 
@@ -61,13 +62,14 @@ def child(db: str, rep: str, presses: int, t0: float) -> None:
             floor = app.screen
             await pilot.pause(0.3)
             samples, done = [], asyncio.Event()
-            original = floor.changed
+            original = floor.written
 
-            def changed(lead_id: int, advance: bool = False) -> None:
-                original(lead_id, advance)
-                app.call_after_refresh(done.set)
+            def written(lead_id, after) -> None:  # the station's writer is done with the key
+                original(lead_id, after)
+                if after is not None:
+                    app.call_after_refresh(done.set)
 
-            floor.changed = changed
+            floor.written = written
             refused = 0
             for _ in range(presses):
                 done.clear()

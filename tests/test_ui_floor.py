@@ -14,7 +14,7 @@ from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
 from conftest import MANAGER, NEWBIE, PIN, REP, START, add_lead, add_reps
-from ui_floor import HOSTILE, build_floor, isolate, press, settings, settle
+from ui_floor import HOSTILE, build_floor, isolate, lead_at, notes, press, settings
 
 
 @pytest.fixture
@@ -46,15 +46,7 @@ async def go_to(pilot, screen: Floor, lead_id: int) -> None:
 
 
 def lead(floor, lead_id: int, events: bool = False) -> dict:
-    svc = Service.open(floor[0])
-    try:
-        return svc.lead(lead_id, events=events)
-    finally:
-        svc.close()
-
-
-def notes(app) -> list[str]:
-    return [n.message for n in app._notifications]
+    return lead_at(floor[0], lead_id, events)
 
 
 # --- the queue ------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask
 from leadtui.ui.floor import Floor
 from conftest import REP, START, Clock
-from ui_floor import build_floor, isolate, press, settings, settle
+from ui_floor import build_floor, isolate, notes, press, settings, settle
+from ui_floor import lead_at as lead
 
 BOB, CAROL = "bob", "carol"
 
@@ -46,18 +47,6 @@ def burst(app, text: str) -> None:
     names = {" ": "space", "\r": "enter"}
     for ch in text:
         app.post_message(events.Key(names.get(ch, ch), None if ch == "\r" else ch))
-
-
-def lead(path, lead_id: int, events: bool = False) -> dict:
-    svc = Service.open(path)
-    try:
-        return svc.lead(lead_id, events=events)
-    finally:
-        svc.close()
-
-
-def notes(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def test_f2_two_stations_open_on_different_leads_f1_a_lead_taken_meanwhile_stays_marked(floor, tmp_path):

@@ -82,3 +82,17 @@ async def press(pilot, *keys: str) -> None:
     """Press keys as a rep types them, then wait for their writes to land."""
     await pilot.press(*keys)
     await settle(pilot)
+
+
+def lead_at(path: Path, lead_id: int, events: bool = False) -> dict:
+    """The lead as the database has it now, read by a station of its own."""
+    svc = Service.open(path)
+    try:
+        return svc.lead(lead_id, events=events)
+    finally:
+        svc.close()
+
+
+def notes(app) -> list[str]:
+    """The notices the app showed, oldest first."""
+    return [n.message for n in app._notifications]
