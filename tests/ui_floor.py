@@ -70,7 +70,8 @@ async def settle(pilot) -> None:
     for _ in range(500):
         await pilot.pause(0.01)
         floor = app.floor
-        if not app.held and (app.writer is None or app.writer.pending() == 0) and not (floor and floor.pending):
+        if not app.held and (app.writer is None or app.writer.pending() == 0) and not (
+                floor and (floor.pending or floor._relist_timer is not None)):
             break
     busy = [w for w in app.workers if w.group != "dialog"]  # a dialog's worker waits for keys
     if busy:

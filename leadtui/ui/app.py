@@ -279,7 +279,7 @@ class Leadtui(App):
 
     def _others_changed(self) -> None:
         screen = self.screen
-        if isinstance(screen, Floor):
+        if isinstance(screen, Floor) and not screen.closed():
             current = screen.list.current
             screen.load(keep=current["id"] if current else None)
         elif hasattr(screen, "reload"):

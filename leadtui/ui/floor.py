@@ -28,6 +28,7 @@ from leadtui.ui.style import group_style, plain
 PAGE = 100
 SAY_SECONDS = 6  # how long the undo toast stays
 COUNT_SECONDS = 1.5  # tab counts and KPIs trail key presses by at most this
+RELIST_SECONDS = 0.3  # the queue re-lists this long after the rep's last write landed
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Floor(Screen):
         self._count_timer = None
         self._said_timer = None
         self.pending: Counter[int | None] = Counter()  # keys queued on the writer, per lead (F3)
+        self._relist_timer = None
         self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
         self.reserved_at = 0.0  # when the lead on screen was last reserved (renewed by the app's poll)
         playbook = self.app.svc.playbook
@@ -154,13 +156,13 @@ class Floor(Screen):
             rows = svc.search(rep, statuses=tab.statuses, dead=tab.dead, after=cursor or 0, limit=PAGE)
         return rows, (rows[-1]["id"] if len(rows) == PAGE else None)
 
-    def _gone(self) -> bool:
+    def closed(self) -> bool:
         """The app is closing and its widgets are gone: a worker's result came too late to show."""
         return not (self.query("#title") and self.query(LeadList))
 
     def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None,
                    kept: dict | None = None) -> None:
-        if generation != self.generation or self._gone():
+        if generation != self.generation or self.closed():
             return
         self.cursor = cursor
         self.list.empty_text = "Nothing here." if not self.excluded else "Nothing left out."
@@ -183,6 +185,8 @@ class Floor(Screen):
 
     def reserve(self) -> None:
         """Reserve the lead under the cursor (after a fresh listing, the first one free from there on)."""
+        if self.closed():
+            return
         lead = self.list.current
         if lead is not None and lead.get("gone"):
             return
@@ -196,7 +200,7 @@ class Floor(Screen):
             ids += [r["id"] for r in self.list.rows[self.list.cursor + 1:self.list.cursor + 20] if not r.get("gone")]
 
         def done(got: int | None, _after) -> None:
-            if got == lead["id"] or self._gone() or generation != self.generation or self.list.current is not lead:
+            if got == lead["id"] or self.closed() or generation != self.generation or self.list.current is not lead:
                 return
             if first and got is not None:
                 self.list.move_to(next(i for i, r in enumerate(self.list.rows) if r["id"] == got))
@@ -241,7 +245,7 @@ class Floor(Screen):
         self.app.call_from_thread(self._show_counts, counts, kpis)
 
     def _show_counts(self, counts: dict[str, int], kpis: dict) -> None:
-        if self._gone():
+        if self.closed():
             return
         self.counts, self.kpis = counts, kpis
         self.show_title()
@@ -348,7 +352,7 @@ class Floor(Screen):
     def written(self, lead_id: int | None, after: dict | None) -> None:
         """A queued write landed (or was refused): repaint its row and the panel; once nothing is
         pending, re-list so the rep's own changes show in the queue at once."""
-        if self._gone():
+        if self.closed():
             return
         self.pending[lead_id] -= 1
         if self.pending[lead_id] <= 0:
@@ -357,7 +361,16 @@ class Floor(Screen):
             self.list.update_lead(after)
         current = self.list.current
         self.show_lead(current["id"] if current else None)
-        if not self.pending:
+        if self._relist_timer is not None:
+            self._relist_timer.stop()
+        self._relist_timer = self.set_timer(RELIST_SECONDS, self._relist)
+
+    def _relist(self) -> None:
+        """Re-list once the rep's keys have landed, so their own changes show in the queue (tags, a
+        lead assigned away, one back in the pool): one queue read for a burst, not one per key."""
+        self._relist_timer = None
+        if not self.pending and not self.closed():
+            current = self.list.current
             self.load(keep=current["id"] if current else None)
 
     def counts_soon(self, delay: float = COUNT_SECONDS) -> None:
