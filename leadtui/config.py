@@ -87,8 +87,10 @@ def _leaf(ok: Callable[[Any], Any], problem: str) -> Callable[[Any], str | None]
     return lambda v: None if ok(v) else problem
 
 
-def _int(low: int) -> Callable[[Any], str | None]:
-    return lambda v: "must be an integer" if not _is_int(v) else (f"must be >= {low}" if v < low else None)
+def _int(low: int, high: int = 2**31 - 1) -> Callable[[Any], str | None]:
+    """An integer from `low` to `high` (by default what any count or number of seconds here may be)."""
+    return lambda v: "must be an integer" if not _is_int(v) else (
+        f"must be >= {low}" if v < low else f"must be <= {high:,}, got {v:,}" if v > high else None)
 
 
 def _one_of(names: Iterable[str]) -> str:

@@ -166,3 +166,13 @@ def test_hardening_config_keys_checked_against_the_floors_playbook_by_dispatch(c
         "--config", str(config), "dispatch", code=2).stderr
     config.write_text('[keys]\nengage = "9"\n')
     run_cli("--config", str(config), "dispatch")
+
+
+def test_hardening_huge_delay_seconds_is_a_one_line_error_naming_the_value(tmp_path):
+    from leadtui import config as configlib
+    from leadtui.errors import LeadtuiError
+
+    path = tmp_path / "config.toml"
+    path.write_text("[automation]\ndelay_seconds = 99999999999999\n", "utf-8")
+    with pytest.raises(LeadtuiError, match="automation.delay_seconds.*99,999,999,999,999"):
+        configlib.load(str(path))

@@ -71,6 +71,13 @@ def open_service(db_path: Path | str, config: Any = None, **kwargs: Any) -> Serv
         templates = config_dir() / "templates"
         kwargs.setdefault("templates_dir", templates if templates.is_dir() else None)
     try:
-        return Service.open(db_path, **kwargs)
+        svc = Service.open(db_path, **kwargs)
     except sqlite3.Error as exc:
         raise describe(db_path, exc) from None
+    if config is not None and config.keys:
+        try:
+            config.check_keys(svc.playbook)  # every command checks [keys] against the floor's playbook
+        except BaseException:
+            svc.close()
+            raise
+    return svc
