@@ -113,3 +113,23 @@ def test_hardening_w14_a_rep_sees_only_the_pool_and_their_own_in_every_command(c
         run_cli("export", str(cli_env / "all.csv"), *who)
         with open(cli_env / "all.csv", encoding="utf-8") as f:
             assert len(list(csv.DictReader(f))) == 2
+
+
+@pytest.mark.parametrize("name, why", [
+    ("\u0430lice", "one script"),            # Cyrillic а + Latin lice
+    ("\u0430\u04cf\u0456\u0441\u0435", "looks like the rep 'alice'"),  # all Cyrillic: аӏісе
+    ("ALİCE", "looks like"),                 # a dotted capital I
+    ("system", "a word the floor uses"),
+    ("Pool", "a word the floor uses"),
+    ("bo\u200bb", "printable"),              # a zero-width space inside
+])
+def test_hardening_rep_names_one_script_not_confusable_not_reserved(make_service, name, why):
+    svc = make_service()
+    with pytest.raises(LeadtuiError, match=why):
+        svc.add_rep(name)
+
+
+def test_hardening_rep_names_in_other_scripts_are_welcome(make_service):
+    svc = make_service()
+    for name in ("José", "Ольга", "李雷", "Zoë Ann"):
+        svc.add_rep(name)

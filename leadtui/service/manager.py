@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from leadtui import clock
 from leadtui.core.decide import approval_guard, decide_revive
+from leadtui.core.names import rep_name_problem
 from leadtui.core.pins import hash_pin, pin_problem
 from leadtui.core.rules import decide_status
 from leadtui.errors import LeadtuiError, Refused
@@ -24,8 +25,10 @@ class Managing(Base):
     ) -> dict:
         """Add a rep. The first manager needs no one's PIN; later managers need an acting manager's."""
         name = name.strip()
-        if not name or len(name) > 40 or not name.isprintable():
-            raise LeadtuiError(f"a rep's name must be 1-40 printable characters, got {name!r}")
+        with self.db.read() as conn:
+            problem = rep_name_problem(name, [r["name"] for r in q.reps(conn)])
+        if problem:
+            raise LeadtuiError(problem)
         if manager and not pin:
             raise LeadtuiError("a manager needs a PIN (--pin)")
         problem = pin_problem(pin) if pin is not None else None
