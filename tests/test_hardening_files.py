@@ -176,3 +176,13 @@ def test_hardening_huge_delay_seconds_is_a_one_line_error_naming_the_value(tmp_p
     path.write_text("[automation]\ndelay_seconds = 99999999999999\n", "utf-8")
     with pytest.raises(LeadtuiError, match="automation.delay_seconds.*99,999,999,999,999"):
         configlib.load(str(path))
+
+
+def test_hardening_run_without_a_terminal_exits_2_at_once(tmp_path):
+    env = {**os.environ, "LEADTUI_DATA_DIR": str(tmp_path / "data"), "LEADTUI_CONFIG_DIR": str(tmp_path / "config")}
+    env.pop("LEADTUI_NOW", None)
+    with open(os.devnull, "rb") as stdin, open(tmp_path / "out.txt", "wb") as out:
+        proc = subprocess.run([sys.executable, "-m", "leadtui", "run", "--demo"], stdin=stdin, stdout=out,
+                              stderr=subprocess.PIPE, env=env, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip().splitlines()[-1] == "error: leadtui run needs a terminal (its input and output are not one)"

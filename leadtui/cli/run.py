@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import click
 
@@ -12,9 +13,11 @@ from leadtui.errors import LeadtuiError
 
 @command(cli)
 @click.option("--demo", is_flag=True, help="Open the demo floor: its own database of realistic leads, "
-                                           "never your real one (rep alice; manager morgan, PIN 1234).")
+                                           "never your real one (rep alice; manager morgan, PIN 246810).")
 def run(state: State, demo: bool) -> None:
     """The call-floor screen (TUI)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise LeadtuiError("leadtui run needs a terminal (its input and output are not one)")
     settings, extra = state.settings, {}
     if demo:
         from leadtui import demo as demo_floor
