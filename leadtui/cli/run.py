@@ -16,8 +16,6 @@ from leadtui.errors import LeadtuiError
                                            "never your real one (rep alice; manager morgan, PIN 246810).")
 def run(state: State, demo: bool) -> None:
     """The call-floor screen (TUI)."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise LeadtuiError("leadtui run needs a terminal (its input and output are not one)")
     settings, extra = state.settings, {}
     if demo:
         from leadtui import demo as demo_floor
@@ -35,4 +33,8 @@ def run(state: State, demo: bool) -> None:
                                "or try the demo floor with `leadtui run --demo`")
     from leadtui.ui.app import Leadtui
 
-    Leadtui(db_path, settings, rep, notice=notice, **extra).run()  # told before the screen takes the terminal
+    app = Leadtui(db_path, settings, rep, notice=notice, **extra)  # told before the screen takes the terminal
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        app.close()
+        raise LeadtuiError("leadtui run needs a terminal (its input and output are not one)")
+    app.run()

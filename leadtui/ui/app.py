@@ -126,7 +126,11 @@ class Leadtui(App):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def on_unmount(self) -> None:
-        """Let the delivery in flight finish (its lease covers a slow one), then close."""
+        self.close()
+
+    def close(self) -> None:
+        """Let the delivery in flight finish (its lease covers a slow one), apply the keys still
+        queued, let go of the station's lead, then close the connections."""
         self._stop_worker(5)
         if self.writer is not None:
             self.writer.close()
