@@ -53,11 +53,16 @@ class View(Screen):
         """Read the rows again (the app calls this when another station changed something)."""
 
     def fill(self, columns: tuple[str, ...], rows: list[tuple], keys: list[str], empty: str) -> None:
+        """Fill the list afresh; the cursor stays on the row it was on (another station's change
+        re-reads the list, and must not move the rep's place in it)."""
         table = self.query_one(DataTable)
+        was = self.selected()
         table.clear(columns=True)
         table.add_columns(*columns)
         for key, row in zip(keys, rows):
             table.add_row(*(Text(plain(cell)) for cell in row), key=key)
+        if was is not None and str(was) in keys:
+            table.move_cursor(row=keys.index(str(was)), animate=False)
         self.query_one("#view-title", Static).update(f"{self.TITLE_TEXT} — {len(rows) or empty}")
 
     def selected(self) -> int | None:
