@@ -186,3 +186,34 @@ def test_hardening_run_without_a_terminal_exits_2_at_once(tmp_path):
                               stderr=subprocess.PIPE, env=env, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.decode().strip().splitlines()[-1] == "error: leadtui run needs a terminal (its input and output are not one)"
+
+
+def test_hardening_database_files_are_private(cli_env):
+    run_cli("init", "--test-clock")
+    run_cli("reps", "add", "alice")
+    db = cli_env / "leads.db"
+    assert os.stat(db).st_mode & 0o777 == 0o600
+    assert os.stat(f"{db}-wal").st_mode & 0o777 == 0o600
+    run_cli("backup", str(cli_env / "copy.db"))
+    assert os.stat(cli_env / "copy.db").st_mode & 0o777 == 0o600
+
+
+def test_hardening_backup_of_a_damaged_database_is_refused(cli_env):
+    run_cli("init", "--test-clock")
+    for i in range(300):
+        run_cli("add", "--owner", f"Owner {i}", "--address", f"{i} Long Street Name To Fill Pages", "--phone",
+                f"(305) 555-{1000 + i}")
+    db = cli_env / "leads.db"
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    root = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name = 'leads'").fetchone()[0]
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    with open(db, "r+b") as f:  # scribble over the leads table's pages after its root
+        f.seek(root * page + 100)
+        f.write(os.urandom(page * 3))
+    result = run_cli("backup", str(cli_env / "copy.db"), code=2)
+    assert "is damaged" in result.stderr and "no backup written" in result.stderr
+    assert not (cli_env / "copy.db").exists() and not (cli_env / "copy.db.partial").exists()

@@ -34,6 +34,7 @@ except ImportError:  # not a POSIX system: no gate, SQLite's own busy handler on
     fcntl = None  # type: ignore[assignment]
 
 DEFAULT_BUSY_MS = 5000
+FILE_MODE = 0o600  # a new database: its owner only (a group-shared floor: see README, "Who can read the floor")
 GAP = 0.05  # seconds a long job leaves the write lock free between transactions: see make_way
 SLICE = 0.045  # seconds a background job's transaction should hold the write lock at most (F4)
 POLL = 0.0005  # seconds between a waiting writer's tries at the gate
@@ -459,6 +460,12 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
         raise LeadtuiError(f"no database at {path}: create it with `leadtui init --db {path}`")
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # only its users may read it (leads, PIN hashes); SQLite gives its -wal and -shm the same mode
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise LeadtuiError(f"{path}: can't create the database file ({exc.strerror})") from None
     busy = _busy_ms(busy_timeout_ms)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=busy / 1000, check_same_thread=False)
@@ -530,12 +537,19 @@ def backup_to(source: Path | str, target: Path) -> int:
         raise LeadtuiError(f"{target} exists; back up to a new file")
     tmp = target.with_name(target.name + ".partial")
     try:
+        tmp.unlink(missing_ok=True)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE))  # private, like the floor
         out = sqlite3.connect(tmp)
         try:
             db.conn.backup(out, pages=1024)
             pages = out.execute("PRAGMA page_count").fetchone()[0]
+            problems = [r[0] for r in out.execute("PRAGMA quick_check(3)")]
         finally:
             out.close()
+        if problems != ["ok"]:  # a copy of a damaged database is no backup
+            tmp.unlink(missing_ok=True)
+            found = " ".join(" ".join(problems).split())  # one line
+            raise LeadtuiError(f"{source} is damaged ({found}); no backup written")
         tmp.replace(target)
         return pages
     except sqlite3.Error as exc:
