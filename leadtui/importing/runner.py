@@ -22,9 +22,11 @@ stays flat whatever the file size: a few batches are staged (on disk) at a time.
 from __future__ import annotations
 
 import csv
+import errno
 import gc
 import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -70,13 +72,28 @@ class RejectsFile:
         from leadtui.reports import inert
 
         if self._writer is None:
-            try:
-                self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
-            except OSError as exc:
-                raise LeadtuiError(f"can't write the rejects file {self.path}: {exc.strerror}") from None
+            self._file = self._open()
             self._writer = csv.writer(self._file)
             self._writer.writerow(["line", "column", "value", "reason"])
         self._writer.writerows([r.line, inert(r.column), inert(r.value), r.reason] for r in rejects)
+
+    def _open(self):
+        """The file, never through a link and never one that isn't ours (another user's, a device)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            why = {errno.ELOOP: "it is a link, not followed",
+                   errno.ENXIO: "it is not a file of yours"}.get(exc.errno or 0, exc.strerror)
+            raise LeadtuiError(f"can't write the rejects file {self.path}: {why}") from None
+        os.set_blocking(fd, True)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise LeadtuiError(f"can't write the rejects file {self.path}: it is not a file of yours; "
+                               "choose another with --rejects PATH")
+        os.ftruncate(fd, 0)
+        return os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
 
     @property
     def written(self) -> bool:

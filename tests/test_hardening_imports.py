@@ -1,0 +1,44 @@
+"""Issue 17, imports: the rejects file is never written through a link or over a file that isn't ours."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import run_cli
+
+HEADER = "Owner Name,Property Address,City,State,Zip,Phone 1\n"
+
+
+def floor(cli_env: Path) -> Path:
+    run_cli("init", "--test-clock")
+    path = cli_env / "list.csv"
+    path.write_text(HEADER + "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101\nNo Address,,Miami,FL,33101,3055550103\n",
+                    "utf-8")
+    return path
+
+
+def test_hardening_rejects_file_through_a_planted_link_is_refused(cli_env):
+    path = floor(cli_env)
+    victim = cli_env / "victim.txt"
+    victim.write_text("precious\n", "utf-8")
+    os.symlink(victim, cli_env / "list.rejects.csv")  # the default rejects path
+    result = run_cli("import", str(path), code=2)
+    assert "is a link, not followed" in result.stderr
+    assert victim.read_text("utf-8") == "precious\n"
+
+
+def test_hardening_rejects_file_that_is_not_a_regular_file_is_refused(cli_env):
+    path = floor(cli_env)
+    os.mkfifo(cli_env / "list.rejects.csv")
+    assert "not a file of yours" in run_cli("import", str(path), code=2).stderr
+
+
+def test_hardening_rejects_file_of_ours_is_written_afresh(cli_env):
+    path = floor(cli_env)
+    old = cli_env / "list.rejects.csv"
+    old.write_text("an old rejects file, much longer than the new one will be\n" * 50, "utf-8")
+    run_cli("import", str(path))
+    text = old.read_text("utf-8-sig")
+    assert text.startswith("line,column,value,reason") and "an old rejects file" not in text
+    assert os.stat(old).st_mode & 0o777 in (0o600, 0o644)
