@@ -42,3 +42,21 @@ def test_hardening_rejects_file_of_ours_is_written_afresh(cli_env):
     text = old.read_text("utf-8-sig")
     assert text.startswith("line,column,value,reason") and "an old rejects file" not in text
     assert os.stat(old).st_mode & 0o777 in (0o600, 0o644)
+
+
+def test_hardening_import_header_naming_a_column_twice_is_refused(cli_env):
+    run_cli("init", "--test-clock")
+    path = cli_env / "dup.csv"
+    path.write_text("Owner Name,Property Address,City,State,Zip,Phone,Phone\n"
+                    "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,3055550102\n", "utf-8")
+    result = run_cli("import", str(path), code=2)
+    assert "names column 'Phone' twice (columns 6 and 7)" in result.stderr
+    assert "Ana Diaz" not in run_cli("leads", "--json").stdout  # nothing half-imported
+
+
+def test_hardening_import_an_unused_column_named_twice_is_fine(cli_env):
+    run_cli("init", "--test-clock")
+    path = cli_env / "dup.csv"
+    path.write_text("Owner Name,Property Address,City,State,Zip,Phone 1,Notes,Notes\n"
+                    "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,a,b\n", "utf-8")
+    run_cli("import", str(path))

@@ -214,7 +214,15 @@ def resolve(header: Sequence[str], preset_name: str | None = None, maps: Mapping
                 f"{file}: no preset fits the header: a generic CSV needs {_listing(GENERIC.missing(mapped_names))}"
                 + (f"; {vendor.label} needs {_listing(vendor.missing(mapped_names))}" if near else "")
                 + "; or name columns with --map \"Header=field\"")
-    return _layout(preset, names, maps)
+    layout = _layout(preset, names, maps)
+    used = {i for c in layout.cols.values() for i in c} | {i for p in layout.phones for i in p if i is not None}
+    used |= set(layout.emails)
+    for i, name in enumerate(names):
+        if i in used and name in names[i + 1:]:  # the second one's values would be dropped unseen
+            again = names.index(name, i + 1)
+            raise LeadtuiError(f"{file}: the header names column {header[i]!r} twice (columns {i + 1} and {again + 1}); "
+                               "rename one so each is read")
+    return layout
 
 
 def _listing(needs: list[str]) -> str:
