@@ -60,3 +60,19 @@ def test_hardening_import_an_unused_column_named_twice_is_fine(cli_env):
     path.write_text("Owner Name,Property Address,City,State,Zip,Phone 1,Notes,Notes\n"
                     "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,a,b\n", "utf-8")
     run_cli("import", str(path))
+
+
+def test_hardening_import_short_row_is_rejected_whole_with_its_line(cli_env):
+    import csv
+    import json
+
+    run_cli("init", "--test-clock")
+    path = cli_env / "short.csv"
+    path.write_text("Owner Name,Property Address,City,State,Zip,Phone 1\n"
+                    "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101\n"
+                    "only three,cells,here\n", "utf-8")
+    result = json.loads(run_cli("import", str(path), "--json").stdout)
+    assert (result["inserted"], result["rows_rejected"]) == (1, 1)
+    rows = list(csv.reader(open(result["rejects_path"], encoding="utf-8-sig", newline="")))
+    assert rows[1][0] == "3" and "3 cells" in rows[1][3] and "cut off" in rows[1][3]
+    assert "only three" not in run_cli("leads", "--json").stdout

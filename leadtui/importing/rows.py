@@ -108,6 +108,8 @@ class RowReader:
         self.list_name = list_name
         self.phones = phones or Phones()
         blank = self._width = layout.width  # a field the file lacks reads cell `width`: "", appended per row
+        # a row too short to reach every column a lead's fields come from is cut off or shifted
+        self._needed = 1 + max((i for c in layout.cols.values() for i in c), default=-1)
         # Each field reads its first candidate column; the few with more candidates fall back in order.
         self._pick = itemgetter(*(layout.cols.get(f, (blank,))[0] for f in FIELDS))
         self._fallbacks = [(n, layout.cols[f][1:]) for n, f in enumerate(FIELDS) if len(layout.cols.get(f, ())) > 1]
@@ -142,6 +144,9 @@ class RowReader:
 
     def read(self, line: int, cells: list[str]) -> tuple[Lead | None, list[Reject]]:
         width = self._width
+        if len(cells) < self._needed and any(c.strip() for c in cells):
+            return None, [Reject(line, "", f"{len(cells)} cells", f"the row has {len(cells)} cells but the lead's "
+                                 f"columns run to column {self._needed}: the row is cut off or shifted")]
         if len(cells) != width:
             cells = (cells + [""] * (width - len(cells)))[:width]
         cells.append("")
