@@ -76,3 +76,19 @@ def test_hardening_import_short_row_is_rejected_whole_with_its_line(cli_env):
     rows = list(csv.reader(open(result["rejects_path"], encoding="utf-8-sig", newline="")))
     assert rows[1][0] == "3" and "3 cells" in rows[1][3] and "cut off" in rows[1][3]
     assert "only three" not in run_cli("leads", "--json").stdout
+
+
+def test_hardening_inbox_import_bad_line_is_named_and_nothing_half_written(cli_env):
+    import json
+
+    run_cli("init", "--test-clock")
+    path = cli_env / "replies.csv"
+    path.write_text("From,Body,Received At\n"
+                    "(305) 555-0101,yes call me,2026-11-23T14:00:00-05:00\n"
+                    "(305) 555-0102,too late,9999-12-31T23:59:59-14:00\n"
+                    "(305) 555-0103,ok,2026-11-23T14:05:00-05:00\n", "utf-8")
+    result = json.loads(run_cli("inbox", "import", str(path), "--json").stdout)
+    assert (result["added"], result["rejected"]) == (2, 1)
+    assert result["rejects"][0]["line"] == 3 and "9999-12-31" in result["rejects"][0]["reason"]
+    again = json.loads(run_cli("inbox", "import", str(path), "--json").stdout)
+    assert (again["added"], again["duplicates"]) == (0, 2)

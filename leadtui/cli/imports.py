@@ -96,21 +96,24 @@ def inbox_import(state: State, file: str) -> None:
     from leadtui.importing.rows import Reject
 
     svc = state.service()
-    added, duplicates, rejects = [], 0, []
-    for item in read_replies(Path(file)):
+    added, duplicates, rejects, items = [], 0, [], []
+    for item in read_replies(Path(file)):  # every line read and checked before any is stored
         if isinstance(item, Reject):
             rejects.append({"line": item.line, "reason": item.reason})
             continue
         line, number, body, received = item
         try:
-            reply_id = svc.add_reply(number, body, parse_iso(received))
-        except (LeadtuiError, ValueError) as exc:
-            rejects.append({"line": line, "reason": str(exc)})
-            continue
-        if reply_id is None:
+            items.append((line, (number, body, parse_iso(received))))
+        except (ValueError, OverflowError):
+            rejects.append({"line": line, "reason": f"not a date and time: {received[:40]!r}"})
+    for (line, _), got in zip(items, svc.add_replies([reply for _, reply in items])):  # one transaction
+        if isinstance(got, LeadtuiError):
+            rejects.append({"line": line, "reason": str(got)})
+        elif got is None:
             duplicates += 1
         else:
-            added.append(reply_id)
+            added.append(got)
+    rejects.sort(key=lambda r: r["line"])
     new = set(added)
     matched = sum(1 for r in svc.replies() if r["id"] in new and r["lead_id"])
     summary = {"added": len(added), "matched": matched, "unmatched": len(added) - matched,

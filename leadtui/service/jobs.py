@@ -65,13 +65,27 @@ class Jobs(Base):
 
     def add_reply(self, number: str, body: str, received_at: datetime) -> int | None:
         """A drip reply in, matched to a lead by phone. None when it was already stored."""
+        (got,) = self.add_replies([(number, body, received_at)])
+        if isinstance(got, LeadtuiError):
+            raise got
+        return got
+
+    def add_replies(self, replies: list[tuple[str, str, datetime]]) -> list[int | None | LeadtuiError]:
+        """Drip replies in, all in one transaction: for each, its id, None when it was already
+        stored, or why it can't be (a number that is no phone, a time out of range)."""
         from leadtui.core import phones as phonelib
 
-        e164 = phonelib.normalize(number)
-        if e164 is None:
-            raise LeadtuiError(f"not a phone number: {number!r}")
+        checked: list[tuple[str, str, str] | LeadtuiError] = []
+        for number, body, received_at in replies:
+            e164 = phonelib.normalize(number)
+            try:
+                at = clock.stamp(received_at)
+            except (OverflowError, ValueError):
+                checked.append(LeadtuiError(f"a time out of range: {received_at.isoformat()}"))
+                continue
+            checked.append((e164, body, at) if e164 else LeadtuiError(f"not a phone number: {number!r}"))
         with self.db.write() as conn:
-            return q.insert_reply(conn, e164, body, clock.stamp(received_at))
+            return [c if isinstance(c, LeadtuiError) else q.insert_reply(conn, *c) for c in checked]
 
     def migrate_statuses(self, mapping: Mapping[str, str], default: str | None, *,
                          rep: str | None = None, dry_run: bool = False, chunk: int = CHUNK,
