@@ -92,3 +92,15 @@ def test_hardening_inbox_import_bad_line_is_named_and_nothing_half_written(cli_e
     assert result["rejects"][0]["line"] == 3 and "9999-12-31" in result["rejects"][0]["reason"]
     again = json.loads(run_cli("inbox", "import", str(path), "--json").stdout)
     assert (again["added"], again["duplicates"]) == (0, 2)
+
+
+def test_hardening_import_of_a_fifo_or_a_runaway_header_is_refused_at_once(cli_env):
+    run_cli("init", "--test-clock")
+    fifo = cli_env / "pipe.csv"
+    os.mkfifo(fifo)
+    assert "not a regular file" in run_cli("import", str(fifo), code=2).stderr
+    assert "not a regular file" in run_cli("inbox", "import", str(fifo), code=2).stderr
+    wide = cli_env / "wide.csv"
+    with open(wide, "w", encoding="utf-8") as f:  # 2 MB on one line: a header of 1,000,000 columns
+        f.write("a," * 1_000_000)
+    assert "no line ends within its first 1024 KiB" in run_cli("import", str(wide), code=2).stderr

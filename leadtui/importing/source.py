@@ -11,6 +11,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -18,6 +20,7 @@ from typing import BinaryIO, Iterator
 from leadtui.errors import LeadtuiError
 
 SAMPLE = 64 * 1024
+MAX_HEADER = 1 << 20  # a header row longer than this is no list of leads: refused before it is read whole
 DELIMITERS = ",;\t"
 FALLBACK = "leadtui-cp1252"
 MAX_CELL = 1 << 24  # csv's default limit is 128 KiB; a cell may be longer, a runaway quote may not
@@ -123,15 +126,27 @@ class Table:
 
     def __init__(self, path: Path):
         self.path = path
-        try:
-            self._raw: BinaryIO = open(path, "rb")
+        try:  # without blocking: a FIFO must not hang the import
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             raise LeadtuiError(f"{path}: no such file") from None
         except IsADirectoryError:
             raise LeadtuiError(f"{path}: is a folder, not a file") from None
         except OSError as exc:
             raise LeadtuiError(f"{path}: can't read it ({exc.strerror})") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            what = "is a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file (a pipe, a device or a socket)"
+            raise LeadtuiError(f"{path}: {what}")
+        os.set_blocking(fd, True)
+        self._raw: BinaryIO = os.fdopen(fd, "rb")
         try:
+            head = self._raw.read(MAX_HEADER)
+            if b"\n" not in head and b"\r" not in head and self._raw.read(1):
+                raise LeadtuiError(f"{path}: no line ends within its first {MAX_HEADER // 1024} KiB: "
+                                   "not a list of leads (or its header row is far too long)")
+            self._raw.seek(0)
             self.sniffed = sniff(self._raw.read(SAMPLE), str(path))
             self._raw.seek(0)
             # cp1252 is read as UTF-8 whose every invalid byte goes through the cp1252 fallback
