@@ -104,3 +104,35 @@ def test_hardening_import_of_a_fifo_or_a_runaway_header_is_refused_at_once(cli_e
     with open(wide, "w", encoding="utf-8") as f:  # 2 MB on one line: a header of 1,000,000 columns
         f.write("a," * 1_000_000)
     assert "no line ends within its first 1024 KiB" in run_cli("import", str(wide), code=2).stderr
+
+
+def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_completes_it(tmp_path):
+    from datetime import datetime, timezone
+
+    from leadtui.importing.runner import run_import
+    from leadtui.service import Service, init_database
+
+    path = tmp_path / "list.csv"
+    lines = [f"Owner {i},{i} Oak St,Miami,FL,33101,305555{i:04d}\n" for i in range(400)]
+    path.write_text(HEADER + "".join(lines), "utf-8")
+    db_path = tmp_path / "leads.db"
+    init_database(db_path, test_clock=True)
+    svc = Service.open(db_path)
+    now = datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc)
+    cut = []
+
+    def truncate_once(position: int, size: int, rows: int) -> None:
+        if not cut:
+            cut.append(position)
+            with open(path, "r+b") as f:
+                f.truncate(size // 3)
+
+    try:
+        summary = run_import(svc.db, path, status="new", now=now, progress=truncate_once, batch=20, parallel=False)
+        assert summary["file_changed"] and summary["inserted"] < 400
+        path.write_text(HEADER + "".join(lines), "utf-8")  # the whole file again
+        again = run_import(svc.db, path, status="new", now=now, batch=20, parallel=False)
+        assert not again["file_changed"]
+        assert svc.db.conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 400
+    finally:
+        svc.close()

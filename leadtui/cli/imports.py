@@ -68,6 +68,9 @@ def import_cmd(state: State, file: str, preset: str | None, list_name: str | Non
             click.echo(safe(f"rejects: {s['rejects_path']}"))
 
     emit(state, summary, human)
+    if summary["file_changed"]:
+        raise LeadtuiError(f"{file} changed while it was imported ({summary['rows']} rows read and stored); "
+                           "run the import again once it is whole: what is in already is matched, not added twice")
 
 
 @cli.group("inbox", invoke_without_command=True)

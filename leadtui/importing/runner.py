@@ -308,6 +308,7 @@ def run_import(
                 finish_deferred(db, notice)
         if progress:
             progress(table.size, table.size, counts["rows"])
+        changed = table.changed()
     totals = batches.totals
     return {
         "file": str(path), "preset": layout.preset.name, "encoding": table.sniffed.encoding,
@@ -315,5 +316,5 @@ def run_import(
         "merged": totals["merged"], "rejected": counts["rows_rejected"] + counts["phones_rejected"],
         "rows_rejected": counts["rows_rejected"], "phones_rejected": counts["phones_rejected"],
         "phones_added": totals["phones_added"], "rejects_path": str(rejects.path) if rejects.written else None,
-        "dry_run": dry_run,
+        "dry_run": dry_run, "file_changed": changed,
     }

@@ -159,7 +159,17 @@ class Table:
         except BaseException:
             self._raw.close()
             raise
-        self.size = path.stat().st_size
+        opened = os.fstat(self._raw.fileno())
+        self.size, self._identity = opened.st_size, (opened.st_size, opened.st_mtime_ns)
+
+    def changed(self) -> bool:
+        """Whether the file was written to (truncated, replaced, grown) since it was opened."""
+        try:
+            now = os.stat(self.path)
+        except OSError:
+            return True
+        fd = os.fstat(self._raw.fileno()) if not self._raw.closed else now
+        return (now.st_size, now.st_mtime_ns) != self._identity or not os.path.samestat(now, fd)
 
     def _read_header(self) -> list[str]:
         for _, cells in self._records:
