@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import time as time_
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -50,6 +51,9 @@ NEW_REP = "carmen"
 OTHER_REP = "bob"
 SEED = 20261122
 PARTIAL = ".partial"  # temp build files: `<name>.<random>.partial` (plus -wal, -shm)
+NEW_YORK = ZoneInfo("America/New_York")
+# the demo's afternoon, New York time: from Eastern to Hawaii every lead is inside its calling window
+OPENS, EARLIEST, LATEST = time(15, 0), time(13, 0), time(19, 0)
 STALE = timedelta(minutes=15)  # a partial this old is a killed build's; removed at the next build
 
 # city, state, county, zip codes, area codes, weight. Eastern to Hawaii: outside ~13:00-21:00 New York
@@ -136,7 +140,7 @@ def ensure_demo(path: Path | None = None, *, now: datetime | None = None) -> Pat
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(path)
-    moment = now or clock.now()
+    moment = now or afternoon(clock.now())
     if moment.tzinfo is None:
         moment = moment.astimezone()
     tmp = path.with_name(f"{path.name}.{os.urandom(4).hex()}{PARTIAL}")
@@ -149,6 +153,36 @@ def ensure_demo(path: Path | None = None, *, now: datetime | None = None) -> Pat
         for suffix in ("", "-wal", "-shm"):
             Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     return path
+
+
+def afternoon(moment: datetime) -> datetime:
+    """The latest weekday 3 pm New York at or before `moment`: every demo lead, Eastern to Hawaii,
+    is inside its calling window then."""
+    local = moment.astimezone(NEW_YORK)
+    day = local.date() if local.time() >= OPENS else local.date() - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, OPENS, tzinfo=NEW_YORK)
+
+
+def demo_clock(path: Path) -> Callable[[], datetime]:
+    """The demo floor's own clock: it starts a minute after the demo's last event (on the next
+    weekday afternoon when that is past the floor's hours) and runs with the wall clock, so the
+    demo always opens on callable leads, whatever the time where it is tried."""
+    db = connect(path)
+    try:
+        last = q.last_event_at(db.conn)
+    finally:
+        db.close()
+    start = (clock.parse_iso(last) if last else afternoon(clock.now())) + timedelta(minutes=1)
+    local = start.astimezone(NEW_YORK)
+    if local.weekday() >= 5 or not (EARLIEST <= local.time() <= LATEST):
+        day = local.date() + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        start = datetime.combine(day, OPENS, tzinfo=NEW_YORK)
+    began = time_.monotonic()
+    return lambda: start + timedelta(seconds=time_.monotonic() - began)
 
 
 def _current(path: Path) -> bool:

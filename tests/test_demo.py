@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -231,3 +231,18 @@ def test_every_story_finds_a_lead_at_any_hour(zone):
         floor = demo._Floor(None, demo._candidates(range(1, len(leads) + 1), leads), now, [now])
         floor._plan()
         assert len(floor.calls) > 100
+
+
+def test_hardening_demo_opens_on_callable_leads_at_any_hour(tmp_path):
+    """Tried outside US daytime, the demo's own clock still starts on a weekday afternoon."""
+    for real in (datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc), datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc)):
+        path = demo.ensure_demo(tmp_path / f"{real.hour}-{real.day}" / "leads.db", now=demo.afternoon(real))
+        now = demo.demo_clock(path)
+        local = now().astimezone(NY)
+        assert local.weekday() < 5 and 13 <= local.hour < 19, local
+        svc = Service.open(path, now=now)
+        try:
+            rows, _ = svc.queue(demo.DEMO_REP, ("pool", 0), 20)
+            assert rows, "the demo's queue is empty"
+        finally:
+            svc.close()

@@ -150,3 +150,18 @@ async def test_f3_keys_while_another_connection_holds_the_write_lock_all_land_on
         other = [(e["id"], e["data"]["attempt"]) for e in lead(path, second, events=True)["events"] if e["kind"] == "status"]
         assert [a for _, a in other] == [1, 2]
         assert dials[0][0] < other[0][0] < other[1][0]  # applied in the order pressed
+
+
+async def test_hardening_an_empty_queue_says_why_and_where_to_look(tmp_path, monkeypatch):
+    path = isolate(tmp_path, monkeypatch)
+    monkeypatch.setenv("LEADTUI_NOW", (START + timedelta(hours=8)).isoformat())  # 23:00 New York: no lead callable
+    build_floor(path)
+    app = Leadtui(path, settings(tmp_path), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if isinstance(app.screen, Floor) and app.screen.list.empty_text != "Loading…":
+                break
+        screen = app.screen
+        assert not screen.list.rows
+        assert "Nothing to call now: e lists every lead left out and why" in screen.list.empty_text

@@ -8,6 +8,7 @@ import sys
 import click
 
 from leadtui.cli.root import State, cli, command, notice
+from leadtui import clock
 from leadtui.errors import LeadtuiError
 
 
@@ -26,6 +27,8 @@ def run(state: State, demo: bool) -> None:
         settings = dataclasses.replace(settings, automation={
             **settings.automation, "mode": "log", "log_path": str(db_path.parent / "automation.jsonl")})
         extra["contracts_dir"] = db_path.parent / "contracts"
+        if not clock.fixed():
+            extra["now"] = demo_floor.demo_clock(db_path)  # its own afternoon: callable leads at any hour
     else:
         db_path, rep = state.db_path, state.rep_name
         if not db_path.exists():

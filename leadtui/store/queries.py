@@ -298,6 +298,10 @@ def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> 
     return rows[::-1]
 
 
+def last_event_at(conn: sqlite3.Connection) -> str | None:
+    return conn.execute("SELECT max(at) FROM events").fetchone()[0]
+
+
 def undone_ids(conn: sqlite3.Connection, lead_id: int) -> set[int]:
     return {r[0] for r in conn.execute("SELECT undoes FROM events WHERE lead_id = ? AND undoes IS NOT NULL", (lead_id,))}
 

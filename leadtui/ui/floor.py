@@ -78,6 +78,8 @@ class Floor(Screen):
         self.query_text = ""
         self.cursor: tuple | int | None = None  # where the next page starts
         self.generation = 0  # pages from an older listing are dropped
+        self.shown = 0  # the listing whose first page is on screen
+        self._keeping: int | None = None  # the lead the newest listing keeps under the cursor
         self.counts: dict[str, int] = {}
         self.kpis: dict = {}
         self._count_timer = None
@@ -113,7 +115,12 @@ class Floor(Screen):
     # --- listing -----------------------------------------------------------------------------
 
     def load(self, keep: int | None = None) -> None:
-        """(Re)list from the top for the current tab, search and toggle; slow reads go to a worker."""
+        """(Re)list from the top for the current tab, search and toggle; slow reads go to a worker.
+        While a listing is still loading, the row under the cursor is the old listing's: the lead
+        kept is the one that listing keeps."""
+        if self.shown != self.generation:
+            keep = self._keeping
+        self._keeping = keep
         self.generation += 1
         self.cursor = None
         self.list.empty_text = "Loading…"
@@ -135,6 +142,9 @@ class Floor(Screen):
         if keep is not None and keep not in {r["id"] for r in rows}:  # F1: it stays, marked, until the rep moves on
             kept = self.app.read(lambda svc: svc.gone(keep, self.app.rep))
         self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep, kept)
+
+    def _key(self, control: str) -> str:
+        return next(k.display for k in self.app.table if k.id == control)
 
     def _in_queue(self) -> bool:
         """Whether the call queue is listed (not a tab, a search or the excluded list)."""
@@ -165,8 +175,11 @@ class Floor(Screen):
         if generation != self.generation or self.closed():
             return
         self.cursor = cursor
-        self.list.empty_text = "Nothing here." if not self.excluded else "Nothing left out."
+        self.list.empty_text = "Nothing left out." if self.excluded else "Nothing here." if not self._in_queue() else (
+            f"Nothing to call now: {self._key('excluded')} lists every lead left out and why "
+            "(calling hours and when they open, next-call dates, leads others hold)")
         if first:
+            self.shown = generation
             self._pick_first = keep is None
             self.list.set_rows(rows, cursor is not None, keep, kept)
             self.counts_soon(0.05)  # after the first page: counting shares its connection
@@ -335,7 +348,7 @@ class Floor(Screen):
             if outcome.approval_id:
                 self.notify(plain(app.about(lead, outcome.message)), title="Sent for approval", timeout=8, markup=False)
             else:
-                undo = next(k.display for k in app.table if k.id == "undo")
+                undo = self._key("undo")
                 detail = outcome.message.removeprefix(f"{label} set").removeprefix(f"{label}: ").lstrip("; ")
                 self.say(app.about(lead, f"{label} set — {undo} to undo{' · ' + detail if detail else ''}"))
             if outcome.advance == "lead" and self.list.current is not None and self.list.current["id"] == lead["id"]:
