@@ -27,7 +27,7 @@ from leadtui.ui.style import theme_defaults
 
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
 SWEEP_SECONDS = 60  # W9: held leads whose 7 days ran out go back to the pool
-HOLD_LIMIT = 3.0  # seconds typed keys may wait for a dialog to open or close before they go on anyway
+HOLD_LIMIT = 10.0  # seconds typed keys may wait for a dialog to open or close before they go on anyway (a loaded host can take seconds)
 Call = Callable[[Any, "Seen | None", "str | None"], Any]  # (service, lead as seen, manager PIN) -> Outcome
 
 
