@@ -30,7 +30,41 @@ from leadtui.automation.worker import Worker
 WAIT = 10  # seconds any server waits on the test before giving up, so nothing hangs
 
 
-class Sink:
+class LocalHTTP:
+    """An HTTP server on 127.0.0.1 in a thread of its own, whose every POST goes to `self.post(handler)`."""
+
+    def __init__(self) -> None:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                server.post(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+
+    def post(self, handler: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+        self.thread.join(WAIT)
+
+
+class Sink(LocalHTTP):
     """An HTTP endpoint on 127.0.0.1 that records every POST and answers from a script.
 
     `statuses`: the codes of the first answers (then 200). `hold(request_number)`, when given,
@@ -38,56 +72,35 @@ class Sink:
     """
 
     def __init__(self, statuses=(), hold=None):
+        super().__init__()
         self.statuses = list(statuses)
         self.hold = hold
         self.requests: list[dict] = []
         self.lock = threading.Lock()
-        sink = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                with sink.lock:
-                    number = len(sink.requests)
-                    status = sink.statuses.pop(0) if sink.statuses else 200
-                    sink.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": body, "status": status})
-                if sink.hold:
-                    sink.hold(number)
-                reply = json.dumps({"sid": f"SM{number:032d}"} if status < 300 else {"message": "no"}).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(reply)))
-                    self.end_headers()
-                    self.wfile.write(reply)
-                except OSError:  # the client went away (killed, or timed out)
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+    def post(self, handler: BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("content-length", 0)))
+        with self.lock:
+            number = len(self.requests)
+            status = self.statuses.pop(0) if self.statuses else 200
+            self.requests.append({"path": handler.path, "headers": {k.lower(): v for k, v in handler.headers.items()},
+                                  "body": body, "status": status})
+        if self.hold:
+            self.hold(number)
+        reply = json.dumps({"sid": f"SM{number:032d}"} if status < 300 else {"message": "no"}).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(reply)))
+            handler.end_headers()
+            handler.wfile.write(reply)
+        except OSError:  # the client went away (killed, or timed out)
+            pass
 
     def delivered(self) -> list[str]:
         """webhook-id of every request answered 2xx."""
         with self.lock:
             return [r["headers"].get("webhook-id") for r in self.requests if r["status"] < 300]
-
-    def __enter__(self) -> "Sink":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(WAIT)
 
 
 def write_config(tmp_path: Path, text: str) -> config.Config:

@@ -11,12 +11,12 @@ import socketserver
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from leadtui.automation.targets import REPLY_CAP
-from test_automation_targets import (SECRET, WAIT, isolated_dirs, needs_offer, open_worker,  # noqa: F401
+from test_automation_targets import (SECRET, WAIT, LocalHTTP, isolated_dirs, needs_offer, open_worker,  # noqa: F401
                                      webhook_config, write_config)
 
 GAP = 0.2  # seconds between two bytes of a trickling server: well under any per-read timeout here
@@ -38,53 +38,33 @@ timeout_seconds = {timeout}
 """
 
 
-class Server:
-    """An HTTP server on 127.0.0.1 whose answer to every POST is written by `answer(handler)`.
+class Server(LocalHTTP):
+    """An HTTP server on 127.0.0.1 whose answer to every POST is written by `answer(handler, server)`.
 
-    `answer` returns how many bytes it wrote; `broken` is set when a write failed because the client
-    went away, and `done` when the handler has finished.
+    `broken` is set when a write failed because the client went away, and `done` when the handler
+    has finished; `written` counts the bytes written.
     """
 
     def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
         self.written = 0
         self.broken = threading.Event()
         self.done = threading.Event()
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                try:
-                    answer(self, server)
-                except OSError:
-                    server.broken.set()
-                finally:
-                    server.done.set()
-
-            def log_message(self, *args):
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
-        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http.server_address[1]}"
+    def post(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.rfile.read(int(handler.headers.get("content-length", 0)))
+        try:
+            self.answer(handler, self)
+        except OSError:
+            self.broken.set()
+        finally:
+            self.done.set()
 
     def write(self, handler, data: bytes) -> None:
         handler.wfile.write(data)
         handler.wfile.flush()
         self.written += len(data)
-
-    def __enter__(self) -> "Server":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-        self.thread.join(WAIT)
 
 
 def trickle_headers(handler, server: Server) -> None:
