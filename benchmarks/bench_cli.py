@@ -41,9 +41,13 @@ def pick_lead(db: Path) -> int:
     """A lead with a timeline if there is one (show prints it), else one from the middle."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        row = conn.execute("SELECT lead_id FROM events WHERE lead_id IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        row = conn.execute(
+            "SELECT lead_id FROM events WHERE lead_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         if row is None:
-            row = conn.execute("SELECT id FROM leads ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 2 FROM leads)").fetchone()
+            row = conn.execute(
+                "SELECT id FROM leads ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 2 FROM leads)"
+            ).fetchone()
         if row is None:
             sys.exit(f"{db} has no leads")
         return row[0]
@@ -63,8 +67,9 @@ def small_db(folder: Path, n: int) -> Path:
     bench_status.build(path, n, quiet=True)
     db = connect(path)
     service = Service(db, now=lambda: bench_status.NOW)
-    lead_id = db.conn.execute("SELECT id FROM leads WHERE owner IS NULL AND dead = 0 ORDER BY id LIMIT 1 OFFSET ?",
-                              (n // 3,)).fetchone()[0]
+    lead_id = db.conn.execute(
+        "SELECT id FROM leads WHERE owner IS NULL AND dead = 0 ORDER BY id LIMIT 1 OFFSET ?", (n // 3,)
+    ).fetchone()[0]
     for status in ("not-contacted", "not-contacted", "needs-offer"):
         try:
             service.set_status(lead_id, status, "alice")
@@ -92,18 +97,23 @@ def import_costs(cmd: list[str], env: dict, runs: int) -> tuple[dict[str, float]
     """Median over runs of cumulative and self microseconds per module, and the depth-0 modules."""
     cumulative, own, top = defaultdict(list), defaultdict(list), set()
     for _ in range(runs):
-        done = subprocess.run(cmd, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True, text=True)
+        done = subprocess.run(
+            cmd, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True, text=True
+        )
         for line in done.stderr.splitlines():
             if not line.startswith("import time:") or "self [us]" in line:
                 continue
-            self_us, cum_us, raw = line[len("import time:"):].split("|")
+            self_us, cum_us, raw = line[len("import time:") :].split("|")
             name = raw.strip()
             cumulative[name].append(int(cum_us))
             own[name].append(int(self_us))
             if not raw.startswith("  "):  # " name" is depth 0, "   name" is imported by the line below it
                 top.add(name)
-    return ({k: statistics.median(v) for k, v in cumulative.items()},
-            {k: statistics.median(v) for k, v in own.items()}, top)
+    return (
+        {k: statistics.median(v) for k, v in cumulative.items()},
+        {k: statistics.median(v) for k, v in own.items()},
+        top,
+    )
 
 
 def package(name: str) -> str:
@@ -124,7 +134,11 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="leadtui-bench-cli-") as tmp:
         home = Path(tmp)
-        env = {**os.environ, "LEADTUI_CONFIG_DIR": str(home / "config"), "LEADTUI_DATA_DIR": str(home / "data")}
+        env = {
+            **os.environ,
+            "LEADTUI_CONFIG_DIR": str(home / "config"),
+            "LEADTUI_DATA_DIR": str(home / "data"),
+        }
         for key in ("LEADTUI_CONFIG", "LEADTUI_DB", "LEADTUI_REP", "LEADTUI_NOW", "PYTHONPROFILEIMPORTTIME"):
             env.pop(key, None)
         db = args.db or small_db(home, args.leads)
@@ -137,8 +151,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"{' '.join(cmd)} failed ({shown.returncode}): {shown.stderr.strip()}")
         data = json.loads(shown.stdout)
         print(f"command:  {' '.join(cmd)}")
-        print(f"database: {db} ({os.path.getsize(db) / 2**20:,.0f} MiB); lead {lead_id}: "
-              f"{len(data['phones'])} phones, {len(data.get('events', []))} events")
+        print(
+            f"database: {db} ({os.path.getsize(db) / 2**20:,.0f} MiB); lead {lead_id}: "
+            f"{len(data['phones'])} phones, {len(data.get('events', []))} events"
+        )
 
         # As this environment runs it, and with bytecode cached the way an installed wheel has it:
         # with PYTHONDONTWRITEBYTECODE set and an editable install, leadtui's own modules are
@@ -146,38 +162,49 @@ def main(argv: list[str] | None = None) -> None:
         cached = {**env, "PYTHONPYCACHEPREFIX": str(home / "pycache")}
         cached.pop("PYTHONDONTWRITEBYTECODE", None)
         subprocess.run(cmd, env=cached, stdout=subprocess.DEVNULL, check=True)  # fills the cache
-        modes = [("as is", env, f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!s}"),
-                 ("cached", cached, "bytecode cached (PYTHONPYCACHEPREFIX)")]
+        modes = [
+            ("as is", env, f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!s}"),
+            ("cached", cached, "bytecode cached (PYTHONPYCACHEPREFIX)"),
+        ]
         medians = {}
         for label, mode_env, note in modes:
             walls = timed(cmd, mode_env, args.runs)
             med = medians[label] = statistics.median(walls)
             verdict = "ok" if med <= TARGET_MEDIAN_MS else "OVER TARGET"
-            print(f"show:     median {med:6.1f} ms  p90 {p90(walls):6.1f} ms  over {args.runs} runs  "
-                  f"(target median <= {TARGET_MEDIAN_MS:g} ms) [{verdict}]  {label}: {note}")
+            print(
+                f"show:     median {med:6.1f} ms  p90 {p90(walls):6.1f} ms  over {args.runs} runs  "
+                f"(target median <= {TARGET_MEDIAN_MS:g} ms) [{verdict}]  {label}: {note}"
+            )
         bare = timed([sys.executable, "-c", "pass"], cached, args.runs)
         bare_s = timed([sys.executable, "-S", "-c", "pass"], cached, args.runs)
-        print(f"python:   `python -c pass` median {statistics.median(bare):5.1f} ms, "
-              f"with -S (no site, no editable-install hook) {statistics.median(bare_s):5.1f} ms")
+        print(
+            f"python:   `python -c pass` median {statistics.median(bare):5.1f} ms, "
+            f"with -S (no site, no editable-install hook) {statistics.median(bare_s):5.1f} ms"
+        )
 
         cum, _own, top = import_costs(cmd, env, args.import_runs)
         as_is = sum(cum[n] for n in top) / 1000
         cum, own, top = import_costs(cmd, cached, args.import_runs)
         warm = sum(cum[n] for n in top) / 1000
-        print(f"imports:  {as_is:.1f} ms as is, {warm:.1f} ms cached; what is left for the command's own work "
-              f"(cached median - python -c pass - imports): {medians['cached'] - statistics.median(bare) - warm + cum.get('site', 0) / 1000:.1f} ms")
+        print(
+            f"imports:  {as_is:.1f} ms as is, {warm:.1f} ms cached; what is left for the command's own work "
+            f"(cached median - python -c pass - imports): {medians['cached'] - statistics.median(bare) - warm + cum.get('site', 0) / 1000:.1f} ms"
+        )
         by_package: dict[str, float] = defaultdict(float)
         for name, us in own.items():
             by_package[package(name)] += us
-        print(f"\nimports, bytecode cached (PYTHONPROFILEIMPORTTIME, median of {args.import_runs} runs): "
-              f"{sum(cum[n] for n in top) / 1000:.1f} ms in all, {sum(cum[n] for n in top if n.startswith('leadtui')) / 1000:.1f} ms "
-              f"under leadtui's own top-level imports")
+        print(
+            f"\nimports, bytecode cached (PYTHONPROFILEIMPORTTIME, median of {args.import_runs} runs): "
+            f"{sum(cum[n] for n in top) / 1000:.1f} ms in all, {sum(cum[n] for n in top if n.startswith('leadtui')) / 1000:.1f} ms "
+            f"under leadtui's own top-level imports"
+        )
         print(f"  {'cumulative':>10}  {'self':>8}  module (costliest, nested ones included)")
         for name in sorted(cum, key=lambda n: -cum[n])[: args.top]:
             print(f"  {cum[name] / 1000:8.1f}ms  {own[name] / 1000:6.1f}ms  {name}")
         print(f"\n  self time by package (top {args.top}):")
         for name, us in sorted(by_package.items(), key=lambda kv: -kv[1])[: args.top]:
             print(f"  {us / 1000:8.1f}ms  {name}")
+
 
 if __name__ == "__main__":
     main()

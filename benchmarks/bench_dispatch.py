@@ -97,7 +97,9 @@ def _pct(values: list[float], p: float) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--actions", type=int, default=10_000, help="actions drained by dispatch --once (default 10,000)")
+    ap.add_argument(
+        "--actions", type=int, default=10_000, help="actions drained by dispatch --once (default 10,000)"
+    )
     ap.add_argument("--live", type=int, default=1_000, help="actions timed key-to-delivery (default 1,000)")
     ap.add_argument("--rate", type=float, default=100.0, help="live key presses per second (default 100)")
     args = ap.parse_args(argv)
@@ -109,20 +111,33 @@ def main(argv: list[str] | None = None) -> None:
     print(f"database: {path} built in {time.perf_counter() - t0:.1f} s")
     sink = Sink()
     config = folder / "config.toml"
-    config.write_text(f'[automation]\nmode = "dispatch"\ndelay_seconds = 0\n[automation.routes]\n'
-                      f'text_underwriter = "sink"\n[automation.targets.sink]\nkind = "webhook"\n'
-                      f'url = "{sink.url}"\nsecret = "bench-secret"\n')
-    env = {**os.environ, "LEADTUI_DB": str(path), "LEADTUI_CONFIG": str(config), "LEADTUI_DATA_DIR": str(folder),
-           "LEADTUI_CONFIG_DIR": str(folder / "conf")}
+    config.write_text(
+        f'[automation]\nmode = "dispatch"\ndelay_seconds = 0\n[automation.routes]\n'
+        f'text_underwriter = "sink"\n[automation.targets.sink]\nkind = "webhook"\n'
+        f'url = "{sink.url}"\nsecret = "bench-secret"\n'
+    )
+    env = {
+        **os.environ,
+        "LEADTUI_DB": str(path),
+        "LEADTUI_CONFIG": str(config),
+        "LEADTUI_DATA_DIR": str(folder),
+        "LEADTUI_CONFIG_DIR": str(folder / "conf"),
+    }
     env.pop("LEADTUI_NOW", None)
     dispatch = [sys.executable, "-m", "leadtui", "dispatch", "--json"]
 
     db = connect(path)
     service = Service(db, delay_seconds=0)
-    pool = [r[0] for r in db.conn.execute("SELECT id FROM leads WHERE owner IS NULL AND dead = 0 ORDER BY id")]
+    pool = [
+        r[0] for r in db.conn.execute("SELECT id FROM leads WHERE owner IS NULL AND dead = 0 ORDER BY id")
+    ]
     if len(pool) < args.actions + args.live + 1:
         sys.exit(f"only {len(pool)} pool leads were built")
-    drain_ids, live_ids, warm_id = pool[:args.actions], pool[args.actions:args.actions + args.live], pool[-1]
+    drain_ids, live_ids, warm_id = (
+        pool[: args.actions],
+        pool[args.actions : args.actions + args.live],
+        pool[-1],
+    )
 
     def press(lead_id: int) -> None:
         service.set_status(lead_id, "needs-offer", "alice")
@@ -132,18 +147,25 @@ def main(argv: list[str] | None = None) -> None:
         for lead_id in drain_ids:
             press(lead_id)
         pressed = time.perf_counter() - t0
-        print(f"queued:   {args.actions:,} Needs Offer presses in {pressed:.1f} s ({args.actions / pressed:,.0f}/s)")
+        print(
+            f"queued:   {args.actions:,} Needs Offer presses in {pressed:.1f} s ({args.actions / pressed:,.0f}/s)"
+        )
         t0 = time.perf_counter()
-        out = subprocess.run([*dispatch, "--once"], env=env, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [*dispatch, "--once"], env=env, capture_output=True, text=True, check=True
+        ).stdout
         took = time.perf_counter() - t0
         sent = json.loads(out)["sent"]
         times = sorted(at for at, _ in sink.arrived.values())
         span = times[-1] - times[0]
-        print(f"drain:    dispatch --once sent {sent:,} in {took:.1f} s: {sent / took:,.0f} actions/s "
-              f"with process start; {(len(times) - 1) / span:,.0f} actions/s first to last arrival")
+        print(
+            f"drain:    dispatch --once sent {sent:,} in {took:.1f} s: {sent / took:,.0f} actions/s "
+            f"with process start; {(len(times) - 1) / span:,.0f} actions/s first to last arrival"
+        )
 
-        watcher = subprocess.Popen([*dispatch, "--watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True)
+        watcher = subprocess.Popen(
+            [*dispatch, "--watch"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         press(warm_id)  # the watcher is up once this one arrives
         if not sink.wait_for(args.actions + 1, 30):
             sys.exit("the watching dispatcher delivered nothing in 30 s")
@@ -160,12 +182,16 @@ def main(argv: list[str] | None = None) -> None:
         watcher.communicate(timeout=30)
         arrived = {lead: at for at, lead in sink.arrived.values()}
         latency = [(arrived[lead] - at) * 1000 for lead, at in pressed_at.items() if lead in arrived]
-        print(f"live:     {len(latency):,} presses at {args.rate:g}/s, key to delivery (ms): "
-              f"median {statistics.median(latency):.0f}, p90 {_pct(latency, 90):.0f}, "
-              f"p99 {_pct(latency, 99):.0f}, max {max(latency):.0f} (poll 0.25 s, delay_seconds 0)")
+        print(
+            f"live:     {len(latency):,} presses at {args.rate:g}/s, key to delivery (ms): "
+            f"median {statistics.median(latency):.0f}, p90 {_pct(latency, 90):.0f}, "
+            f"p99 {_pct(latency, 99):.0f}, max {max(latency):.0f} (poll 0.25 s, delay_seconds 0)"
+        )
         states = dict(db.conn.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall())
-        print(f"check:    outbox {states}; duplicates at the sink {sink.duplicates}; "
-              f"{'all delivered' if complete else 'SOME NOT DELIVERED'}")
+        print(
+            f"check:    outbox {states}; duplicates at the sink {sink.duplicates}; "
+            f"{'all delivered' if complete else 'SOME NOT DELIVERED'}"
+        )
     finally:
         sink.close()
         db.close()

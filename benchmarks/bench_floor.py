@@ -65,16 +65,16 @@ from bench_status import NOW  # same folder; the clock every station uses
 
 PHASES = ("quiet", "import", "sweep", "dispatch", "claims")
 TARGET_P99_MS, TARGET_MAX_MS, TARGET_GAP_MS, TARGET_CLAIM_MS = 100.0, 250.0, 50.0, 250.0
-REP_PACE = (1.0, 2.0)      # seconds between a rep station's keys, uniform
-BURST_EVERY = 0.1          # the burst station: 10 keys/s
+REP_PACE = (1.0, 2.0)  # seconds between a rep station's keys, uniform
+BURST_EVERY = 0.1  # the burst station: 10 keys/s
 SECOND_KEYS = ("needs-offer", "not-interested", "offer-rejected")  # after one not-contacted on a lead
-LEADS_PER_REP, LEADS_BURST = 600, 6000   # leads handed to each station (2 keys a lead)
+LEADS_PER_REP, LEADS_BURST = 600, 6000  # leads handed to each station (2 keys a lead)
 MAX_KEYS_REP, MAX_KEYS_BURST = 2 * LEADS_PER_REP, 2 * LEADS_BURST
 MAX_CLAIM_TRIES = 200_000  # per claiming station
-READY_TIMEOUT = 240.0      # s for every child to open the database (and the app to paint)
-COLLECT_TIMEOUT = 60.0     # s for children to hand in their figures after the stop
-APP_KEY_EVERY = 0.025      # the headless app: a cursor key this often ...
-APP_STATUS_EVERY = 40      # ... and every 40th key a Not Contacted (one a second)
+READY_TIMEOUT = 240.0  # s for every child to open the database (and the app to paint)
+COLLECT_TIMEOUT = 60.0  # s for children to hand in their figures after the stop
+APP_KEY_EVERY = 0.025  # the headless app: a cursor key this often ...
+APP_STATUS_EVERY = 40  # ... and every 40th key a Not Contacted (one a second)
 APP_FIRST_PAINT_TIMEOUT = 120.0
 NOW_ISO = NOW.isoformat()
 MIGRATION_MAP = """\
@@ -101,12 +101,15 @@ def _kind(exc: BaseException) -> str:
     if isinstance(exc, Refused):
         return "refused"
     text = str(exc)
-    if isinstance(exc, sqlite3.Error) or (isinstance(exc, LeadtuiError) and ("locked" in text or "busy" in text)):
+    if isinstance(exc, sqlite3.Error) or (
+        isinstance(exc, LeadtuiError) and ("locked" in text or "busy" in text)
+    ):
         return "lost"
     return "refused" if isinstance(exc, LeadtuiError) else "error"
 
 
 # --- child processes (spawned: each imports leadtui afresh and opens its own connection) ----------
+
 
 def station(spec: dict, ready, start, stop, results) -> None:
     """One station: status keys on its own leads at its pace until `stop`; hands in every key's time."""
@@ -121,8 +124,11 @@ def station(spec: dict, ready, start, stop, results) -> None:
         return
     ready.put((name, True, ""))
     rng = random.Random(spec["seed"])
-    keys = [(lead, status) for i, lead in enumerate(spec["leads"])
-            for status in ("not-contacted", SECOND_KEYS[i % len(SECOND_KEYS)])][:spec["max_keys"]]
+    keys = [
+        (lead, status)
+        for i, lead in enumerate(spec["leads"])
+        for status in ("not-contacted", SECOND_KEYS[i % len(SECOND_KEYS)])
+    ][: spec["max_keys"]]
     samples: list[float] = []
     kinds: Counter = Counter()
     reasons: Counter = Counter()
@@ -153,9 +159,17 @@ def station(spec: dict, ready, start, stop, results) -> None:
         else:
             due = max(due + rng.uniform(*spec["every"]), time.perf_counter())  # a rep waits for the screen
     svc.close()
-    results.put({"name": name, "rep": spec["rep"], "samples": samples, "kinds": dict(kinds),
-                 "reasons": reasons.most_common(3), "late_max_ms": late_max * 1000,
-                 "ran_out": len(samples) >= len(keys)})
+    results.put(
+        {
+            "name": name,
+            "rep": spec["rep"],
+            "samples": samples,
+            "kinds": dict(kinds),
+            "reasons": reasons.most_common(3),
+            "late_max_ms": late_max * 1000,
+            "ran_out": len(samples) >= len(keys),
+        }
+    )
 
 
 def claimer(spec: dict, ready, start, stop, results) -> None:
@@ -208,13 +222,22 @@ def claimer(spec: dict, ready, start, stop, results) -> None:
             if kind == "won":
                 break  # back to the queue: the next lead it shows
     svc.close()
-    results.put({"name": name, "rep": spec["rep"], "samples": waits, "reads": reads, "kinds": dict(kinds),
-                 "reasons": reasons.most_common(3)})
+    results.put(
+        {
+            "name": name,
+            "rep": spec["rep"],
+            "samples": waits,
+            "reads": reads,
+            "kinds": dict(kinds),
+            "reasons": reasons.most_common(3),
+        }
+    )
 
 
 # --- repaint gap: a real headless app, kept apart -------------------------------------------------
 # The UI is being reworked: everything it needs from leadtui.ui is here, and any failure (an import,
 # the constructor, no first paint) comes back as a reason, printed as "repaint gap: not measured".
+
 
 def repaint_probe(spec: dict, ready, start, stop, results) -> None:
     """Run `leadtui.ui.app.Leadtui` headless (run_test, 120x40) on the copy; while the phase runs,
@@ -278,10 +301,18 @@ def repaint_probe(spec: dict, ready, start, stop, results) -> None:
             pairs = sorted(itertools.pairwise(seen), key=lambda p: p[0] - p[1])
             gaps = [(b - a) * 1000 for a, b in pairs]
             # the three longest, each with the last key posted before it began: 'n' is a write
-            worst = [((b - a) * 1000, a - began, names[i - 1] if (i := bisect.bisect_right(posted, a)) else "-")
-                     for a, b in pairs[:3]]
-            out = {"gap_max_ms": max(gaps), "gap_p99_ms": _pct(gaps, 99), "updates": len(seen) - 2,
-                   "keys": keys, "seconds": ended - began, "worst": worst}
+            worst = [
+                ((b - a) * 1000, a - began, names[i - 1] if (i := bisect.bisect_right(posted, a)) else "-")
+                for a, b in pairs[:3]
+            ]
+            out = {
+                "gap_max_ms": max(gaps),
+                "gap_p99_ms": _pct(gaps, 99),
+                "updates": len(seen) - 2,
+                "keys": keys,
+                "seconds": ended - began,
+                "worst": worst,
+            }
             results.put({"name": name, **out})  # before the app closes: a slow close loses no figures
             handed_in.append(True)
         return out
@@ -298,6 +329,7 @@ def repaint_probe(spec: dict, ready, start, stop, results) -> None:
 
 
 # --- the parent: copies, setup, background jobs, reports ----------------------------------------
+
 
 def leadtui_cmd() -> list[str]:
     script = shutil.which("leadtui", path=str(Path(sys.executable).parent))
@@ -346,11 +378,25 @@ class Job:
                 if self.killed:
                     break
                 t0 = time.perf_counter()
-                self.proc = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+                self.proc = subprocess.Popen(
+                    cmd,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    start_new_session=True,
+                )
                 out, err = self.proc.communicate()
-                self.ran.append({"name": name, "seconds": time.perf_counter() - t0, "rc": self.proc.returncode,
-                                 "out": out, "err": err.strip()[-300:]})
+                self.ran.append(
+                    {
+                        "name": name,
+                        "seconds": time.perf_counter() - t0,
+                        "rc": self.proc.returncode,
+                        "out": out,
+                        "err": err.strip()[-300:],
+                    }
+                )
         finally:
             self.done.set()
 
@@ -379,8 +425,15 @@ class Watcher:
 
     def start(self) -> None:
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self.err_file, text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.err_file,
+            text=True,
+            start_new_session=True,
+        )
         self.thread.start()
 
     def _wait(self) -> None:
@@ -407,8 +460,16 @@ class Watcher:
         err = self.err_file.read().strip()
         self.err_file.close()
         took = (self.drained_at or time.perf_counter()) - self.started
-        self.ran.append({"name": "dispatch --watch", "seconds": took, "rc": proc.returncode, "out": "",
-                         "err": "" if self.drained_at else err[-300:], "drained": bool(self.drained_at)})
+        self.ran.append(
+            {
+                "name": "dispatch --watch",
+                "seconds": took,
+                "rc": proc.returncode,
+                "out": "",
+                "err": "" if self.drained_at else err[-300:],
+                "drained": bool(self.drained_at),
+            }
+        )
 
 
 class Floor:
@@ -423,8 +484,12 @@ class Floor:
         self.plan: dict | None = None
         self.summary: list[tuple[str, str]] = []
         self.csv: Path | None = None
-        self.env = {**os.environ, "LEADTUI_CONFIG_DIR": str(work / "config"), "LEADTUI_DATA_DIR": str(work / "data"),
-                    "LEADTUI_NOW": NOW_ISO}
+        self.env = {
+            **os.environ,
+            "LEADTUI_CONFIG_DIR": str(work / "config"),
+            "LEADTUI_DATA_DIR": str(work / "data"),
+            "LEADTUI_NOW": NOW_ISO,
+        }
         for key in ("LEADTUI_DB", "LEADTUI_REP", "LEADTUI_CONFIG"):
             self.env.pop(key, None)
 
@@ -451,23 +516,32 @@ class Floor:
         the headless app's and the claimers' queues (pool, by id) stay off them."""
         t0 = time.perf_counter()
         skip = min(50_000, (conn.execute("SELECT max(id) FROM leads").fetchone()[0] or 0) // 20)
-        ids = [r[0] for r in conn.execute(
-            f"SELECT id FROM leads WHERE id > {skip} AND owner IS NULL AND dead = 0 AND status = 'new'"
-            " AND source_status IS NULL AND hold_until IS NULL AND next_call_at IS NULL AND EXISTS"
-            " (SELECT 1 FROM phones p WHERE p.lead_id = leads.id AND p.bad = 0 AND p.dnc = 0 AND p.litigator = 0)")]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM leads WHERE id > {skip} AND owner IS NULL AND dead = 0 AND status = 'new'"
+                " AND source_status IS NULL AND hold_until IS NULL AND next_call_at IS NULL AND EXISTS"
+                " (SELECT 1 FROM phones p WHERE p.lead_id = leads.id AND p.bad = 0 AND p.dnc = 0 AND p.litigator = 0)"
+            )
+        ]
         rng = random.Random(self.args.seed)
         rng.shuffle(ids)
-        stations = {f"rep{i}": ids[(i - 1) * LEADS_PER_REP: i * LEADS_PER_REP] for i in range(1, self.args.stations + 1)}
+        stations = {
+            f"rep{i}": ids[(i - 1) * LEADS_PER_REP : i * LEADS_PER_REP]
+            for i in range(1, self.args.stations + 1)
+        }
         used = self.args.stations * LEADS_PER_REP
-        stations["alice"] = ids[used:used + LEADS_BURST]
+        stations["alice"] = ids[used : used + LEADS_BURST]
         used += LEADS_BURST
-        dispatch = ids[used:used + self.args.actions]
+        dispatch = ids[used : used + self.args.actions]
         used += self.args.actions
-        holds = ids[used:used + self.args.holds]
+        holds = ids[used : used + self.args.holds]
         if len(holds) < self.args.holds:
             print(f"  note: only {len(holds):,} leads left for expired holds (asked {self.args.holds:,})")
-        print(f"  plan: {len(ids):,} untouched dialable pool leads; {used:,} for stations and dispatch, "
-              f"{len(holds):,} for holds ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  plan: {len(ids):,} untouched dialable pool leads; {used:,} for stations and dispatch, "
+            f"{len(holds):,} for holds ({time.perf_counter() - t0:.1f} s)"
+        )
         return {"stations": stations, "dispatch": dispatch, "holds": holds}
 
     def setup_sweep(self, path: Path) -> None:
@@ -480,17 +554,22 @@ class Floor:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("CREATE TEMP TABLE held(id INTEGER PRIMARY KEY)")
             conn.executemany("INSERT INTO held VALUES (?)", ((i,) for i in self.plan["holds"]))
-            conn.execute("UPDATE leads SET owner = CASE id % 2 WHEN 0 THEN 'alice' ELSE 'bob' END,"
-                         " status = 'offer-rejected', hold_until = ? WHERE id IN (SELECT id FROM held)",
-                         (clock.stamp(NOW - timedelta(days=1)),))
+            conn.execute(
+                "UPDATE leads SET owner = CASE id % 2 WHEN 0 THEN 'alice' ELSE 'bob' END,"
+                " status = 'offer-rejected', hold_until = ? WHERE id IN (SELECT id FROM held)",
+                (clock.stamp(NOW - timedelta(days=1)),),
+            )
             conn.execute("COMMIT")
-            legacy = conn.execute("SELECT count(*) FROM leads WHERE source_status IS NOT NULL AND dead = 0"
-                                  " AND status = 'new'").fetchone()[0]
+            legacy = conn.execute(
+                "SELECT count(*) FROM leads WHERE source_status IS NOT NULL AND dead = 0 AND status = 'new'"
+            ).fetchone()[0]
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
-        print(f"  setup: {len(self.plan['holds']):,} expired holds; {legacy:,} leads at New with a legacy "
-              f"source status for the migration ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  setup: {len(self.plan['holds']):,} expired holds; {legacy:,} leads at New with a legacy "
+            f"source status for the migration ({time.perf_counter() - t0:.1f} s)"
+        )
 
     def setup_dispatch(self, path: Path) -> None:
         """`--actions` Needs Offer presses through the Service (delay 0): one outbox row each."""
@@ -509,16 +588,22 @@ class Floor:
         finally:
             svc.close()
         self.queued = pending
-        print(f"  setup: {len(self.plan['dispatch']) - refused:,} Needs Offer pressed ({refused} refused), "
-              f"{pending:,} actions pending ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  setup: {len(self.plan['dispatch']) - refused:,} Needs Offer pressed ({refused} refused), "
+            f"{pending:,} actions pending ({time.perf_counter() - t0:.1f} s)"
+        )
 
     # processes ----------------------------------------------------------------------------------
 
     def spawn(self, target, spec: dict, ready, start, stop, results):
         if stop not in self.stops:
             self.stops.append(stop)
-        proc = self.ctx.Process(target=target, args=(spec, ready, start, stop, results), daemon=True,
-                                name=f"bench-floor-{spec['name']}")
+        proc = self.ctx.Process(
+            target=target,
+            args=(spec, ready, start, stop, results),
+            daemon=True,
+            name=f"bench-floor-{spec['name']}",
+        )
         proc.start()
         self.children.append(proc)
         return proc
@@ -587,23 +672,35 @@ class Floor:
             env = {**self.env, "LEADTUI_DB": str(path)}
             job = None
             if phase == "import":
-                job = Job("import", [("leadtui import", [*leadtui_cmd(), "import", str(self.csv), "--json"])], env)
+                job = Job(
+                    "import", [("leadtui import", [*leadtui_cmd(), "import", str(self.csv), "--json"])], env
+                )
             elif phase == "sweep":
                 self.setup_sweep(path)
                 mapping = self.work / "legacy-map.toml"
                 mapping.write_text(MIGRATION_MAP)
-                job = Job("sweep", [("leadtui sweep", [*leadtui_cmd(), "--json", "sweep"]),
-                                    ("leadtui migrate-statuses", [*leadtui_cmd(), "--json", "migrate-statuses",
-                                                                  "--map", str(mapping)])], env)
+                job = Job(
+                    "sweep",
+                    [
+                        ("leadtui sweep", [*leadtui_cmd(), "--json", "sweep"]),
+                        (
+                            "leadtui migrate-statuses",
+                            [*leadtui_cmd(), "--json", "migrate-statuses", "--map", str(mapping)],
+                        ),
+                    ],
+                    env,
+                )
             elif phase == "dispatch":
                 from bench_dispatch import Sink
 
                 self.setup_dispatch(path)
                 sink = Sink()
                 config = self.work / "dispatch.toml"
-                config.write_text(f'[automation]\nmode = "dispatch"\ndelay_seconds = 0\n[automation.routes]\n'
-                                  f'text_underwriter = "sink"\n[automation.targets.sink]\nkind = "webhook"\n'
-                                  f'url = "{sink.url}"\nsecret = "bench-secret"\n')
+                config.write_text(
+                    f'[automation]\nmode = "dispatch"\ndelay_seconds = 0\n[automation.routes]\n'
+                    f'text_underwriter = "sink"\n[automation.targets.sink]\nkind = "webhook"\n'
+                    f'url = "{sink.url}"\nsecret = "bench-secret"\n'
+                )
                 denv = {**env, "LEADTUI_CONFIG": str(config)}
                 denv.pop("LEADTUI_NOW")  # the worker's leases run on the real clock; the rows are due
                 job = Watcher([*leadtui_cmd(), "--json", "dispatch", "--watch"], denv, sink, self.queued)
@@ -626,15 +723,29 @@ class Floor:
         names = set()
         for rep, leads in self.plan["stations"].items():
             burst = rep == "alice"
-            spec = {"name": "burst" if burst else rep, "rep": rep, "path": str(path), "leads": leads, "burst": burst,
-                    "every": (BURST_EVERY, BURST_EVERY) if burst else REP_PACE, "seed": args.seed + len(names),
-                    "max_keys": MAX_KEYS_BURST if burst else MAX_KEYS_REP, "hard_seconds": hard}
+            spec = {
+                "name": "burst" if burst else rep,
+                "rep": rep,
+                "path": str(path),
+                "leads": leads,
+                "burst": burst,
+                "every": (BURST_EVERY, BURST_EVERY) if burst else REP_PACE,
+                "seed": args.seed + len(names),
+                "max_keys": MAX_KEYS_BURST if burst else MAX_KEYS_REP,
+                "hard_seconds": hard,
+            }
             self.spawn(station, spec, ready, start, stop, results)
             names.add(spec["name"])
         probe = phase in args.repaint_phases
         if probe:
-            self.spawn(repaint_probe, {"name": "repaint", "rep": "bob", "path": str(path), "hard_seconds": hard},
-                       ready, start, stop, results)
+            self.spawn(
+                repaint_probe,
+                {"name": "repaint", "rep": "bob", "path": str(path), "hard_seconds": hard},
+                ready,
+                start,
+                stop,
+                results,
+            )
             names.add("repaint")
         failed = self.wait_ready(ready, names)
         for name, reason in failed.items():
@@ -652,8 +763,10 @@ class Floor:
             if now >= deadline and (job is None or job.done.is_set()):
                 break
             if now >= limit:
-                print(f"  {job.label if hasattr(job, 'label') else 'the job'} still running after "
-                      f"{args.job_timeout:.0f} s: stopped")
+                print(
+                    f"  {job.label if hasattr(job, 'label') else 'the job'} still running after "
+                    f"{args.job_timeout:.0f} s: stopped"
+                )
                 break
             time.sleep(0.1)
         stop.set()
@@ -678,16 +791,20 @@ class Floor:
             except json.JSONDecodeError:
                 out = {}
             if r["name"] == "leadtui import" and out:
-                line += (f"; {self.args.import_rows / r['seconds']:,.0f} rows/s ({out.get('inserted', 0):,} new, "
-                         f"{out.get('merged', 0):,} merged, {out.get('rejected', 0):,} rejected)")
+                line += (
+                    f"; {self.args.import_rows / r['seconds']:,.0f} rows/s ({out.get('inserted', 0):,} new, "
+                    f"{out.get('merged', 0):,} merged, {out.get('rejected', 0):,} rejected)"
+                )
             elif r["name"] == "leadtui sweep" and out:
                 line += f"; {len(out.get('released', [])):,} leads back to the pool"
             elif r["name"] == "leadtui migrate-statuses" and out:
                 line += f"; {out.get('changed', 0):,} leads changed"
             elif r["name"] == "dispatch --watch":
-                line = (f"  dispatch --watch: {'drained' if r.get('drained') else 'DID NOT drain'} "
-                        f"{self.queued:,} actions in {r['seconds']:.1f} s ({self.queued / r['seconds']:,.0f}/s); "
-                        f"exit {r['rc']}")
+                line = (
+                    f"  dispatch --watch: {'drained' if r.get('drained') else 'DID NOT drain'} "
+                    f"{self.queued:,} actions in {r['seconds']:.1f} s ({self.queued / r['seconds']:,.0f}/s); "
+                    f"exit {r['rc']}"
+                )
             if r["rc"] and r["err"]:
                 line += f"; stderr: {r['err'].splitlines()[-1]}"
             print(line)
@@ -695,8 +812,10 @@ class Floor:
             print(f"  {phase}: the job did not run")
 
     def report_keys(self, phase: str, got: dict[str, dict]) -> None:
-        print(f"  {'station':<8} {'rep':<6} {'keys':>5} {'refused':>7} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'max ms':>8}   target p99 <= {TARGET_P99_MS:g}, max <= {TARGET_MAX_MS:g}")
+        print(
+            f"  {'station':<8} {'rep':<6} {'keys':>5} {'refused':>7} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'max ms':>8}   target p99 <= {TARGET_P99_MS:g}, max <= {TARGET_MAX_MS:g}"
+        )
         order = sorted((n for n in got if n != "repaint"), key=lambda n: (n == "burst", len(n), n))
         every: list[float] = []
         reps: list[float] = []
@@ -720,17 +839,27 @@ class Floor:
             every += s
             if name != "burst":
                 reps += s
-            extra = f"  (late up to {r['late_max_ms']:.0f} ms)" if name == "burst" and r["late_max_ms"] > 50 else ""
-            print(f"  {name:<8} {r['rep']:<6} {len(s):>5} {k.get('refused', 0) + k.get('error', 0):>7} "
-                  f"{k.get('lost', 0):>5} {p50:>8.1f} {p99:>8.1f} {mx:>8.1f}   [{'ok' if ok else 'OVER'}]{extra}")
+            extra = (
+                f"  (late up to {r['late_max_ms']:.0f} ms)"
+                if name == "burst" and r["late_max_ms"] > 50
+                else ""
+            )
+            print(
+                f"  {name:<8} {r['rep']:<6} {len(s):>5} {k.get('refused', 0) + k.get('error', 0):>7} "
+                f"{k.get('lost', 0):>5} {p50:>8.1f} {p99:>8.1f} {mx:>8.1f}   [{'ok' if ok else 'OVER'}]{extra}"
+            )
             for reason, n in r["reasons"]:
                 notes[reason] += n
         for label, s in (("all reps", reps), ("all", every)):
             if s:
-                print(f"  {label:<15} {len(s):>5} {'':>7} {'':>5} {_pct(s, 50):>8.1f} {_pct(s, 99):>8.1f} {max(s):>8.1f}")
+                print(
+                    f"  {label:<15} {len(s):>5} {'':>7} {'':>5} {_pct(s, 50):>8.1f} {_pct(s, 99):>8.1f} {max(s):>8.1f}"
+                )
         for reason, n in notes.most_common(3):
             print(f"    {n} x {reason}")
-        verdict = "ok" if not over and every else f"OVER in {over} of {len(order)} stations" if every else "no keys"
+        verdict = (
+            "ok" if not over and every else f"OVER in {over} of {len(order)} stations" if every else "no keys"
+        )
         text = f"worst station p99 {worst_p99:.0f} ms, max {worst_max:.0f} ms, {lost} lost [{verdict}]"
         self.summary.append((f"keys, {phase}", text))
 
@@ -741,12 +870,19 @@ class Floor:
             self.summary.append((f"repaint gap, {phase}", f"not measured ({reason[:80]})"))
             return
         ok = r["gap_max_ms"] <= TARGET_GAP_MS
-        print(f"  repaint gap: longest {r['gap_max_ms']:.0f} ms between screen updates, p99 {r['gap_p99_ms']:.0f} ms "
-              f"(target <= {TARGET_GAP_MS:g} ms) [{'ok' if ok else 'OVER'}]; {r['updates']:,} updates for "
-              f"{r['keys']:,} keys in {r['seconds']:.1f} s (rep bob, 120x40, a key every {APP_KEY_EVERY * 1000:.0f} ms)")
-        print("    longest: " + "; ".join(f"{ms:.0f} ms at {at:.1f} s after key {key!r}" for ms, at, key in r["worst"])
-              + " ('n' is a write; j/k move the cursor)")
-        self.summary.append((f"repaint gap, {phase}", f"longest {r['gap_max_ms']:.0f} ms [{'ok' if ok else 'OVER'}]"))
+        print(
+            f"  repaint gap: longest {r['gap_max_ms']:.0f} ms between screen updates, p99 {r['gap_p99_ms']:.0f} ms "
+            f"(target <= {TARGET_GAP_MS:g} ms) [{'ok' if ok else 'OVER'}]; {r['updates']:,} updates for "
+            f"{r['keys']:,} keys in {r['seconds']:.1f} s (rep bob, 120x40, a key every {APP_KEY_EVERY * 1000:.0f} ms)"
+        )
+        print(
+            "    longest: "
+            + "; ".join(f"{ms:.0f} ms at {at:.1f} s after key {key!r}" for ms, at, key in r["worst"])
+            + " ('n' is a write; j/k move the cursor)"
+        )
+        self.summary.append(
+            (f"repaint gap, {phase}", f"longest {r['gap_max_ms']:.0f} ms [{'ok' if ok else 'OVER'}]")
+        )
 
     def claims(self, path: Path) -> None:
         args = self.args
@@ -755,7 +891,12 @@ class Floor:
         start, stop = ctx.Event(), ctx.Event()
         names = set()
         for i in range(1, args.stations + 1):
-            spec = {"name": f"rep{i}", "rep": f"rep{i}", "path": str(path), "hard_seconds": args.claim_seconds + 30}
+            spec = {
+                "name": f"rep{i}",
+                "rep": f"rep{i}",
+                "path": str(path),
+                "hard_seconds": args.claim_seconds + 30,
+            }
             self.spawn(claimer, spec, ready, start, stop, results)
             names.add(spec["name"])
         failed = self.wait_ready(ready, names)
@@ -766,8 +907,10 @@ class Floor:
         stop.set()
         got = self.collect(results, names - set(failed))
         self.reap()
-        print(f"  {'station':<8} {'won':>5} {'taken':>6} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} {'worst ms':>9} "
-              f"{'queue p50':>10}   target: every station wins, worst <= {TARGET_CLAIM_MS:g} ms")
+        print(
+            f"  {'station':<8} {'won':>5} {'taken':>6} {'lost':>5} {'p50 ms':>8} {'p99 ms':>8} {'worst ms':>9} "
+            f"{'queue p50':>10}   target: every station wins, worst <= {TARGET_CLAIM_MS:g} ms"
+        )
         worst, won, notes = 0.0, {}, Counter()
         for name in sorted(got, key=lambda n: (len(n), n)):
             r = got[name]
@@ -781,8 +924,10 @@ class Floor:
                 continue
             worst = max(worst, max(s))
             reads = f"{_pct(r['reads'], 50):>7.1f} ms" if r["reads"] else ""
-            print(f"  {name:<8} {won[name]:>5} {k.get('taken', 0):>6} {k.get('lost', 0):>5} {_pct(s, 50):>8.1f} "
-                  f"{_pct(s, 99):>8.1f} {max(s):>9.1f} {reads:>10}")
+            print(
+                f"  {name:<8} {won[name]:>5} {k.get('taken', 0):>6} {k.get('lost', 0):>5} {_pct(s, 50):>8.1f} "
+                f"{_pct(s, 99):>8.1f} {max(s):>9.1f} {reads:>10}"
+            )
             for reason, n in r["reasons"]:
                 notes[reason] += n
         for reason, n in notes.most_common(3):
@@ -790,18 +935,28 @@ class Floor:
         missing = sorted(names - set(won))
         empty = [n for n, w in won.items() if not w] + missing
         ok = not empty and worst <= TARGET_CLAIM_MS
-        print(f"  {sum(won.values()):,} claims in {args.claim_seconds:g} s; fewest {min(won.values(), default=0)}, most "
-              f"{max(won.values(), default=0)}; {len(empty)} station(s) won nothing; worst wait {worst:.0f} ms "
-              f"[{'ok' if ok else 'OVER'}]")
-        self.summary.append(("claims, 8-way" if args.stations == 8 else f"claims, {args.stations}-way",
-                             f"{len(empty)} station(s) won nothing, worst wait {worst:.0f} ms [{'ok' if ok else 'OVER'}]"))
+        print(
+            f"  {sum(won.values()):,} claims in {args.claim_seconds:g} s; fewest {min(won.values(), default=0)}, most "
+            f"{max(won.values(), default=0)}; {len(empty)} station(s) won nothing; worst wait {worst:.0f} ms "
+            f"[{'ok' if ok else 'OVER'}]"
+        )
+        self.summary.append(
+            (
+                "claims, 8-way" if args.stations == 8 else f"claims, {args.stations}-way",
+                f"{len(empty)} station(s) won nothing, worst wait {worst:.0f} ms [{'ok' if ok else 'OVER'}]",
+            )
+        )
 
 
 DESCRIBE = {
     "quiet": lambda a: f"{a.stations} rep stations + 1 burst station, nothing else running",
     "import": lambda a: f"the stations while `leadtui import` loads {a.import_rows:,} rows",
-    "sweep": lambda a: "the stations while `leadtui sweep` then `leadtui migrate-statuses` run over every lead",
-    "dispatch": lambda a: f"the stations while `leadtui dispatch --watch` drains {a.actions:,} actions to 127.0.0.1",
+    "sweep": lambda a: (
+        "the stations while `leadtui sweep` then `leadtui migrate-statuses` run over every lead"
+    ),
+    "dispatch": lambda a: (
+        f"the stations while `leadtui dispatch --watch` drains {a.actions:,} actions to 127.0.0.1"
+    ),
     "claims": lambda a: f"{a.stations} stations claiming from one pool for {a.claim_seconds:g} s",
 }
 
@@ -809,10 +964,20 @@ DESCRIBE = {
 def _git() -> str:
     root = Path(__file__).resolve().parents[1]
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], check=False, capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "leadtui"],
-                               check=False, capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "leadtui"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}{' + uncommitted changes in leadtui/' if dirty else ''}"
@@ -820,19 +985,37 @@ def _git() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "leadtui-bench" / "leads-1m.db",
-                    help="bench_status's database (only read: each phase works on a copy)")
+    ap.add_argument(
+        "--db",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "leadtui-bench" / "leads-1m.db",
+        help="bench_status's database (only read: each phase works on a copy)",
+    )
     ap.add_argument("--stations", type=int, default=8, help="rep stations (and claiming stations); default 8")
     ap.add_argument("--seconds", type=float, default=20.0, help="seconds a phase lasts at least (default 20)")
-    ap.add_argument("--phases", default=",".join(PHASES), help=f"a subset of {','.join(PHASES)} (default: all)")
-    ap.add_argument("--import-rows", type=int, default=100_000, help="rows of the list imported in phase import")
-    ap.add_argument("--holds", type=int, default=100_000, help="expired holds the sweep releases (default 100,000)")
-    ap.add_argument("--actions", type=int, default=10_000, help="actions the dispatcher drains (default 10,000)")
+    ap.add_argument(
+        "--phases", default=",".join(PHASES), help=f"a subset of {','.join(PHASES)} (default: all)"
+    )
+    ap.add_argument(
+        "--import-rows", type=int, default=100_000, help="rows of the list imported in phase import"
+    )
+    ap.add_argument(
+        "--holds", type=int, default=100_000, help="expired holds the sweep releases (default 100,000)"
+    )
+    ap.add_argument(
+        "--actions", type=int, default=10_000, help="actions the dispatcher drains (default 10,000)"
+    )
     ap.add_argument("--claim-seconds", type=float, default=5.0, help="seconds of claiming (default 5)")
-    ap.add_argument("--job-timeout", type=float, default=300.0, help="a background job is stopped after this (s)")
-    ap.add_argument("--repaint", default="import", metavar="PHASES",
-                    help="phases with the headless app measuring repaint gaps (default import; e.g. quiet,import "
-                         "for a baseline; 'none' for none)")
+    ap.add_argument(
+        "--job-timeout", type=float, default=300.0, help="a background job is stopped after this (s)"
+    )
+    ap.add_argument(
+        "--repaint",
+        default="import",
+        metavar="PHASES",
+        help="phases with the headless app measuring repaint gaps (default import; e.g. quiet,import "
+        "for a baseline; 'none' for none)",
+    )
     ap.add_argument("--seed", type=int, default=20261125)
     args = ap.parse_args(argv)
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
@@ -854,20 +1037,28 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, terminate)
     work = Path(tempfile.mkdtemp(prefix="leadtui-bench-floor-"))
     floor = Floor(args, work)
-    os.environ.update({k: floor.env[k] for k in ("LEADTUI_CONFIG_DIR", "LEADTUI_DATA_DIR")})  # for the children
+    os.environ.update(
+        {k: floor.env[k] for k in ("LEADTUI_CONFIG_DIR", "LEADTUI_DATA_DIR")}
+    )  # for the children
     for key in ("LEADTUI_DB", "LEADTUI_REP", "LEADTUI_CONFIG", "LEADTUI_NOW"):
         os.environ.pop(key, None)
     try:
         with sqlite3.connect(f"file:{args.db}?mode=ro", uri=True) as conn:
             leads = conn.execute("SELECT max(id) FROM leads").fetchone()[0] or 0
         load = os.getloadavg()[0]
-        print(f"bench_floor: database {args.db.name} ({leads:,} leads), a copy a phase; code {_git()}; "
-              f"{os.cpu_count()} cores, load {load:.1f}")
-        print(f"stations: {args.stations} reps (rep1..rep{args.stations}, a key every {REP_PACE[0]:g}-{REP_PACE[1]:g} s) "
-              f"+ 1 burst (alice, {1 / BURST_EVERY:g} keys/s); clock {NOW_ISO}; phases {', '.join(phases)}; "
-              f"at least {args.seconds:g} s each")
-        print(f"targets: key -> commit p99 <= {TARGET_P99_MS:g} ms and max <= {TARGET_MAX_MS:g} ms in every phase; "
-              f"repaint gap <= {TARGET_GAP_MS:g} ms; every claiming station wins, worst claim wait <= {TARGET_CLAIM_MS:g} ms")
+        print(
+            f"bench_floor: database {args.db.name} ({leads:,} leads), a copy a phase; code {_git()}; "
+            f"{os.cpu_count()} cores, load {load:.1f}"
+        )
+        print(
+            f"stations: {args.stations} reps (rep1..rep{args.stations}, a key every {REP_PACE[0]:g}-{REP_PACE[1]:g} s) "
+            f"+ 1 burst (alice, {1 / BURST_EVERY:g} keys/s); clock {NOW_ISO}; phases {', '.join(phases)}; "
+            f"at least {args.seconds:g} s each"
+        )
+        print(
+            f"targets: key -> commit p99 <= {TARGET_P99_MS:g} ms and max <= {TARGET_MAX_MS:g} ms in every phase; "
+            f"repaint gap <= {TARGET_GAP_MS:g} ms; every claiming station wins, worst claim wait <= {TARGET_CLAIM_MS:g} ms"
+        )
         if "import" in phases:
             from bench_import import SEED, generate
 

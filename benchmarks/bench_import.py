@@ -50,14 +50,44 @@ SEED = 20261124
 TARGET_ROWS_S, TARGET_RSS_MB, TARGET_REPORT_S = 50_000, 300, 0.5
 PROBE_EVERY = 0.05
 SAMPLE_EVERY = 0.1  # s between samples of the import's memory
-HEADER = ["Address", "Unit #", "City", "State", "Zip", "County", "APN", "Property Type", "Bedrooms",
-          "Total Bathrooms", "Building Sqft", "Year Built", "Owner 1 First Name", "Owner 1 Last Name",
-          "Owner 2 First Name", "Owner 2 Last Name", "Owner Occupied", "Vacant", "Mailing Care of Name",
-          "Mailing Address", "Mailing Unit #", "Mailing City", "Mailing State", "Mailing Zip", "Do Not Mail",
-          "Total Assessed Value", "Last Sale Date", "Last Sale Recording Date", "Last Sale Amount", "Est. Value",
-          "Est. Equity", "MLS Status"] + [h.format(n) for n in range(1, 6)
-                                          for h in ("Phone {}", "Phone {} Type", "Phone {} DNC")] + \
-         ["Litigator", "Email 1", "Email 2"]
+HEADER = (
+    [
+        "Address",
+        "Unit #",
+        "City",
+        "State",
+        "Zip",
+        "County",
+        "APN",
+        "Property Type",
+        "Bedrooms",
+        "Total Bathrooms",
+        "Building Sqft",
+        "Year Built",
+        "Owner 1 First Name",
+        "Owner 1 Last Name",
+        "Owner 2 First Name",
+        "Owner 2 Last Name",
+        "Owner Occupied",
+        "Vacant",
+        "Mailing Care of Name",
+        "Mailing Address",
+        "Mailing Unit #",
+        "Mailing City",
+        "Mailing State",
+        "Mailing Zip",
+        "Do Not Mail",
+        "Total Assessed Value",
+        "Last Sale Date",
+        "Last Sale Recording Date",
+        "Last Sale Amount",
+        "Est. Value",
+        "Est. Equity",
+        "MLS Status",
+    ]
+    + [h.format(n) for n in range(1, 6) for h in ("Phone {}", "Phone {} Type", "Phone {} DNC")]
+    + ["Litigator", "Email 1", "Email 2"]
+)
 FORMATS = ("({a}) {x}-{l}", "{a}-{x}-{l}", "{a}.{x}.{l}", "+1 {a} {x} {l}", "1{a}{x}{l}", "{a}{x}{l}")
 TYPES = ("Mobile", "Landline", "Residential", "Wireless", "")
 
@@ -81,19 +111,49 @@ def generate(path: Path, rows: int, seed: int = SEED) -> None:
                 first, last = choice(FIRST), choice(LAST)
                 absentee = random_() < 0.3
                 mailing = f"{randrange(1, 20000)} {choice(STREETS)} St" if absentee else street
-                row = [street, "", city, state, zip_code, county, f"{randrange(100):02d}-{randrange(10**4):04d}-{randrange(1000):03d}",
-                       "Single Family", str(randrange(1, 6)), str(randrange(1, 4)), str(randrange(600, 4000)),
-                       str(randrange(1920, 2020)), first, last, "", "", "No" if absentee else "Yes",
-                       "Yes" if random_() < 0.3 else "No", "", mailing, "", city, state, zip_code, "No",
-                       str(randrange(50, 900) * 1000), "01/20/2011", "01/20/2011", str(randrange(40, 800) * 1000),
-                       str(randrange(60, 990) * 1000), str(randrange(0, 500) * 1000), choice(("", "Active", "Sold"))]
+                row = [
+                    street,
+                    "",
+                    city,
+                    state,
+                    zip_code,
+                    county,
+                    f"{randrange(100):02d}-{randrange(10**4):04d}-{randrange(1000):03d}",
+                    "Single Family",
+                    str(randrange(1, 6)),
+                    str(randrange(1, 4)),
+                    str(randrange(600, 4000)),
+                    str(randrange(1920, 2020)),
+                    first,
+                    last,
+                    "",
+                    "",
+                    "No" if absentee else "Yes",
+                    "Yes" if random_() < 0.3 else "No",
+                    "",
+                    mailing,
+                    "",
+                    city,
+                    state,
+                    zip_code,
+                    "No",
+                    str(randrange(50, 900) * 1000),
+                    "01/20/2011",
+                    "01/20/2011",
+                    str(randrange(40, 800) * 1000),
+                    str(randrange(60, 990) * 1000),
+                    str(randrange(0, 500) * 1000),
+                    choice(("", "Active", "Sold")),
+                ]
                 row += [""] * 15 + ["No", f"{last.lower()}{i}@example.com", ""]
                 earlier.append(row) if len(earlier) < 10_000 else None
             row = list(row)
             for n in range(randrange(1, 6)):
                 area = choice(choice(PLACES)[4])
-                number = choice(FORMATS).format(a=area, x=choice(exchanges[area]), l=f"{randrange(10000):04d}")
-                row[32 + 3 * n: 35 + 3 * n] = [number, choice(TYPES), "Yes" if random_() < 0.15 else "No"]
+                number = choice(FORMATS).format(
+                    a=area, x=choice(exchanges[area]), l=f"{randrange(10000):04d}"
+                )
+                row[32 + 3 * n : 35 + 3 * n] = [number, choice(TYPES), "Yes" if random_() < 0.15 else "No"]
             row[47] = "Yes" if random_() < 0.03 else "No"
             out.writerow(row)
 
@@ -197,7 +257,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, help="Folder for the CSV and databases (default: a temp folder).")
-    parser.add_argument("--skip-sqlite-utils", action="store_true", help="Leave out the slowest reference loader.")
+    parser.add_argument(
+        "--skip-sqlite-utils", action="store_true", help="Leave out the slowest reference loader."
+    )
     args = parser.parse_args()
     folder = args.out or Path(tempfile.mkdtemp(prefix="leadtui-bench-import-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -205,13 +267,19 @@ def main() -> None:
     if not csv_path.exists():
         t0 = time.perf_counter()
         generate(csv_path, args.rows)
-        print(f"generated {csv_path} ({csv_path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {csv_path} ({csv_path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - t0:.1f} s"
+        )
     rows = args.rows
     db = folder / "import.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    env = {**os.environ, "LEADTUI_DB": str(db), "LEADTUI_CONFIG_DIR": str(folder / "config"),
-           "LEADTUI_DATA_DIR": str(folder / "data")}
+    env = {
+        **os.environ,
+        "LEADTUI_DB": str(db),
+        "LEADTUI_CONFIG_DIR": str(folder / "config"),
+        "LEADTUI_DATA_DIR": str(folder / "data"),
+    }
     cmd = leadtui_cmd()
     run_measured([*cmd, "init"], env)
     probe = StationProbe(db)
@@ -219,9 +287,13 @@ def main() -> None:
     wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], env)
     waits = probe.finish()
     summary = json.loads(out)
-    print(f"leadtui import        {rows / wall:>9,.0f} rows/s  ({wall:.1f} s, {rows:,} rows: {summary['inserted']:,} new, "
-          f"{summary['merged']:,} merged, {summary['rejected']:,} rejected)  target >= {TARGET_ROWS_S:,}")
-    print(f"leadtui peak RSS      {rss:>9,.0f} MB (with its reading processes)        target <= {TARGET_RSS_MB}")
+    print(
+        f"leadtui import        {rows / wall:>9,.0f} rows/s  ({wall:.1f} s, {rows:,} rows: {summary['inserted']:,} new, "
+        f"{summary['merged']:,} merged, {summary['rejected']:,} rejected)  target >= {TARGET_ROWS_S:,}"
+    )
+    print(
+        f"leadtui peak RSS      {rss:>9,.0f} MB (with its reading processes)        target <= {TARGET_RSS_MB}"
+    )
     fresh = folder / "fresh.db"
     fresh.unlink(missing_ok=True)
     run_measured([*cmd, "init", "--db", str(fresh)], env)
@@ -229,24 +301,38 @@ def main() -> None:
         objects = "SELECT type, name FROM sqlite_schema WHERE type IN ('index', 'trigger')"
         missing = set(empty.execute(objects)) - set(conn.execute(objects))
         owner = conn.execute("SELECT id, owner_name FROM leads ORDER BY id DESC LIMIT 1").fetchone()
-        found = owner[0] in {r[0] for r in conn.execute("SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?",
-                                                           (fts_query(owner[1]),))}
-    print(f"after the import      {'every index and trigger' if not missing else f'MISSING {sorted(missing)}'}; "
-          f"search {'finds' if found else 'DOES NOT find'} the last lead's owner")
-    print(f"a station's write     median {statistics.median(waits):.3f} s, p99 {quantile(waits, 0.99):.3f} s, "
-          f"max {max(waits):.3f} s while the import ran ({len(waits)} writes, one every {PROBE_EVERY} s)")
+        found = owner[0] in {
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?", (fts_query(owner[1]),)
+            )
+        }
+    print(
+        f"after the import      {'every index and trigger' if not missing else f'MISSING {sorted(missing)}'}; "
+        f"search {'finds' if found else 'DOES NOT find'} the last lead's owner"
+    )
+    print(
+        f"a station's write     median {statistics.median(waits):.3f} s, p99 {quantile(waits, 0.99):.3f} s, "
+        f"max {max(waits):.3f} s while the import ran ({len(waits)} writes, one every {PROBE_EVERY} s)"
+    )
 
     raw = folder / "raw.db"
     raw.unlink(missing_ok=True)
     sqlite = shutil.which("sqlite3")
     if sqlite:
-        wall_raw, _, _ = run_measured([sqlite, str(raw), "-cmd", f".import --csv {csv_path} leads", ".quit"], env)
-        print(f"sqlite3 .import       {rows / wall_raw:>9,.0f} rows/s  ({wall_raw:.1f} s; leadtui is "
-              f"{wall / wall_raw:.1f}x its time, target <= 4x)")
+        wall_raw, _, _ = run_measured(
+            [sqlite, str(raw), "-cmd", f".import --csv {csv_path} leads", ".quit"], env
+        )
+        print(
+            f"sqlite3 .import       {rows / wall_raw:>9,.0f} rows/s  ({wall_raw:.1f} s; leadtui is "
+            f"{wall / wall_raw:.1f}x its time, target <= 4x)"
+        )
     else:
         print("sqlite3 .import       (no sqlite3 shell on PATH)")
     if not args.skip_sqlite_utils:
-        utils = shutil.which("sqlite-utils", path=str(Path(sys.executable).parent)) or shutil.which("sqlite-utils")
+        utils = shutil.which("sqlite-utils", path=str(Path(sys.executable).parent)) or shutil.which(
+            "sqlite-utils"
+        )
         target = folder / "sqlite-utils.db"
         target.unlink(missing_ok=True)
         wall_su, _, _ = run_measured([utils, "insert", str(target), "leads", str(csv_path), "--csv"], env)
@@ -261,15 +347,19 @@ def main() -> None:
     report = status_report(svc)
     inner = time.perf_counter() - t0
     svc.close()
-    print(f"report status --json  {statistics.median(walls):>9.3f} s median of 5 processes "
-          f"({inner:.3f} s in-process, {sum(e['count'] for e in report):,} leads)  target <= {TARGET_REPORT_S}")
+    print(
+        f"report status --json  {statistics.median(walls):>9.3f} s median of 5 processes "
+        f"({inner:.3f} s in-process, {sum(e['count'] for e in report):,} leads)  target <= {TARGET_REPORT_S}"
+    )
     more = folder / f"propstream-{rows // 10}-more.csv"
     if not more.exists():
         generate(more, rows // 10, seed=SEED + 1)
     wall_more, _, out = run_measured([*cmd, "import", str(more), "--json"], env)
     second = json.loads(out)
-    print(f"a second list         {rows // 10 / wall_more:>9,.0f} rows/s  ({wall_more:.1f} s, {rows // 10:,} rows into "
-          f"{summary['inserted']:,} leads: {second['inserted']:,} new, {second['merged']:,} merged)")
+    print(
+        f"a second list         {rows // 10 / wall_more:>9,.0f} rows/s  ({wall_more:.1f} s, {rows // 10:,} rows into "
+        f"{summary['inserted']:,} leads: {second['inserted']:,} new, {second['merged']:,} merged)"
+    )
     print(f"files in {folder}")
 
 

@@ -46,51 +46,91 @@ TARGET_MEDIAN_MS, TARGET_P99_MS = 1.0, 5.0
 SEED = 20261123
 CHUNK = 100_000  # leads per build transaction
 
-FIRST = ("James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard "
-         "Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty "
-         "Anthony Sandra Mark Margaret Donald Ashley Steven Kimberly Paul Emily Andrew Donna Joshua "
-         "Michelle Kenneth Carol Kevin Amanda Brian Melissa George Deborah Timothy Stephanie Jose Maria "
-         "Luis Carmen Juan Rosa Carlos Ana Wei Mei Hung Linh Ahmed Fatima Olga Ivan").split()
-LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
-        "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
-        "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
-        "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips "
-        "Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers "
-        "Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson "
-        "Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo").split()
-STREETS = ("Oak Pine Maple Cedar Elm Washington Lake Hill Park Main Sunset Lincoln Jackson Church "
-           "Highland Forest Jefferson Ridge Meadow Willow River Spring Walnut Chestnut Franklin Palm "
-           "Magnolia Dogwood Hickory Sycamore Cypress Birch Laurel Poplar Orchard Valley Lakeview Mill "
-           "Madison Adams Monroe Grant Harrison Cleveland Wilson Kennedy Bay Ocean Bayshore Coral").split()
+FIRST = (
+    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard "
+    "Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty "
+    "Anthony Sandra Mark Margaret Donald Ashley Steven Kimberly Paul Emily Andrew Donna Joshua "
+    "Michelle Kenneth Carol Kevin Amanda Brian Melissa George Deborah Timothy Stephanie Jose Maria "
+    "Luis Carmen Juan Rosa Carlos Ana Wei Mei Hung Linh Ahmed Fatima Olga Ivan"
+).split()
+LAST = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
+    "Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris "
+    "Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill "
+    "Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Gomez Phillips "
+    "Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart Morris Morales Murphy Cook Rogers "
+    "Gutierrez Ortiz Morgan Cooper Peterson Bailey Reed Kelly Howard Ramos Kim Cox Ward Richardson "
+    "Watson Brooks Chavez Wood James Bennett Gray Mendoza Ruiz Hughes Price Alvarez Castillo"
+).split()
+STREETS = (
+    "Oak Pine Maple Cedar Elm Washington Lake Hill Park Main Sunset Lincoln Jackson Church "
+    "Highland Forest Jefferson Ridge Meadow Willow River Spring Walnut Chestnut Franklin Palm "
+    "Magnolia Dogwood Hickory Sycamore Cypress Birch Laurel Poplar Orchard Valley Lakeview Mill "
+    "Madison Adams Monroe Grant Harrison Cleveland Wilson Kennedy Bay Ocean Bayshore Coral"
+).split()
 SUFFIXES = ("st", "ave", "dr", "rd", "ln", "ct", "blvd", "pl", "cir", "ter", "wy", "trl")
 DIRS = ("", "", "", "", "n", "s", "e", "w")
 # city, state, 3-digit zip prefix, county, area codes
 PLACES = (
-    ("Miami", "FL", "331", "Miami-Dade", (305, 786)), ("Orlando", "FL", "328", "Orange", (407, 321)),
-    ("Tampa", "FL", "336", "Hillsborough", (813,)), ("Jacksonville", "FL", "322", "Duval", (904,)),
-    ("Atlanta", "GA", "303", "Fulton", (404, 678, 470)), ("Houston", "TX", "770", "Harris", (713, 281, 832)),
-    ("Dallas", "TX", "752", "Dallas", (214, 469, 972)), ("San Antonio", "TX", "782", "Bexar", (210,)),
-    ("Phoenix", "AZ", "850", "Maricopa", (602, 480, 623)), ("Los Angeles", "CA", "900", "Los Angeles", (213, 323, 310)),
-    ("San Diego", "CA", "921", "San Diego", (619, 858)), ("Chicago", "IL", "606", "Cook", (312, 773)),
-    ("Detroit", "MI", "482", "Wayne", (313,)), ("Cleveland", "OH", "441", "Cuyahoga", (216,)),
-    ("Columbus", "OH", "432", "Franklin", (614,)), ("Charlotte", "NC", "282", "Mecklenburg", (704, 980)),
-    ("Memphis", "TN", "381", "Shelby", (901,)), ("Nashville", "TN", "372", "Davidson", (615,)),
-    ("Denver", "CO", "802", "Denver", (303, 720)), ("Las Vegas", "NV", "891", "Clark", (702,)),
-    ("Philadelphia", "PA", "191", "Philadelphia", (215, 267)), ("Pittsburgh", "PA", "152", "Allegheny", (412,)),
-    ("Baltimore", "MD", "212", "Baltimore City", (410, 443)), ("Birmingham", "AL", "352", "Jefferson", (205,)),
-    ("Indianapolis", "IN", "462", "Marion", (317,)), ("Kansas City", "MO", "641", "Jackson", (816,)),
-    ("St. Louis", "MO", "631", "St. Louis City", (314,)), ("Seattle", "WA", "981", "King", (206,)),
-    ("Portland", "OR", "972", "Multnomah", (503,)), ("New Orleans", "LA", "701", "Orleans", (504,)),
-    ("Oklahoma City", "OK", "731", "Oklahoma", (405,)), ("Louisville", "KY", "402", "Jefferson", (502,)),
-    ("Milwaukee", "WI", "532", "Milwaukee", (414,)), ("Albuquerque", "NM", "871", "Bernalillo", (505,)),
-    ("Salt Lake City", "UT", "841", "Salt Lake", (801,)), ("Boise", "ID", "837", "Ada", (208,)),
+    ("Miami", "FL", "331", "Miami-Dade", (305, 786)),
+    ("Orlando", "FL", "328", "Orange", (407, 321)),
+    ("Tampa", "FL", "336", "Hillsborough", (813,)),
+    ("Jacksonville", "FL", "322", "Duval", (904,)),
+    ("Atlanta", "GA", "303", "Fulton", (404, 678, 470)),
+    ("Houston", "TX", "770", "Harris", (713, 281, 832)),
+    ("Dallas", "TX", "752", "Dallas", (214, 469, 972)),
+    ("San Antonio", "TX", "782", "Bexar", (210,)),
+    ("Phoenix", "AZ", "850", "Maricopa", (602, 480, 623)),
+    ("Los Angeles", "CA", "900", "Los Angeles", (213, 323, 310)),
+    ("San Diego", "CA", "921", "San Diego", (619, 858)),
+    ("Chicago", "IL", "606", "Cook", (312, 773)),
+    ("Detroit", "MI", "482", "Wayne", (313,)),
+    ("Cleveland", "OH", "441", "Cuyahoga", (216,)),
+    ("Columbus", "OH", "432", "Franklin", (614,)),
+    ("Charlotte", "NC", "282", "Mecklenburg", (704, 980)),
+    ("Memphis", "TN", "381", "Shelby", (901,)),
+    ("Nashville", "TN", "372", "Davidson", (615,)),
+    ("Denver", "CO", "802", "Denver", (303, 720)),
+    ("Las Vegas", "NV", "891", "Clark", (702,)),
+    ("Philadelphia", "PA", "191", "Philadelphia", (215, 267)),
+    ("Pittsburgh", "PA", "152", "Allegheny", (412,)),
+    ("Baltimore", "MD", "212", "Baltimore City", (410, 443)),
+    ("Birmingham", "AL", "352", "Jefferson", (205,)),
+    ("Indianapolis", "IN", "462", "Marion", (317,)),
+    ("Kansas City", "MO", "641", "Jackson", (816,)),
+    ("St. Louis", "MO", "631", "St. Louis City", (314,)),
+    ("Seattle", "WA", "981", "King", (206,)),
+    ("Portland", "OR", "972", "Multnomah", (503,)),
+    ("New Orleans", "LA", "701", "Orleans", (504,)),
+    ("Oklahoma City", "OK", "731", "Oklahoma", (405,)),
+    ("Louisville", "KY", "402", "Jefferson", (502,)),
+    ("Milwaukee", "WI", "532", "Milwaukee", (414,)),
+    ("Albuquerque", "NM", "871", "Bernalillo", (505,)),
+    ("Salt Lake City", "UT", "841", "Salt Lake", (801,)),
+    ("Boise", "ID", "837", "Ada", (208,)),
 )
 # (status, weight, owned by a rep)
-STATUSES = (("new", 55, False), ("not-contacted", 28, False), ("not-interested", 9, False),
-            ("listed-with-agent", 2, False), ("needs-offer", 2, True), ("offer-made", 1.5, True),
-            ("appointment-booked", 1, True), ("under-contract", 0.5, True), ("dead-deal", 1, False))
-LISTS = ("Probate Oct 2026", "Tax Delinquent Q3", "Absentee Owners", "Code Violations", "Pre-Foreclosure",
-         "Vacant Homes", "Tired Landlords", "Expired Listings")
+STATUSES = (
+    ("new", 55, False),
+    ("not-contacted", 28, False),
+    ("not-interested", 9, False),
+    ("listed-with-agent", 2, False),
+    ("needs-offer", 2, True),
+    ("offer-made", 1.5, True),
+    ("appointment-booked", 1, True),
+    ("under-contract", 0.5, True),
+    ("dead-deal", 1, False),
+)
+LISTS = (
+    "Probate Oct 2026",
+    "Tax Delinquent Q3",
+    "Absentee Owners",
+    "Code Violations",
+    "Pre-Foreclosure",
+    "Vacant Homes",
+    "Tired Landlords",
+    "Expired Listings",
+)
 LEGACY = (None, None, None, None, "new", "followed up", "hot", "exclude")
 PHONE_TYPES = ("mobile", "mobile", "mobile", "landline", "landline", "voip")
 
@@ -102,8 +142,11 @@ def _phone_plan() -> tuple[dict[int, list[int]], dict[int, str | None]]:
         for area in areas:
             if area in exchanges:
                 continue
-            exchanges[area] = [x for x in range(201, 1000) if x % 100 != 11
-                               and phonelib.normalize(f"+1{area}{x}4567") == f"+1{area}{x}4567"]
+            exchanges[area] = [
+                x
+                for x in range(201, 1000)
+                if x % 100 != 11 and phonelib.normalize(f"+1{area}{x}4567") == f"+1{area}{x}4567"
+            ]
             zones = phonelib.time_zones(f"+1{area}5554567")
             zone[area] = zones[0] if len(zones) == 1 else None
     return exchanges, zone
@@ -132,7 +175,10 @@ def generate(n: int, seed: int = SEED):
             m_street, m_city, m_state, m_zip = street, city, state, zip_code
         else:
             m_city, m_state, m_zip3, _, _ = choice(PLACES)
-            m_street, m_zip = f"{randrange(1, 20000)} {choice(STREETS)} {choice(SUFFIXES).capitalize()}", f"{m_zip3}{randrange(100):02d}"
+            m_street, m_zip = (
+                f"{randrange(1, 20000)} {choice(STREETS)} {choice(SUFFIXES).capitalize()}",
+                f"{m_zip3}{randrange(100):02d}",
+            )
         status = status_of[i]
         created = stamps[randrange(300)]
         phones = []
@@ -142,20 +188,43 @@ def generate(n: int, seed: int = SEED):
             if any(number == p[1] for p in phones):
                 continue
             r = random_()
-            phones.append((pos, number, choice(PHONE_TYPES), int(r < 0.03), int(0.03 <= r < 0.033),
-                           area_zone[area] or STATE_TZ[state]))
+            phones.append(
+                (
+                    pos,
+                    number,
+                    choice(PHONE_TYPES),
+                    int(r < 0.03),
+                    int(0.03 <= r < 0.033),
+                    area_zone[area] or STATE_TZ[state],
+                )
+            )
         # address and owner keys in identity's form, built without its regexes (checked in build())
         street_key = street.lower()
         yield {
-            "owner_name": owner, "address": street, "city": city, "state": state, "zip": zip_code,
-            "mailing_address": m_street, "mailing_city": m_city, "mailing_state": m_state, "mailing_zip": m_zip,
-            "apn": f"{randrange(10**9):09d}", "county": county,
-            "emails": "[]" if random_() < 0.8 else json.dumps([f"{first}.{last}{randrange(100)}@example.com".lower()]),
-            "source_list": choice(LISTS), "source_status": choice(LEGACY),
+            "owner_name": owner,
+            "address": street,
+            "city": city,
+            "state": state,
+            "zip": zip_code,
+            "mailing_address": m_street,
+            "mailing_city": m_city,
+            "mailing_state": m_state,
+            "mailing_zip": m_zip,
+            "apn": f"{randrange(10**9):09d}",
+            "county": county,
+            "emails": "[]"
+            if random_() < 0.8
+            else json.dumps([f"{first}.{last}{randrange(100)}@example.com".lower()]),
+            "source_list": choice(LISTS),
+            "source_status": choice(LEGACY),
             "owner_key": f"{owner.lower().replace(' & ', ' ')}@{m_street.lower()}|{m_zip}",
             "address_key": f"{street_key}|{zip_code}",
-            "notes": "", "status": status, "owner": choice(REPS) if status in owned else None,
-            "dead": int(status == "dead-deal"), "created_at": created, "updated_at": created,
+            "notes": "",
+            "status": status,
+            "owner": choice(REPS) if status in owned else None,
+            "dead": int(status == "dead-deal"),
+            "created_at": created,
+            "updated_at": created,
             "phones": phones,
         }
 
@@ -172,7 +241,9 @@ def build(path: Path, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple
     # spot-check the generator against the real normaliser and key functions
     for lead in generate(2000, seed + 1):
         assert lead["address_key"] == address_key(lead["address"], lead["zip"]), lead
-        assert lead["owner_key"] == owner_key(lead["owner_name"], lead["mailing_address"], lead["mailing_zip"]), lead
+        assert lead["owner_key"] == owner_key(
+            lead["owner_name"], lead["mailing_address"], lead["mailing_zip"]
+        ), lead
         for p in lead["phones"]:
             assert phonelib.normalize(p[1]) == p[1], p
     columns = LEAD_COLUMNS + ("owner", "dead")
@@ -188,8 +259,12 @@ def build(path: Path, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple
         t2 = time.perf_counter()
         made, loaded, done = made + t1 - t0, loaded + t2 - t1, done + len(ids)
         if not quiet:
-            print(f"\r  built {done:>9,} / {n:,} leads ({done / loaded:,.0f} leads/s loading)",
-                  end="", file=sys.stderr, flush=True)
+            print(
+                f"\r  built {done:>9,} / {n:,} leads ({done / loaded:,.0f} leads/s loading)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
     if not quiet:
         print(file=sys.stderr)
     t0 = time.perf_counter()
@@ -210,8 +285,10 @@ def _report(name: str, samples: list[int], refused: Counter) -> None:
     med, p99 = _pct(s, 50), _pct(s, 99)
     ok = "ok" if med <= TARGET_MEDIAN_MS and p99 <= TARGET_P99_MS else "OVER TARGET"
     extra = f", {refused.total()} refused by a rule (not timed)" if refused else ""
-    print(f"{name:<8} n={len(s):>5}  median {med:6.3f} ms (target <= {TARGET_MEDIAN_MS:g})  "
-          f"p99 {p99:6.3f} ms (target <= {TARGET_P99_MS:g})  max {s[-1] / 1e6:7.3f} ms  [{ok}]{extra}")
+    print(
+        f"{name:<8} n={len(s):>5}  median {med:6.3f} ms (target <= {TARGET_MEDIAN_MS:g})  "
+        f"p99 {p99:6.3f} ms (target <= {TARGET_P99_MS:g})  max {s[-1] / 1e6:7.3f} ms  [{ok}]{extra}"
+    )
     for reason, count in refused.most_common(3):
         print(f"{'':<10}{count} x {reason}")
 
@@ -222,7 +299,12 @@ def _size(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "leadtui-bench" / "leads.db", help="database file (built if missing)")
+    ap.add_argument(
+        "--db",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "leadtui-bench" / "leads.db",
+        help="database file (built if missing)",
+    )
     ap.add_argument("--leads", type=int, default=1_000_000, help="leads to build (default 1,000,000)")
     ap.add_argument("--rebuild", action="store_true", help="delete --db and build it afresh")
     ap.add_argument("--ops", type=int, default=3000, help="timed operations per kind (default 3000)")
@@ -236,9 +318,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.rebuild or not args.db.exists():
         args.db.parent.mkdir(parents=True, exist_ok=True)
         made, loaded, checkpoint = build(args.db, args.leads, args.seed)
-        print(f"build:    {args.leads:,} leads in {made + loaded + checkpoint:.1f} s: load {loaded:.1f} s "
-              f"({args.leads / loaded:,.0f} leads/s with phones, FTS and indexes, bulk.insert_leads, "
-              f"{CHUNK:,} per transaction), generate {made:.1f} s, checkpoint {checkpoint:.1f} s")
+        print(
+            f"build:    {args.leads:,} leads in {made + loaded + checkpoint:.1f} s: load {loaded:.1f} s "
+            f"({args.leads / loaded:,.0f} leads/s with phones, FTS and indexes, bulk.insert_leads, "
+            f"{CHUNK:,} per transaction), generate {made:.1f} s, checkpoint {checkpoint:.1f} s"
+        )
     else:
         print("build:    reused (pass --rebuild to time a build)")
 
@@ -248,13 +332,15 @@ def main(argv: list[str] | None = None) -> None:
     total = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
     phones = conn.execute("SELECT count(*) FROM phones").fetchone()[0]
     pool = [r[0] for r in conn.execute("SELECT id FROM leads WHERE owner IS NULL AND dead = 0")]
-    print(f"leads:    {total:,} ({phones:,} phones, {len(pool):,} in the pool); size {_size(args.db) / 2**20:,.0f} MiB")
+    print(
+        f"leads:    {total:,} ({phones:,} phones, {len(pool):,} in the pool); size {_size(args.db) / 2**20:,.0f} MiB"
+    )
     need = 2 * (args.ops + args.warmup)
     if len(pool) < need:
         sys.exit(f"only {len(pool)} pool leads; need {need}: use more --leads or --rebuild")
     rng = random.Random(args.seed + 7)
     picked = rng.sample(pool, need)
-    status_ids, claim_ids = picked[: need // 2], picked[need // 2:]
+    status_ids, claim_ids = picked[: need // 2], picked[need // 2 :]
     cycle = ("not-contacted", "needs-offer", "not-interested")
 
     def run(name: str, ids: list[int], op) -> None:
@@ -263,14 +349,18 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter_ns()
             try:
                 op(i, lead_id)
-            except LeadtuiError as exc:  # e.g. every phone DNC, or a dial cap hit by an earlier run on this db
+            except (
+                LeadtuiError
+            ) as exc:  # e.g. every phone DNC, or a dial cap hit by an earlier run on this db
                 refused[re.sub(r"\d+", "N", str(exc))[:90]] += 1
                 continue
             if i >= args.warmup:
                 samples.append(time.perf_counter_ns() - t0)
         _report(name, samples, refused)
 
-    print(f"clock:    {NOW.isoformat()} (fixed); synchronous=FULL, WAL; {args.warmup} untimed warm-up ops each")
+    print(
+        f"clock:    {NOW.isoformat()} (fixed); synchronous=FULL, WAL; {args.warmup} untimed warm-up ops each"
+    )
     run("status", status_ids, lambda i, lead_id: service.set_status(lead_id, cycle[i % 3], "alice"))
     run("claim", claim_ids, lambda i, lead_id: service.claim(lead_id, "bob"))
     print(f"size:     {_size(args.db) / 2**20:,.0f} MiB after the run (db + wal)")

@@ -85,9 +85,13 @@ def child(db: str, rep: str, presses: int, t0: float) -> None:
             samples.sort()
             if not samples:
                 return
-            out.update(presses=len(samples), refused=refused, key_median_ms=samples[len(samples) // 2],
-                       key_p99_ms=samples[min(len(samples) - 1, round(0.99 * len(samples)))],
-                       key_max_ms=samples[-1])
+            out.update(
+                presses=len(samples),
+                refused=refused,
+                key_median_ms=samples[len(samples) // 2],
+                key_p99_ms=samples[min(len(samples) - 1, round(0.99 * len(samples)))],
+                key_max_ms=samples[-1],
+            )
         out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     asyncio.run(run())
@@ -98,8 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None and "--child" in sys.argv:
         i = sys.argv.index
         os.environ["LEADTUI_NOW"] = NOW
-        child(sys.argv[i("--db") + 1], sys.argv[i("--rep") + 1], int(sys.argv[i("--presses") + 1]),
-              float(sys.argv[i("--t0") + 1]))
+        child(
+            sys.argv[i("--db") + 1],
+            sys.argv[i("--rep") + 1],
+            int(sys.argv[i("--presses") + 1]),
+            float(sys.argv[i("--t0") + 1]),
+        )
         return
     import argparse
     import statistics
@@ -122,22 +130,45 @@ def main(argv: list[str] | None = None) -> None:
         build(db, args.leads)
     import sqlite3
 
-    with sqlite3.connect(db) as conn:  # a bench floor: LEADTUI_NOW sets its clock (honoured only on test floors)
+    with sqlite3.connect(
+        db
+    ) as conn:  # a bench floor: LEADTUI_NOW sets its clock (honoured only on test floors)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('test_clock', '1')")
+
     def run(presses: int, env: dict) -> dict:
         t0 = time.time()
-        proc = subprocess.run([sys.executable, __file__, "--child", "--db", str(db), "--rep", args.rep,
-                               "--presses", str(presses), "--t0", repr(t0)], capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--db",
+                str(db),
+                "--rep",
+                args.rep,
+                "--presses",
+                str(presses),
+                "--t0",
+                repr(t0),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         if proc.returncode:
             lines = proc.stderr.strip().splitlines()
             sys.exit(f"the app failed: {lines[-1] if lines else proc.returncode}")
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     with tempfile.TemporaryDirectory() as cache:
-        cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPYCACHEPREFIX": cache}
+        cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {
+            "PYTHONPYCACHEPREFIX": cache
+        }
         run(0, cached)  # compile once into the cache
-        paints = {name: statistics.median(run(0, env)["first_paint_ms"] for _ in range(RUNS))
-                  for name, env in (("as is", dict(os.environ)), ("bytecode cached", cached))}
+        paints = {
+            name: statistics.median(run(0, env)["first_paint_ms"] for _ in range(RUNS))
+            for name, env in (("as is", dict(os.environ)), ("bytecode cached", cached))
+        }
         figures = run(args.presses, cached)
     from leadtui.service import Service
 
@@ -146,12 +177,19 @@ def main(argv: list[str] | None = None) -> None:
     svc.close()
     print(f"database: {db} ({leads:,} leads), rep {args.rep}, screen 120x40, headless")
     for name, ms in paints.items():
-        print(f"  {'first paint, median of ' + str(RUNS) + ', ' + name:<48} {ms:8.1f} ms   (target <= 400 ms)")
-    for key, label in (("key_median_ms", f"key -> commit + repaint, median of {figures['presses']}"),
-                       ("key_p99_ms", "key -> commit + repaint, p99"), ("rss_mb", "peak RSS")):
+        print(
+            f"  {'first paint, median of ' + str(RUNS) + ', ' + name:<48} {ms:8.1f} ms   (target <= 400 ms)"
+        )
+    for key, label in (
+        ("key_median_ms", f"key -> commit + repaint, median of {figures['presses']}"),
+        ("key_p99_ms", "key -> commit + repaint, p99"),
+        ("rss_mb", "peak RSS"),
+    ):
         unit = "MB" if key == "rss_mb" else "ms"
         print(f"  {label:<48} {figures[key]:8.1f} {unit}   (target <= {TARGETS[key]} {unit})")
-    print(f"  slowest key {figures['key_max_ms']:.1f} ms; keys a rule refused (not timed): {figures['refused']}")
+    print(
+        f"  slowest key {figures['key_max_ms']:.1f} ms; keys a rule refused (not timed): {figures['refused']}"
+    )
 
 
 if __name__ == "__main__":

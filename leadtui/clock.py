@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def parse_iso(text: str) -> datetime:
@@ -25,9 +25,9 @@ def now() -> datetime:
     fixed = os.environ.get("LEADTUI_NOW")
     if fixed:
         return parse_iso(fixed)
-    return datetime.now(timezone.utc).astimezone()
+    return datetime.now(UTC).astimezone()
 
 
 def stamp(moment: datetime) -> str:
     """How times are stored: UTC, second precision, ISO-8601 with offset (sorts as text)."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -7,9 +7,10 @@ import os
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Union
 
 import platformdirs
 
@@ -75,7 +76,7 @@ class _Tagged:
     variants: dict[str, dict]
 
 
-Node = Union[dict, _Map, _Tagged, Callable[[Any], Union[str, None]]]
+Node = Union[dict, _Map, _Tagged, Callable[[Any], str | None]]
 
 
 def _is_int(v: Any) -> bool:
@@ -89,8 +90,11 @@ def _leaf(ok: Callable[[Any], Any], problem: str) -> Callable[[Any], str | None]
 
 def _int(low: int, high: int = 2**31 - 1) -> Callable[[Any], str | None]:
     """An integer from `low` to `high` (by default what any count or number of seconds here may be)."""
-    return lambda v: "must be an integer" if not _is_int(v) else (
-        f"must be >= {low}" if v < low else f"must be <= {high:,}, got {v:,}" if v > high else None)
+    return lambda v: (
+        "must be an integer"
+        if not _is_int(v)
+        else (f"must be >= {low}" if v < low else f"must be <= {high:,}, got {v:,}" if v > high else None)
+    )
 
 
 def _one_of(names: Iterable[str]) -> str:
@@ -113,8 +117,10 @@ _str = _leaf(lambda v: isinstance(v, str), "must be a string")
 _nonempty = _leaf(lambda v: isinstance(v, str) and v, "must be a non-empty string")
 _bool = _leaf(lambda v: isinstance(v, bool), "must be true or false")
 _seconds = _leaf(lambda v: (_is_int(v) or isinstance(v, float)) and v > 0, "must be a number > 0")
-_argv = _leaf(lambda v: isinstance(v, list) and v and all(isinstance(a, str) for a in v),
-              "must be a non-empty array of strings")
+_argv = _leaf(
+    lambda v: isinstance(v, list) and v and all(isinstance(a, str) for a in v),
+    "must be a non-empty array of strings",
+)
 _window = _leaf(_is_window, 'must be ["HH:MM", "HH:MM"] with the start before the end')
 _smtp = _leaf(lambda v: isinstance(v, str) and re.fullmatch(r"[^:\s]+:\d+", v), 'must be "host:port"')
 _state = _leaf(lambda k: k in US_STATES, "must be a two-letter US state code in capitals")
@@ -127,14 +133,26 @@ def _secrets(*names: str) -> dict:
 
 _LIMITS = {"window": _window, "max_per_phone_24h": _int(1)}
 _KIND = {"kind": _Req(_str)}
-_TARGET = _Tagged("kind", {
-    "webhook": _KIND | {"url": _Req(_nonempty), "timeout_seconds": _seconds} | _secrets("secret"),
-    "sms": _KIND | {"api_base": _nonempty, "from": _Req(_nonempty), "to": _Req(_nonempty), "timeout_seconds": _seconds}
-    | _secrets("account_sid", "auth_token"),
-    "email": _KIND | {"smtp": _Req(_smtp), "username": _str, "from": _nonempty, "to": _Req(_nonempty),
-                      "starttls": _bool, "timeout_seconds": _seconds} | _secrets("password"),
-    "command": _KIND | {"argv": _Req(_argv), "timeout_seconds": _seconds},
-})
+_TARGET = _Tagged(
+    "kind",
+    {
+        "webhook": _KIND | {"url": _Req(_nonempty), "timeout_seconds": _seconds} | _secrets("secret"),
+        "sms": _KIND
+        | {"api_base": _nonempty, "from": _Req(_nonempty), "to": _Req(_nonempty), "timeout_seconds": _seconds}
+        | _secrets("account_sid", "auth_token"),
+        "email": _KIND
+        | {
+            "smtp": _Req(_smtp),
+            "username": _str,
+            "from": _nonempty,
+            "to": _Req(_nonempty),
+            "starttls": _bool,
+            "timeout_seconds": _seconds,
+        }
+        | _secrets("password"),
+        "command": _KIND | {"argv": _Req(_argv), "timeout_seconds": _seconds},
+    },
+)
 SCHEMA: dict = {
     "rep": _str,
     "playbook": _nonempty,
@@ -163,6 +181,7 @@ def _show(v: Any) -> str:
 
 def _check(node: Node, v: Any, key: str) -> None:
     """Raise _Invalid naming the dotted key where `v` breaks `node`."""
+
     def at(k: str) -> str:
         return f"{key}.{k}" if key else k
 
@@ -203,8 +222,14 @@ def _validate(raw: dict) -> None:
 # [keys]: what the screen's key table (ui.keys, which needs Textual) checks, checked here without it.
 _KEY_NAME = re.compile(r"(.|[a-z0-9_+]+)")
 _CONTROL_EXTRA_KEYS = {"next": "down", "previous": "up"}  # as ui.keys.CONTROL_ACTIONS adds them
-_KEY_REPLACEMENTS = {"solidus": "slash", "reverse_solidus": "backslash", "commercial_at": "at",
-                     "hyphen_minus": "minus", "plus_sign": "plus", "low_line": "underscore"}
+_KEY_REPLACEMENTS = {
+    "solidus": "slash",
+    "reverse_solidus": "backslash",
+    "commercial_at": "at",
+    "hyphen_minus": "minus",
+    "plus_sign": "plus",
+    "low_line": "underscore",
+}
 
 
 def key_name(key: str) -> str:
@@ -223,8 +248,10 @@ def _check_key_names(keymap: dict[str, str]) -> None:
     for name, keys in keymap.items():
         for key in keys.split(","):
             if not _KEY_NAME.fullmatch(key.strip()):
-                raise _Invalid(f"keys.{name}: {key.strip()!r} is not a key name (one character, or a name "
-                               "such as f5, space, ctrl+p)")
+                raise _Invalid(
+                    f"keys.{name}: {key.strip()!r} is not a key name (one character, or a name "
+                    "such as f5, space, ctrl+p)"
+                )
 
 
 def check_keys(keymap: dict[str, str], playbook: Playbook) -> None:
@@ -234,14 +261,20 @@ def check_keys(keymap: dict[str, str], playbook: Playbook) -> None:
     known = sorted(id_ for id_, _, _ in table)
     for name in keymap:
         if name not in known:
-            raise LeadtuiError(f"config key keys.{name}: not a status or control (one of: {', '.join(known)})")
+            raise LeadtuiError(
+                f"config key keys.{name}: not a status or control (one of: {', '.join(known)})"
+            )
     taken: dict[str, tuple[str, str]] = {}
     for id_, label, defaults in table:
         keys = [key_name(k) for k in keymap[id_].split(",")] if id_ in keymap else [k for k in defaults if k]
         for key in keys:
             if key in taken:
                 other = taken[key]
-                mine, theirs = (other, (id_, label)) if other[0] in keymap and id_ not in keymap else ((id_, label), other)
+                mine, theirs = (
+                    (other, (id_, label))
+                    if other[0] in keymap and id_ not in keymap
+                    else ((id_, label), other)
+                )
                 raise LeadtuiError(f"config key keys.{mine[0]}: {key!r} is already the key of {theirs[1]}")
             taken[key] = (id_, label)
 
@@ -313,11 +346,17 @@ def load(explicit: str | None = None) -> Config:
         except LeadtuiError as exc:
             raise LeadtuiError(f"{path}: {exc}") from None
     given = raw.get("automation", {})
-    log_path = _beside(path, given["log_path"]) if "log_path" in given else str(data_dir() / "automation.jsonl")
-    targets = {name: (SMS_DEFAULTS if t["kind"] == "sms" else {}) | t for name, t in given.get("targets", {}).items()}
+    log_path = (
+        _beside(path, given["log_path"]) if "log_path" in given else str(data_dir() / "automation.jsonl")
+    )
+    targets = {
+        name: (SMS_DEFAULTS if t["kind"] == "sms" else {}) | t for name, t in given.get("targets", {}).items()
+    }
     routes = given.get("routes", {})
     automation = AUTOMATION_DEFAULTS | given | {"log_path": log_path, "routes": routes, "targets": targets}
-    return Config(path, raw, raw.get("rep"), playbook, raw.get("keys", {}), raw.get("calling", {}), automation)
+    return Config(
+        path, raw, raw.get("rep"), playbook, raw.get("keys", {}), raw.get("calling", {}), automation
+    )
 
 
 def secret(table: dict, name: str, where: str) -> str | None:

@@ -27,10 +27,11 @@ import json
 import os
 import random
 import time as time_
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadtui import clock, config
@@ -92,36 +93,221 @@ PLACES = (
 LISTS = (
     ("PropStream - Absentee Owners Dallas", 40, ("Dallas",), 1.0, 41),
     ("BatchLeads - Tired Landlords", 50, (), 0.9, 34),
-    ("DealMachine - Driving for Dollars", 40, ("Atlanta", "Memphis", "Detroit", "Cleveland", "Birmingham"), 0.3, 27),
+    (
+        "DealMachine - Driving for Dollars",
+        40,
+        ("Atlanta", "Memphis", "Detroit", "Cleveland", "Birmingham"),
+        0.3,
+        27,
+    ),
     ("PropStream - Pre-Foreclosure FL", 35, ("Miami", "Tampa", "Jacksonville"), 0.25, 20),
     ("REISift - Tax Delinquent", 45, (), 0.4, 14),
     ("BatchLeads - Vacant Properties", 35, (), 0.5, 9),
     ("PropStream - High Equity Seniors", 30, (), 0.1, 5),
     ("DirectSkip - Probate", 25, (), 0.5, 2),
 )
-FIRST = ("James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan "
-         "Joseph Jessica Thomas Sarah Charles Karen Daniel Nancy Anthony Sandra Donald Betty Kevin Gloria "
-         "Darnell Latoya Tyrone Keisha Jamal Shanice DeShawn Ebony Maria Jose Luis Carmen Juan Rosa Carlos Ana "
-         "Guadalupe Miguel Wei Mei Hung Linh Thanh Minh Ahmed Fatima Olga Ivan Priya Raj Kenji Yuki Aiyana").split()
-LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez "
-        "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark "
-        "Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Tran Pham Hill Flores Green "
-        "Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Washington Jefferson Banks Okafor "
-        "Patel Shah Kim Park Chen Wong Kowalski Novak O'Brien Fitzgerald Delgado Castillo Begay").split()
-STREETS = (*("Oak Pine Maple Cedar Elm Washington Lake Hill Park Main Sunset Lincoln Jackson Church Highland "
-             "Forest Jefferson Ridge Meadow Willow River Spring Walnut Chestnut Franklin Palm Magnolia Dogwood "
-             "Hickory Sycamore Cypress Birch Laurel Poplar Orchard Valley Mill Madison Monroe Grant Kennedy").split(),
-           "Martin Luther King Jr")
+FIRST = [
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Anthony",
+    "Sandra",
+    "Donald",
+    "Betty",
+    "Kevin",
+    "Gloria",
+    "Darnell",
+    "Latoya",
+    "Tyrone",
+    "Keisha",
+    "Jamal",
+    "Shanice",
+    "DeShawn",
+    "Ebony",
+    "Maria",
+    "Jose",
+    "Luis",
+    "Carmen",
+    "Juan",
+    "Rosa",
+    "Carlos",
+    "Ana",
+    "Guadalupe",
+    "Miguel",
+    "Wei",
+    "Mei",
+    "Hung",
+    "Linh",
+    "Thanh",
+    "Minh",
+    "Ahmed",
+    "Fatima",
+    "Olga",
+    "Ivan",
+    "Priya",
+    "Raj",
+    "Kenji",
+    "Yuki",
+    "Aiyana",
+]
+LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Tran",
+    "Pham",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Washington",
+    "Jefferson",
+    "Banks",
+    "Okafor",
+    "Patel",
+    "Shah",
+    "Kim",
+    "Park",
+    "Chen",
+    "Wong",
+    "Kowalski",
+    "Novak",
+    "O'Brien",
+    "Fitzgerald",
+    "Delgado",
+    "Castillo",
+    "Begay",
+]
+STREETS = (
+    *[
+        "Oak",
+        "Pine",
+        "Maple",
+        "Cedar",
+        "Elm",
+        "Washington",
+        "Lake",
+        "Hill",
+        "Park",
+        "Main",
+        "Sunset",
+        "Lincoln",
+        "Jackson",
+        "Church",
+        "Highland",
+        "Forest",
+        "Jefferson",
+        "Ridge",
+        "Meadow",
+        "Willow",
+        "River",
+        "Spring",
+        "Walnut",
+        "Chestnut",
+        "Franklin",
+        "Palm",
+        "Magnolia",
+        "Dogwood",
+        "Hickory",
+        "Sycamore",
+        "Cypress",
+        "Birch",
+        "Laurel",
+        "Poplar",
+        "Orchard",
+        "Valley",
+        "Mill",
+        "Madison",
+        "Monroe",
+        "Grant",
+        "Kennedy",
+    ],
+    "Martin Luther King Jr",
+)
 SUFFIXES = ("St", "Ave", "Dr", "Rd", "Ln", "Ct", "Blvd", "Pl", "Cir", "Ter", "Way")
-COMPANIES = ("{last} Holdings LLC", "{last} Properties LLC", "K&M Investments LLC", "Sunbelt Rental Homes LLC",
-             "Blue Door Capital LLC", "{last} & Sons Realty Inc", "Keystone Home Buyers LLC", "Redbird Equity LLC")
+COMPANIES = (
+    "{last} Holdings LLC",
+    "{last} Properties LLC",
+    "K&M Investments LLC",
+    "Sunbelt Rental Homes LLC",
+    "Blue Door Capital LLC",
+    "{last} & Sons Realty Inc",
+    "Keystone Home Buyers LLC",
+    "Redbird Equity LLC",
+)
 TRUSTS = ("{last} Family Trust", "{first} {last} Revocable Living Trust", "{last} Irrevocable Trust")
 PHONE_TYPES = ("Mobile", "Mobile", "Mobile", "Landline", "Landline", "VoIP")
 # owner names and addresses as vendors send them; the screen must show them literally (B5)
 _ONE = {"Owner 2 First Name": "", "Owner 2 Last Name": ""}
 HOSTILE = {
     7: {"Owner 1 First Name": "[bold]Robert[/bold]", "Owner 1 Last Name": "Tables"} | _ONE,
-    58: {"Owner 1 First Name": "", "Owner 1 Last Name": "[link=https://example.invalid]Click Here[/link] Holdings LLC"} | _ONE,
+    58: {
+        "Owner 1 First Name": "",
+        "Owner 1 Last Name": "[link=https://example.invalid]Click Here[/link] Holdings LLC",
+    }
+    | _ONE,
     121: {"Owner 1 First Name": "Dale", "Owner 1 Last Name": "\x1b[2J\x1b[31mCooper"} | _ONE,
     177: {"Unit #": "[rear unit]"},
     240: {"Owner 1 First Name": "Seán", "Owner 1 Last Name": "O'Brien-Núñez"} | _ONE,
@@ -215,8 +401,12 @@ def _build(tmp: Path, contracts: Path, now: datetime) -> None:
     moment = [now]
     svc = Service.open(tmp, now=lambda: moment[0], contracts_dir=contracts)
     try:
-        for name, days, manager in ((DEMO_MANAGER, 3 * 365, True), (DEMO_REP, 400, False),
-                                    (OTHER_REP, 200, False), (NEW_REP, 12, False)):
+        for name, days, manager in (
+            (DEMO_MANAGER, 3 * 365, True),
+            (DEMO_REP, 400, False),
+            (OTHER_REP, 200, False),
+            (NEW_REP, 12, False),
+        ):
             moment[0] = now - timedelta(days=days)
             svc.add_rep(name, manager=manager, started=moment[0].date(), pin=DEMO_PIN if manager else None)
         leads = _leads(now)
@@ -244,8 +434,12 @@ def _phone_book(rng: random.Random) -> dict[str, list[str]]:
 
 
 _FORMATS = (
-    lambda n: f"({n[:3]}) {n[3:6]}-{n[6:]}", lambda n: f"{n[:3]}-{n[3:6]}-{n[6:]}", lambda n: n,
-    lambda n: f"+1 {n[:3]} {n[3:6]} {n[6:]}", lambda n: f"{n[:3]}.{n[3:6]}.{n[6:]}", lambda n: f"1{n}",
+    lambda n: f"({n[:3]}) {n[3:6]}-{n[6:]}",
+    lambda n: f"{n[:3]}-{n[3:6]}-{n[6:]}",
+    lambda n: n,
+    lambda n: f"+1 {n[:3]} {n[3:6]} {n[6:]}",
+    lambda n: f"{n[:3]}.{n[3:6]}.{n[6:]}",
+    lambda n: f"1{n}",
 )
 
 
@@ -258,10 +452,16 @@ def _owner(rng: random.Random, listname: str) -> dict[str, str]:
     if r < entity:
         return {"Owner 1 First Name": "", "Owner 1 Last Name": rng.choice(COMPANIES).format(last=last)}
     if r < entity + 0.06:
-        return {"Owner 1 First Name": "", "Owner 1 Last Name": rng.choice(TRUSTS).format(first=first, last=last)}
+        return {
+            "Owner 1 First Name": "",
+            "Owner 1 Last Name": rng.choice(TRUSTS).format(first=first, last=last),
+        }
     row = {"Owner 1 First Name": first, "Owner 1 Last Name": last}
     if rng.random() < 0.3:
-        row |= {"Owner 2 First Name": rng.choice(FIRST), "Owner 2 Last Name": last if rng.random() < 0.8 else rng.choice(LAST)}
+        row |= {
+            "Owner 2 First Name": rng.choice(FIRST),
+            "Owner 2 Last Name": last if rng.random() < 0.8 else rng.choice(LAST),
+        }
     return row
 
 
@@ -286,9 +486,16 @@ def _propstream_rows(rng: random.Random) -> list[dict[str, str]]:
             unit = f"Unit {rng.randrange(1, 12)}" if rng.random() < 0.05 else ""
             if address_key(f"{street} {unit}", zip_code) in seen:
                 continue
-            row = {"Address": street, "Unit #": unit, "City": city, "State": state, "Zip": zip_code,
-                   "County": county, "APN": f"{rng.randrange(10, 99)}-{rng.randrange(10**4):04d}-{rng.randrange(1000):03d}",
-                   "Litigator": "Yes" if rng.random() < 0.015 else "No"}
+            row = {
+                "Address": street,
+                "Unit #": unit,
+                "City": city,
+                "State": state,
+                "Zip": zip_code,
+                "County": county,
+                "APN": f"{rng.randrange(10, 99)}-{rng.randrange(10**4):04d}-{rng.randrange(1000):03d}",
+                "Litigator": "Yes" if rng.random() < 0.015 else "No",
+            }
             again = [o for o in portfolio if o["_properties"] < 3]
             if again and rng.random() < 0.08:
                 owner = rng.choice(again)
@@ -298,24 +505,39 @@ def _propstream_rows(rng: random.Random) -> list[dict[str, str]]:
                 row |= _owner(rng, listname)
                 if rng.random() < absentee:
                     m_city, m_state, _c, m_zips, m_areas, _w = rng.choices(PLACES, weights)[0]
-                    row |= {"Mailing Address": _street(rng), "Mailing City": m_city, "Mailing State": m_state,
-                            "Mailing Zip": rng.choice(m_zips)}
+                    row |= {
+                        "Mailing Address": _street(rng),
+                        "Mailing City": m_city,
+                        "Mailing State": m_state,
+                        "Mailing Zip": rng.choice(m_zips),
+                    }
                 else:
                     m_areas = areas
-                    row |= {"Mailing Address": f"{street} {unit}".strip(), "Mailing City": city,
-                            "Mailing State": state, "Mailing Zip": zip_code}
+                    row |= {
+                        "Mailing Address": f"{street} {unit}".strip(),
+                        "Mailing City": city,
+                        "Mailing State": state,
+                        "Mailing Zip": zip_code,
+                    }
                 n_phones = rng.choices((1, 2, 3, 4, 5), (30, 30, 20, 12, 8))[0]
                 for i in range(1, n_phones + 1):
                     pool = book[rng.choice(m_areas)]
                     if not pool:
                         break
-                    row |= {f"Phone {i}": rng.choice(_FORMATS)(pool.pop()), f"Phone {i} Type": rng.choice(PHONE_TYPES),
-                            f"Phone {i} DNC": "Yes" if rng.random() < 0.08 else "No"}
+                    row |= {
+                        f"Phone {i}": rng.choice(_FORMATS)(pool.pop()),
+                        f"Phone {i} Type": rng.choice(PHONE_TYPES),
+                        f"Phone {i} DNC": "Yes" if rng.random() < 0.08 else "No",
+                    }
                 if row.get("Owner 1 First Name") and rng.random() < 0.3:
-                    row["Email 1"] = f"{row['Owner 1 First Name']}.{row['Owner 1 Last Name']}{rng.randrange(10, 99)}@example.com".lower()
+                    row["Email 1"] = (
+                        f"{row['Owner 1 First Name']}.{row['Owner 1 Last Name']}{rng.randrange(10, 99)}@example.com".lower()
+                    )
                 if rng.random() < 0.15 and row["Mailing City"] != city:
-                    portfolio.append({k: v for k, v in row.items() if k.startswith(("Owner", "Mailing", "Phone", "Email"))}
-                                     | {"_properties": 1})
+                    portfolio.append(
+                        {k: v for k, v in row.items() if k.startswith(("Owner", "Mailing", "Phone", "Email"))}
+                        | {"_properties": 1}
+                    )
             seen.add(address_key(f"{street} {unit}", zip_code))
             rows.append(row | {"_list": listname})
             made += 1
@@ -344,18 +566,39 @@ def _lead(row: dict[str, str], imported: datetime) -> dict[str, Any]:
         number = phonelib.normalize(row.get(f"Phone {i}", ""))
         if number and number not in numbers:
             numbers.add(number)
-            phones.append((len(phones) + 1, number, row[f"Phone {i} Type"], int(row[f"Phone {i} DNC"] == "Yes"),
-                           litigator, resolve_zone(phonelib.time_zones(number), row["State"])))
+            phones.append(
+                (
+                    len(phones) + 1,
+                    number,
+                    row[f"Phone {i} Type"],
+                    int(row[f"Phone {i} DNC"] == "Yes"),
+                    litigator,
+                    resolve_zone(phonelib.time_zones(number), row["State"]),
+                )
+            )
     emails = [row[k] for k in ("Email 1", "Email 2") if row.get(k)]
     return {
-        "owner_name": name, "address": address, "city": row["City"], "state": row["State"], "zip": row["Zip"],
-        "mailing_address": row["Mailing Address"], "mailing_city": row["Mailing City"],
-        "mailing_state": row["Mailing State"], "mailing_zip": row["Mailing Zip"], "apn": row["APN"],
-        "county": row["County"], "emails": json.dumps(emails), "source_list": row["_list"],
+        "owner_name": name,
+        "address": address,
+        "city": row["City"],
+        "state": row["State"],
+        "zip": row["Zip"],
+        "mailing_address": row["Mailing Address"],
+        "mailing_city": row["Mailing City"],
+        "mailing_state": row["Mailing State"],
+        "mailing_zip": row["Mailing Zip"],
+        "apn": row["APN"],
+        "county": row["County"],
+        "emails": json.dumps(emails),
+        "source_list": row["_list"],
         "owner_key": owner_key(name, row["Mailing Address"], row["Mailing Zip"]),
-        "address_key": address_key(address, row["Zip"]), "status": "new",
-        "created_at": clock.stamp(imported), "updated_at": clock.stamp(imported),
-        "phones": phones, "imported": imported, "street": row["Address"],  # not columns: for the planner
+        "address_key": address_key(address, row["Zip"]),
+        "status": "new",
+        "created_at": clock.stamp(imported),
+        "updated_at": clock.stamp(imported),
+        "phones": phones,
+        "imported": imported,
+        "street": row["Address"],  # not columns: for the planner
     }
 
 
@@ -385,8 +628,16 @@ def _load(svc: Service, leads: list[dict[str, Any]]) -> range:
         ids = bulk.insert_leads(conn, leads, lambda lead: lead["phones"])
         for lead_id, lead in zip(ids, leads):
             at = lead["imported"]
-            q.insert_event(conn, lead_id=lead_id, at=clock.stamp(at), day=at.date().isoformat(), rep=None,
-                           kind="import", status="new", data={"list": lead["source_list"]})
+            q.insert_event(
+                conn,
+                lead_id=lead_id,
+                at=clock.stamp(at),
+                day=at.date().isoformat(),
+                rep=None,
+                kind="import",
+                status="new",
+                data={"list": lead["source_list"]},
+            )
     return ids
 
 
@@ -398,8 +649,18 @@ def _candidates(ids: range, leads: list[dict[str, Any]]) -> list[_Lead]:
     for lead_id, lead in zip(ids, leads):
         good = [p for p in lead["phones"] if not (p[3] or p[4])]
         first = good[0] if good else (None,) * 6
-        out.append(_Lead(lead_id, lead["imported"], lead["street"], first[5], first[1], len(good),
-                         len(lead["phones"]), owners[lead["owner_key"]] > 1))
+        out.append(
+            _Lead(
+                lead_id,
+                lead["imported"],
+                lead["street"],
+                first[5],
+                first[1],
+                len(good),
+                len(lead["phones"]),
+                owners[lead["owner_key"]] > 1,
+            )
+        )
     return out
 
 
@@ -460,7 +721,9 @@ class _Floor:
 
     def then(self, lead: _Lead, *steps: Step) -> None:
         for at, name, args, kwargs in steps:
-            self.calls.append((at, lambda name=name, args=args, kwargs=kwargs: self._call(lead.id, name, args, kwargs)))
+            self.calls.append(
+                (at, lambda name=name, args=args, kwargs=kwargs: self._call(lead.id, name, args, kwargs))
+            )
 
     def _call(self, lead_id: int, name: str, args: tuple, kwargs: dict) -> None:
         if name in ("approve", "reject"):  # morgan decides the lead's pending approval
@@ -500,8 +763,20 @@ class _Floor:
 
         def booked(lead: _Lead, rep: str, when: datetime, days: int, hour: int) -> None:
             """Appointment Booked at `when` for `hour`:30 lead-local, `days` from today (else the day after)."""
-            local = (now + days * d).astimezone(ZoneInfo(lead.zone)).replace(hour=hour, minute=30, second=0, microsecond=0)
-            self.then(lead, st(when, "appointment-booked", rep, at=(local if local > now + 30 * m else local + d).isoformat()))
+            local = (
+                (now + days * d)
+                .astimezone(ZoneInfo(lead.zone))
+                .replace(hour=hour, minute=30, second=0, microsecond=0)
+            )
+            self.then(
+                lead,
+                st(
+                    when,
+                    "appointment-booked",
+                    rep,
+                    at=(local if local > now + 30 * m else local + d).isoformat(),
+                ),
+            )
 
         # alice: follow-ups due now, and one in three months (W18)
         due = self.story(nc(s - 9 * d - 20 * m, a), do(s - 7 * d - 2 * h, "followup", a, "2 weeks"))
@@ -519,8 +794,12 @@ class _Floor:
         self.story(do(s - 3 * h, "claim", a), nc(s - 46 * m, a))
         for i in range(3):
             self.story(do(s - 2 * h - 7 * i * m, "claim", a))
-        self.story(do(s - 2 * d, "claim", a), st(s - d - h, "wrong-number", a), st(s - 35 * m, "wrong-number", a),
-                   want=several)
+        self.story(
+            do(s - 2 * d, "claim", a),
+            st(s - d - h, "wrong-number", a),
+            st(s - 35 * m, "wrong-number", a),
+            want=several,
+        )
         # alice: today's session in the pool
         for i in range(6):
             self.story(*triple(s - 95 * m + 4 * i * m, a), want=several if i % 2 else single)
@@ -531,13 +810,22 @@ class _Floor:
         self.story(nc(s - 62 * m, a), st(s - 60 * m, "not-interested", a))
         self.story(st(s - 55 * m, "listed-with-agent", a))
         # alice: contracts (W6, W7)
-        self.story(st(s - 6 * d, "needs-offer", a), st(s - 5 * d, "offer-made", a, amount=95_000),
-                   st(s - d - h, "send-contract", a))
-        self.story(st(s - 12 * d, "offer-made", a, amount=120_000), st(s - 10 * d, "send-contract", a),
-                   st(s - 2 * d, "under-contract", a))
+        self.story(
+            st(s - 6 * d, "needs-offer", a),
+            st(s - 5 * d, "offer-made", a, amount=95_000),
+            st(s - d - h, "send-contract", a),
+        )
+        self.story(
+            st(s - 12 * d, "offer-made", a, amount=120_000),
+            st(s - 10 * d, "send-contract", a),
+            st(s - 2 * d, "under-contract", a),
+        )
         # alice: kills (W10, W11, W12)
         self.story(st(s - 3 * d, "dead-deal", a))
-        self.story(st(s - d - 2 * h, "already-sold", a, source="propstream", confirm=True), want=lambda lead: lead.others)
+        self.story(
+            st(s - d - 2 * h, "already-sold", a, source="propstream", confirm=True),
+            want=lambda lead: lead.others,
+        )
         self.story(*(st(s - 2 * d - 3 * h + i * m, "wrong-number", a) for i in range(3)), want=single)
 
         # bob: leads of his own, so out of alice's queue
@@ -562,9 +850,18 @@ class _Floor:
             self.story(nc(s - 75 * m + 2 * i * m, c))
         self.story(st(s - 25 * m, "needs-offer", c))
         self.story(do(s - d, "claim", c), st(s - 15 * m, "dead-deal", c))
-        self.story(do(s - 3 * d, "claim", c), st(s - 2 * d - 2 * h, "dead-deal", c),
-                   do(s - 2 * d - h, "reject", "Owner said call back in the spring: that's a follow-up (f), not a dead deal"))
-        self.story(do(s - 5 * d, "claim", c), st(s - 4 * d - 3 * h, "dead-deal", c), do(s - 4 * d - h, "approve"))
+        self.story(
+            do(s - 3 * d, "claim", c),
+            st(s - 2 * d - 2 * h, "dead-deal", c),
+            do(
+                s - 2 * d - h,
+                "reject",
+                "Owner said call back in the spring: that's a follow-up (f), not a dead deal",
+            ),
+        )
+        self.story(
+            do(s - 5 * d, "claim", c), st(s - 4 * d - 3 * h, "dead-deal", c), do(s - 4 * d - h, "approve")
+        )
         self.story(do(s - 6 * d, "assign", c, DEMO_MANAGER))
 
         # drip replies matched to leads by phone (W17), one from a number on no lead, one cleared

@@ -13,8 +13,9 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from leadtui.errors import LeadtuiError
 from leadtui.store import queries
@@ -38,7 +39,9 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def write_csv(stream, header: Sequence[str], rows: Iterable[Sequence[Any]], lineterminator: str = "\r\n") -> int:
+def write_csv(
+    stream, header: Sequence[str], rows: Iterable[Sequence[Any]], lineterminator: str = "\r\n"
+) -> int:
     """Write header and rows (cells made inert) to an open text stream; returns the rows written."""
     writer = csv.writer(stream, lineterminator=lineterminator)
     writer.writerow(header)
@@ -50,15 +53,35 @@ def write_csv(stream, header: Sequence[str], rows: Iterable[Sequence[Any]], line
 
 
 def _contact(row, phones) -> dict:
-    return {"id": row["id"], "owner_name": row["owner_name"], "address": row["address"], "city": row["city"],
-            "state": row["state"], "zip": row["zip"], "status": row["status"], "owner": row["owner"],
-            "source_list": row["source_list"], "source_status": row["source_status"], "dead": bool(row["dead"]),
-            "emails": json.loads(row["emails"]),
-            "phones": [{"number": p["p_number"], "type": p["p_type"], "dnc": bool(p["p_dnc"]),
-                        "litigator": bool(p["p_litigator"]), "bad": bool(p["p_bad"])} for p in phones]}
+    return {
+        "id": row["id"],
+        "owner_name": row["owner_name"],
+        "address": row["address"],
+        "city": row["city"],
+        "state": row["state"],
+        "zip": row["zip"],
+        "status": row["status"],
+        "owner": row["owner"],
+        "source_list": row["source_list"],
+        "source_status": row["source_status"],
+        "dead": bool(row["dead"]),
+        "emails": json.loads(row["emails"]),
+        "phones": [
+            {
+                "number": p["p_number"],
+                "type": p["p_type"],
+                "dnc": bool(p["p_dnc"]),
+                "litigator": bool(p["p_litigator"]),
+                "bad": bool(p["p_bad"]),
+            }
+            for p in phones
+        ],
+    }
 
 
-def status_report(svc, *, rep: str | None = None, list_name: str | None = None, contacts: bool = False) -> list[dict]:
+def status_report(
+    svc, *, rep: str | None = None, list_name: str | None = None, contacts: bool = False
+) -> list[dict]:
     """L4, the Contact Status Report: every status of the playbook with its count (killed leads
     included, under their red status), and with `contacts` the leads in each."""
     with svc.db.read() as conn:
@@ -70,20 +93,59 @@ def status_report(svc, *, rep: str | None = None, list_name: str | None = None, 
         counts = store.status_counts(conn, rep, list_name)
         people = [_contact(r, p) for r, p in store.contacts(conn, rep, list_name)] if contacts else []
     known = [(s.id, s.label, s.group) for s in svc.playbook.statuses]
-    known += [(sid, sid, "grey") for sid in sorted(set(counts) - {k[0] for k in known})]  # from an older playbook
-    out = [{"status": sid, "label": label, "group": group, "count": counts.get(sid, 0)} for sid, label, group in known]
+    known += [
+        (sid, sid, "grey") for sid in sorted(set(counts) - {k[0] for k in known})
+    ]  # from an older playbook
+    out = [
+        {"status": sid, "label": label, "group": group, "count": counts.get(sid, 0)}
+        for sid, label, group in known
+    ]
     if contacts:
         for entry in out:
             entry["contacts"] = [c for c in people if c["status"] == entry["status"]]
     return out
 
 
-EXPORT_HEADER = ("ID", "Owner Name", "Address", "City", "State", "Zip", "Mailing Address", "Mailing City",
-                 "Mailing State", "Mailing Zip", "APN", "County", "Email", "Status", "Owner", "List", "Source Status",
-                 "Dead")
-EXPORT_COLUMNS = ("id", "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city",
-                  "mailing_state", "mailing_zip", "apn", "county", "emails", "status", "owner", "source_list",
-                  "source_status", "dead")
+EXPORT_HEADER = (
+    "ID",
+    "Owner Name",
+    "Address",
+    "City",
+    "State",
+    "Zip",
+    "Mailing Address",
+    "Mailing City",
+    "Mailing State",
+    "Mailing Zip",
+    "APN",
+    "County",
+    "Email",
+    "Status",
+    "Owner",
+    "List",
+    "Source Status",
+    "Dead",
+)
+EXPORT_COLUMNS = (
+    "id",
+    "owner_name",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "apn",
+    "county",
+    "emails",
+    "status",
+    "owner",
+    "source_list",
+    "source_status",
+    "dead",
+)
 
 
 def export(svc, path, *, status: str | None = None, viewer: str | None = None) -> int:
@@ -100,8 +162,14 @@ def export(svc, path, *, status: str | None = None, viewer: str | None = None) -
     try:
         with svc.db.read() as conn, open(tmp, "w", encoding="utf-8", newline="") as out:
             n = store.max_phones(conn)
-            header = [*EXPORT_HEADER, *(h.format(i) for i in range(1, n + 1)
-                                        for h in ("Phone {}", "Phone {} Type", "Phone {} DNC"))]
+            header = [
+                *EXPORT_HEADER,
+                *(
+                    h.format(i)
+                    for i in range(1, n + 1)
+                    for h in ("Phone {}", "Phone {} Type", "Phone {} DNC")
+                ),
+            ]
 
             def rows():
                 for row, phones in store.contacts(conn, status=status, visible_to=visible_to):

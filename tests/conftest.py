@@ -17,7 +17,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from click.testing import CliRunner
 
 from leadtui.cli import cli
@@ -27,10 +26,10 @@ from leadtui.store.db import connect
 NY = ZoneInfo("America/New_York")
 START = datetime(2026, 11, 23, 15, 0, tzinfo=NY)  # a Monday, inside calling hours in Miami
 
-REP = "alice"          # a rep past her first 30 days (started 2025-01-01)
-MANAGER = "boss"       # a manager, PIN below
+REP = "alice"  # a rep past her first 30 days (started 2025-01-01)
+MANAGER = "boss"  # a manager, PIN below
 PIN = "482916"
-NEWBIE = "newbie"      # a rep who started yesterday (first 30 days: W13)
+NEWBIE = "newbie"  # a rep who started yesterday (first 30 days: W13)
 
 
 class Clock:
@@ -73,8 +72,14 @@ def add_lead(svc: Service, *, phones: int | list[str] = 1, **fields) -> dict:
     if isinstance(phones, int):
         used = svc.db.conn.execute("SELECT count(*) FROM phones").fetchone()[0]
         phones = [f"(305) 555-{101 + used + i:04d}" for i in range(phones)]
-    args = {"owner_name": f"Owner {n}", "address": f"{100 + n} Ocean Dr", "city": "Miami",
-            "state": "FL", "zip_code": "33139", **fields}
+    args = {
+        "owner_name": f"Owner {n}",
+        "address": f"{100 + n} Ocean Dr",
+        "city": "Miami",
+        "state": "FL",
+        "zip_code": "33139",
+        **fields,
+    }
     return svc.add_lead(phones=phones, **args)
 
 
@@ -100,6 +105,7 @@ def make_service(tmp_path, clock):
 
 
 # --- the command line ---------------------------------------------------------------------
+
 
 @pytest.fixture
 def cli_env(tmp_path, monkeypatch):

@@ -12,7 +12,9 @@ from leadtui.service import Service
 
 path, start, rep, hold, lease, at = sys.argv[1:7]
 start, hold, began = float(start), hold == "hold", time.time()
-svc = Service.open(path, reserve_seconds=int(lease), now=lambda: parse_iso(at) + timedelta(seconds=time.time() - began))
+svc = Service.open(
+    path, reserve_seconds=int(lease), now=lambda: parse_iso(at) + timedelta(seconds=time.time() - began)
+)
 while time.time() < start:
     time.sleep(0.001)
 rows, _ = svc.queue(rep, ("pool", 0), 50)

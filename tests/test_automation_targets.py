@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-
 from conftest import REP, add_lead
+
 from leadtui import config
 from leadtui.automation.targets import SMS_MAX
 from leadtui.automation.worker import Worker
@@ -83,8 +83,14 @@ class Sink(LocalHTTP):
         with self.lock:
             number = len(self.requests)
             status = self.statuses.pop(0) if self.statuses else 200
-            self.requests.append({"path": handler.path, "headers": {k.lower(): v for k, v in handler.headers.items()},
-                                  "body": body, "status": status})
+            self.requests.append(
+                {
+                    "path": handler.path,
+                    "headers": {k.lower(): v for k, v in handler.headers.items()},
+                    "body": body,
+                    "status": status,
+                }
+            )
         if self.hold:
             self.hold(number)
         reply = json.dumps({"sid": f"SM{number:032d}"} if status < 300 else {"message": "no"}).encode()
@@ -172,28 +178,30 @@ def states(svc, lead_id: int) -> list[tuple[str, str, int]]:
 
 # --- webhook ----------------------------------------------------------------------------------
 
-def test_webhook_fails_then_succeeds_retried_once_per_key_signed(make_service, open_worker, clock, tmp_path,
-                                                                 monkeypatch):
+
+def test_webhook_fails_then_succeeds_retried_once_per_key_signed(
+    make_service, open_worker, clock, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     svc = make_service()
     with Sink(statuses=[500]) as sink:
         worker = open_worker(write_config(tmp_path, webhook_config(sink.url + "/hooks/leadtui")))
         lead = needs_offer(svc)
-        assert worker.run_once() == {}                       # inside the undo window: not due
+        assert worker.run_once() == {}  # inside the undo window: not due
         clock.advance(seconds=31)
         assert worker.run_once() == {"failed": 1}
         [row] = svc.outbox(lead_id=lead["id"])
         assert (row["state"], row["attempts"]) == ("failed", 1) and "HTTP 500" in row["last_error"]
-        assert worker.run_once() == {}                       # backing off
+        assert worker.run_once() == {}  # backing off
         clock.advance(hours=1)
         assert worker.run_once() == {"sent": 1}
         clock.advance(hours=1)
-        assert worker.run_once() == {}                       # sent is done
+        assert worker.run_once() == {}  # sent is done
     assert states(svc, lead["id"]) == [("text_underwriter", "sent", 2)]
     first, second = sink.requests
     assert first["path"] == second["path"] == "/hooks/leadtui"
     assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"] == row["idempotency_key"]
-    assert sink.delivered() == [row["idempotency_key"]]     # delivered once per key
+    assert sink.delivered() == [row["idempotency_key"]]  # delivered once per key
     assert verify(first) and verify(second)
     assert not verify(second, key=b"another secret")
     body = json.loads(second["body"])
@@ -205,8 +213,9 @@ def test_webhook_fails_then_succeeds_retried_once_per_key_signed(make_service, o
     assert kinds[-2:] == ["automation_failed", "automation_sent"]
 
 
-def test_w19_undo_while_in_flight_the_action_is_recorded_as_sent(make_service, open_worker, clock, tmp_path,
-                                                                monkeypatch):
+def test_w19_undo_while_in_flight_the_action_is_recorded_as_sent(
+    make_service, open_worker, clock, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
     svc, station = make_service(), make_service()
     undone = []
@@ -218,7 +227,7 @@ def test_w19_undo_while_in_flight_the_action_is_recorded_as_sent(make_service, o
     assert len(undone) == 1
     assert undone[0].warnings == ["text_underwriter is being delivered right now; it may still arrive"]
     [row] = svc.outbox(lead_id=lead["id"])
-    assert (row["state"], row["attempts"]) == ("sent", 1)                # it went: the outbox says so
+    assert (row["state"], row["attempts"]) == ("sent", 1)  # it went: the outbox says so
     *_, undo, last = svc.lead(lead["id"], events=True)["events"]
     assert undo["kind"] == "undo" and undo["data"]["cancelled"] == [f"text_underwriter #{row['id']}"]
     assert last["kind"] == "automation_sent" and "cancelled while in flight" in last["data"]["note"]
@@ -264,7 +273,10 @@ def test_sms_twilio_path_form_fields_and_basic_auth(make_service, open_worker, c
         assert worker.run_once() == {"sent": 1}
     [request] = sink.requests
     assert request["path"] == "/2010-04-01/Accounts/AC0123456789abcdef/Messages.json"
-    assert request["headers"]["authorization"] == "Basic " + base64.b64encode(b"AC0123456789abcdef:tok-secret").decode()
+    assert (
+        request["headers"]["authorization"]
+        == "Basic " + base64.b64encode(b"AC0123456789abcdef:tok-secret").decode()
+    )
     assert request["headers"]["content-type"] == "application/x-www-form-urlencoded"
     form = {k: v for k, [v] in parse_qs(request["body"].decode(), strict_parsing=True).items()}
     assert set(form) == {"To", "From", "Body"}
@@ -275,7 +287,9 @@ def test_sms_twilio_path_form_fields_and_basic_auth(make_service, open_worker, c
     assert events[-1]["kind"] == "automation_sent" and "SM" in events[-1]["data"]["detail"]
 
 
-def test_sms_4xx_dead_at_once_5xx_and_timeout_retried(make_service, open_worker, clock, tmp_path, monkeypatch):
+def test_sms_4xx_dead_at_once_5xx_and_timeout_retried(
+    make_service, open_worker, clock, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TEST_TWILIO_TOKEN", "tok-secret")
     svc = make_service()
     release = threading.Event()
@@ -294,7 +308,9 @@ def test_sms_4xx_dead_at_once_5xx_and_timeout_retried(make_service, open_worker,
     assert len(sink.requests) == 3
 
 
-def test_sms_with_no_phone_to_text_is_dead_and_never_posted(make_service, open_worker, clock, tmp_path, monkeypatch):
+def test_sms_with_no_phone_to_text_is_dead_and_never_posted(
+    make_service, open_worker, clock, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TEST_TWILIO_TOKEN", "tok-secret")
     svc = make_service()
     with Sink() as sink:
@@ -308,6 +324,7 @@ def test_sms_with_no_phone_to_text_is_dead_and_never_posted(make_service, open_w
 
 # --- email (aiosmtpd) ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def smtp_server(tmp_path, monkeypatch):
     """aiosmtpd on 127.0.0.1 that requires STARTTLS and AUTH; its self-signed cert is trusted via SSL_CERT_FILE.
@@ -318,9 +335,30 @@ def smtp_server(tmp_path, monkeypatch):
     from aiosmtpd.smtp import AuthResult
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
@@ -331,8 +369,14 @@ def smtp_server(tmp_path, monkeypatch):
         async def handle_DATA(self, server, session, envelope):
             if replies:
                 return replies.pop(0)
-            messages.append({"tls": session.ssl is not None, "login": session.auth_data,
-                             "rcpt": envelope.rcpt_tos, "mail": message_from_bytes(envelope.content)})
+            messages.append(
+                {
+                    "tls": session.ssl is not None,
+                    "login": session.auth_data,
+                    "rcpt": envelope.rcpt_tos,
+                    "mail": message_from_bytes(envelope.content),
+                }
+            )
             return "250 OK"
 
     def authenticate(server, session, envelope, mechanism, auth_data):
@@ -342,8 +386,15 @@ def smtp_server(tmp_path, monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=tls, require_starttls=True,
-                            authenticator=authenticate, auth_require_tls=True)
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=tls,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
     controller.start()
     try:
         yield port, messages, replies
@@ -351,12 +402,15 @@ def smtp_server(tmp_path, monkeypatch):
         controller.stop()
 
 
-def test_email_starttls_auth_and_stable_message_id(make_service, open_worker, clock, tmp_path, monkeypatch,
-                                                  smtp_server):
+def test_email_starttls_auth_and_stable_message_id(
+    make_service, open_worker, clock, tmp_path, monkeypatch, smtp_server
+):
     port, messages, replies = smtp_server
     replies.append("451 try again later")
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "smtp-pass")
-    cfg = write_config(tmp_path, f"""
+    cfg = write_config(
+        tmp_path,
+        f"""
 [automation]
 mode = "dispatch"
 [automation.routes]
@@ -368,12 +422,13 @@ username = "leadtui"
 password_env = "TEST_SMTP_PASSWORD"
 from = "floor@example.test"
 to = "deals@example.test"
-""")
+""",
+    )
     svc = make_service()
     worker = open_worker(cfg)
     lead = needs_offer(svc)
     clock.advance(seconds=31)
-    assert worker.run_once() == {"failed": 1}               # 451: transient
+    assert worker.run_once() == {"failed": 1}  # 451: transient
     clock.advance(hours=1)
     assert worker.run_once() == {"sent": 1}
     [row] = svc.outbox(lead_id=lead["id"])
@@ -389,7 +444,9 @@ to = "deals@example.test"
 
 def test_email_wrong_password_is_dead(make_service, open_worker, clock, tmp_path, monkeypatch, smtp_server):
     port, messages, _ = smtp_server
-    cfg = write_config(tmp_path, f"""
+    cfg = write_config(
+        tmp_path,
+        f"""
 [automation]
 mode = "dispatch"
 [automation.routes]
@@ -400,7 +457,8 @@ smtp = "127.0.0.1:{port}"
 username = "leadtui"
 password = "wrong"
 to = "deals@example.test"
-""")
+""",
+    )
     svc = make_service()
     worker = open_worker(cfg)
     lead = needs_offer(svc)
@@ -411,13 +469,18 @@ to = "deals@example.test"
 
 # --- command ------------------------------------------------------------------------------------
 
+
 def test_command_gets_the_json_on_stdin_exit_0_is_sent(make_service, open_worker, clock, tmp_path):
     script = tmp_path / "notify.py"
-    script.write_text("import pathlib, sys\n"
-                      "out = pathlib.Path(sys.argv[1]) / f'lead-{sys.argv[2]}.json'\n"
-                      "out.write_bytes(sys.stdin.buffer.read())\n"
-                      "sys.exit(0 if out.stat().st_size else 5)\n")
-    cfg = write_config(tmp_path, f"""
+    script.write_text(
+        "import pathlib, sys\n"
+        "out = pathlib.Path(sys.argv[1]) / f'lead-{sys.argv[2]}.json'\n"
+        "out.write_bytes(sys.stdin.buffer.read())\n"
+        "sys.exit(0 if out.stat().st_size else 5)\n"
+    )
+    cfg = write_config(
+        tmp_path,
+        f"""
 [automation]
 mode = "dispatch"
 [automation.routes]
@@ -425,7 +488,8 @@ text_underwriter = "notify"
 [automation.targets.notify]
 kind = "command"
 argv = [{json.dumps(sys.executable)}, {json.dumps(str(script))}, {json.dumps(str(tmp_path))}, "{{lead.id}}"]
-""")
+""",
+    )
     svc = make_service()
     worker = open_worker(cfg)
     lead = needs_offer(svc)

@@ -9,11 +9,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-
 from conftest import MANAGER, PIN, REP, add_lead
+from test_automation_targets import isolated_dirs, needs_offer, open_worker, states, write_config  # noqa: F401 (fixtures)
+
 from leadtui.automation.worker import backoff, retry, start_background
 from leadtui.errors import LeadtuiError, Refused
-from test_automation_targets import isolated_dirs, needs_offer, open_worker, states, write_config  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -70,7 +70,9 @@ def test_w10_worker_rechecks_the_lead_when_it_takes_the_lease(make_service, open
     svc = make_service()
     worker = open_worker(log_config)
     dead, alive = needs_offer(svc), needs_offer(svc)
-    svc.db.conn.execute("UPDATE leads SET dead = 1 WHERE id = ?", (dead["id"],))  # killed behind the outbox's back
+    svc.db.conn.execute(
+        "UPDATE leads SET dead = 1 WHERE id = ?", (dead["id"],)
+    )  # killed behind the outbox's back
     clock.advance(minutes=1)
     assert worker.run_once() == {"logged": 1}
     assert states(svc, dead["id"]) == [("text_underwriter", "cancelled", 0)]
@@ -81,9 +83,13 @@ def test_w10_worker_rechecks_the_lead_when_it_takes_the_lease(make_service, open
 def flaky_command(tmp_path, max_attempts: int = 3) -> tuple:
     """A command target that exits 3 until the file `ok` exists."""
     flag = tmp_path / "ok"
-    code = f"import pathlib, sys; sys.stdin.read(); print('not yet', file=sys.stderr); " \
-           f"sys.exit(0 if pathlib.Path({str(flag)!r}).exists() else 3)"
-    cfg = write_config(tmp_path, f"""
+    code = (
+        f"import pathlib, sys; sys.stdin.read(); print('not yet', file=sys.stderr); "
+        f"sys.exit(0 if pathlib.Path({str(flag)!r}).exists() else 3)"
+    )
+    cfg = write_config(
+        tmp_path,
+        f"""
 [automation]
 mode = "dispatch"
 max_attempts = {max_attempts}
@@ -93,7 +99,8 @@ text_underwriter = "flaky"
 [automation.targets.flaky]
 kind = "command"
 argv = [{json.dumps(sys.executable)}, "-c", {json.dumps(code)}]
-""")
+""",
+    )
     return cfg, flag
 
 
@@ -107,14 +114,16 @@ def test_backoff_then_dead_after_max_attempts_then_retry_sends(make_service, ope
     for attempt in (1, 2):
         assert worker.run_once() == {"failed": 1}
         [row] = svc.outbox(lead_id=lead["id"])
-        assert (row["state"], row["attempts"]) == ("failed", attempt) and row["last_error"].endswith("exited 3: not yet")
-        assert worker.run_once() == {}                       # not due again yet
+        assert (row["state"], row["attempts"]) == ("failed", attempt) and row["last_error"].endswith(
+            "exited 3: not yet"
+        )
+        assert worker.run_once() == {}  # not due again yet
         dues.append(row["due_at"])
         clock.advance(hours=2)
     assert dues[0] < dues[1]
     assert worker.run_once() == {"dead": 1}
     clock.advance(days=1)
-    assert worker.run_once() == {}                           # dead stays dead, and is kept
+    assert worker.run_once() == {}  # dead stays dead, and is kept
     assert states(svc, lead["id"]) == [("text_underwriter", "dead", 3)]
     flag.touch()
     with pytest.raises(LeadtuiError, match="no action 999"):
@@ -126,11 +135,19 @@ def test_backoff_then_dead_after_max_attempts_then_retry_sends(make_service, ope
     assert worker.run_once() == {"sent": 1}
     assert states(svc, lead["id"]) == [("text_underwriter", "sent", 1)]
     kinds = [e["kind"] for e in svc.lead(lead["id"], events=True)["events"]]
-    assert kinds[-5:] == ["automation_failed", "automation_failed", "automation_dead", "automation_retry", "automation_sent"]
+    assert kinds[-5:] == [
+        "automation_failed",
+        "automation_failed",
+        "automation_dead",
+        "automation_retry",
+        "automation_sent",
+    ]
 
 
 def test_a_program_that_cannot_run_is_dead_at_once(make_service, open_worker, clock, tmp_path):
-    cfg = write_config(tmp_path, """
+    cfg = write_config(
+        tmp_path,
+        """
 [automation]
 mode = "dispatch"
 [automation.routes]
@@ -138,7 +155,8 @@ text_underwriter = "gone"
 [automation.targets.gone]
 kind = "command"
 argv = ["/nonexistent/leadtui-notify"]
-""")
+""",
+    )
     svc = make_service()
     worker = open_worker(cfg)
     lead = needs_offer(svc)
@@ -189,7 +207,9 @@ def test_background_worker_delivers_and_stops(make_service, clock, log_config, m
     lead = needs_offer(svc)
     monkeypatch.setenv("LEADTUI_NOW", (clock.now() + timedelta(minutes=1)).isoformat())
     done, arrived = [], threading.Event()
-    stop = start_background(svc.db.path, log_config, on_delivery=lambda d: (done.append(d), arrived.set()), poll=0.01)
+    stop = start_background(
+        svc.db.path, log_config, on_delivery=lambda d: (done.append(d), arrived.set()), poll=0.01
+    )
     try:
         assert arrived.wait(10)
     finally:

@@ -8,7 +8,6 @@ import sqlite3
 import pytest
 from conftest import run_cli
 
-
 NOW = "2026-11-23T15:00:00-05:00"  # a Monday, inside calling hours in Miami
 
 
@@ -31,23 +30,65 @@ def floor(env):
     run("reps", "add", "alice", "--started", "2025-01-01")
     run("reps", "add", "boss", "--manager", "--started", "2024-01-01", input="482916\n")
     run("reps", "add", "newbie")
-    first = data("add", "--owner", "Jane Doe", "--phone", "(305) 555-0134", "--phone", "305-555-0177",
-                 "--address", "12 Main Street", "--city", "Miami", "--state", "FL", "--zip", "33101")
-    second = data("add", "--owner", "Jane Doe", "--phone", "305 555 0190", "--address", "40 Bay Road",
-                  "--city", "Miami", "--state", "FL", "--zip", "33101", "--mailing-address", "12 Main Street",
-                  "--mailing-zip", "33101")
+    first = data(
+        "add",
+        "--owner",
+        "Jane Doe",
+        "--phone",
+        "(305) 555-0134",
+        "--phone",
+        "305-555-0177",
+        "--address",
+        "12 Main Street",
+        "--city",
+        "Miami",
+        "--state",
+        "FL",
+        "--zip",
+        "33101",
+    )
+    second = data(
+        "add",
+        "--owner",
+        "Jane Doe",
+        "--phone",
+        "305 555 0190",
+        "--address",
+        "40 Bay Road",
+        "--city",
+        "Miami",
+        "--state",
+        "FL",
+        "--zip",
+        "33101",
+        "--mailing-address",
+        "12 Main Street",
+        "--mailing-zip",
+        "33101",
+    )
     return first["id"], second["id"]
 
 
-LEAD_KEYS = {"id", "owner_name", "address", "status", "owner", "hold_until", "next_call_at", "appointment_at",
-             "contract_path", "dead", "phones"}
+LEAD_KEYS = {
+    "id",
+    "owner_name",
+    "address",
+    "status",
+    "owner",
+    "hold_until",
+    "next_call_at",
+    "appointment_at",
+    "contract_path",
+    "dead",
+    "phones",
+}
 PHONE_KEYS = {"number", "type", "dnc", "bad", "wrong_reports"}
 
 
 def check_lead(lead: dict) -> None:
-    assert LEAD_KEYS <= lead.keys()
+    assert lead.keys() >= LEAD_KEYS
     for phone in lead["phones"]:
-        assert PHONE_KEYS <= phone.keys()
+        assert phone.keys() >= PHONE_KEYS
         assert phone["number"].startswith("+1")
 
 
@@ -85,7 +126,9 @@ def test_set_status_outcome_and_outbox_shape(floor):
     result = data("set", str(floor[0]), "needs-offer", "--rep", "alice")
     assert result["lead_id"] == floor[0] and "text_underwriter" in result["message"]
     rows = data("outbox")
-    assert rows == [{**rows[0], "lead_id": floor[0], "action": "text_underwriter", "state": "pending", "attempts": 0}]
+    assert rows == [
+        {**rows[0], "lead_id": floor[0], "action": "text_underwriter", "state": "pending", "attempts": 0}
+    ]
     assert {"id", "lead_id", "action", "state", "attempts"} <= rows[0].keys()
 
 
@@ -110,20 +153,23 @@ def test_refusal_exits_1_and_names_holder(floor):
     assert "held by alice" in result.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ("show", "999"),
-    ("show", "abc"),
-    ("set", "1", "no-such-status", "--rep", "alice"),
-    ("set", "1", "needs-offer", "--rep", "nobody"),
-    ("set", "1", "needs-offer"),
-    ("followup", "1", "someday", "--rep", "alice"),
-    ("followup", "1", "-3 weeks", "--rep", "alice"),
-    ("set", "1", "offer-made", "--rep", "alice", "--amount", "lots"),
-    ("leads", "--status", "hot"),
-    ("assign", "1", "nobody", "--rep", "alice"),
-    ("add", "--owner", "X", "--address", "1 A St", "--phone", "12"),
-    ("frobnicate",),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "999"),
+        ("show", "abc"),
+        ("set", "1", "no-such-status", "--rep", "alice"),
+        ("set", "1", "needs-offer", "--rep", "nobody"),
+        ("set", "1", "needs-offer"),
+        ("followup", "1", "someday", "--rep", "alice"),
+        ("followup", "1", "-3 weeks", "--rep", "alice"),
+        ("set", "1", "offer-made", "--rep", "alice", "--amount", "lots"),
+        ("leads", "--status", "hot"),
+        ("assign", "1", "nobody", "--rep", "alice"),
+        ("add", "--owner", "X", "--address", "1 A St", "--phone", "12"),
+        ("frobnicate",),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(floor, args):
     before = data("show", "1")
     result = run(*args, code=2)
@@ -148,8 +194,16 @@ def test_manager_pin_from_stdin_for_approvals_and_revive(floor):
     pending = data("set", str(floor[0]), "dead-deal", "--rep", "newbie")
     assert pending["approval_id"]
     rows = data("approvals", "--rep", "boss")
-    assert rows == [{**rows[0], "id": pending["approval_id"], "lead_id": floor[0], "rep": "newbie",
-                     "status": "dead-deal", "state": "pending"}]
+    assert rows == [
+        {
+            **rows[0],
+            "id": pending["approval_id"],
+            "lead_id": floor[0],
+            "rep": "newbie",
+            "status": "dead-deal",
+            "state": "pending",
+        }
+    ]
     run("approve", str(pending["approval_id"]), "--rep", "alice", code=1)  # not a manager
     run("approve", str(pending["approval_id"]), "--rep", "boss", input="0000\n", code=1)  # wrong PIN
     run("approve", str(pending["approval_id"]), "--rep", "boss", code=2)  # no PIN on stdin
@@ -174,7 +228,9 @@ def test_assign_another_reps_lead_needs_manager_pin(floor):
 
 
 def test_adding_a_second_manager_needs_the_acting_managers_pin(floor):
-    run("reps", "add", "chief", "--manager", "--rep", "boss", input="111111\n739184\n", code=1)  # wrong acting PIN
+    run(
+        "reps", "add", "chief", "--manager", "--rep", "boss", input="111111\n739184\n", code=1
+    )  # wrong acting PIN
     run("reps", "add", "chief", "--manager", "--rep", "boss", input="482916\n739184\n")
     assert {r["name"]: r["role"] for r in data("reps", "list")}["chief"] == "manager"
 
@@ -199,9 +255,22 @@ def test_w9_sweep_command_releases_expired_hold(floor, monkeypatch):
 def test_migrate_statuses_legacy_and_map_file(env, tmp_path):
     run("init", "--test-clock", "--playbook", "lifecycle")
     for i, legacy in enumerate(["Hot", "Followed Up", "Exclude", "Cold", "New"]):
-        run("add", "--owner", f"Owner {i}", "--address", f"{i} Elm St", "--zip", "33101", "--source-status", legacy)
+        run(
+            "add",
+            "--owner",
+            f"Owner {i}",
+            "--address",
+            f"{i} Elm St",
+            "--zip",
+            "33101",
+            "--source-status",
+            legacy,
+        )
     dry = data("migrate-statuses", "--map", "legacy", "--dry-run")
-    assert dry["changed"] == 4 and {(m["from"], m["to"]) for m in dry["map"]} >= {("Hot", "active"), ("Cold", "future")}
+    assert dry["changed"] == 4 and {(m["from"], m["to"]) for m in dry["map"]} >= {
+        ("Hot", "active"),
+        ("Cold", "future"),
+    }
     assert {r["status"] for r in data("leads")} == {"new"}
     assert data("migrate-statuses", "--map", "legacy")["changed"] == 4
     assert data("migrate-statuses", "--map", "legacy")["changed"] == 0
@@ -261,15 +330,19 @@ def test_b5_markup_and_escapes_in_names_are_inert(floor):
 
 # --- run: errors before the screen starts ----------------------------------------------------
 
+
 def test_run_without_a_database_points_at_init_and_the_demo(env):
     message = run("run", code=2).stderr
     assert "no database at" in message and "leadtui run --demo" in message
 
 
-@pytest.mark.parametrize("keys, expected", [
-    ('bogus = "z"', "config key keys.bogus: not a status or control"),
-    ('needs-offer = "c"', "config key keys.needs-offer: 'c' is already the key of Claim"),
-])
+@pytest.mark.parametrize(
+    "keys, expected",
+    [
+        ('bogus = "z"', "config key keys.bogus: not a status or control"),
+        ('needs-offer = "c"', "config key keys.needs-offer: 'c' is already the key of Claim"),
+    ],
+)
 def test_run_with_a_bad_keymap_exits_2_naming_the_key(env, keys, expected):
     run("init", "--test-clock")
     run("reps", "add", "alice")

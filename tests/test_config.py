@@ -10,7 +10,7 @@ import pytest
 from leadtui import config
 from leadtui.errors import LeadtuiError
 
-SPEC_EXAMPLE = '''
+SPEC_EXAMPLE = """
 rep = "alice"
 playbook = "wholesale"
 
@@ -50,7 +50,7 @@ to = "{lead.phone}"
 kind = "email"
 smtp = "smtp.example.invalid:587"
 to = "deals@example.invalid"
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -99,8 +99,12 @@ def test_default_missing_file_is_empty_with_defaults(tmp_path: Path) -> None:
     assert cfg.path == tmp_path / "conf" / "config.toml"
     assert (cfg.raw, cfg.rep, cfg.playbook, cfg.keys, cfg.calling) == ({}, None, None, {}, {})
     assert cfg.automation == {
-        "mode": "log", "delay_seconds": 30, "max_attempts": 8,
-        "log_path": str(tmp_path / "data" / "automation.jsonl"), "routes": {}, "targets": {},
+        "mode": "log",
+        "delay_seconds": 30,
+        "max_attempts": 8,
+        "log_path": str(tmp_path / "data" / "automation.jsonl"),
+        "routes": {},
+        "targets": {},
     }
 
 
@@ -142,7 +146,10 @@ def test_database_busy_timeout(tmp_path: Path) -> None:
     assert config.load(str(write(tmp_path, "[database]\nbusy_timeout_ms = 5000\n"))).raw["database"] == {
         "busy_timeout_ms": 5000
     }
-    assert error(tmp_path, "[database]\nbusy_timeout_ms = -1\n") == "database.busy_timeout_ms must be >= 0, got -1"
+    assert (
+        error(tmp_path, "[database]\nbusy_timeout_ms = -1\n")
+        == "database.busy_timeout_ms must be >= 0, got -1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -159,27 +166,43 @@ def test_database_busy_timeout(tmp_path: Path) -> None:
         ('[calling]\nwindow = ["8:00", "21:00"]\n', "calling.window must be"),
         ('[calling]\nwindow = ["21:00", "08:00"]\n', "calling.window must be"),
         ('[calling]\nwindow = ["08:00"]\n', "calling.window must be"),
-        ('[calling.states.fl]\nwindow = ["08:00", "20:00"]\n', "calling.states.fl: 'fl' must be a two-letter"),
-        ('[calling.states.XX]\nmax_per_phone_24h = 2\n', "calling.states.XX: 'XX' must be a two-letter"),
+        (
+            '[calling.states.fl]\nwindow = ["08:00", "20:00"]\n',
+            "calling.states.fl: 'fl' must be a two-letter",
+        ),
+        ("[calling.states.XX]\nmax_per_phone_24h = 2\n", "calling.states.XX: 'XX' must be a two-letter"),
         ("[calling.states.TX]\nmax_per_phone_24h = 0\n", "calling.states.TX.max_per_phone_24h must be >= 1"),
         ("[calling.states.TX]\nextra = 1\n", "unknown key 'calling.states.TX.extra'"),
         ('[automation]\nmode = "loud"\n', 'automation.mode must be one of "log", "dispatch", got "loud"'),
         ("[automation]\ndelay_seconds = 1.5\n", "automation.delay_seconds must be an integer, got 1.5"),
-        ('[automation.routes]\ntext_underwriter = "x"\n',
-         "automation.routes.text_underwriter names target 'x', which is not in [automation.targets]"),
+        (
+            '[automation.routes]\ntext_underwriter = "x"\n',
+            "automation.routes.text_underwriter names target 'x', which is not in [automation.targets]",
+        ),
         ('[automation.targets.t]\nurl = "u"\n', "automation.targets.t.kind is required"),
         ('[automation.targets.t]\nkind = "fax"\n', 'automation.targets.t.kind must be one of "webhook"'),
         ('[automation.targets.t]\nkind = "webhook"\n', "automation.targets.t.url is required"),
-        ('[automation.targets.t]\nkind = "webhook"\nurl = "u"\nto = "x"\n', "unknown key 'automation.targets.t.to'"),
-        ('[automation.targets.t]\nkind = "webhook"\nurl = "u"\ntimeout_seconds = "5"\n',
-         'automation.targets.t.timeout_seconds must be a number > 0, got "5"'),
+        (
+            '[automation.targets.t]\nkind = "webhook"\nurl = "u"\nto = "x"\n',
+            "unknown key 'automation.targets.t.to'",
+        ),
+        (
+            '[automation.targets.t]\nkind = "webhook"\nurl = "u"\ntimeout_seconds = "5"\n',
+            'automation.targets.t.timeout_seconds must be a number > 0, got "5"',
+        ),
         ('[automation.targets.t]\nkind = "sms"\nto = "x"\n', "automation.targets.t.from is required"),
-        ('[automation.targets.t]\nkind = "email"\nsmtp = "host"\nto = "x"\n',
-         'automation.targets.t.smtp must be "host:port", got "host"'),
-        ('[automation.targets.t]\nkind = "email"\nsmtp = "h:25"\nto = "x"\nstarttls = 1\n',
-         "automation.targets.t.starttls must be true or false, got 1"),
-        ('[automation.targets.t]\nkind = "command"\nargv = ["a", 1]\n',
-         'automation.targets.t.argv must be a non-empty array of strings, got ["a", 1]'),
+        (
+            '[automation.targets.t]\nkind = "email"\nsmtp = "host"\nto = "x"\n',
+            'automation.targets.t.smtp must be "host:port", got "host"',
+        ),
+        (
+            '[automation.targets.t]\nkind = "email"\nsmtp = "h:25"\nto = "x"\nstarttls = 1\n',
+            "automation.targets.t.starttls must be true or false, got 1",
+        ),
+        (
+            '[automation.targets.t]\nkind = "command"\nargv = ["a", 1]\n',
+            'automation.targets.t.argv must be a non-empty array of strings, got ["a", 1]',
+        ),
         ("rep = \n", "Invalid value (at line 1, column 7)"),
     ],
 )
@@ -188,7 +211,7 @@ def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> No
 
 
 def test_every_target_kind_accepts_its_keys(tmp_path: Path) -> None:
-    text = '''
+    text = """
 [automation.targets.w]
 kind = "webhook"
 url = "https://x.invalid"
@@ -212,7 +235,7 @@ starttls = true
 kind = "command"
 argv = ["notify", "{lead.phone}"]
 timeout_seconds = 10
-'''
+"""
     assert set(config.load(str(write(tmp_path, text))).automation["targets"]) == {"w", "s", "e", "c"}
 
 

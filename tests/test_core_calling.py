@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from leadtui.core.calling import (
-    FALLBACK_ZONES, STATE_TZ, CallingRules, StateRule, Window, check_dial, resolve_zone,
+    FALLBACK_ZONES,
+    STATE_TZ,
+    CallingRules,
+    StateRule,
+    Window,
+    check_dial,
+    resolve_zone,
 )
 from leadtui.errors import LeadtuiError
 
@@ -22,10 +28,28 @@ def at(hour: int, minute: int = 0, zone: ZoneInfo = NY) -> datetime:
     return datetime(2026, 3, 10, hour, minute, tzinfo=zone)
 
 
-def dial(now, zone="America/New_York", state=None, dnc=False, litigator=False, bad=False,
-         dials_24h=0, rules=RULES, override=False):
-    return check_dial(now, zone=zone, state=state, dnc=dnc, litigator=litigator, bad=bad,
-                      dials_24h=dials_24h, rules=rules, override=override)
+def dial(
+    now,
+    zone="America/New_York",
+    state=None,
+    dnc=False,
+    litigator=False,
+    bad=False,
+    dials_24h=0,
+    rules=RULES,
+    override=False,
+):
+    return check_dial(
+        now,
+        zone=zone,
+        state=state,
+        dnc=dnc,
+        litigator=litigator,
+        bad=bad,
+        dials_24h=dials_24h,
+        rules=rules,
+        override=override,
+    )
 
 
 def test_b3_state_table_complete():
@@ -161,11 +185,13 @@ def test_b3_state_cap_override():
 
 
 def test_b3_rules_from_config():
-    rules = CallingRules.from_config({
-        "window": ["09:00", "20:30"],
-        "max_per_phone_24h": 4,
-        "states": {"fl": {"window": ["08:00", "20:00"], "max_per_phone_24h": 2}, "TX": {}},
-    })
+    rules = CallingRules.from_config(
+        {
+            "window": ["09:00", "20:30"],
+            "max_per_phone_24h": 4,
+            "states": {"fl": {"window": ["08:00", "20:00"], "max_per_phone_24h": 2}, "TX": {}},
+        }
+    )
     assert str(rules.window_for(None)) == "09:00–20:30"
     assert rules.cap_for(None) == 4
     assert str(rules.window_for("FL")) == "08:00–20:00"

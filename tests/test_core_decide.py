@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from leadtui.clock import stamp
 from leadtui.core.decide import (
-    Seen, approval_guard, decide_assign, decide_claim, decide_followup, decide_release, decide_reserve,
-    decide_revive, decide_undo, one_request_guard, reservation_guard, seen_guard,
+    Seen,
+    approval_guard,
+    decide_assign,
+    decide_claim,
+    decide_followup,
+    decide_release,
+    decide_reserve,
+    decide_revive,
+    decide_undo,
+    one_request_guard,
+    reservation_guard,
+    seen_guard,
 )
 from leadtui.core.rules import Actor
 from leadtui.errors import Refused
 
-NOW = datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 ALICE, BOB = Actor("alice", False, date(2025, 1, 1)), Actor("bob", False, date(2025, 1, 1))
 BOSS = Actor("boss", True, date(2024, 1, 1))
 
@@ -25,8 +35,16 @@ def lead(**fields) -> dict:
 
 
 def event(id: int, kind: str, rep: str | None = "alice", minutes_ago: float = 1, **fields) -> dict:
-    row = {"id": id, "kind": kind, "rep": rep, "at": stamp(NOW - timedelta(minutes=minutes_ago)), "status": None,
-           "before": None, "after": None, "data": None}
+    row = {
+        "id": id,
+        "kind": kind,
+        "rep": rep,
+        "at": stamp(NOW - timedelta(minutes=minutes_ago)),
+        "status": None,
+        "before": None,
+        "after": None,
+        "data": None,
+    }
     row.update({k: json.dumps(v) if k in ("before", "after", "data") else v for k, v in fields.items()})
     return row
 

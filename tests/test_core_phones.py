@@ -9,8 +9,17 @@ from leadtui.core.phones import normalize, time_zones
 
 @pytest.mark.parametrize(
     "raw",
-    ["(305) 555-1234", "305.555.1234", "305-555-1234", "13055551234", "1-305-555-1234",
-     "+1 305 555 1234", "+13055551234", "3055551234.0", "  305 555 1234  "],
+    [
+        "(305) 555-1234",
+        "305.555.1234",
+        "305-555-1234",
+        "13055551234",
+        "1-305-555-1234",
+        "+1 305 555 1234",
+        "+13055551234",
+        "3055551234.0",
+        "  305 555 1234  ",
+    ],
 )
 def test_b2_vendor_formats_normalise_to_e164(raw):
     assert normalize(raw) == "+13055551234"
@@ -34,9 +43,13 @@ def test_b2_region_applies_to_national_numbers():
 
 @pytest.mark.parametrize(
     ("e164", "zone"),
-    [("+13055551234", "America/New_York"), ("+12135551234", "America/Los_Angeles"),
-     ("+13125551234", "America/Chicago"), ("+16025551234", "America/Phoenix"),
-     ("+18085551234", "Pacific/Honolulu")],
+    [
+        ("+13055551234", "America/New_York"),
+        ("+12135551234", "America/Los_Angeles"),
+        ("+13125551234", "America/Chicago"),
+        ("+16025551234", "America/Phoenix"),
+        ("+18085551234", "Pacific/Honolulu"),
+    ],
 )
 def test_b3_zone_from_area_code(e164, zone):
     assert time_zones(e164) == (zone,)

@@ -19,9 +19,14 @@ CLI = [sys.executable, "-m", "leadtui"]
 
 
 def leadtui(db: Path, *args: str, env: dict | None = None):
-    full = {**os.environ, "LEADTUI_DB": str(db), "LEADTUI_DATA_DIR": str(db.parent / "data"),
-            "LEADTUI_CONFIG_DIR": str(db.parent / "config"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
-            **(env or {})}
+    full = {
+        **os.environ,
+        "LEADTUI_DB": str(db),
+        "LEADTUI_DATA_DIR": str(db.parent / "data"),
+        "LEADTUI_CONFIG_DIR": str(db.parent / "config"),
+        "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
+        **(env or {}),
+    }
     full.pop("LEADTUI_CONFIG", None)
     result = subprocess.run(CLI + list(args), capture_output=True, text=True, env=full, cwd=db.parent)
     assert "Traceback" not in result.stderr, result.stderr
@@ -42,7 +47,10 @@ def floor(tmp_path):
 def dump(path: Path) -> list:
     conn = sqlite3.connect(path)
     try:
-        return [conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in ("leads", "phones", "events", "outbox")]
+        return [
+            conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for t in ("leads", "phones", "events", "outbox")
+        ]
     finally:
         conn.close()
 
@@ -52,7 +60,9 @@ def test_b5_locked_too_long_is_one_line_exit_2_and_nothing_written(floor):
     holder = sqlite3.connect(floor, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        result = leadtui(floor, "set", "1", "needs-offer", "--rep", "alice", env={"LEADTUI_BUSY_TIMEOUT_MS": "300"})
+        result = leadtui(
+            floor, "set", "1", "needs-offer", "--rep", "alice", env={"LEADTUI_BUSY_TIMEOUT_MS": "300"}
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -79,7 +89,7 @@ def test_b5_other_apps_sqlite_file_is_exit_2(tmp_path):
 
 def test_b5_corrupt_database_is_exit_2(floor):
     data = bytearray(floor.read_bytes())
-    data[100:4096 * 2] = os.urandom(4096 * 2 - 100)
+    data[100 : 4096 * 2] = os.urandom(4096 * 2 - 100)
     floor.write_bytes(bytes(data))
     for name in ("leads.db-wal", "leads.db-shm"):
         (floor.parent / name).unlink(missing_ok=True)
@@ -98,8 +108,8 @@ def test_b5_newer_schema_is_refused(floor):
 def run_as_nobody(args: list[str], env: dict) -> tuple[int, str]:
     """Run the CLI in a forked child that, when we are root, drops to uid `nobody` first."""
     import leadtui.cli
-    import leadtui.config  # noqa: F401  (imported before the fork: nobody may not read the interpreter's folders)
-    import leadtui.service  # noqa: F401
+    import leadtui.config
+    import leadtui.service
 
     read, write = os.pipe()
     pid = os.fork()
@@ -136,9 +146,15 @@ def test_b5_read_only_database_is_exit_2_and_untouched(floor):
         before = dump(db)
         db.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         folder.chmod(0o555)
-        code, err = run_as_nobody(["set", "1", "needs-offer", "--rep", "alice"], {
-            "LEADTUI_DB": str(db), "LEADTUI_DATA_DIR": str(folder / "data"),
-            "LEADTUI_CONFIG_DIR": str(folder / "config"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00"})
+        code, err = run_as_nobody(
+            ["set", "1", "needs-offer", "--rep", "alice"],
+            {
+                "LEADTUI_DB": str(db),
+                "LEADTUI_DATA_DIR": str(folder / "data"),
+                "LEADTUI_CONFIG_DIR": str(folder / "config"),
+                "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
+            },
+        )
         assert "Traceback" not in err
         assert code == 2, err
         assert err.count("\n") == 1 and ("read-only" in err or "can't open" in err), err

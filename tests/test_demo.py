@@ -7,10 +7,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -138,8 +138,11 @@ def test_floor_has_the_leads_and_reps_it_promises(floor):
     pool = floor.search(pool=True)
     assert sum(x["status"] == "new" for x in pool) > len(rows(floor, "SELECT id FROM leads")) / 2
     lists = {x["source_list"] for x in floor.search()}
-    assert {"PropStream - Absentee Owners Dallas", "BatchLeads - Tired Landlords",
-            "DealMachine - Driving for Dollars"} <= lists
+    assert {
+        "PropStream - Absentee Owners Dallas",
+        "BatchLeads - Tired Landlords",
+        "DealMachine - Driving for Dollars",
+    } <= lists
 
 
 def test_every_lead_has_valid_e164_phones_with_types_and_flags(floor):
@@ -199,7 +202,9 @@ def test_kills_outbox_and_replies(floor):
     dead = floor.search(dead=True)
     assert {"dead-deal", "already-sold", "wrong-number"} <= {x["status"] for x in dead}
     actions = floor.outbox(["pending"])
-    assert {"text_underwriter", "appointment_booked", "send_contract_link", "deal_info_form"} <= {a["action"] for a in actions}
+    assert {"text_underwriter", "appointment_booked", "send_contract_link", "deal_info_form"} <= {
+        a["action"] for a in actions
+    }
     replies = floor.replies()
     matched = [r for r in replies if r["lead_id"]]
     assert len(matched) >= 5 and any(r["lead_id"] is None for r in replies)
@@ -235,7 +240,7 @@ def test_every_story_finds_a_lead_at_any_hour(zone):
 
 def test_hardening_demo_opens_on_callable_leads_at_any_hour(tmp_path):
     """Tried outside US daytime, the demo's own clock still starts on a weekday afternoon."""
-    for real in (datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc), datetime(2026, 11, 28, 23, 0, tzinfo=timezone.utc)):
+    for real in (datetime(2026, 11, 25, 4, 0, tzinfo=UTC), datetime(2026, 11, 28, 23, 0, tzinfo=UTC)):
         path = demo.ensure_demo(tmp_path / f"{real.hour}-{real.day}" / "leads.db", now=demo.afternoon(real))
         now = demo.demo_clock(path)
         local = now().astimezone(NY)

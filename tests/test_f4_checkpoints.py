@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,15 +17,19 @@ from leadtui.importing import runner
 from leadtui.store import db as store_db
 from leadtui.store.db import AUTOCHECKPOINT, Gate, connect
 
-pytestmark = pytest.mark.skipif(not Gate.available(), reason="the gate needs open file description locks (Linux)")
+pytestmark = pytest.mark.skipif(
+    not Gate.available(), reason="the gate needs open file description locks (Linux)"
+)
 
 
 def _fill(db, pages: int) -> None:
     """Commit about `pages` WAL pages through `db.write()`, 50 pages a transaction."""
     for i in range(0, pages, 50):
         with db.write() as conn:
-            conn.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                             [(f"fill{i + j}", os.urandom(3000).hex()) for j in range(50)])
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                [(f"fill{i + j}", os.urandom(3000).hex()) for j in range(50)],
+            )
 
 
 def test_f4_stations_leave_checkpoints_to_a_running_import_and_take_them_back_after(make_service):
@@ -52,8 +56,9 @@ def _csv(path, rows: int, street: str) -> None:
             f.write(f"Owner {i},{i} {street},Miami,FL,33101,305{200 + i % 700}{i % 10000:04d}\n")
 
 
-def test_f4_a_long_import_checkpoints_and_starts_the_wal_over_while_a_station_writes(make_service, tmp_path,
-                                                                                      monkeypatch):
+def test_f4_a_long_import_checkpoints_and_starts_the_wal_over_while_a_station_writes(
+    make_service, tmp_path, monkeypatch
+):
     """A second list, many small batches, a station committing all along: the import copies the
     WAL back and starts it over, so the WAL stays short; at its end little waits to be copied."""
     monkeypatch.setattr(store_db, "JOB_CHECKPOINT", 20)
@@ -62,7 +67,9 @@ def test_f4_a_long_import_checkpoints_and_starts_the_wal_over_while_a_station_wr
     svc = make_service()
     first = tmp_path / "first.csv"
     _csv(first, 200, "Elm St")
-    runner.run_import(svc.db, first, status="new", now=datetime.now(timezone.utc))  # the second list's indexes are kept
+    runner.run_import(
+        svc.db, first, status="new", now=datetime.now(UTC)
+    )  # the second list's indexes are kept
     station = connect(svc.db.path)
     stop = threading.Event()
     commits = []
@@ -80,8 +87,14 @@ def test_f4_a_long_import_checkpoints_and_starts_the_wal_over_while_a_station_wr
     thread = threading.Thread(target=press)
     thread.start()
     try:
-        runner.run_import(svc.db, second, status="new", now=datetime.now(timezone.utc), batch=50,
-                          progress=lambda *_: seen.append((svc.db.wal_index()[0], os.path.getsize(wal))))
+        runner.run_import(
+            svc.db,
+            second,
+            status="new",
+            now=datetime.now(UTC),
+            batch=50,
+            progress=lambda *_: seen.append((svc.db.wal_index()[0], os.path.getsize(wal))),
+        )
     finally:
         stop.set()
         thread.join()

@@ -14,14 +14,16 @@ import threading
 import time
 
 import pytest
-
 from conftest import MANAGER, PIN, REP, add_lead
+
 from leadtui.core.pins import hash_pin
 from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.jobs import PROGRESS
 from leadtui.store.db import Gate, connect
 
-pytestmark = pytest.mark.skipif(not Gate.available(), reason="the gate needs open file description locks (Linux)")
+pytestmark = pytest.mark.skipif(
+    not Gate.available(), reason="the gate needs open file description locks (Linux)"
+)
 
 
 class Boom(Exception):
@@ -32,10 +34,9 @@ def test_f4_the_gate_is_released_after_an_exception(make_service):
     svc = make_service()
     other = connect(svc.db.path, busy_timeout_ms=0)  # would fail at once if the gate stayed taken
     try:
-        with pytest.raises(Boom):
-            with svc.db.write() as conn:
-                conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'rolled back')")
-                raise Boom
+        with pytest.raises(Boom), svc.db.write() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'rolled back')")
+            raise Boom
         with other.write() as conn:
             conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'other')")
         assert svc.db.conn.execute("SELECT value FROM meta WHERE key = 'f4'").fetchone()[0] == "other"
@@ -47,10 +48,8 @@ def test_f4_busy_when_another_writer_holds_the_gate_past_the_timeout(make_servic
     svc = make_service()
     other = connect(svc.db.path, busy_timeout_ms=50)
     try:
-        with svc.db.write():
-            with pytest.raises(Busy, match="locked"):
-                with other.write() as conn:
-                    conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'never')")
+        with svc.db.write(), pytest.raises(Busy, match="locked"), other.write() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'never')")
         assert svc.db.conn.execute("SELECT count(*) FROM meta WHERE key = 'f4'").fetchone()[0] == 0
     finally:
         other.close()
@@ -63,9 +62,8 @@ def test_f4_busy_when_a_writer_outside_the_gate_holds_the_lock(make_service):
     short = connect(svc.db.path, busy_timeout_ms=50)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(Busy):
-            with short.write() as conn:
-                conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'never')")
+        with pytest.raises(Busy), short.write() as conn:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('f4', 'never')")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -86,10 +84,16 @@ def test_f4_many_connections_each_write_once_and_none_is_lost(make_service):
         try:
             for i in range(25):
                 with db.write(background=n % 3 == 0) as conn:
-                    value = int(conn.execute("SELECT coalesce((SELECT value FROM meta WHERE key = 'count'), 0)")
-                                .fetchone()[0])
-                    conn.execute("INSERT INTO meta(key, value) VALUES ('count', ?) ON CONFLICT(key)"
-                                 " DO UPDATE SET value = excluded.value", (str(value + 1),))
+                    value = int(
+                        conn.execute(
+                            "SELECT coalesce((SELECT value FROM meta WHERE key = 'count'), 0)"
+                        ).fetchone()[0]
+                    )
+                    conn.execute(
+                        "INSERT INTO meta(key, value) VALUES ('count', ?) ON CONFLICT(key)"
+                        " DO UPDATE SET value = excluded.value",
+                        (str(value + 1),),
+                    )
         except BaseException as exc:  # handed to the test
             errors.append(exc)
         finally:
@@ -142,13 +146,18 @@ def test_f4_sweep_over_several_chunks_releases_every_hold_once(make_service, clo
     svc = make_service()
     ids = [add_lead(svc)["id"] for _ in range(7)]
     with svc.db.write() as conn:
-        conn.execute(f"UPDATE leads SET owner = ?, hold_until = '2026-11-01T00:00:00+00:00'"
-                     f" WHERE id IN ({', '.join('?' * len(ids))})", (REP, *ids))
+        conn.execute(
+            f"UPDATE leads SET owner = ?, hold_until = '2026-11-01T00:00:00+00:00'"
+            f" WHERE id IN ({', '.join('?' * len(ids))})",
+            (REP, *ids),
+        )
     released = svc.sweep(chunk=3)
     assert sorted(released) == ids
     rows = svc.db.conn.execute("SELECT owner, hold_until FROM leads").fetchall()
     assert all(r["owner"] is None and r["hold_until"] is None for r in rows)
-    events = svc.db.conn.execute("SELECT lead_id FROM events WHERE kind = 'hold_expired' ORDER BY lead_id").fetchall()
+    events = svc.db.conn.execute(
+        "SELECT lead_id FROM events WHERE kind = 'hold_expired' ORDER BY lead_id"
+    ).fetchall()
     assert [e[0] for e in events] == ids
     assert svc.sweep(chunk=3) == []
 
@@ -157,20 +166,26 @@ def _legacy_floor(svc, n: int) -> None:
     for i in range(n):
         add_lead(svc)
     with svc.db.write() as conn:
-        conn.execute("UPDATE leads SET source_status = CASE id % 3 WHEN 0 THEN 'Hot' WHEN 1 THEN 'New' ELSE 'Exclude' END")
+        conn.execute(
+            "UPDATE leads SET source_status = CASE id % 3 WHEN 0 THEN 'Hot' WHEN 1 THEN 'New' ELSE 'Exclude' END"
+        )
         conn.execute("UPDATE leads SET status = 'needs-offer' WHERE id = 2")  # a rep decided: kept
 
 
 def _state(svc) -> tuple:
     statuses = svc.db.conn.execute("SELECT status, count(*) FROM leads GROUP BY 1 ORDER BY 1").fetchall()
-    migrated = svc.db.conn.execute("SELECT lead_id, count(*) FROM events WHERE kind = 'migrate' GROUP BY 1").fetchall()
+    migrated = svc.db.conn.execute(
+        "SELECT lead_id, count(*) FROM events WHERE kind = 'migrate' GROUP BY 1"
+    ).fetchall()
     return [tuple(r) for r in statuses], sorted(tuple(r) for r in migrated)
 
 
 MAPPING = {"hot": "needs-offer", "new": "new", "exclude": "not-interested"}
 
 
-def test_f4_migrate_statuses_stopped_after_some_chunks_then_run_again_gives_one_runs_totals(make_service, tmp_path):
+def test_f4_migrate_statuses_stopped_after_some_chunks_then_run_again_gives_one_runs_totals(
+    make_service, tmp_path
+):
     whole = make_service()
     _legacy_floor(whole, 11)
     one_run = whole.migrate_statuses(MAPPING, None, chunk=2)
@@ -202,7 +217,9 @@ def test_f4_migrate_statuses_with_another_map_starts_over(make_service):
     svc = make_service()
     _legacy_floor(svc, 6)
     with pytest.raises(KeyboardInterrupt):
-        svc.migrate_statuses(MAPPING, None, chunk=2, progress=lambda last: (_ for _ in ()).throw(KeyboardInterrupt))
+        svc.migrate_statuses(
+            MAPPING, None, chunk=2, progress=lambda last: (_ for _ in ()).throw(KeyboardInterrupt)
+        )
     result = svc.migrate_statuses({"hot": "not-interested"}, None, chunk=2)
     assert result["map"] == [{"from": "Hot", "to": "not-interested", "count": 2}]
 
@@ -252,4 +269,7 @@ def test_f4_the_pin_is_checked_before_the_transaction_and_checked_unchanged_insi
         conn.execute("UPDATE reps SET pin_hash = ? WHERE name = ?", (hash_pin("9999"), MANAGER))
     thread.join()
     assert isinstance(result[0], Refused) and "changed meanwhile" in str(result[0])
-    assert svc.db.conn.execute("SELECT state FROM approvals WHERE id = ?", (approval,)).fetchone()[0] == "pending"
+    assert (
+        svc.db.conn.execute("SELECT state FROM approvals WHERE id = ?", (approval,)).fetchone()[0]
+        == "pending"
+    )

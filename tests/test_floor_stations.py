@@ -13,11 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import REP, START, add_lead
 
 from leadtui.core.decide import Seen
 from leadtui.errors import Refused
 from leadtui.service import Service, init_database
-from conftest import REP, START, add_lead
 
 BOB = "bob"
 WORKER = Path(__file__).with_name("station_worker.py")
@@ -105,9 +105,24 @@ def running_clock():
 
 def _stations(path: Path, reps: list[str], hold: bool = False, lease: int = 120) -> list[subprocess.Popen]:
     start = time.time() + 2  # every process is up and waiting before the gun
-    return [subprocess.Popen([sys.executable, str(WORKER), str(path), str(start), rep, "hold" if hold else "go", str(lease),
-                              START.isoformat()],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for rep in reps]
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                str(path),
+                str(start),
+                rep,
+                "hold" if hold else "go",
+                str(lease),
+                START.isoformat(),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rep in reps
+    ]
 
 
 def _floor(tmp_path: Path, reps: list[str], leads: int) -> Path:
@@ -117,8 +132,13 @@ def _floor(tmp_path: Path, reps: list[str], leads: int) -> Path:
     for name in reps:
         svc.add_rep(name)
     for i in range(leads):
-        svc.add_lead(owner_name=f"Owner {i}", address=f"{i} Station St", state="TX", zip_code="75201",
-                     phones=[f"+1214555{1000 + i}"])
+        svc.add_lead(
+            owner_name=f"Owner {i}",
+            address=f"{i} Station St",
+            state="TX",
+            zip_code="75201",
+            phones=[f"+1214555{1000 + i}"],
+        )
     svc.close()
     return path
 
@@ -162,7 +182,9 @@ def test_f2_manager_sees_who_holds_what(two):
     lead = add_lead(alice)
     alice.reserve(REP, [lead["id"]])
     held = bob.reservations()
-    assert [(r["lead_id"], r["rep"], r["owner_name"]) for r in held] == [(lead["id"], REP, lead["owner_name"])]
+    assert [(r["lead_id"], r["rep"], r["owner_name"]) for r in held] == [
+        (lead["id"], REP, lead["owner_name"])
+    ]
     assert held[0]["station"] == alice.station
 
 
@@ -180,5 +202,7 @@ def test_f2_reservations_command_lists_who_holds_what(cli_env):
     finally:
         svc.close()
     got = json.loads(run_cli("reservations", "--json").stdout)
-    assert [(r["lead_id"], r["rep"], r["owner_name"], r["station"]) for r in got] == [(1, REP, "Jane Doe", station)]
+    assert [(r["lead_id"], r["rep"], r["owner_name"], r["station"]) for r in got] == [
+        (1, REP, "Jane Doe", station)
+    ]
     assert "lead 1" in run_cli("reservations").stdout

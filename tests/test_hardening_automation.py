@@ -14,10 +14,18 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+from test_automation_targets import (  # noqa: F401
+    SECRET,
+    WAIT,
+    LocalHTTP,
+    isolated_dirs,
+    needs_offer,
+    open_worker,
+    webhook_config,
+    write_config,
+)
 
 from leadtui.automation.targets import REPLY_CAP
-from test_automation_targets import (SECRET, WAIT, LocalHTTP, isolated_dirs, needs_offer, open_worker,  # noqa: F401
-                                     webhook_config, write_config)
 
 GAP = 0.2  # seconds between two bytes of a trickling server: well under any per-read timeout here
 TIMEOUT = 1  # the target's timeout_seconds: a whole delivery, not one read
@@ -85,8 +93,9 @@ def trickle_body(handler, server: Server) -> None:
 def huge_reply(handler, server: Server) -> None:
     """A 200 with a 256 MiB body, written until the client stops reading."""
     size, chunk = 256 * 2**20, b"0" * 2**20
-    server.write(handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                          b"Content-Length: %d\r\n\r\n" % size)
+    server.write(
+        handler, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % size
+    )
     for _ in range(size // len(chunk)):
         server.write(handler, chunk)
 
@@ -100,33 +109,36 @@ def config_for(kind: str, url: str, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["webhook", "sms"])
 @pytest.mark.parametrize("answer", [trickle_headers, trickle_body])
-def test_hardening_delivery_timeout_bounds_the_whole_delivery(make_service, open_worker, clock, tmp_path,
-                                                              monkeypatch, kind, answer):
+def test_hardening_delivery_timeout_bounds_the_whole_delivery(
+    make_service, open_worker, clock, tmp_path, monkeypatch, kind, answer
+):
     svc = make_service()
     with Server(answer) as server:
         worker = open_worker(config_for(kind, server.url, tmp_path, monkeypatch))
         lead = needs_offer(svc)
         clock.advance(seconds=31)
-        assert worker.run_once() == {"failed": 1}         # before: "sent", the slow answer read to its end
+        assert worker.run_once() == {"failed": 1}  # before: "sent", the slow answer read to its end
         assert server.done.wait(WAIT)
-    assert server.broken.is_set()                         # the connection was closed on the server mid-answer
+    assert server.broken.is_set()  # the connection was closed on the server mid-answer
     [row] = svc.outbox(lead_id=lead["id"])
     assert row["state"] == "failed" and f"no answer from {server.url}" in row["last_error"]
     assert f"in {TIMEOUT}s" in row["last_error"]
-    assert worker.router.lease_seconds > TIMEOUT           # the lease outlasts the bounded delivery
+    assert worker.router.lease_seconds > TIMEOUT  # the lease outlasts the bounded delivery
 
 
 @pytest.mark.parametrize("kind", ["webhook", "sms"])
-def test_hardening_delivery_reply_read_up_to_a_cap(make_service, open_worker, clock, tmp_path, monkeypatch, kind):
+def test_hardening_delivery_reply_read_up_to_a_cap(
+    make_service, open_worker, clock, tmp_path, monkeypatch, kind
+):
     svc = make_service()
     with Server(huge_reply) as server:
         worker = open_worker(config_for(kind, server.url, tmp_path, monkeypatch))
         lead = needs_offer(svc)
         clock.advance(seconds=31)
-        assert worker.run_once() == {"sent": 1}          # a 2xx is delivered; its body needn't be read
+        assert worker.run_once() == {"sent": 1}  # a 2xx is delivered; its body needn't be read
         assert server.done.wait(WAIT)
-    assert server.broken.is_set()                         # before: all 256 MiB were read
-    assert server.written < 64 * 2**20                    # the cap plus what the sockets' buffers held
+    assert server.broken.is_set()  # before: all 256 MiB were read
+    assert server.written < 64 * 2**20  # the cap plus what the sockets' buffers held
     assert REPLY_CAP <= 64 * 1024
     [row] = svc.outbox(lead_id=lead["id"])
     assert row["state"] == "sent"
@@ -171,7 +183,10 @@ def test_hardening_delivery_timeout_bounds_a_whole_email(make_service, open_work
     thread.start()
     SlowGreetingSMTP.delivered = []
     try:
-        worker = open_worker(write_config(tmp_path, f"""
+        worker = open_worker(
+            write_config(
+                tmp_path,
+                f"""
 [automation]
 mode = "dispatch"
 [automation.routes]
@@ -183,11 +198,13 @@ starttls = false
 from = "floor@example.test"
 to = "deals@example.test"
 timeout_seconds = {TIMEOUT}
-"""))
+""",
+            )
+        )
         svc = make_service()
         lead = needs_offer(svc)
         clock.advance(seconds=31)
-        assert worker.run_once() == {"failed": 1}        # before: "sent", after the greeting trickled in
+        assert worker.run_once() == {"failed": 1}  # before: "sent", after the greeting trickled in
     finally:
         server.shutdown()
         server.server_close()
@@ -214,29 +231,35 @@ argv = {argv}
 def argv_script(tmp_path):
     """A command that writes the arguments it got to args.json."""
     script = tmp_path / "args.py"
-    script.write_text("import json, pathlib, sys\n"
-                      f"pathlib.Path({str(tmp_path / 'args.json')!r}).write_text(json.dumps(sys.argv[1:]))\n")
+    script.write_text(
+        "import json, pathlib, sys\n"
+        f"pathlib.Path({str(tmp_path / 'args.json')!r}).write_text(json.dumps(sys.argv[1:]))\n"
+    )
     return script
 
 
 @pytest.mark.parametrize("owner", ["--output=/etc/shadow", "-rf"])
-def test_hardening_command_value_starting_with_dash_is_refused(make_service, open_worker, clock, tmp_path,
-                                                               argv_script, owner):
+def test_hardening_command_value_starting_with_dash_is_refused(
+    make_service, open_worker, clock, tmp_path, argv_script, owner
+):
     argv = json.dumps([sys.executable, str(argv_script), "--name", "{lead.owner_name}"])
     worker = open_worker(write_config(tmp_path, COMMAND.format(argv=argv)))
     svc = make_service()
     lead = needs_offer(svc, owner_name=owner)
     clock.advance(seconds=31)
-    assert worker.run_once() == {"dead": 1}               # before: "sent", the program got it as an option
-    assert not (tmp_path / "args.json").exists()          # never ran
+    assert worker.run_once() == {"dead": 1}  # before: "sent", the program got it as an option
+    assert not (tmp_path / "args.json").exists()  # never ran
     [row] = svc.outbox(lead_id=lead["id"])
     assert "automation.targets.notify.argv[3]" in row["last_error"] and "starts with '-'" in row["last_error"]
     assert '"--"' in row["last_error"]
 
 
-def test_hardening_command_value_starting_with_dash_after_double_dash_is_passed(make_service, open_worker, clock,
-                                                                                tmp_path, argv_script):
-    argv = json.dumps([sys.executable, str(argv_script), "--name={lead.owner_name}", "--", "{lead.owner_name}"])
+def test_hardening_command_value_starting_with_dash_after_double_dash_is_passed(
+    make_service, open_worker, clock, tmp_path, argv_script
+):
+    argv = json.dumps(
+        [sys.executable, str(argv_script), "--name={lead.owner_name}", "--", "{lead.owner_name}"]
+    )
     worker = open_worker(write_config(tmp_path, COMMAND.format(argv=argv)))
     svc = make_service()
     needs_offer(svc, owner_name="--output=/etc/shadow")
@@ -244,4 +267,7 @@ def test_hardening_command_value_starting_with_dash_after_double_dash_is_passed(
     assert worker.run_once() == {"sent": 1}
     # the template's own "--name=" is the author's option; after "--" the value is an operand
     assert json.loads((tmp_path / "args.json").read_text()) == [
-        "--name=--output=/etc/shadow", "--", "--output=/etc/shadow"]
+        "--name=--output=/etc/shadow",
+        "--",
+        "--output=/etc/shadow",
+    ]

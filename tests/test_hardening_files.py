@@ -15,20 +15,29 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 
 GUARD = 60  # seconds: only so a regression fails instead of hanging the suite
 
 
 def leadtui(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "LEADTUI_DATA_DIR": str(tmp_path / "data"), "LEADTUI_CONFIG_DIR": str(tmp_path / "conf"),
-           "LEADTUI_DB": str(tmp_path / "leads.db")}
+    env = {
+        **os.environ,
+        "LEADTUI_DATA_DIR": str(tmp_path / "data"),
+        "LEADTUI_CONFIG_DIR": str(tmp_path / "conf"),
+        "LEADTUI_DB": str(tmp_path / "leads.db"),
+    }
     for name in ("LEADTUI_CONFIG", "LEADTUI_REP", "LEADTUI_NOW"):
         env.pop(name, None)
     try:
-        return subprocess.run([sys.executable, "-m", "leadtui", *args], env=env, input=stdin, text=True,
-                              capture_output=True, timeout=GUARD)
+        return subprocess.run(
+            [sys.executable, "-m", "leadtui", *args],
+            env=env,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            timeout=GUARD,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"leadtui {' '.join(args)} blocked")
 
@@ -50,6 +59,7 @@ def fifo(tmp_path: Path) -> Path:
 
 # --- item 6: configs ------------------------------------------------------------------------------
 
+
 def test_hardening_files_config_fifo_refused_without_blocking(tmp_path, fifo):
     refused(leadtui(tmp_path, "--config", str(fifo), "config", "show"), str(fifo), "not a regular file")
     refused(leadtui(tmp_path, "config", "show", "--config", str(fifo)), "not a regular file")
@@ -67,10 +77,12 @@ def test_hardening_files_config_size_capped(tmp_path):
 
 # --- item 6: playbooks ----------------------------------------------------------------------------
 
+
 def test_hardening_files_playbook_fifo_refused_without_blocking(tmp_path, fifo):
     refused(leadtui(tmp_path, "init", "--playbook", str(fifo)), str(fifo), "not a regular file")
-    assert not (tmp_path / "leads.db").exists() or "playbook" not in (tmp_path / "leads.db").read_bytes().decode(
-        "latin-1")
+    assert not (tmp_path / "leads.db").exists() or "playbook" not in (
+        tmp_path / "leads.db"
+    ).read_bytes().decode("latin-1")
 
 
 def test_hardening_files_playbook_dev_zero_refused_unread(tmp_path):
@@ -122,8 +134,13 @@ username = "floor"
 password_env = "SMTP_PASSWORD_VARIABLE"
 to = "deals@example.invalid"
 """
-DIRECT = ("whsec-direct-secret-value", "AC-direct-sid-value", "direct-token-value", "direct-smtp-password",
-          "hook-url-pass")
+DIRECT = (
+    "whsec-direct-secret-value",
+    "AC-direct-sid-value",
+    "direct-token-value",
+    "direct-smtp-password",
+    "hook-url-pass",
+)
 
 
 def test_hardening_config_show_masks_secrets(cli_env):
@@ -133,20 +150,28 @@ def test_hardening_config_show_masks_secrets(cli_env):
         out = run_cli("--config", str(config), *args).stdout
         for value in DIRECT:
             assert value not in out, (value, out)
-        assert "SMTP_PASSWORD_VARIABLE" in out               # an *_env value is a name, shown
+        assert "SMTP_PASSWORD_VARIABLE" in out  # an *_env value is a name, shown
     shown = json.loads(run_cli("--config", str(config), "config", "show", "--json").stdout)
     targets = shown["automation"]["targets"]
-    assert targets["hook"]["secret"] == targets["seller"]["auth_token"] == targets["mail"]["password"] == "********"
+    assert (
+        targets["hook"]["secret"]
+        == targets["seller"]["auth_token"]
+        == targets["mail"]["password"]
+        == "********"
+    )
     assert targets["hook"]["url"] == "https://hookuser:********@example.invalid/hooks"
     assert targets["mail_env"]["password_env"] == "SMTP_PASSWORD_VARIABLE"
     assert targets["mail"]["username"] == "floor"
 
 
-@pytest.mark.parametrize("keys, expected", [
-    ('bogus = "z"', "config key keys.bogus: not a status or control"),
-    ('needs-offer = "c"', "config key keys.needs-offer: 'c' is already the key of Claim"),
-    ('claim = "ctrl+Banana"', "keys.claim: 'ctrl+Banana' is not a key name"),
-])
+@pytest.mark.parametrize(
+    "keys, expected",
+    [
+        ('bogus = "z"', "config key keys.bogus: not a status or control"),
+        ('needs-offer = "c"', "config key keys.needs-offer: 'c' is already the key of Claim"),
+        ('claim = "ctrl+Banana"', "keys.claim: 'ctrl+Banana' is not a key name"),
+    ],
+)
 def test_hardening_config_keys_checked_by_every_command(cli_env, monkeypatch, keys, expected):
     monkeypatch.delenv("LEADTUI_NOW")  # the real clock: a test-clock floor is not what this is about
     run_cli("init")
@@ -161,9 +186,11 @@ def test_hardening_config_keys_checked_against_the_floors_playbook_by_dispatch(c
     monkeypatch.delenv("LEADTUI_NOW")
     run_cli("init", "--playbook", "lifecycle")
     config = cli_env / "config.toml"
-    config.write_text('[keys]\nneeds-offer = "9"\n')       # a wholesale status; this floor is lifecycle
-    assert "config key keys.needs-offer: not a status or control" in run_cli(
-        "--config", str(config), "dispatch", code=2).stderr
+    config.write_text('[keys]\nneeds-offer = "9"\n')  # a wholesale status; this floor is lifecycle
+    assert (
+        "config key keys.needs-offer: not a status or control"
+        in run_cli("--config", str(config), "dispatch", code=2).stderr
+    )
     config.write_text('[keys]\nengage = "9"\n')
     run_cli("--config", str(config), "dispatch")
 
@@ -179,13 +206,26 @@ def test_hardening_huge_delay_seconds_is_a_one_line_error_naming_the_value(tmp_p
 
 
 def test_hardening_run_without_a_terminal_exits_2_at_once(tmp_path):
-    env = {**os.environ, "LEADTUI_DATA_DIR": str(tmp_path / "data"), "LEADTUI_CONFIG_DIR": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "LEADTUI_DATA_DIR": str(tmp_path / "data"),
+        "LEADTUI_CONFIG_DIR": str(tmp_path / "config"),
+    }
     env.pop("LEADTUI_NOW", None)
     with open(os.devnull, "rb") as stdin, open(tmp_path / "out.txt", "wb") as out:
-        proc = subprocess.run([sys.executable, "-m", "leadtui", "run", "--demo"], stdin=stdin, stdout=out,
-                              stderr=subprocess.PIPE, env=env, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "leadtui", "run", "--demo"],
+            stdin=stdin,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+        )
     assert proc.returncode == 2
-    assert proc.stderr.decode().strip().splitlines()[-1] == "error: leadtui run needs a terminal (its input and output are not one)"
+    assert (
+        proc.stderr.decode().strip().splitlines()[-1]
+        == "error: leadtui run needs a terminal (its input and output are not one)"
+    )
 
 
 def test_hardening_database_files_are_private(cli_env):
@@ -201,8 +241,15 @@ def test_hardening_database_files_are_private(cli_env):
 def test_hardening_backup_of_a_damaged_database_is_refused(cli_env):
     run_cli("init", "--test-clock")
     for i in range(300):
-        run_cli("add", "--owner", f"Owner {i}", "--address", f"{i} Long Street Name To Fill Pages", "--phone",
-                f"(305) 555-{1000 + i}")
+        run_cli(
+            "add",
+            "--owner",
+            f"Owner {i}",
+            "--address",
+            f"{i} Long Street Name To Fill Pages",
+            "--phone",
+            f"(305) 555-{1000 + i}",
+        )
     db = cli_env / "leads.db"
     import sqlite3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC
 from pathlib import Path
 
 from conftest import run_cli
@@ -13,8 +14,10 @@ HEADER = "Owner Name,Property Address,City,State,Zip,Phone 1\n"
 def floor(cli_env: Path) -> Path:
     run_cli("init", "--test-clock")
     path = cli_env / "list.csv"
-    path.write_text(HEADER + "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101\nNo Address,,Miami,FL,33101,3055550103\n",
-                    "utf-8")
+    path.write_text(
+        HEADER + "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101\nNo Address,,Miami,FL,33101,3055550103\n",
+        "utf-8",
+    )
     return path
 
 
@@ -47,8 +50,11 @@ def test_hardening_rejects_file_of_ours_is_written_afresh(cli_env):
 def test_hardening_import_header_naming_a_column_twice_is_refused(cli_env):
     run_cli("init", "--test-clock")
     path = cli_env / "dup.csv"
-    path.write_text("Owner Name,Property Address,City,State,Zip,Phone,Phone\n"
-                    "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,3055550102\n", "utf-8")
+    path.write_text(
+        "Owner Name,Property Address,City,State,Zip,Phone,Phone\n"
+        "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,3055550102\n",
+        "utf-8",
+    )
     result = run_cli("import", str(path), code=2)
     assert "names column 'Phone' twice (columns 6 and 7)" in result.stderr
     assert "Ana Diaz" not in run_cli("leads", "--json").stdout  # nothing half-imported
@@ -57,8 +63,11 @@ def test_hardening_import_header_naming_a_column_twice_is_refused(cli_env):
 def test_hardening_import_an_unused_column_named_twice_is_fine(cli_env):
     run_cli("init", "--test-clock")
     path = cli_env / "dup.csv"
-    path.write_text("Owner Name,Property Address,City,State,Zip,Phone 1,Notes,Notes\n"
-                    "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,a,b\n", "utf-8")
+    path.write_text(
+        "Owner Name,Property Address,City,State,Zip,Phone 1,Notes,Notes\n"
+        "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101,a,b\n",
+        "utf-8",
+    )
     run_cli("import", str(path))
 
 
@@ -68,9 +77,12 @@ def test_hardening_import_short_row_is_rejected_whole_with_its_line(cli_env):
 
     run_cli("init", "--test-clock")
     path = cli_env / "short.csv"
-    path.write_text("Owner Name,Property Address,City,State,Zip,Phone 1\n"
-                    "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101\n"
-                    "only three,cells,here\n", "utf-8")
+    path.write_text(
+        "Owner Name,Property Address,City,State,Zip,Phone 1\n"
+        "Ana Diaz,12 Oak St,Miami,FL,33101,3055550101\n"
+        "only three,cells,here\n",
+        "utf-8",
+    )
     result = json.loads(run_cli("import", str(path), "--json").stdout)
     assert (result["inserted"], result["rows_rejected"]) == (1, 1)
     rows = list(csv.reader(open(result["rejects_path"], encoding="utf-8-sig", newline="")))
@@ -83,10 +95,13 @@ def test_hardening_inbox_import_bad_line_is_named_and_nothing_half_written(cli_e
 
     run_cli("init", "--test-clock")
     path = cli_env / "replies.csv"
-    path.write_text("From,Body,Received At\n"
-                    "(305) 555-0101,yes call me,2026-11-23T14:00:00-05:00\n"
-                    "(305) 555-0102,too late,9999-12-31T23:59:59-14:00\n"
-                    "(305) 555-0103,ok,2026-11-23T14:05:00-05:00\n", "utf-8")
+    path.write_text(
+        "From,Body,Received At\n"
+        "(305) 555-0101,yes call me,2026-11-23T14:00:00-05:00\n"
+        "(305) 555-0102,too late,9999-12-31T23:59:59-14:00\n"
+        "(305) 555-0103,ok,2026-11-23T14:05:00-05:00\n",
+        "utf-8",
+    )
     result = json.loads(run_cli("inbox", "import", str(path), "--json").stdout)
     assert (result["added"], result["rejected"]) == (2, 1)
     assert result["rejects"][0]["line"] == 3 and "9999-12-31" in result["rejects"][0]["reason"]
@@ -107,7 +122,7 @@ def test_hardening_import_of_a_fifo_or_a_runaway_header_is_refused_at_once(cli_e
 
 
 def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_completes_it(tmp_path):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from leadtui.importing.runner import run_import
     from leadtui.service import Service, init_database
@@ -118,7 +133,7 @@ def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_comp
     db_path = tmp_path / "leads.db"
     init_database(db_path, test_clock=True)
     svc = Service.open(db_path)
-    now = datetime(2026, 11, 23, 20, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
     cut = []
 
     def truncate_once(position: int, size: int, rows: int) -> None:
@@ -128,7 +143,9 @@ def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_comp
                 f.truncate(size // 3)
 
     try:
-        summary = run_import(svc.db, path, status="new", now=now, progress=truncate_once, batch=20, parallel=False)
+        summary = run_import(
+            svc.db, path, status="new", now=now, progress=truncate_once, batch=20, parallel=False
+        )
         assert summary["file_changed"] and summary["inserted"] < 400
         path.write_text(HEADER + "".join(lines), "utf-8")  # the whole file again
         again = run_import(svc.db, path, status="new", now=now, batch=20, parallel=False)

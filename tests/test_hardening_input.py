@@ -14,9 +14,9 @@ import termios
 from pathlib import Path
 
 import pytest
+from conftest import MANAGER, PIN, REP, run_cli
 
 from leadtui.service import Service
-from conftest import MANAGER, PIN, REP, run_cli
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -32,8 +32,22 @@ def _floor(cli_env) -> int:
     run_cli("init")
     run_cli("reps", "add", MANAGER, "--manager", "--pin", input=f"{PIN}\n")
     run_cli("reps", "add", REP, "--started", "2025-01-01")
-    out = run_cli("add", "--owner", "Jane Doe", "--phone", "(305) 555-0134", "--address", "12 Main St",
-                  "--city", "Miami", "--state", "FL", "--zip", "33101", "--json")
+    out = run_cli(
+        "add",
+        "--owner",
+        "Jane Doe",
+        "--phone",
+        "(305) 555-0134",
+        "--address",
+        "12 Main St",
+        "--city",
+        "Miami",
+        "--state",
+        "FL",
+        "--zip",
+        "33101",
+        "--json",
+    )
     lead = json.loads(out.stdout)["id"]
     run_cli("claim", str(lead), "--rep", REP)
     return lead
@@ -41,8 +55,10 @@ def _floor(cli_env) -> int:
 
 def _strict(text: str):
     """json.loads that refuses the non-standard tokens Infinity, -Infinity and NaN."""
+
     def refuse(token: str):
         raise AssertionError(f"non-standard JSON token {token}")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -58,20 +74,32 @@ def _one_line_naming(result, value: str) -> str:
 def test_hardening_numbers_and_dates(cli_env):
     lead = _floor(cli_env)
     for amount in ("1e309", "inf", "nan", "-inf", "Infinity"):
-        _one_line_naming(run_cli("set", str(lead), "offer-made", "--amount", amount, "--rep", REP, code=2), amount)
+        _one_line_naming(
+            run_cli("set", str(lead), "offer-made", "--amount", amount, "--rep", REP, code=2), amount
+        )
     assert _strict(run_cli("show", str(lead), "--json").stdout)["status"] == "new"  # nothing stored
     big = str(2**63)
-    for args in (("show", big), ("claim", big, "--rep", REP), ("undo", big, "--rep", REP),
-                 ("set", str(lead), "not-contacted", "--phone", big, "--rep", REP),
-                 ("leads", "--limit", "9" * 30), ("outbox", "--lead", big), ("approve", big, "--rep", MANAGER),
-                 ("inbox", "clear", big, "--rep", REP)):
+    for args in (
+        ("show", big),
+        ("claim", big, "--rep", REP),
+        ("undo", big, "--rep", REP),
+        ("set", str(lead), "not-contacted", "--phone", big, "--rep", REP),
+        ("leads", "--limit", "9" * 30),
+        ("outbox", "--lead", big),
+        ("approve", big, "--rep", MANAGER),
+        ("inbox", "clear", big, "--rep", REP),
+    ):
         value = big if big in args else "9" * 30
         _one_line_naming(run_cli(*args, code=2), value)
     # the appointment is lead-local (Miami): 23:59 on the last day of 9999 is past year 9999 in UTC
-    _one_line_naming(run_cli("set", str(lead), "appointment-booked", "--at", "9999-12-31T23:59", "--rep", REP,
-                             code=2), "9999-12-31T23:59")
-    _one_line_naming(run_cli("set", str(lead), "appointment-booked", "--at", "10000-01-01T10:00", "--rep", REP,
-                             code=2), "10000-01-01T10:00")
+    _one_line_naming(
+        run_cli("set", str(lead), "appointment-booked", "--at", "9999-12-31T23:59", "--rep", REP, code=2),
+        "9999-12-31T23:59",
+    )
+    _one_line_naming(
+        run_cli("set", str(lead), "appointment-booked", "--at", "10000-01-01T10:00", "--rep", REP, code=2),
+        "10000-01-01T10:00",
+    )
     digits = "9" * 5000
     line = _one_line_naming(run_cli("followup", str(lead), f"{digits} days", "--rep", REP, code=2), "9" * 40)
     assert len(line) < 300  # the value named, not all 5,000 digits of it
@@ -101,7 +129,12 @@ def test_hardening_bidi_and_zero_width_names_are_inert(cli_env):
     name = HOSTILE + "".join(INVISIBLE)
     lead = json.loads(run_cli("add", "--owner", name, "--address", "1 Main St\u202e", "--json").stdout)
     assert lead["owner_name"] == name  # stored as given; JSON escapes them and decodes to the same text
-    for args in (("show", str(lead["id"])), ("leads",), ("show", str(lead["id"]), "--json"), ("leads", "--json")):
+    for args in (
+        ("show", str(lead["id"])),
+        ("leads",),
+        ("show", str(lead["id"]), "--json"),
+        ("leads", "--json"),
+    ):
         out = run_cli(*args).stdout
         assert not set(INVISIBLE) & set(out), (args, out)
         assert "\\u202e" in out and "\\u200d" in out
@@ -109,6 +142,7 @@ def test_hardening_bidi_and_zero_width_names_are_inert(cli_env):
 
 
 # --- item 22: the first manager's PIN, typed twice on a terminal ---------------------------------
+
 
 def _read_until(fd: int, wanted: bytes, seen: bytearray) -> bytes:
     """Read the terminal until `wanted` shows (a guard of 30 s so a missing prompt fails, never hangs)."""
@@ -134,10 +168,18 @@ def _on_a_terminal(args: list[str], env: dict) -> tuple[subprocess.Popen, int]:
     def controlling() -> None:
         os.setsid()
         import fcntl
+
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen([sys.executable, "-m", "leadtui", *args], env=env, stdin=slave, stdout=slave,
-                            stderr=slave, preexec_fn=controlling, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadtui", *args],
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        preexec_fn=controlling,
+        close_fds=True,
+    )
     os.close(slave)
     return proc, master
 
@@ -178,9 +220,11 @@ def test_hardening_first_manager_pin_from_a_script_is_read_once(cli_env):
 def test_hardening_quick_start_says_how_to_reach_leadtui():
     text = README.read_text("utf-8")
     quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", quick, re.S)
+    blocks = re.findall(r"```sh\n(.*?)```", quick, re.DOTALL)
     assert len(blocks) == 2 and all(len(b.strip().splitlines()) == 1 for b in blocks)  # two commands
     for word in re.findall(r"(\S*leadtui)(?= )", blocks[0]):
         assert word == ".venv/bin/leadtui", word  # the venv's, as it is not on the PATH
     assert ". .venv/bin/activate" in quick or "source .venv/bin/activate" in quick
-    assert ".venv/bin/leadtui" in quick.split(blocks[1])[1]  # said after the two commands, before any bare `leadtui`
+    assert (
+        ".venv/bin/leadtui" in quick.split(blocks[1])[1]
+    )  # said after the two commands, before any bare `leadtui`

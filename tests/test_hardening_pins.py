@@ -4,9 +4,9 @@ approvals that can't be applied to a lead that moved on."""
 from __future__ import annotations
 
 import pytest
+from conftest import MANAGER, NEWBIE, PIN, REP, add_lead
 
 from leadtui.errors import LeadtuiError, Refused
-from conftest import MANAGER, NEWBIE, PIN, REP, add_lead
 
 
 def test_hardening_pin_lockout_after_five_wrong_pins_holds_across_stations(make_service, clock):
@@ -53,7 +53,9 @@ def test_hardening_stale_approval_is_refused_when_the_lead_moved_on(make_service
     assert asked.approval_id
     svc.claim(lead["id"], REP)
     svc.set_status(lead["id"], "under-contract", REP)
-    with pytest.raises(Refused, match=f"approval #{asked.approval_id} is stale.*status under-contract by {REP}"):
+    with pytest.raises(
+        Refused, match=f"approval #{asked.approval_id} is stale.*status under-contract by {REP}"
+    ):
         svc.approve(asked.approval_id, MANAGER, PIN)
     got = svc.lead(lead["id"])
     assert got["status"] == "under-contract" and got["owner"] == REP and not got["dead"]
@@ -81,7 +83,9 @@ def test_hardening_test_clock_is_refused_on_a_real_floor(tmp_path, monkeypatch):
     monkeypatch.setenv("LEADTUI_NOW", "2030-01-01T12:00:00+00:00")
     result = run_cli("reps", "list", code=2)
     assert "LEADTUI_NOW is honoured only on floors made with `leadtui init --test-clock`" in result.stderr
-    assert "real floor" in run_cli("init", "--test-clock", code=1).stderr  # a real floor can't be turned into one
+    assert (
+        "real floor" in run_cli("init", "--test-clock", code=1).stderr
+    )  # a real floor can't be turned into one
     monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "test.db"))
     run_cli("init", "--test-clock")
     run_cli("reps", "add", REP)
@@ -107,7 +111,9 @@ def test_hardening_w14_a_rep_sees_only_the_pool_and_their_own_in_every_command(c
     assert len(jsonlib.loads(run_cli("outbox", "--json", "--rep", REP).stdout)) == 1
     run_cli("export", str(cli_env / "bob.csv"), "--rep", "bob")
     with open(cli_env / "bob.csv", encoding="utf-8") as f:
-        assert [r["Owner Name"] if "Owner Name" in r else list(r.values())[1] for r in csv.DictReader(f)] == ["Pool Pam"]
+        assert [r["Owner Name"] if "Owner Name" in r else list(r.values())[1] for r in csv.DictReader(f)] == [
+            "Pool Pam"
+        ]
     for who in (["--rep", MANAGER], []):  # a manager, or the admin's view with no rep: everything
         assert jsonlib.loads(run_cli("show", "1", "--json", *who).stdout)["owner"] == REP
         run_cli("export", str(cli_env / "all.csv"), *who)
@@ -115,14 +121,17 @@ def test_hardening_w14_a_rep_sees_only_the_pool_and_their_own_in_every_command(c
             assert len(list(csv.DictReader(f))) == 2
 
 
-@pytest.mark.parametrize("name, why", [
-    ("\u0430lice", "one script"),            # Cyrillic а + Latin lice
-    ("\u0430\u04cf\u0456\u0441\u0435", "looks like the rep 'alice'"),  # all Cyrillic: аӏісе
-    ("ALİCE", "looks like"),                 # a dotted capital I
-    ("system", "a word the floor uses"),
-    ("Pool", "a word the floor uses"),
-    ("bo\u200bb", "printable"),              # a zero-width space inside
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("\u0430lice", "one script"),  # Cyrillic а + Latin lice
+        ("\u0430\u04cf\u0456\u0441\u0435", "looks like the rep 'alice'"),  # all Cyrillic: аӏісе
+        ("ALİCE", "looks like"),  # a dotted capital I
+        ("system", "a word the floor uses"),
+        ("Pool", "a word the floor uses"),
+        ("bo\u200bb", "printable"),  # a zero-width space inside
+    ],
+)
 def test_hardening_rep_names_one_script_not_confusable_not_reserved(make_service, name, why):
     svc = make_service()
     with pytest.raises(LeadtuiError, match=why):

@@ -7,20 +7,19 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from conftest import REP
 from rich.cells import cell_len
+from test_ui_floor import go_to, lead, ready
 from textual.widgets import DataTable
 from textual.widgets._toast import Toast
+from ui_floor import build_floor, isolate, press, settings
 
 from leadtui.service import Service
 from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask
-from leadtui.ui.floor import Floor
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
-from conftest import REP
-from test_ui_floor import go_to, lead, ready
-from ui_floor import build_floor, isolate, press, settings
 
-FAMILY = "\U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466"  # one glyph on some terminals, four on others
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one glyph on some terminals, four on others
 STEERING = "\u202eevil\u202c \u2066iso\u2069 zero\u200bwidth\u2060\ufeff"
 
 
@@ -30,8 +29,14 @@ def floor(tmp_path, monkeypatch):
     ids = build_floor(path)
     svc = Service.open(path)
     try:
-        ids["family"] = svc.add_lead(owner_name=f"The {FAMILY} Family {STEERING}", address=f"1 {FAMILY} Way",
-                                     phones=["(305) 555-0199"], city="Miami", state="FL", zip_code="33139")["id"]
+        ids["family"] = svc.add_lead(
+            owner_name=f"The {FAMILY} Family {STEERING}",
+            address=f"1 {FAMILY} Way",
+            phones=["(305) 555-0199"],
+            city="Miami",
+            state="FL",
+            zip_code="33139",
+        )["id"]
     finally:
         svc.close()
     return path, ids
@@ -56,6 +61,7 @@ def terminal_width(line: str) -> int:
 
 # --- item 12: the amount dialog ---------------------------------------------------------------
 
+
 async def test_hardening_amount_dialog_refuses_inf_and_nan(floor, tmp_path):
     path, ids = floor
     app = app_for(floor, tmp_path)
@@ -74,6 +80,7 @@ async def test_hardening_amount_dialog_refuses_inf_and_nan(floor, tmp_path):
 
 
 # --- item 16: names that would steer the terminal or shift a column -----------------------------
+
 
 async def test_hardening_bidi_zero_width_and_zwj_names_keep_every_column(floor, tmp_path):
     path, ids = floor
@@ -97,12 +104,19 @@ async def test_hardening_bidi_zero_width_and_zwj_names_keep_every_column(floor, 
 
 # --- item 23: views, lists, toasts and the keybar ---------------------------------------------
 
+
 async def test_hardening_escape_leaves_every_view(floor, tmp_path):
     path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
-        for key, view in (("enter", Detail), ("i", Replies), ("m", Approvals), ("o", Outbox), ("question_mark", Help)):
+        for key, view in (
+            ("enter", Detail),
+            ("i", Replies),
+            ("m", Approvals),
+            ("o", Outbox),
+            ("question_mark", Help),
+        ):
             await press(pilot, key)
             assert isinstance(app.screen, view)
             await press(pilot, "escape")
@@ -178,7 +192,7 @@ async def test_hardening_keybar_fits_3_rows_at_80x24_with_the_kpi_line(floor, tm
             assert bar.region.height <= 3
             lines = screen_lines(app)
             assert any(f"Today ({REP})" in line for line in lines), lines  # the KPI line is in sight
-            bar_text = "\n".join(lines[bar.region.y:bar.region.bottom])
+            bar_text = "\n".join(lines[bar.region.y : bar.region.bottom])
             for key in app.table:  # every status key shows, and help for the rest
                 if key.group:
                     assert f"{key.display} {key.symbol}" in bar_text, key

@@ -3,9 +3,18 @@
 import subprocess
 import sys
 
-MODULES = ["leadtui.core.playbook", "leadtui.core.rules", "leadtui.core.followup", "leadtui.core.calling",
-           "leadtui.store.db", "leadtui.store.queries", "leadtui.service", "leadtui.cli", "leadtui.config",
-           "leadtui.automation.templates"]
+MODULES = [
+    "leadtui.core.playbook",
+    "leadtui.core.rules",
+    "leadtui.core.followup",
+    "leadtui.core.calling",
+    "leadtui.store.db",
+    "leadtui.store.queries",
+    "leadtui.service",
+    "leadtui.cli",
+    "leadtui.config",
+    "leadtui.automation.templates",
+]
 
 
 def test_no_textual_outside_ui():

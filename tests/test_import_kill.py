@@ -23,9 +23,14 @@ def start_import(tmp_path, readers: bool = False) -> tuple[dict, object, sqlite3
     """A database, a CSV of ROWS leads with two phones each, and `leadtui import` running on it
     in a subprocess; returns once its first batch is committed. With `readers`, each row
     carries a long note, so the file is big enough to be read by reading processes."""
-    env = {**os.environ, "LEADTUI_DB": str(tmp_path / "leads.db"), "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
-           "TMPDIR": str(tmp_path / "scratch"),  # where the import stages its batches
-           "LEADTUI_CONFIG_DIR": str(tmp_path / "config"), "LEADTUI_DATA_DIR": str(tmp_path / "data")}
+    env = {
+        **os.environ,
+        "LEADTUI_DB": str(tmp_path / "leads.db"),
+        "LEADTUI_NOW": "2026-11-23T15:00:00-05:00",
+        "TMPDIR": str(tmp_path / "scratch"),  # where the import stages its batches
+        "LEADTUI_CONFIG_DIR": str(tmp_path / "config"),
+        "LEADTUI_DATA_DIR": str(tmp_path / "data"),
+    }
     env.pop("LEADTUI_REP", None)
     (tmp_path / "scratch").mkdir()
     path = tmp_path / "big.csv"
@@ -33,10 +38,14 @@ def start_import(tmp_path, readers: bool = False) -> tuple[dict, object, sqlite3
         f.write("Owner Name,Address,City,State,Zip,Phone 1,Phone 2,Notes\n")
         note = "n" * (MIN_BYTES // ROWS) if readers else ""
         for i in range(ROWS):
-            f.write(f"Owner {i},{i} Oak St,Miami,FL,33101,305{200 + i % 700}{i % 10000:04d},786555{i % 10000:04d},{note}\n")
+            f.write(
+                f"Owner {i},{i} Oak St,Miami,FL,33101,305{200 + i % 700}{i % 10000:04d},786555{i % 10000:04d},{note}\n"
+            )
     assert (path.stat().st_size >= MIN_BYTES) == readers
     subprocess.run([*LEADTUI, "init", "--test-clock"], env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([*LEADTUI, "import", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*LEADTUI, "import", str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     db = sqlite3.connect(tmp_path / "leads.db", timeout=10)
     deadline = time.monotonic() + 60
     while db.execute("SELECT count(*) FROM leads").fetchone()[0] == 0 and time.monotonic() < deadline:
@@ -78,7 +87,13 @@ def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path,
     assert db.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * stored
     assert [p.name[:15] for p in (tmp_path / "scratch").iterdir()] == ["leadtui-import-"]  # left by the kill
     # a first load: the owner and phone indexes and search were left for its end, which never came
-    deferred = {"leads_owner_key", "phones_number", "leads_fts_insert", "leads_fts_update", "leads_fts_delete"}
+    deferred = {
+        "leads_owner_key",
+        "phones_number",
+        "leads_fts_insert",
+        "leads_fts_update",
+        "leads_fts_delete",
+    }
     assert not deferred & {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}
 
     rerun = subprocess.run([*LEADTUI, "import", str(path), "--json"], env=env, capture_output=True, text=True)
@@ -89,7 +104,9 @@ def test_b2_killed_import_is_consistent_and_a_rerun_adds_no_duplicates(tmp_path,
     assert db.execute("SELECT count(*) FROM phones").fetchone()[0] == 2 * ROWS
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert list((tmp_path / "scratch").iterdir()) == []  # the re-run deleted the dead import's scratch
-    assert deferred <= {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}  # built back by the re-run
+    assert deferred <= {
+        r[0] for r in db.execute("SELECT name FROM sqlite_schema")
+    }  # built back by the re-run
     db.execute("INSERT INTO leads_fts(leads_fts) VALUES ('integrity-check')")
     assert db.execute("SELECT count(*) FROM leads_fts WHERE leads_fts MATCH 'oak'").fetchone()[0] == ROWS
     db.close()

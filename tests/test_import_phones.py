@@ -10,19 +10,54 @@ from leadtui.core import phones as phonelib
 from leadtui.core.calling import STATE_TZ
 from leadtui.importing.phones import DEEP_AREAS, Phones
 
-FORMATS = ("{a}{x}{l}", "1{a}{x}{l}", "+1{a}{x}{l}", "({a}) {x}-{l}", "{a}-{x}-{l}", "{a}.{x}.{l}",
-           "+1 {a} {x} {l}", "1 ({a}) {x}-{l}", "+{a}{x}{l}", "{a}{x}{l}.0", " {a} {x} {l} ", "{a}{x}{l}1")
+FORMATS = (
+    "{a}{x}{l}",
+    "1{a}{x}{l}",
+    "+1{a}{x}{l}",
+    "({a}) {x}-{l}",
+    "{a}-{x}-{l}",
+    "{a}.{x}.{l}",
+    "+1 {a} {x} {l}",
+    "1 ({a}) {x}-{l}",
+    "+{a}{x}{l}",
+    "{a}{x}{l}.0",
+    " {a} {x} {l} ",
+    "{a}{x}{l}1",
+)
 
 
 def test_b2_fast_path_agrees_with_phonenumbers_on_random_nanp_cells():
     rng = random.Random(5)
     fast = Phones()
-    cells = [rng.choice(FORMATS).format(a=f"{rng.randrange(200, 1000)}", x=f"{rng.randrange(0, 1000):03d}",
-                                        l=f"{rng.randrange(10000):04d}") for _ in range(6000)]
-    cells += [f"{area.decode()}{rng.randrange(200, 1000)}{rng.randrange(10000):04d}" for area in DEEP_AREAS for _ in range(300)]
-    cells += ["2465210123", "2465214123", "8766060123", "8766069123", "305-555-CALL", "(305) 555-0101 x12",
-              "+44 20 7946 0958", "", "phone", "１３０５５５５０１０１", "305555010", "+1 (305) 555-0101",
-              "305\u00a0555\u00a00101", "(305)\t555-0101"]
+    cells = [
+        rng.choice(FORMATS).format(
+            a=f"{rng.randrange(200, 1000)}",
+            x=f"{rng.randrange(0, 1000):03d}",
+            l=f"{rng.randrange(10000):04d}",
+        )
+        for _ in range(6000)
+    ]
+    cells += [
+        f"{area.decode()}{rng.randrange(200, 1000)}{rng.randrange(10000):04d}"
+        for area in DEEP_AREAS
+        for _ in range(300)
+    ]
+    cells += [
+        "2465210123",
+        "2465214123",
+        "8766060123",
+        "8766069123",
+        "305-555-CALL",
+        "(305) 555-0101 x12",
+        "+44 20 7946 0958",
+        "",
+        "phone",
+        "１３０５５５５０１０１",
+        "305555010",
+        "+1 (305) 555-0101",
+        "305\u00a0555\u00a00101",
+        "(305)\t555-0101",
+    ]
     valid = 0
     for cell in cells:
         want = phonelib.normalize(cell)

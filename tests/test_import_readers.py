@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from leadtui.importing.runner import run_import
 from leadtui.service import init_database
 from leadtui.store.db import connect
 
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 HEADER = "Owner Name,Address,City,State,Zip,APN,County,Phone 1,Phone 2,Notes\n"
 
 
@@ -31,8 +31,10 @@ def hostile_file(path: Path) -> Path:
         street = f"{n % 41} Oak St"  # addresses repeat after 41 rows
         phone2 = "not a phone" if n % 17 == 0 else f"786555{n:04d}"
         notes = '"two\nlines, ""quoted"""' if n % 5 == 0 else "[bold red]x[/] \x1b[31mred"
-        lines.append(f"Owner {n} [b]Lee[/b],{street if n % 29 else ''},Miami,FL,33101,{apn},Dade,"
-                     f"305555{n % 50:04d},{phone2},{notes}\n")
+        lines.append(
+            f"Owner {n} [b]Lee[/b],{street if n % 29 else ''},Miami,FL,33101,{apn},Dade,"
+            f"305555{n % 50:04d},{phone2},{notes}\n"
+        )
         if n % 7 == 0:
             lines.append("\n,,,\n")
     lines.append("Last Owner,1 Elm St,Miami\n")
@@ -45,14 +47,23 @@ def imported(tmp_path: Path, source: Path, name: str, parallel: bool, batch: int
     init_database(path, playbook="wholesale", test_clock=True)
     db = connect(path)
     try:
-        summary = run_import(db, source, status="new", now=NOW, batch=batch, parallel=parallel,
-                             rejects_path=tmp_path / f"{name}.rejects.csv")
+        summary = run_import(
+            db,
+            source,
+            status="new",
+            now=NOW,
+            batch=batch,
+            parallel=parallel,
+            rejects_path=tmp_path / f"{name}.rejects.csv",
+        )
         conn = db.conn
         stored = {
             "leads": [tuple(r) for r in conn.execute("SELECT * FROM leads ORDER BY id")],
             "phones": [tuple(r)[1:] for r in conn.execute("SELECT * FROM phones ORDER BY lead_id, position")],
             # one event per batch; batches end elsewhere (a reader counts records, not leads)
-            "events": _batches([json.loads(r[0]) for r in conn.execute("SELECT data FROM events ORDER BY id")]),
+            "events": _batches(
+                [json.loads(r[0]) for r in conn.execute("SELECT data FROM events ORDER BY id")]
+            ),
             "rejects": (tmp_path / f"{name}.rejects.csv").read_text(),
             "integrity": conn.execute("PRAGMA integrity_check").fetchone()[0],
         }
@@ -79,7 +90,9 @@ def test_b2_reading_processes_store_what_one_process_stores(tmp_path, batch):
     two = imported(tmp_path, source, "two", parallel=True, batch=batch)
     assert two == one
     summary, stored = two
-    assert summary["merged"] > 0 and summary["rows_rejected"] == 4 and summary["phones_rejected"] == 3  # the short row too
+    assert (
+        summary["merged"] > 0 and summary["rows_rejected"] == 4 and summary["phones_rejected"] == 3
+    )  # the short row too
     assert stored["integrity"] == "ok"
     assert stored["leads"][0][1] == "Owner 1 [b]Lee[/b]"  # text stored as it came (row 0 had no address)
 
@@ -99,7 +112,9 @@ def reader_pids() -> list[int]:
 
 def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(tmp_path):
     source = tmp_path / "list.csv"
-    source.write_text(HEADER + "".join(f"Owner {n},{n} Oak St,Miami,FL,33101,,,305555{n:04d},,\n" for n in range(400)))
+    source.write_text(
+        HEADER + "".join(f"Owner {n},{n} Oak St,Miami,FL,33101,,,305555{n:04d},,\n" for n in range(400))
+    )
     path = tmp_path / "leads.db"
     init_database(path, playbook="wholesale", test_clock=True)
     killed = []
@@ -112,7 +127,9 @@ def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(
     db = connect(path)
     try:
         with pytest.raises(LeadtuiError, match=r"an import reader stopped \(exit code -9\)"):
-            run_import(db, source, status="new", now=clock.now(), batch=10, parallel=True, progress=kill_a_reader)
+            run_import(
+                db, source, status="new", now=clock.now(), batch=10, parallel=True, progress=kill_a_reader
+            )
         stored = db.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
         assert stored % 10 == 0 and 0 < stored < 400  # whole batches, in order
         assert db.conn.execute("SELECT max(id) FROM leads").fetchone()[0] == stored

@@ -10,8 +10,23 @@ import pytest
 
 from leadtui.importing.source import Table
 
-CELLS = ["", " ", "Smith", "O'Brien", "a,b", 'say "hi"', "two\nlines", "crlf\r\nline", "tab\there", "semi;colon",
-         "[bold red]x[/]", "\x1b[31mred", "trailing ", "ünïcode", "\x00nul"]
+CELLS = [
+    "",
+    " ",
+    "Smith",
+    "O'Brien",
+    "a,b",
+    'say "hi"',
+    "two\nlines",
+    "crlf\r\nline",
+    "tab\there",
+    "semi;colon",
+    "[bold red]x[/]",
+    "\x1b[31mred",
+    "trailing ",
+    "ünïcode",
+    "\x00nul",
+]
 
 
 def expected(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -50,6 +65,12 @@ def test_b2_records_match_csv_line_for_line(tmp_path, delimiter, ending):
 
 def test_b2_a_quoted_cell_over_lines_keeps_the_next_record_on_its_own_line(tmp_path):
     path = tmp_path / "notes.csv"
-    path.write_text('Owner Name,Address\n"Ann\nSmith",1 Oak St\nBo Li,"2\n\nElm St"\nCy Wu,3 Ash St\n', encoding="utf-8")
+    path.write_text(
+        'Owner Name,Address\n"Ann\nSmith",1 Oak St\nBo Li,"2\n\nElm St"\nCy Wu,3 Ash St\n', encoding="utf-8"
+    )
     with Table(path) as table:
-        assert list(table) == [(2, ["Ann\nSmith", "1 Oak St"]), (4, ["Bo Li", "2\n\nElm St"]), (7, ["Cy Wu", "3 Ash St"])]
+        assert list(table) == [
+            (2, ["Ann\nSmith", "1 Oak St"]),
+            (4, ["Bo Li", "2\n\nElm St"]),
+            (7, ["Cy Wu", "3 Ash St"]),
+        ]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-
 SAMPLES = Path(__file__).parent / "data" / "samples"
 
 
@@ -45,7 +44,11 @@ def test_w17_sample_replies_are_matched_to_leads_by_phone(env):
 
 def test_w17_json_lines_bad_lines_rejected_and_bodies_shown_literally(env):
     lines = [
-        {"from": "(305) 555-0101", "body": "\x1b]0;owned\x07\x1b[31mhi[/red]", "received_at": "2026-11-20T10:00:00Z"},
+        {
+            "from": "(305) 555-0101",
+            "body": "\x1b]0;owned\x07\x1b[31mhi[/red]",
+            "received_at": "2026-11-20T10:00:00Z",
+        },
         {"From": "305.555.0102", "Body": "call me", "ReceivedAt": "2026-11-20T11:00:00-05:00"},
         {"from": "not a phone", "body": "x", "received_at": "2026-11-20T10:00:00Z"},
         {"from": "3055550103", "body": "no time"},
@@ -63,7 +66,9 @@ def test_w17_json_lines_bad_lines_rejected_and_bodies_shown_literally(env):
 
 def test_w17_clear_marks_handled_and_removes_from_the_list(env):
     path = env / "r.csv"
-    path.write_text("From,Body,Received At\n3055550101,Stop,2026-11-20T10:00:00Z\n3055550102,Hi,2026-11-20T11:00:00Z\n")
+    path.write_text(
+        "From,Body,Received At\n3055550101,Stop,2026-11-20T10:00:00Z\n3055550102,Hi,2026-11-20T11:00:00Z\n"
+    )
     run("inbox", "import", str(path))
     first = json.loads(run("inbox", "--json").stdout)[0]["id"]
     run("inbox", "clear", str(first), "--rep", "alice")

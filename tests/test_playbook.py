@@ -72,7 +72,12 @@ def test_playbook_wholesale_groups_are_the_spec_colours():
     pb = load("wholesale")
     assert [g.id for g in pb.groups] == ["grey", "purple", "green", "yellow", "red"]
     assert [s.id for s in pb.in_group("green")] == [
-        "needs-offer", "appointment-booked", "offer-made", "send-contract", "under-contract"]
+        "needs-offer",
+        "appointment-booked",
+        "offer-made",
+        "send-contract",
+        "under-contract",
+    ]
     assert [s.id for s in pb.in_group("red")] == ["already-sold", "wrong-number", "dead-deal"]
 
 
@@ -99,10 +104,10 @@ def test_playbook_builtin_keys_are_unique(name):
 
 def test_l2_lifecycle_suggests_next_stage_and_changes_nothing_by_itself():
     pb = load("lifecycle")
-    assert pb.status("new").suggest == ("engage",)                 # first contact -> Engage
+    assert pb.status("new").suggest == ("engage",)  # first contact -> Engage
     assert set(pb.status("engage").suggest) == {"active", "future"}  # qualified -> Active or Future
-    assert "future" in pb.status("active").suggest                 # deal falls through -> Future
-    assert "closed" in pb.status("active").suggest                 # deal done -> Closed
+    assert "future" in pb.status("active").suggest  # deal falls through -> Future
+    assert "closed" in pb.status("active").suggest  # deal done -> Closed
     for st in pb.statuses:
         # nothing happens by itself: no hold, no release, no action, no dial cadence
         assert st.ownership == "keep"
@@ -113,27 +118,27 @@ def test_l2_lifecycle_suggests_next_stage_and_changes_nothing_by_itself():
 
 # A small valid playbook. Line numbers:
 BASE = [
-    'name = "mine"',                # 1
-    'initial = "fresh"',            # 2
-    '',                             # 3
-    '[[status]]',                   # 4
-    'id = "fresh"',                 # 5
-    'label = "Fresh"',              # 6
-    'group = "grey"',               # 7
-    'symbol = "o"',                 # 8
-    'key = "1"',                    # 9
-    'description = "Just in."',     # 10
-    'ownership = "keep"',           # 11
-    'suggest = ["warm"]',           # 12
-    '',                             # 13
-    '[[status]]',                   # 14
-    'id = "warm"',                  # 15
-    'label = "Warm"',               # 16
-    'group = "green"',              # 17
-    'symbol = "*"',                 # 18
-    'key = "2"',                    # 19
-    'description = "Talking."',     # 20
-    'ownership = "claim"',          # 21
+    'name = "mine"',  # 1
+    'initial = "fresh"',  # 2
+    "",  # 3
+    "[[status]]",  # 4
+    'id = "fresh"',  # 5
+    'label = "Fresh"',  # 6
+    'group = "grey"',  # 7
+    'symbol = "o"',  # 8
+    'key = "1"',  # 9
+    'description = "Just in."',  # 10
+    'ownership = "keep"',  # 11
+    'suggest = ["warm"]',  # 12
+    "",  # 13
+    "[[status]]",  # 14
+    'id = "warm"',  # 15
+    'label = "Warm"',  # 16
+    'group = "green"',  # 17
+    'symbol = "*"',  # 18
+    'key = "2"',  # 19
+    'description = "Talking."',  # 20
+    'ownership = "claim"',  # 21
 ]
 
 
@@ -168,7 +173,9 @@ def test_playbook_user_file_loads(tmp_path):
 
 
 def test_playbook_user_file_with_groups_loads(tmp_path):
-    path = write(tmp_path, {3: '[[group]]\nid = "grey"\nlabel = "Start"\n[[group]]\nid = "green"\nlabel = "Go"\n'})
+    path = write(
+        tmp_path, {3: '[[group]]\nid = "grey"\nlabel = "Start"\n[[group]]\nid = "green"\nlabel = "Go"\n'}
+    )
     pb = load(str(path))
     assert [g.id for g in pb.groups] == ["grey", "green"]
     assert [g.label for g in pb.groups] == ["Start", "Go"]
@@ -206,7 +213,7 @@ def test_playbook_unknown_field(tmp_path):
 
 
 def test_playbook_unknown_top_level_field(tmp_path):
-    path = write(tmp_path, {3: 'version = 2'})
+    path = write(tmp_path, {3: "version = 2"})
     message = load_error(path)
     assert f"{path}:3:" in message
     assert "'version'" in message and "unknown field" in message
@@ -215,7 +222,7 @@ def test_playbook_unknown_top_level_field(tmp_path):
 def test_playbook_missing_field_points_at_its_table(tmp_path):
     path = write(tmp_path, {18: "# no symbol"})
     message = load_error(path)
-    assert f"{path}:14:" in message          # the [[status]] header of the second status
+    assert f"{path}:14:" in message  # the [[status]] header of the second status
     assert "status[2].symbol" in message and "missing" in message
 
 
@@ -295,7 +302,7 @@ def test_playbook_alt_key_colliding_with_control_key(tmp_path):
 def test_playbook_hold_without_hold_days(tmp_path):
     path = write(tmp_path, {21: 'ownership = "hold"'})
     message = load_error(path)
-    assert f"{path}:14:" in message          # hold_days is missing: its [[status]] header
+    assert f"{path}:14:" in message  # hold_days is missing: its [[status]] header
     assert "status[2].hold_days" in message and "hold" in message
 
 
@@ -322,4 +329,6 @@ def test_playbook_tabs_is_group_or_status(tmp_path):
     assert load("wholesale").tabs == "group" and load("lifecycle").tabs == "status"
     path = write(tmp_path, {3: 'tabs = "colour"'})
     message = load_error(path)
-    assert f"{path}:3:" in message and "'tabs'" in message and "'colour' is not one of group, status" in message
+    assert (
+        f"{path}:3:" in message and "'tabs'" in message and "'colour' is not one of group, status" in message
+    )

@@ -21,15 +21,30 @@ def test_w14_eight_processes_claim_twenty_leads_each_won_once(tmp_path):
     reps = [f"rep{i}" for i in range(8)]
     for name in reps:
         svc.add_rep(name)
-    ids = [svc.add_lead(owner_name=f"Owner {i}", address=f"{i} Race St", zip_code="33101")["id"] for i in range(20)]
+    ids = [
+        svc.add_lead(owner_name=f"Owner {i}", address=f"{i} Race St", zip_code="33101")["id"]
+        for i in range(20)
+    ]
     svc.close()
 
-    env = {**os.environ, "LEADTUI_DB": str(path), "LEADTUI_DATA_DIR": str(tmp_path / "data"),
-           "LEADTUI_CONFIG_DIR": str(tmp_path / "config")}
+    env = {
+        **os.environ,
+        "LEADTUI_DB": str(path),
+        "LEADTUI_DATA_DIR": str(tmp_path / "data"),
+        "LEADTUI_CONFIG_DIR": str(tmp_path / "config"),
+    }
     env.pop("LEADTUI_CONFIG", None)
     start = time.time() + 3  # every worker is up and waiting before the gun
-    procs = [subprocess.Popen([sys.executable, str(WORKER), str(start), json.dumps(ids), rep],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True) for rep in reps]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(start), json.dumps(ids), rep],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for rep in reps
+    ]
     results = {}
     for rep, proc in zip(reps, procs):
         out, err = proc.communicate(timeout=120)

@@ -29,7 +29,10 @@ def floor(env, rows: int = 6, playbook: str = "wholesale", list_name: str = "pro
     run("reps", "add", "bob", "--started", "2025-01-01")
     if rows:
         path = env / "list.csv"
-        path.write_text(HEADER + "".join(f"Owner {i},{i} Ocean Dr,Miami,FL,33139,305555{i:04d}\n" for i in range(1, rows + 1)))
+        path.write_text(
+            HEADER
+            + "".join(f"Owner {i},{i} Ocean Dr,Miami,FL,33139,305555{i:04d}\n" for i in range(1, rows + 1))
+        )
         run("import", str(path), "--list", list_name)
 
 
@@ -78,16 +81,28 @@ def test_w20_kpi_report_per_rep_per_day(env, monkeypatch):
     run("set", "4", "not-contacted", "--rep", "alice")
     data = json.loads(run("report", "kpi", "--json").stdout)
     assert [(d["rep"], d["day"], d["dials"], d["offers"]) for d in data] == [
-        ("alice", "2026-11-23", 2, 1), ("alice", "2026-11-24", 1, 0), ("bob", "2026-11-23", 1, 0)]
+        ("alice", "2026-11-23", 2, 1),
+        ("alice", "2026-11-24", 1, 0),
+        ("bob", "2026-11-23", 1, 0),
+    ]
     since = json.loads(run("report", "kpi", "--since", "2026-11-24", "--format", "json").stdout)
     assert [(d["rep"], d["day"]) for d in since] == [("alice", "2026-11-24")]
     rows = list(csv.reader(run("report", "kpi", "--format", "csv").stdout.splitlines()))
-    assert rows[0] == ["rep", "day", "dials", "contacts", "appointments", "offers", "contracts", "under_contract"]
+    assert rows[0] == [
+        "rep",
+        "day",
+        "dials",
+        "contacts",
+        "appointments",
+        "offers",
+        "contracts",
+        "under_contract",
+    ]
     assert len(rows) == 4
     run("report", "kpi", "--since", "yesterday", code=2)
 
 
-FORMULAS = ["=HYPERLINK(\"http://x.invalid\",\"click\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1"]
+FORMULAS = ['=HYPERLINK("http://x.invalid","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1"]
 
 
 def test_export_makes_formula_cells_inert_and_reads_back_as_a_generic_csv(env, tmp_path):
@@ -100,7 +115,9 @@ def test_export_makes_formula_cells_inert_and_reads_back_as_a_generic_csv(env, t
             out.writerow([text, f"{i} Oak St", "Miami", "FL", "33101", f"305555{i:04d}"])
     run("import", str(path))
     with sqlite3.connect(env / "leads.db") as conn:
-        assert [r[0] for r in conn.execute("SELECT owner_name FROM leads ORDER BY id")] == [f.strip() for f in FORMULAS]
+        assert [r[0] for r in conn.execute("SELECT owner_name FROM leads ORDER BY id")] == [
+            f.strip() for f in FORMULAS
+        ]
     target = env / "out.csv"
     assert json.loads(run("export", str(target), "--json").stdout)["leads"] == len(FORMULAS)
     rows = list(csv.DictReader(target.open(newline="", encoding="utf-8")))

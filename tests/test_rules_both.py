@@ -9,8 +9,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import MANAGER, NEWBIE, PIN, REP, add_lead
+
 from leadtui import clock as clocklib
 from leadtui.core.calling import CallingRules
 from leadtui.errors import LeadtuiError, Refused
@@ -23,18 +23,26 @@ DIAL = "not-contacted"
 def dump(svc) -> dict:
     """Every row of the tables a rule may touch, to prove a refusal changed nothing."""
     conn = svc.db.conn
-    return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")]
-            for t in ("leads", "phones", "events", "outbox", "approvals")}
+    return {
+        t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")]
+        for t in ("leads", "phones", "events", "outbox", "approvals")
+    }
 
 
 def dials(svc, lead_id: int) -> list[dict]:
-    return [e for e in svc.lead(lead_id, events=True)["events"] if e["kind"] == "status" and e.get("status") == DIAL]
+    return [
+        e
+        for e in svc.lead(lead_id, events=True)["events"]
+        if e["kind"] == "status" and e.get("status") == DIAL
+    ]
 
 
 def flag(svc, lead_id: int, position: int, column: str) -> None:
     """DNC / litigator flags come from the importer (not built yet): set them on the test DB."""
     assert column in ("dnc", "litigator")
-    svc.db.conn.execute(f"UPDATE phones SET {column} = 1 WHERE lead_id = ? AND position = ?", (lead_id, position))
+    svc.db.conn.execute(
+        f"UPDATE phones SET {column} = 1 WHERE lead_id = ? AND position = ?", (lead_id, position)
+    )
 
 
 def refused(svc, call, *args, match: str = "", **kwargs) -> str:
@@ -87,7 +95,7 @@ def test_b1_group_counts_leave_out_killed_leads(svc):
 def test_b1_group_counts_as_a_rep_sees_them(svc):
     alices = add_lead(svc)
     add_lead(svc)
-    svc.set_status(alices["id"], "needs-offer", REP)          # green claims it for alice
+    svc.set_status(alices["id"], "needs-offer", REP)  # green claims it for alice
     assert svc.group_counts(REP) == {"grey": 1, "purple": 0, "green": 1, "yellow": 0, "red": 0}
     assert svc.group_counts(NEWBIE) == {"grey": 1, "purple": 0, "green": 0, "yellow": 0, "red": 0}
     assert svc.group_counts(MANAGER)["green"] == 1
@@ -107,16 +115,24 @@ def test_b1_group_counts_lifecycle(make_service):
 
 
 def test_b3_dial_recorded_inside_window(svc):
-    lead = add_lead(svc)                                       # Miami, 15:00 local
+    lead = add_lead(svc)  # Miami, 15:00 local
     out = svc.set_status(lead["id"], DIAL, REP)
     assert "dial 1 of 3" in out.message
     assert len(dials(svc, lead["id"])) == 1
 
 
-@pytest.mark.parametrize("local, ok", [
-    ((7, 59), False), ((8, 0), True), ((12, 0), True), ((20, 59), True), ((21, 0), False), ((23, 30), False),
-    ((0, 30), False),
-])
+@pytest.mark.parametrize(
+    "local, ok",
+    [
+        ((7, 59), False),
+        ((8, 0), True),
+        ((12, 0), True),
+        ((20, 59), True),
+        ((21, 0), False),
+        ((23, 30), False),
+        ((0, 30), False),
+    ],
+)
 def test_b3_window_is_lead_local_from_the_phone(svc, clock, local, ok):
     # a 213 number is Los Angeles, even on a lead whose property is in Florida
     lead = add_lead(svc, phones=["(213) 555-0101"])
@@ -133,7 +149,7 @@ def test_b3_window_is_lead_local_from_the_phone(svc, clock, local, ok):
 def test_b3_same_moment_differs_by_lead_zone(svc, clock):
     miami = add_lead(svc, phones=["(305) 555-0101"])
     la = add_lead(svc, phones=["(213) 555-0102"])
-    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=NY))      # 10:30 in Miami, 07:30 in Los Angeles
+    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=NY))  # 10:30 in Miami, 07:30 in Los Angeles
     svc.set_status(miami["id"], DIAL, REP)
     refused(svc, svc.set_status, la["id"], DIAL, REP, match="07:30")
 
@@ -142,7 +158,7 @@ def test_b3_window_from_property_state_when_phone_gives_none(svc, clock):
     # a toll-free number belongs to no zone: the property state (CA) decides
     lead = add_lead(svc, phones=["(800) 555-0199"], state="CA", city="Los Angeles", zip_code="90012")
     assert lead["phones"][0]["tz"] == "America/Los_Angeles"
-    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=NY))      # 07:30 in California
+    clock.set(datetime(2026, 11, 23, 10, 30, tzinfo=NY))  # 07:30 in California
     refused(svc, svc.set_status, lead["id"], DIAL, REP, match="outside calling hours")
     clock.set(datetime(2026, 11, 23, 8, 0, tzinfo=LA))
     svc.set_status(lead["id"], DIAL, REP)
@@ -151,21 +167,21 @@ def test_b3_window_from_property_state_when_phone_gives_none(svc, clock):
 
 def test_b3_unknown_zone_is_never_dialled_outside_any_us_window(svc, clock):
     lead = add_lead(svc, phones=["(800) 555-0199"], state=None)
-    clock.set(datetime(2026, 11, 23, 22, 30, tzinfo=NY))      # 22:30 New York, 19:30 Los Angeles
+    clock.set(datetime(2026, 11, 23, 22, 30, tzinfo=NY))  # 22:30 New York, 19:30 Los Angeles
     refused(svc, svc.set_status, lead["id"], DIAL, REP, match="outside calling hours")
 
 
 def test_b3_window_from_state_override(make_service, clock):
     rules = CallingRules.from_config({"states": {"FL": {"window": ["08:00", "20:00"]}}})
     svc = make_service("wholesale", rules=rules)
-    miami = add_lead(svc, phones=["(305) 555-0101"])            # FL
+    miami = add_lead(svc, phones=["(305) 555-0101"])  # FL
     nyc = add_lead(svc, phones=["(212) 555-0102"], state="NY", city="New York", zip_code="10001")
     clock.set(datetime(2026, 11, 23, 19, 59, tzinfo=NY))
     svc.set_status(miami["id"], DIAL, REP)
     clock.set(datetime(2026, 11, 23, 20, 30, tzinfo=NY))
     message = refused(svc, svc.set_status, miami["id"], DIAL, REP, match="outside calling hours")
     assert "08:00–20:00" in message
-    svc.set_status(nyc["id"], DIAL, REP)                       # NY keeps the default 08:00–21:00
+    svc.set_status(nyc["id"], DIAL, REP)  # NY keeps the default 08:00–21:00
     assert len(dials(svc, nyc["id"])) == 1
 
 
@@ -204,9 +220,11 @@ def test_b3_cap_three_dials_in_24h(svc, clock):
     for n in (1, 2, 3):
         assert f"dial {n} of 3" in svc.set_status(lead["id"], DIAL, REP).message
         clock.advance(minutes=1)
-    message = refused(svc, svc.set_status, lead["id"], DIAL, REP, match="3 dials to this phone in the last 24 h")
+    message = refused(
+        svc, svc.set_status, lead["id"], DIAL, REP, match="3 dials to this phone in the last 24 h"
+    )
     assert "cap 3" in message and "--override" in message
-    clock.advance(hours=23, minutes=56)                        # 23 h 59 min after the first dial
+    clock.advance(hours=23, minutes=56)  # 23 h 59 min after the first dial
     refused(svc, svc.set_status, lead["id"], DIAL, REP, match="cap 3")
     assert len(dials(svc, lead["id"])) == 3
 
@@ -264,28 +282,43 @@ def test_b4_every_action_on_the_timeline(svc, clock):
     lid = lead["id"]
     number = lead["phones"][0]["number"]
     step("created", REP)
-    svc.set_status(lid, DIAL, REP); step("status", REP)
-    svc.claim(lid, REP); step("claim", REP)
-    svc.followup(lid, REP, "3 weeks"); step("followup", REP)
-    svc.release(lid, REP); step("release", REP)
-    svc.assign(lid, NEWBIE, REP); step("assign", REP)
-    svc.set_status(lid, "wrong-number", NEWBIE); step("wrong_report", NEWBIE)
-    svc.undo(lid, NEWBIE); step("undo", NEWBIE)
-    first = svc.set_status(lid, "dead-deal", NEWBIE); step("approval_requested", NEWBIE)
-    svc.reject(first.approval_id, MANAGER, PIN, "still a deal"); step("approval_rejected", MANAGER)
-    second = svc.set_status(lid, "dead-deal", NEWBIE); step("approval_requested", NEWBIE)
-    svc.approve(second.approval_id, MANAGER, PIN); step("status", NEWBIE)
-    svc.revive(lid, MANAGER, PIN); step("revive", MANAGER)
-    svc.set_status(lid, "offer-rejected", NEWBIE); step("status", NEWBIE)
+    svc.set_status(lid, DIAL, REP)
+    step("status", REP)
+    svc.claim(lid, REP)
+    step("claim", REP)
+    svc.followup(lid, REP, "3 weeks")
+    step("followup", REP)
+    svc.release(lid, REP)
+    step("release", REP)
+    svc.assign(lid, NEWBIE, REP)
+    step("assign", REP)
+    svc.set_status(lid, "wrong-number", NEWBIE)
+    step("wrong_report", NEWBIE)
+    svc.undo(lid, NEWBIE)
+    step("undo", NEWBIE)
+    first = svc.set_status(lid, "dead-deal", NEWBIE)
+    step("approval_requested", NEWBIE)
+    svc.reject(first.approval_id, MANAGER, PIN, "still a deal")
+    step("approval_rejected", MANAGER)
+    second = svc.set_status(lid, "dead-deal", NEWBIE)
+    step("approval_requested", NEWBIE)
+    svc.approve(second.approval_id, MANAGER, PIN)
+    step("status", NEWBIE)
+    svc.revive(lid, MANAGER, PIN)
+    step("revive", MANAGER)
+    svc.set_status(lid, "offer-rejected", NEWBIE)
+    step("status", NEWBIE)
     clock.advance(days=8)
-    assert svc.sweep() == [lid]; step("hold_expired", None)
+    assert svc.sweep() == [lid]
+    step("hold_expired", None)
     reply = svc.add_reply(number, "call me", clock.now())
-    svc.clear_reply(reply, REP); step("sms_cleared", REP)
+    svc.clear_reply(reply, REP)
+    step("sms_cleared", REP)
 
     timeline = svc.lead(lid, events=True)["events"]
     assert [(e["kind"], e["rep"], e["at"]) for e in timeline] == steps
     for e in timeline:
-        assert datetime.fromisoformat(e["at"]).utcoffset() is not None   # ISO-8601 with offset
+        assert datetime.fromisoformat(e["at"]).utcoffset() is not None  # ISO-8601 with offset
     statuses = [e.get("status") for e in timeline if e["kind"] == "status"]
     assert statuses == [DIAL, "dead-deal", "offer-rejected"]
     assert [e["undone"] for e in timeline if e["kind"] == "wrong_report"] == [True]
@@ -372,18 +405,21 @@ def test_b5_bad_inputs_are_one_line_errors(svc):
     lead = add_lead(svc)
     lid = lead["id"]
     assert "--at" in one_line_error(svc, svc.set_status, lid, "appointment-booked", REP)
-    assert "ISO-8601" in one_line_error(svc, svc.set_status, lid, "appointment-booked", REP, at="tomorrow-ish")
+    assert "ISO-8601" in one_line_error(
+        svc, svc.set_status, lid, "appointment-booked", REP, at="tomorrow-ish"
+    )
     assert "no phone 7" in one_line_error(svc, svc.set_status, lid, DIAL, REP, phone=7)
     assert "negative" in one_line_error(svc, svc.set_status, lid, "offer-made", REP, amount=-5)
-    assert "not a phone number" in one_line_error(svc, svc.add_lead, owner_name="X", address="9 Bay Rd",
-                                                  phones=["12"])
+    assert "not a phone number" in one_line_error(
+        svc, svc.add_lead, owner_name="X", address="9 Bay Rd", phones=["12"]
+    )
     one_line_error(svc, svc.followup, lid, REP, "whenever")
 
 
 def test_b5_refusals_leave_the_database_unchanged(svc, clock):
     lead = add_lead(svc)
     lid = lead["id"]
-    svc.set_status(lid, "needs-offer", REP)                    # alice's, with a pending action
+    svc.set_status(lid, "needs-offer", REP)  # alice's, with a pending action
     dead = add_lead(svc)
     svc.set_status(dead["id"], "dead-deal", REP)
     # W2: green on another rep's lead
@@ -399,8 +435,9 @@ def test_b5_refusals_leave_the_database_unchanged(svc, clock):
         svc.revive(dead["id"], MANAGER, "0000")
     after = dump(svc)
     assert after["events"][:-1] == before["events"] and after["events"][-1][5] == "pin_failed"
-    assert {k: v for k, v in after.items() if k not in ("events", "reps")} == \
-        {k: v for k, v in before.items() if k not in ("events", "reps")}
+    assert {k: v for k, v in after.items() if k not in ("events", "reps")} == {
+        k: v for k, v in before.items() if k not in ("events", "reps")
+    }
     refused(svc, svc.revive, dead["id"], REP, PIN, match="only a manager")
     # W11: already sold needs confirmation first
     refused(svc, svc.set_status, lid, "already-sold", REP, match="confirm")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import MANAGER, NEWBIE, REP, add_lead
+
 from leadtui.errors import LeadtuiError
 from leadtui.service import LEGACY_DEFAULT, LEGACY_MAP
 
@@ -14,8 +14,10 @@ LIFECYCLE_ORDER = ["new", "engage", "future", "active", "closed", "non-client"]
 def dump(svc) -> dict:
     """Every row of the tables a rule may touch, to prove a refusal or a dry run changed nothing."""
     conn = svc.db.conn
-    return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")]
-            for t in ("leads", "phones", "events", "outbox", "approvals")}
+    return {
+        t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY id")]
+        for t in ("leads", "phones", "events", "outbox", "approvals")
+    }
 
 
 def events(svc, lead_id: int, kind: str | None = None) -> list[dict]:
@@ -65,7 +67,7 @@ def test_l2_time_passing_and_sweep_change_nothing(svc, clock):
     for lead, status in zip(leads, LIFECYCLE_ORDER):
         if status != "new":
             svc.set_status(lead["id"], status, REP)
-    svc.claim(leads[3]["id"], REP)          # an owned lead: still nothing happens by itself
+    svc.claim(leads[3]["id"], REP)  # an owned lead: still nothing happens by itself
     before = dump(svc)
     for days in (1, 7, 8, 31, 400):
         clock.advance(days=days)
@@ -85,7 +87,7 @@ def test_l2_statuses_keep_owner_and_hold_nothing(svc):
         assert svc.lead(pool["id"])["owner"] is None
         got = svc.lead(mine["id"])
         assert got["owner"] == REP and got["hold_until"] is None and got["next_call_at"] is None
-    assert svc.outbox() == []                # no automation fires by itself
+    assert svc.outbox() == []  # no automation fires by itself
 
 
 def test_l2_rep_decides_every_move_even_backwards(svc):
@@ -101,7 +103,7 @@ def test_l2_playbook_suggests_next_stage(svc):
     def suggestion(lead_id):
         return svc.playbook.status(svc.lead(lead_id)["status"]).suggest
 
-    assert suggestion(lead["id"]) == ("engage",)              # first contact -> Engage
+    assert suggestion(lead["id"]) == ("engage",)  # first contact -> Engage
     svc.set_status(lead["id"], "engage", REP)
     assert set(suggestion(lead["id"])) == {"active", "future"}  # qualified -> Active or Future
     svc.set_status(lead["id"], "active", REP)
@@ -136,7 +138,14 @@ def test_l3_counts_as_a_rep_sees_them(svc):
     svc.claim(alices["id"], REP)
     svc.set_status(alices["id"], "active", REP)
     svc.set_status(pool["id"], "engage", REP)
-    assert svc.counts(NEWBIE) == {"new": 0, "engage": 1, "future": 0, "active": 0, "closed": 0, "non-client": 0}
+    assert svc.counts(NEWBIE) == {
+        "new": 0,
+        "engage": 1,
+        "future": 0,
+        "active": 0,
+        "closed": 0,
+        "non-client": 0,
+    }
     assert svc.counts(REP)["active"] == 1
     assert svc.counts(MANAGER)["active"] == 1
 
@@ -162,7 +171,7 @@ def test_l4_search_by_text(svc):
     smith = add_lead(svc, owner_name="Jane Smith", address="12 Coral Way")
     other = add_lead(svc, owner_name="Bob Jones", address="40 Palm Ave")
     assert [x["id"] for x in svc.search(text="smith")] == [smith["id"]]
-    assert [x["id"] for x in svc.search(text="Smi")] == [smith["id"]]          # a prefix
+    assert [x["id"] for x in svc.search(text="Smi")] == [smith["id"]]  # a prefix
     assert [x["id"] for x in svc.search(text="palm ave")] == [other["id"]]
     assert svc.search(text="nobody") == []
 
@@ -204,14 +213,14 @@ def test_l4_search_address_with_house_number_is_not_a_phone_search(svc):
 # --- L5 ----------------------------------------------------------------------------------------
 
 LEGACY = [  # source status -> expected lifecycle status after migration
-    (None, "new"),              # no legacy status: untouched
+    (None, "new"),  # no legacy status: untouched
     ("New", "new"),
     ("Followed Up", "engage"),
     ("Hot", "active"),
     ("Exclude", "non-client"),
     ("Cold", "future"),
     ("Call back in spring", "future"),
-    ("hot", "active"),          # case and spaces do not matter
+    ("hot", "active"),  # case and spaces do not matter
     ("  followed up ", "engage"),
 ]
 
@@ -237,11 +246,18 @@ def test_l5_dry_run_changes_nothing(svc, legacy):
 
 def test_l5_dry_run_returns_counts(svc, legacy):
     result = svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT, dry_run=True)
-    assert sorted((m["from"], m["to"], m["count"]) for m in result["map"]) == sorted([
-        ("New", "new", 1), ("Followed Up", "engage", 1), ("Hot", "active", 1), ("Exclude", "non-client", 1),
-        ("Cold", "future", 1), ("Call back in spring", "future", 1), ("hot", "active", 1),
-        ("  followed up ", "engage", 1),
-    ])
+    assert sorted((m["from"], m["to"], m["count"]) for m in result["map"]) == sorted(
+        [
+            ("New", "new", 1),
+            ("Followed Up", "engage", 1),
+            ("Hot", "active", 1),
+            ("Exclude", "non-client", 1),
+            ("Cold", "future", 1),
+            ("Call back in spring", "future", 1),
+            ("hot", "active", 1),
+            ("  followed up ", "engage", 1),
+        ]
+    )
     # the real run reports the same counts
     real = svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT)
     assert real["map"] == result["map"] and real["changed"] == result["changed"]
@@ -258,7 +274,7 @@ def test_l5_real_run_one_migrate_event_per_lead_changed(svc, legacy, clock):
     svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT, rep=MANAGER)
     for (lead_id, want), (src, _) in zip(legacy, LEGACY):
         migrated = events(svc, lead_id, "migrate")
-        if want == "new":                     # New stays New, no legacy value: no event
+        if want == "new":  # New stays New, no legacy value: no event
             assert migrated == []
             continue
         assert len(migrated) == 1
@@ -293,10 +309,13 @@ def test_l5_without_default_other_values_are_left_alone(svc, legacy):
     assert statuses["Hot"] == "active"
 
 
-@pytest.mark.parametrize("mapping, default", [
-    ({"hot": "hot-lead"}, None),            # a target the playbook lacks
-    (LEGACY_MAP, "someday"),                # a default the playbook lacks
-])
+@pytest.mark.parametrize(
+    "mapping, default",
+    [
+        ({"hot": "hot-lead"}, None),  # a target the playbook lacks
+        (LEGACY_MAP, "someday"),  # a default the playbook lacks
+    ],
+)
 def test_l5_map_to_unknown_status_is_an_error(svc, legacy, mapping, default):
     before = dump(svc)
     with pytest.raises(LeadtuiError) as info:
@@ -309,7 +328,10 @@ def test_l5_legacy_map_on_wholesale_is_an_error(make_service):
     svc = make_service("wholesale")
     add_lead(svc, source_status="Hot")
     before = dump(svc)
-    with pytest.raises(LeadtuiError, match="unknown status 'engage'|unknown status 'active'|unknown status 'non-client'|unknown status 'future'"):
+    with pytest.raises(
+        LeadtuiError,
+        match="unknown status 'engage'|unknown status 'active'|unknown status 'non-client'|unknown status 'future'",
+    ):
         svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT)
     assert dump(svc) == before
 
@@ -325,7 +347,7 @@ def test_l5_rerun_keeps_what_reps_decided_since(svc, legacy, clock):
     svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT)
     hot = next(lead_id for (lead_id, _), (src, _) in zip(legacy, LEGACY) if src == "Hot")
     clock.advance(days=3)
-    svc.set_status(hot, "closed", REP)       # the deal closed
+    svc.set_status(hot, "closed", REP)  # the deal closed
     again = svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT, dry_run=True)
     assert again["changed"] == 0
     svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import MANAGER, NEWBIE, NY, PIN, REP, START, add_lead
@@ -24,7 +24,7 @@ def svc(make_service) -> Service:
 
 def utc(moment: datetime) -> str:
     """How the store writes a time."""
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def sql(svc: Service, query: str, *args):
@@ -34,8 +34,9 @@ def sql(svc: Service, query: str, *args):
 def flag_phone(svc: Service, lead_id: int, position: int, **flags) -> None:
     """Set a phone's dnc/litigator/bad flags as an import would."""
     sets = ", ".join(f"{k} = ?" for k in flags)
-    svc.db.conn.execute(f"UPDATE phones SET {sets} WHERE lead_id = ? AND position = ?",
-                        (*flags.values(), lead_id, position))
+    svc.db.conn.execute(
+        f"UPDATE phones SET {sets} WHERE lead_id = ? AND position = ?", (*flags.values(), lead_id, position)
+    )
 
 
 def actions(svc: Service, lead_id: int) -> list[tuple[str, str]]:
@@ -235,7 +236,9 @@ def test_w3_action_belongs_to_the_status_event(svc):
 
 def test_w3_status_and_outbox_in_one_transaction(svc):
     lead = add_lead(svc)
-    svc.db.conn.execute("CREATE TRIGGER boom BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox down'); END")
+    svc.db.conn.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox down'); END"
+    )
     with pytest.raises(sqlite3.DatabaseError, match="outbox down"):
         svc.set_status(lead["id"], "needs-offer", REP)
     got = svc.lead(lead["id"])
@@ -322,15 +325,23 @@ def test_w6_send_contract_queues_contract_link(svc):
 
 
 def test_w6_contract_drafted_with_lead_fields_path_on_lead(svc, tmp_path):
-    lead = add_lead(svc, owner_name="Maria Lopez", address="12 Palm Ave", apn="01-3232-012-0010",
-                    county="Miami-Dade")
+    lead = add_lead(
+        svc, owner_name="Maria Lopez", address="12 Palm Ave", apn="01-3232-012-0010", county="Miami-Dade"
+    )
     svc.set_status(lead["id"], "offer-made", REP, amount=185000)
     svc.set_status(lead["id"], "send-contract", REP)
     path = svc.lead(lead["id"])["contract_path"]
     assert path and path.startswith(str(tmp_path / "contracts"))
     text = open(path, encoding="utf-8").read()
-    for expected in ("Maria Lopez", "12 Palm Ave, Miami, FL 33139", "01-3232-012-0010", "Miami-Dade",
-                     "$185,000", f"lead #{lead['id']}", REP):
+    for expected in (
+        "Maria Lopez",
+        "12 Palm Ave, Miami, FL 33139",
+        "01-3232-012-0010",
+        "Miami-Dade",
+        "$185,000",
+        f"lead #{lead['id']}",
+        REP,
+    ):
         assert expected in text
     assert payload(svc, lead["id"], "send_contract_link")["contract_path"] == path
 
@@ -465,7 +476,10 @@ def test_w10_kill_cancels_pending_actions(svc):
     svc.db.conn.execute("UPDATE outbox SET state = 'failed' WHERE action = 'text_underwriter'")  # retrying
     out = kill(svc, lead["id"])
     assert "2 pending action(s) cancelled" in out.message
-    assert actions(svc, lead["id"]) == [("text_underwriter", "cancelled"), ("send_contract_link", "cancelled")]
+    assert actions(svc, lead["id"]) == [
+        ("text_underwriter", "cancelled"),
+        ("send_contract_link", "cancelled"),
+    ]
 
 
 def test_w10_kill_leaves_sent_actions_alone(svc):
@@ -479,11 +493,13 @@ def test_w10_kill_leaves_sent_actions_alone(svc):
 def test_w10_dead_lead_takes_no_new_action(svc):
     lead = owned(svc)
     kill(svc, lead["id"])
-    for attempt in (lambda: svc.set_status(lead["id"], "needs-offer", REP),
-                    lambda: svc.set_status(lead["id"], "not-contacted", REP),
-                    lambda: svc.claim(lead["id"], REP),
-                    lambda: svc.followup(lead["id"], REP, "6 months"),
-                    lambda: svc.assign(lead["id"], NEWBIE, REP)):
+    for attempt in (
+        lambda: svc.set_status(lead["id"], "needs-offer", REP),
+        lambda: svc.set_status(lead["id"], "not-contacted", REP),
+        lambda: svc.claim(lead["id"], REP),
+        lambda: svc.followup(lead["id"], REP, "6 months"),
+        lambda: svc.assign(lead["id"], NEWBIE, REP),
+    ):
         with pytest.raises(Refused, match="W10"):
             attempt()
     assert actions(svc, lead["id"]) == []
@@ -496,7 +512,12 @@ def test_w10_manager_revives_to_previous_status(svc):
     out = svc.revive(lead["id"], MANAGER, PIN)
     assert "Offer Made" in out.message
     got = svc.lead(lead["id"])
-    assert (got["status"], got["owner"], got["dead"], got["offer_amount"]) == ("offer-made", REP, False, 90000)
+    assert (got["status"], got["owner"], got["dead"], got["offer_amount"]) == (
+        "offer-made",
+        REP,
+        False,
+        90000,
+    )
     last = events(svc, lead["id"])[-1]
     assert last["kind"] == "revive" and last["rep"] == MANAGER and last["data"]["killed_by"] == REP
 
@@ -537,10 +558,20 @@ def test_w10_revive_live_lead_refused(svc):
 
 def family(svc: Service) -> tuple[dict, dict, dict, dict]:
     """A lead, the same owner's other property, a stranger sharing a phone, an unrelated lead."""
-    home = add_lead(svc, owner_name="Maria Lopez", address="12 Palm Ave", mailing_address="1 Main St",
-                    phones=["(305) 555-0150"])
-    rental = add_lead(svc, owner_name="MARIA  LOPEZ", address="98 Bay Rd", mailing_address="1 Main St",
-                      phones=["(305) 555-0151"])
+    home = add_lead(
+        svc,
+        owner_name="Maria Lopez",
+        address="12 Palm Ave",
+        mailing_address="1 Main St",
+        phones=["(305) 555-0150"],
+    )
+    rental = add_lead(
+        svc,
+        owner_name="MARIA  LOPEZ",
+        address="98 Bay Rd",
+        mailing_address="1 Main St",
+        phones=["(305) 555-0151"],
+    )
     sharing = add_lead(svc, owner_name="Jo Smith", address="7 Elm St", phones=["(305) 555-0150"])
     unrelated = add_lead(svc, owner_name="Ann Wu", address="3 Oak Ct", phones=["(305) 555-0152"])
     return home, rental, sharing, unrelated
@@ -560,7 +591,10 @@ def test_w11_other_properties_come_with_their_phones(svc):
     home, rental, sharing, _ = family(svc)
     with pytest.raises(NeedsConfirmation) as err:
         svc.set_status(home["id"], "already-sold", REP)
-    assert [[p["number"] for p in x["phones"]] for x in err.value.others] == [["+13055550151"], ["+13055550150"]]
+    assert [[p["number"] for p in x["phones"]] for x in err.value.others] == [
+        ["+13055550151"],
+        ["+13055550150"],
+    ]
 
 
 def test_w11_other_properties_skip_dead_leads(svc):
@@ -656,8 +690,13 @@ def test_w13_newbie_dead_deal_becomes_pending_approval(svc):
     got = svc.lead(lead["id"])
     assert (got["status"], got["owner"], got["dead"]) == ("new", NEWBIE, False)
     [pending] = svc.approvals(MANAGER)
-    assert (pending["id"], pending["lead_id"], pending["rep"], pending["status"], pending["state"]) == \
-        (out.approval_id, lead["id"], NEWBIE, "dead-deal", "pending")
+    assert (pending["id"], pending["lead_id"], pending["rep"], pending["status"], pending["state"]) == (
+        out.approval_id,
+        lead["id"],
+        NEWBIE,
+        "dead-deal",
+        "pending",
+    )
     assert kpi(svc, NEWBIE) == {}
 
 
@@ -720,7 +759,9 @@ def test_w13_thirty_day_boundary(svc, clock):
 
 
 def test_w13_manager_in_first_days_needs_no_approval(svc, clock):
-    svc.add_rep("newboss", manager=True, pin="905172", started=clock.now().date(), acting=MANAGER, acting_pin=PIN)
+    svc.add_rep(
+        "newboss", manager=True, pin="905172", started=clock.now().date(), acting=MANAGER, acting_pin=PIN
+    )
     lead = owned(svc, "newboss")
     assert kill(svc, lead["id"], "newboss").approval_id is None
 
@@ -910,12 +951,15 @@ def test_w18_six_months_calls_back_in_three_calendar_months(svc):
     assert "2027-02-23" in out.message and "2027-05-23" in out.message
 
 
-@pytest.mark.parametrize("asked, requested, scheduled", [
-    ("3 weeks", "2026-12-14", "2026-12-03"),
-    ("90 days", "2027-02-21", "2027-01-07"),
-    ("in 2 months", "2027-01-23", "2026-12-23"),
-    ("2027-01-22", "2027-01-22", "2026-12-23"),
-])
+@pytest.mark.parametrize(
+    "asked, requested, scheduled",
+    [
+        ("3 weeks", "2026-12-14", "2026-12-03"),
+        ("90 days", "2027-02-21", "2027-01-07"),
+        ("in 2 months", "2027-01-23", "2026-12-23"),
+        ("2027-01-22", "2027-01-22", "2026-12-23"),
+    ],
+)
 def test_w18_other_forms_show_both_dates(svc, asked, requested, scheduled):
     lead = owned(svc)
     out = svc.followup(lead["id"], REP, asked)
@@ -1117,12 +1161,36 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
     clock.advance(days=1)
     no_answer(svc, b["id"], 1, rep=NEWBIE)
     assert svc.kpis() == [
-        {"rep": REP, "day": "2026-11-23", "dials": 5, "contacts": 3, "appointments": 1, "offers": 1,
-         "contracts": 1, "under_contract": 1},
-        {"rep": NEWBIE, "day": "2026-11-23", "dials": 1, "contacts": 0, "appointments": 0, "offers": 0,
-         "contracts": 0, "under_contract": 0},
-        {"rep": NEWBIE, "day": "2026-11-24", "dials": 1, "contacts": 0, "appointments": 0, "offers": 0,
-         "contracts": 0, "under_contract": 0},
+        {
+            "rep": REP,
+            "day": "2026-11-23",
+            "dials": 5,
+            "contacts": 3,
+            "appointments": 1,
+            "offers": 1,
+            "contracts": 1,
+            "under_contract": 1,
+        },
+        {
+            "rep": NEWBIE,
+            "day": "2026-11-23",
+            "dials": 1,
+            "contacts": 0,
+            "appointments": 0,
+            "offers": 0,
+            "contracts": 0,
+            "under_contract": 0,
+        },
+        {
+            "rep": NEWBIE,
+            "day": "2026-11-24",
+            "dials": 1,
+            "contacts": 0,
+            "appointments": 0,
+            "offers": 0,
+            "contracts": 0,
+            "under_contract": 0,
+        },
     ]
     assert [(r["rep"], r["day"]) for r in svc.kpis(day="2026-11-24")] == [(NEWBIE, "2026-11-24")]
     assert [(r["rep"], r["day"]) for r in svc.kpis(rep=REP)] == [(REP, "2026-11-23")]

@@ -25,11 +25,20 @@ def make_leads(n: int, tag: str = "Zephyrine") -> list[dict]:
         phones = [(1, f"+1305555{i:04d}", "mobile", 0, 0, "America/New_York")]
         if i % 2:
             phones.append((2, f"+1786555{i:04d}", "landline", int(i % 10 == 1), 0, "America/New_York"))
-        leads.append({
-            "owner_name": f"{tag} Owner{i}", "address": f"{i + 1} Bulk St", "city": "Miami", "state": "FL",
-            "zip": "33101", "address_key": f"{i + 1} bulk st|33101", "status": "new",
-            "created_at": STAMP, "updated_at": STAMP, "phones": phones,
-        })
+        leads.append(
+            {
+                "owner_name": f"{tag} Owner{i}",
+                "address": f"{i + 1} Bulk St",
+                "city": "Miami",
+                "state": "FL",
+                "zip": "33101",
+                "address_key": f"{i + 1} bulk st|33101",
+                "status": "new",
+                "created_at": STAMP,
+                "updated_at": STAMP,
+                "phones": phones,
+            }
+        )
     return leads
 
 
@@ -56,9 +65,20 @@ def test_bulk_insert_counts_ids_search_and_integrity(db):
     assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == N + 1
     assert conn.execute("SELECT count(*) FROM phones").fetchone()[0] == 1 + N + N // 2
     row = conn.execute("SELECT * FROM leads WHERE id = ?", (ids[7],)).fetchone()
-    assert (row["owner_name"], row["emails"], row["notes"], row["dead"], row["owner"]) == ("Zephyrine Owner7", "[]", "", 0, None)
-    assert [tuple(p) for p in conn.execute(
-        "SELECT lead_id, position, number, type, dnc, tz FROM phones WHERE lead_id = ? ORDER BY position", (ids[1],))] == [
+    assert (row["owner_name"], row["emails"], row["notes"], row["dead"], row["owner"]) == (
+        "Zephyrine Owner7",
+        "[]",
+        "",
+        0,
+        None,
+    )
+    assert [
+        tuple(p)
+        for p in conn.execute(
+            "SELECT lead_id, position, number, type, dnc, tz FROM phones WHERE lead_id = ? ORDER BY position",
+            (ids[1],),
+        )
+    ] == [
         (ids[1], 1, "+13055550001", "mobile", 0, "America/New_York"),
         (ids[1], 2, "+17865550001", "landline", 1, "America/New_York"),
     ]
@@ -72,7 +92,9 @@ def test_bulk_insert_counts_ids_search_and_integrity(db):
     assert service.lead(ids[-1])["phones"][1]["number"] == "+17865550999"
 
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")  # raises if FTS != leads
+    conn.execute(
+        "INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)"
+    )  # raises if FTS != leads
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
     # a second load continues the ids, and the rows are usable by the rules
@@ -85,18 +107,18 @@ def test_bulk_insert_counts_ids_search_and_integrity(db):
 def test_bulk_needs_the_callers_transaction_and_known_columns(db):
     with pytest.raises(RuntimeError, match="write transaction"):
         bulk.insert_leads(db.conn, make_leads(1))
-    with pytest.raises(ValueError, match="not columns of leads"):
-        with db.write() as conn:
-            bulk.insert_leads(conn, make_leads(1), columns=LEAD_COLUMNS + ("id; DROP TABLE leads",))
+    with pytest.raises(ValueError, match="not columns of leads"), db.write() as conn:
+        bulk.insert_leads(conn, make_leads(1), columns=LEAD_COLUMNS + ("id; DROP TABLE leads",))
 
 
 def test_bulk_error_rolls_back_with_the_callers_transaction(db):
     leads = make_leads(5)
     leads[3]["phones"] = [(1, "+13055550003", None, 0, 0, None), (2, "+13055550003", None, 0, 0, None)]
-    with pytest.raises(sqlite3.IntegrityError):
-        with db.write() as conn:
-            bulk.insert_leads(conn, leads, lambda lead: lead["phones"])
+    with pytest.raises(sqlite3.IntegrityError), db.write() as conn:
+        bulk.insert_leads(conn, leads, lambda lead: lead["phones"])
     assert db.conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 0
-    assert db.conn.execute("SELECT count(*) FROM leads_fts WHERE leads_fts MATCH 'zephyrine'").fetchone()[0] == 0
+    assert (
+        db.conn.execute("SELECT count(*) FROM leads_fts WHERE leads_fts MATCH 'zephyrine'").fetchone()[0] == 0
+    )
     with db.write() as conn:  # and the staging table does not get in the way of the next load
         assert bulk.insert_leads(conn, make_leads(2), lambda lead: lead["phones"]) == range(1, 3)

@@ -26,7 +26,12 @@ def schema(path: Path) -> set[tuple[str, str]]:
 
 def search(path: Path, words: str) -> list[int]:
     with sqlite3.connect(path) as conn:
-        return [r[0] for r in conn.execute("SELECT rowid FROM leads_fts WHERE leads_fts MATCH ? ORDER BY rowid", (words,))]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT rowid FROM leads_fts WHERE leads_fts MATCH ? ORDER BY rowid", (words,)
+            )
+        ]
 
 
 def csv_of(tmp_path: Path, name: str, owners: list[str]) -> Path:
@@ -43,13 +48,22 @@ def fresh(tmp_path) -> Path:
     return path
 
 
-def test_a_first_import_leaves_the_schema_as_a_fresh_database_has_it_and_search_finds_every_lead(fresh, tmp_path, monkeypatch):
-    monkeypatch.setattr(indexes, "FILL", 2)  # search filled over several transactions, between batches and at the end
+def test_a_first_import_leaves_the_schema_as_a_fresh_database_has_it_and_search_finds_every_lead(
+    fresh, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        indexes, "FILL", 2
+    )  # search filled over several transactions, between batches and at the end
     before = schema(fresh)
     db = connect(fresh)
     try:
-        summary = run_import(db, csv_of(tmp_path, "first.csv", [f"Owner{n} Lee" for n in range(10)]),
-                             status="new", now=clock.now(), batch=4)
+        summary = run_import(
+            db,
+            csv_of(tmp_path, "first.csv", [f"Owner{n} Lee" for n in range(10)]),
+            status="new",
+            now=clock.now(),
+            batch=4,
+        )
     finally:
         db.close()
     assert summary["inserted"] == 10
@@ -59,7 +73,9 @@ def test_a_first_import_leaves_the_schema_as_a_fresh_database_has_it_and_search_
     with sqlite3.connect(fresh) as conn:
         conn.execute("INSERT INTO leads_fts(leads_fts) VALUES ('integrity-check')")
         assert conn.execute("SELECT count(*) FROM meta WHERE key = ?", (indexes.MARK,)).fetchone()[0] == 0
-        plan = conn.execute("EXPLAIN QUERY PLAN SELECT lead_id FROM phones WHERE number = '+13055550001'").fetchall()
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT lead_id FROM phones WHERE number = '+13055550001'"
+        ).fetchall()
         assert "phones_number" in str([tuple(r) for r in plan])
 
 
@@ -82,21 +98,30 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
     assert indexes.defer(db, scratch) is True
     with db.write() as conn:  # rows the import stored before it was killed
         for n in range(3):
-            conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
-                         " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')", (f"Owner{n}", f"{n} Elm St"))
+            conn.execute(
+                "INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
+                " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')",
+                (f"Owner{n}", f"{n} Elm St"),
+            )
     db.close()
     dropped = {name for name, _ in before - schema(fresh)}
     assert dropped == {*indexes.INDEXES, *indexes.TRIGGERS}
 
     heard: list[str] = []
-    connect(fresh, notice=heard.append).close()  # another station opens while the import runs: it leaves the work alone
+    connect(
+        fresh, notice=heard.append
+    ).close()  # another station opens while the import runs: it leaves the work alone
     assert {name for name, _ in before - schema(fresh)} == dropped and heard == []
     assert search(fresh, "elm") == []
     db = connect(fresh)
     try:  # the running import matches on keys of its own: a second one waits; names and addresses stay put
         with pytest.raises(LeadtuiError, match="another import is loading"):
             run_import(db, csv_of(tmp_path, "second.csv", ["Bo Li"]), status="new", now=clock.now())
-        for edit in ("address = '9 Elm St', address_key = '9 elm st'", "owner_name = 'Ann Lee-Smith'", "apn = '12-3'"):
+        for edit in (
+            "address = '9 Elm St', address_key = '9 elm st'",
+            "owner_name = 'Ann Lee-Smith'",
+            "apn = '12-3'",
+        ):
             with pytest.raises(sqlite3.IntegrityError, match="a lead list is being imported"):
                 db.conn.execute(f"UPDATE leads SET {edit} WHERE id = 1")
         db.conn.execute("UPDATE leads SET status = 'dead' WHERE id = 1")  # other fields are free
@@ -106,7 +131,9 @@ def test_what_a_running_import_deferred_is_left_to_it_and_built_back_once_its_le
     lease.release()  # the import is gone (a kill releases its flock the same way)
     connect(fresh, notice=heard.append).close()
     assert schema(fresh) == before
-    assert heard == ["building the indexes and search a first import leaves to its end (~4 s a million leads)"]
+    assert heard == [
+        "building the indexes and search a first import leaves to its end (~4 s a million leads)"
+    ]
     assert search(fresh, "elm") == [1, 2, 3]
 
 
@@ -119,8 +146,15 @@ def test_a_first_load_matches_rows_on_a_lead_added_by_hand_while_it_runs(fresh, 
 
     def add_by_hand(*_):  # after the first batch is handed over, before the last row is read
         if not added:
-            added.append(station.add_lead(owner_name="Hand Made", address="500 Pine Street", city="Miami",
-                                          state="FL", zip_code="33101")["id"])
+            added.append(
+                station.add_lead(
+                    owner_name="Hand Made",
+                    address="500 Pine Street",
+                    city="Miami",
+                    state="FL",
+                    zip_code="33101",
+                )["id"]
+            )
 
     db = connect(fresh)
     try:
@@ -131,7 +165,9 @@ def test_a_first_load_matches_rows_on_a_lead_added_by_hand_while_it_runs(fresh, 
     assert (summary["inserted"], summary["merged"]) == (12, 1)
     with sqlite3.connect(fresh) as conn:
         assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 13
-        assert conn.execute("SELECT number FROM phones WHERE lead_id = ?", added).fetchall() == [("+13055559999",)]
+        assert conn.execute("SELECT number FROM phones WHERE lead_id = ?", added).fetchall() == [
+            ("+13055559999",)
+        ]
 
 
 def test_a_first_load_never_merges_two_properties_whose_key_hashes_collide(fresh, tmp_path, monkeypatch):
@@ -139,7 +175,9 @@ def test_a_first_load_never_merges_two_properties_whose_key_hashes_collide(fresh
     owners = [f"Owner{n} Lee" for n in range(10)]
     path = csv_of(tmp_path, "first.csv", owners)
     with path.open("a") as f:  # two rows repeat earlier properties, in later batches
-        f.write("Again Lee,1 Oak St,Miami,FL,33101,3055551111\nAgain Lee,8 Oak St,Miami,FL,33101,3055552222\n")
+        f.write(
+            "Again Lee,1 Oak St,Miami,FL,33101,3055551111\nAgain Lee,8 Oak St,Miami,FL,33101,3055552222\n"
+        )
     db = connect(fresh)
     try:
         summary = run_import(db, path, status="new", now=clock.now(), batch=4)
@@ -159,8 +197,11 @@ def test_search_filled_while_an_import_waits_for_rows_goes_on_where_it_stopped(f
     assert indexes.defer(db, scratch) is True
     for n in range(5):
         with db.write() as conn:
-            conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
-                         " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')", (f"Owner{n}", f"{n} Elm St"))
+            conn.execute(
+                "INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
+                " VALUES (?, ?, 'new', '2026-11-23', '2026-11-23')",
+                (f"Owner{n}", f"{n} Elm St"),
+            )
         if n in (1, 3):
             assert indexes.fill_search(db, whole=True) == 2
         else:

@@ -27,20 +27,30 @@ def old_database(path: Path, version: int) -> sqlite3.Connection:
 
 
 def add(conn: sqlite3.Connection, owners: list[str]) -> None:
-    conn.executemany("INSERT INTO leads(owner_name, address, zip, status, created_at, updated_at)"
-                     " VALUES (?, ?, '33101', 'new', 'then', 'then')",
-                     [(owner, f"{n} Oak St") for n, owner in enumerate(owners, 1)])
+    conn.executemany(
+        "INSERT INTO leads(owner_name, address, zip, status, created_at, updated_at)"
+        " VALUES (?, ?, '33101', 'new', 'then', 'then')",
+        [(owner, f"{n} Oak St") for n, owner in enumerate(owners, 1)],
+    )
 
 
 def found(conn: sqlite3.Connection, text: str) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT owner_name FROM leads WHERE id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?) ORDER BY id",
-        (fts_query(text),))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT owner_name FROM leads WHERE id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?) ORDER BY id",
+            (fts_query(text),),
+        )
+    ]
 
 
 def check_search(conn: sqlite3.Connection) -> None:
-    conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")  # raises if FTS != leads
-    assert "detail=none" in conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'leads_fts'").fetchone()[0]
+    conn.execute(
+        "INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)"
+    )  # raises if FTS != leads
+    assert (
+        "detail=none" in conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'leads_fts'").fetchone()[0]
+    )
     assert found(conn, "smi") == ["Bo Smith", "Cy Smithers"]
     assert found(conn, "ana o'brien") == ["Ana O'Brien"]
     assert found(conn, "o'brien") == ["Ana O'Brien", "Ed Brien"]  # words, not a phrase (`o` finds Oak St)
@@ -61,8 +71,10 @@ def test_schema_2_gets_the_lighter_search_index_with_every_lead_in_it(tmp_path):
     connect(path, notice=heard.append).close()
     assert heard == []  # once only
     check_search(db.conn)
-    db.conn.execute("INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
-                    " VALUES ('Flo Smithson', '9 Elm St', 'new', 'now', 'now')")  # the triggers work again
+    db.conn.execute(
+        "INSERT INTO leads(owner_name, address, status, created_at, updated_at)"
+        " VALUES ('Flo Smithson', '9 Elm St', 'new', 'now', 'now')"
+    )  # the triggers work again
     assert found(db.conn, "smith") == ["Bo Smith", "Cy Smithers", "Flo Smithson"]
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from conftest import MANAGER, NEWBIE, PIN, REP, START, add_lead, add_reps
+from ui_floor import HOSTILE, build_floor, isolate, lead_at, notes, press, settings
 
 from leadtui.service import Service, init_database
 from leadtui.store.db import connect
@@ -13,8 +15,6 @@ from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
-from conftest import MANAGER, NEWBIE, PIN, REP, START, add_lead, add_reps
-from ui_floor import HOSTILE, build_floor, isolate, lead_at, notes, press, settings
 
 
 @pytest.fixture
@@ -51,6 +51,7 @@ def lead(floor, lead_id: int, events: bool = False) -> dict:
 
 # --- the queue ------------------------------------------------------------------------------
 
+
 async def test_queue_order_due_then_mine_then_pool_and_excluded_with_reasons(floor, tmp_path):
     path, ids = floor
     app = app_for(floor, tmp_path)
@@ -84,6 +85,7 @@ async def test_j_k_and_arrows_move_and_panel_follows(floor, tmp_path):
 
 
 # --- statuses by key, one per group --------------------------------------------------------
+
 
 async def test_w1_purple_key_dials_and_triple_dial_moves_to_next_phone_then_next_lead(floor, tmp_path):
     path, ids = floor
@@ -141,6 +143,7 @@ async def test_w12_red_wrong_number_key_counts_reports(floor, tmp_path):
 
 
 # --- dialogs ----------------------------------------------------------------------------------
+
 
 async def test_w4_appointment_dialog_sets_time_and_escape_cancels(floor, tmp_path):
     path, ids = floor
@@ -283,6 +286,7 @@ async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path
 
 # --- the other views ------------------------------------------------------------------------
 
+
 async def test_b4_detail_timeline_replies_clear_outbox_and_help(floor, tmp_path):
     path, ids = floor
     app = app_for(floor, tmp_path)
@@ -292,7 +296,9 @@ async def test_b4_detail_timeline_replies_clear_outbox_and_help(floor, tmp_path)
         await press(pilot, "1")  # queues text_underwriter
         await press(pilot, "enter")
         assert isinstance(app.screen, Detail)
-        assert app.screen.query_one("DataTable").row_count == len(lead(floor, ids["pool"], events=True)["events"])
+        assert app.screen.query_one("DataTable").row_count == len(
+            lead(floor, ids["pool"], events=True)["events"]
+        )
         await press(pilot, "escape", "o")
         assert isinstance(app.screen, Outbox)
         assert app.screen.query_one("DataTable").row_count == 1
@@ -389,8 +395,12 @@ async def test_b5_outside_text_is_shown_literally(floor, tmp_path):
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["hostile"])
         panel = screen.query_one("#panel").render()
-        assert "[bold red]Evil[/] \\x1b[31mRed\\x1b]0;pwned\\x07" in str(panel)  # HOSTILE, escapes made visible
-        assert "\x1b" not in str(panel) and "\x07" not in str(panel) and HOSTILE.startswith("[bold red]Evil[/]")
+        assert "[bold red]Evil[/] \\x1b[31mRed\\x1b]0;pwned\\x07" in str(
+            panel
+        )  # HOSTILE, escapes made visible
+        assert (
+            "\x1b" not in str(panel) and "\x07" not in str(panel) and HOSTILE.startswith("[bold red]Evil[/]")
+        )
         line = screen.list.render_line(screen.list.cursor - screen.list.scroll_offset.y)
         assert "\x1b" not in line.text and "[bold red]" in line.text
 
@@ -411,7 +421,9 @@ async def test_outbox_view_retries_a_dead_action(floor, tmp_path):
     path, ids = floor
     svc = Service.open(path, now=lambda: START)
     svc.set_status(ids["pool"], "needs-offer", REP)
-    svc.db.conn.execute("UPDATE outbox SET state = 'dead', attempts = 8, last_error = 'HTTP 500'")  # as the worker leaves it
+    svc.db.conn.execute(
+        "UPDATE outbox SET state = 'dead', attempts = 8, last_error = 'HTTP 500'"
+    )  # as the worker leaves it
     svc.close()
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -423,7 +435,10 @@ async def test_outbox_view_retries_a_dead_action(floor, tmp_path):
         svc = Service.open(path)
         [action] = svc.outbox(lead_id=ids["pool"])
         svc.close()
-        assert action["state"] in ("pending", "logged")  # retried: the app's own worker may have logged it already
+        assert action["state"] in (
+            "pending",
+            "logged",
+        )  # retried: the app's own worker may have logged it already
 
 
 async def test_the_app_runs_the_automation_worker_in_log_mode(floor, tmp_path):

@@ -7,16 +7,16 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
+from conftest import REP, START, Clock
 from textual import events
+from ui_floor import build_floor, isolate, notes, press, settings, settle
+from ui_floor import lead_at as lead
 
 from leadtui import config
 from leadtui.service import Service
 from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask
 from leadtui.ui.floor import Floor
-from conftest import REP, START, Clock
-from ui_floor import build_floor, isolate, notes, press, settings, settle
-from ui_floor import lead_at as lead
 
 BOB, CAROL = "bob", "carol"
 
@@ -49,7 +49,9 @@ def burst(app, text: str) -> None:
         app.post_message(events.Key(names.get(ch, ch), None if ch == "\r" else ch))
 
 
-async def test_f2_two_stations_open_on_different_leads_f1_a_lead_taken_meanwhile_stays_marked(floor, tmp_path):
+async def test_f2_two_stations_open_on_different_leads_f1_a_lead_taken_meanwhile_stays_marked(
+    floor, tmp_path
+):
     path, ids = floor
     bob = Leadtui(path, settings(tmp_path), BOB)
     carol = Leadtui(path, settings(tmp_path), CAROL)
@@ -89,7 +91,9 @@ async def test_f3_a_burst_f_3_weeks_enter_n_schedules_the_follow_up_then_dials(f
         burst(app, "f3 weeks\rn")
         await settle(pilot)
         assert not isinstance(app.screen, Ask)
-        events_ = [e for e in lead(path, target, events=True)["events"] if e["kind"] in ("followup", "status")]
+        events_ = [
+            e for e in lead(path, target, events=True)["events"] if e["kind"] in ("followup", "status")
+        ]
         assert [e["kind"] for e in events_] == ["followup", "status"]
         assert events_[0]["data"]["asked"] == "3 weeks" and events_[1]["status"] == "not-contacted"
 
@@ -135,7 +139,9 @@ async def test_f3_keys_while_another_connection_holds_the_write_lock_all_land_on
             await pilot.press("n", "n")
             await pilot.pause(0.05)
             assert screen.pending == {ids["pool"]: 1, second: 2}
-            assert "saving 2…" in str(screen.list.render_line(screen.list.cursor - screen.list.scroll_offset.y).text)
+            assert "saving 2…" in str(
+                screen.list.render_line(screen.list.cursor - screen.list.scroll_offset.y).text
+            )
             await asyncio.sleep(2)
             await pilot.press("k")
             assert screen.list.cursor == first  # still answering keys while the writes wait
@@ -145,16 +151,26 @@ async def test_f3_keys_while_another_connection_holds_the_write_lock_all_land_on
             holder.close()
         await settle(pilot)
         assert not screen.pending
-        dials = [(e["id"], e["data"]["attempt"]) for e in lead(path, ids["pool"], events=True)["events"] if e["kind"] == "status"]
+        dials = [
+            (e["id"], e["data"]["attempt"])
+            for e in lead(path, ids["pool"], events=True)["events"]
+            if e["kind"] == "status"
+        ]
         assert [a for _, a in dials] == [1]
-        other = [(e["id"], e["data"]["attempt"]) for e in lead(path, second, events=True)["events"] if e["kind"] == "status"]
+        other = [
+            (e["id"], e["data"]["attempt"])
+            for e in lead(path, second, events=True)["events"]
+            if e["kind"] == "status"
+        ]
         assert [a for _, a in other] == [1, 2]
         assert dials[0][0] < other[0][0] < other[1][0]  # applied in the order pressed
 
 
 async def test_hardening_an_empty_queue_says_why_and_where_to_look(tmp_path, monkeypatch):
     path = isolate(tmp_path, monkeypatch)
-    monkeypatch.setenv("LEADTUI_NOW", (START + timedelta(hours=8)).isoformat())  # 23:00 New York: no lead callable
+    monkeypatch.setenv(
+        "LEADTUI_NOW", (START + timedelta(hours=8)).isoformat()
+    )  # 23:00 New York: no lead callable
     build_floor(path)
     app = Leadtui(path, settings(tmp_path), REP)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from conftest import MANAGER, NEWBIE, REP, START, Clock, add_lead, add_reps
+
 from leadtui import config
 from leadtui.service import Service, init_database
 from leadtui.store.db import connect
-from conftest import MANAGER, NEWBIE, REP, START, Clock, add_lead, add_reps
 
 HOSTILE = "[bold red]Evil[/] \x1b[31mRed\x1b]0;pwned\x07"
 
@@ -33,8 +34,12 @@ def build_floor(path: Path) -> dict[str, int]:
     ids["two_phones"] = add_lead(svc, phones=2, owner_name="Tom Two", address="3 Pool St")["id"]
     ids["pool"] = add_lead(svc, owner_name="Pat Pool", address="4 Pool St")["id"]
     ids["hostile"] = add_lead(svc, owner_name=HOSTILE, address="5 Pool St")["id"]
-    ids["sold"] = add_lead(svc, owner_name="Sam Seller", address="6 Sold St", mailing_address="9 Home Rd")["id"]
-    ids["other_property"] = add_lead(svc, owner_name="Sam Seller", address="7 Other St", mailing_address="9 Home Rd")["id"]
+    ids["sold"] = add_lead(svc, owner_name="Sam Seller", address="6 Sold St", mailing_address="9 Home Rd")[
+        "id"
+    ]
+    ids["other_property"] = add_lead(
+        svc, owner_name="Sam Seller", address="7 Other St", mailing_address="9 Home Rd"
+    )["id"]
     ids["newbies"] = add_lead(svc, owner_name="Nell Newbie", address="8 Held St")["id"]
     svc.claim(ids["newbies"], NEWBIE)
     ids["dead"] = add_lead(svc, owner_name="Dee Dead", address="9 Gone St")["id"]
@@ -70,8 +75,11 @@ async def settle(pilot) -> None:
     for _ in range(500):
         await pilot.pause(0.01)
         floor = app.floor
-        if not app.held and (app.writer is None or app.writer.pending() == 0) and not (
-                floor and (floor.pending or floor._relist_timer is not None)):
+        if (
+            not app.held
+            and (app.writer is None or app.writer.pending() == 0)
+            and not (floor and (floor.pending or floor._relist_timer is not None))
+        ):
             break
     busy = [w for w in app.workers if w.group != "dialog"]  # a dialog's worker waits for keys
     if busy:

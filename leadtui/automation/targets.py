@@ -13,10 +13,10 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import smtplib
 import socket
 import ssl
-import signal
 import subprocess
 import tempfile
 import threading
@@ -66,8 +66,12 @@ class Message:
 
     def document(self) -> dict:
         """The JSON a webhook, a command or the log gets (the Standard Webhooks payload shape)."""
-        return {"type": self.action, "id": self.key, "timestamp": clock.stamp(self.at),
-                "data": {**self.payload, "text": self.text, "outbox_id": self.id, "attempt": self.attempt}}
+        return {
+            "type": self.action,
+            "id": self.key,
+            "timestamp": clock.stamp(self.at),
+            "data": {**self.payload, "text": self.text, "outbox_id": self.id, "attempt": self.attempt},
+        }
 
 
 def context(action: str, lead_id: int, payload: dict, key: str) -> dict:
@@ -122,7 +126,9 @@ class _Configured:
     def secret(self, key: str, *, required: bool = True) -> str | None:
         value = secret(self.table, key, self.where)
         if value is None and required:
-            raise LeadtuiError(f"{self.where}.{key} (or {key}_env) is required for a {self.table['kind']} target")
+            raise LeadtuiError(
+                f"{self.where}.{key} (or {key}_env) is required for a {self.table['kind']} target"
+            )
         return value
 
     def fill(self, key: str, source: str, message: Message) -> str:
@@ -153,7 +159,7 @@ class _Deadline:
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
 
-    def __enter__(self) -> "_Deadline":
+    def __enter__(self) -> _Deadline:
         self._timer.start()
         return self
 
@@ -206,27 +212,35 @@ def _post(client: Any, url: str, timeout: float, **kwargs: Any) -> Reply:
     import httpx
 
     with _Deadline(timeout) as deadline:
+
         def trace(event: str, info: dict) -> None:  # httpcore's trace extension: the new connection's socket
             if event.endswith(("connect_tcp.complete", "connect_unix_socket.complete")):
                 stream = info.get("return_value")
                 deadline.watch(stream.get_extra_info("socket") if stream is not None else None)
 
         try:
-            with client.stream("POST", url, timeout=timeout, extensions={"trace": trace}, **kwargs) as response:
+            with client.stream(
+                "POST", url, timeout=timeout, extensions={"trace": trace}, **kwargs
+            ) as response:
                 body = bytearray()
                 for chunk in response.iter_raw():
                     body += chunk
                     if len(body) >= REPLY_CAP:
                         break
-                reply = Reply(response.status_code, response.headers.get("content-encoding", ""),
-                              bytes(body[:REPLY_CAP]))
+                reply = Reply(
+                    response.status_code,
+                    response.headers.get("content-encoding", ""),
+                    bytes(body[:REPLY_CAP]),
+                )
         except httpx.TimeoutException:
             raise DeliveryError(f"no answer from {url} in {timeout:g}s") from None
         except httpx.HTTPError as exc:
             if deadline.expired:
                 raise DeliveryError(f"no answer from {url} in {timeout:g}s (the whole delivery)") from None
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
-        if deadline.expired and len(reply.body) < REPLY_CAP:  # cut off: a reply with no length ends at the cut
+        if (
+            deadline.expired and len(reply.body) < REPLY_CAP
+        ):  # cut off: a reply with no length ends at the cut
             raise DeliveryError(f"no answer from {url} in {timeout:g}s (the whole delivery)")
     if 200 <= reply.status_code < 300:
         return reply
@@ -250,7 +264,9 @@ class Webhook(_Configured):
         self.url = _http_url(f"{self.where}.url", table["url"])
         given = self.secret("secret")
         try:  # a "whsec_" secret is base64 (as Standard Webhooks libraries issue them); else its UTF-8 bytes
-            self.key = base64.b64decode(given[6:], validate=True) if given.startswith("whsec_") else given.encode()
+            self.key = (
+                base64.b64decode(given[6:], validate=True) if given.startswith("whsec_") else given.encode()
+            )
         except ValueError:
             raise LeadtuiError(f"{self.where}.secret starts with whsec_ but the rest is not base64") from None
 
@@ -259,8 +275,12 @@ class Webhook(_Configured):
         stamp = str(int(message.at.timestamp()))
         signed = b".".join((message.key.encode(), stamp.encode(), body))
         signature = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest()).decode()
-        headers = {"content-type": "application/json", "webhook-id": message.key,
-                   "webhook-timestamp": stamp, "webhook-signature": f"v1,{signature}"}
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": message.key,
+            "webhook-timestamp": stamp,
+            "webhook-signature": f"v1,{signature}",
+        }
         reply = _post(self.client, self.url, self.timeout, content=body, headers=headers)
         return f"HTTP {reply.status_code}"
 
@@ -277,9 +297,14 @@ class Sms(_Configured):
 
     def deliver(self, message: Message) -> str | None:
         to = self.fill("to", self.table["to"], message)
-        body = message.text if len(message.text) <= SMS_MAX else message.text[:SMS_MAX - 1] + "…"
-        reply = _post(self.client, self.url, self.timeout, auth=(self.sid, self.token),
-                      data={"To": to, "From": self.table["from"], "Body": body})
+        body = message.text if len(message.text) <= SMS_MAX else message.text[: SMS_MAX - 1] + "…"
+        reply = _post(
+            self.client,
+            self.url,
+            self.timeout,
+            auth=(self.sid, self.token),
+            data={"To": to, "From": self.table["from"], "Body": body},
+        )
         try:
             sid = reply.json().get("sid")
         except (ValueError, AttributeError):
@@ -331,16 +356,23 @@ class Email(_Configured):
                     refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryError(f"SMTP refused {', '.join(exc.recipients)}: {codes}", all(c >= 500 for c in codes)) from None
+            raise DeliveryError(
+                f"SMTP refused {', '.join(exc.recipients)}: {codes}", all(c >= 500 for c in codes)
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            text = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
             raise DeliveryError(f"SMTP {exc.smtp_code}: {text}", exc.smtp_code >= 500) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"SMTP: {exc}", permanent=True) from None
         except (smtplib.SMTPException, OSError) as exc:
             if deadline.expired:
-                raise DeliveryError(f"SMTP {self.host}:{self.port}: no answer in {self.timeout:g}s "
-                                    "(the whole delivery)") from None
+                raise DeliveryError(
+                    f"SMTP {self.host}:{self.port}: no answer in {self.timeout:g}s (the whole delivery)"
+                ) from None
             raise DeliveryError(f"SMTP {self.host}:{self.port}: {exc}") from None
         return f"{mail['Message-ID']}" + (f" (refused: {', '.join(refused)})" if refused else "")
 
@@ -383,9 +415,12 @@ class Command(_Configured):
         for key, source in self.templated():
             value = self.fill(key, source, message)
             if value.startswith("-") and "{" in source and not source.startswith("-") and not ended:
-                raise DeliveryError(f"{self.where}.{key} would pass {value[:40]!r}, which starts with '-', "
-                                    f"for lead {message.lead_id}: a program would read it as an option "
-                                    "(put \"--\" before it in argv)", permanent=True)
+                raise DeliveryError(
+                    f"{self.where}.{key} would pass {value[:40]!r}, which starts with '-', "
+                    f"for lead {message.lead_id}: a program would read it as an option "
+                    '(put "--" before it in argv)',
+                    permanent=True,
+                )
             ended = ended or source == "--"
             argv.append(value)
         return argv
@@ -399,8 +434,9 @@ class Command(_Configured):
             given.write(stdin)
             given.seek(0)
             try:
-                proc = subprocess.Popen(argv, stdin=given, stdout=subprocess.DEVNULL, stderr=errors,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    argv, stdin=given, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True
+                )
             except OSError as exc:
                 raise DeliveryError(f"can't run {argv[0]}: {exc.strerror or exc}", permanent=True) from None
             try:
@@ -409,7 +445,9 @@ class Command(_Configured):
                 returncode = None
             finally:
                 try:
-                    os.killpg(proc.pid, signal.SIGKILL)  # the command's whole session, whatever it left running
+                    os.killpg(
+                        proc.pid, signal.SIGKILL
+                    )  # the command's whole session, whatever it left running
                 except OSError:
                     pass
                 proc.wait()
@@ -447,10 +485,20 @@ class Router:
             import httpx
 
             # no kept-alive connections: each delivery connects afresh, so its deadline can watch the socket
-            self.client = httpx.Client(follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0),
-                                       headers={"user-agent": f"leadtui/{__version__}", "accept-encoding": "identity"})
-        return (Webhook(name, table, self.client) if kind == "webhook" else Sms(name, table, self.client)
-                if kind == "sms" else Email(name, table, self.templates_dir) if kind == "email" else Command(name, table))
+            self.client = httpx.Client(
+                follow_redirects=False,
+                limits=httpx.Limits(max_keepalive_connections=0),
+                headers={"user-agent": f"leadtui/{__version__}", "accept-encoding": "identity"},
+            )
+        return (
+            Webhook(name, table, self.client)
+            if kind == "webhook"
+            else Sms(name, table, self.client)
+            if kind == "sms"
+            else Email(name, table, self.templates_dir)
+            if kind == "email"
+            else Command(name, table)
+        )
 
     def target(self, action: str) -> Target:
         """The routed target; an action with no route (or mode `log`) goes to the automation log."""

@@ -8,9 +8,9 @@ A missing value renders as empty text, never as "None".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from leadtui.errors import LeadtuiError
 
@@ -28,8 +28,14 @@ def _environment(user_dir: Path | None, inline: bool = False):
 
     folders = [str(p) for p in (user_dir, BUILTIN) if p is not None]
     braces = {"variable_start_string": "{", "variable_end_string": "}"} if inline else {}
-    return SandboxedEnvironment(loader=FileSystemLoader(folders), autoescape=False, undefined=StrictUndefined,
-                                finalize=_blank_none, keep_trailing_newline=False, **braces)
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(folders),
+        autoescape=False,
+        undefined=StrictUndefined,
+        finalize=_blank_none,
+        keep_trailing_newline=False,
+        **braces,
+    )
 
 
 def render(name: str | Sequence[str], context: dict, user_dir: Path | None = None) -> str:

@@ -15,10 +15,11 @@ import json
 import random
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from leadtui import clock
 from leadtui.automation.targets import DeliveryError, Message, Router, Target, context
@@ -70,22 +71,31 @@ def _check_routes(db: Database, config: Any) -> None:
     known = {a for status in playbook.statuses for a in status.actions}
     for action in config.automation["routes"]:
         if action not in known:
-            raise LeadtuiError(f"{config.path}: automation.routes.{action}: no status of playbook {playbook.name} "
-                               f"queues that action (it has: {', '.join(sorted(known)) or 'none'})")
+            raise LeadtuiError(
+                f"{config.path}: automation.routes.{action}: no status of playbook {playbook.name} "
+                f"queues that action (it has: {', '.join(sorted(known)) or 'none'})"
+            )
 
 
 class Worker:
     """Delivers the outbox of one database through the targets of one config."""
 
-    def __init__(self, db: Database, automation: dict, *, now: Callable[[], datetime] = clock.now,
-                 templates_dir: Path | None = None, rng: Callable[[], float] = random.random):
+    def __init__(
+        self,
+        db: Database,
+        automation: dict,
+        *,
+        now: Callable[[], datetime] = clock.now,
+        templates_dir: Path | None = None,
+        rng: Callable[[], float] = random.random,
+    ):
         self.db, self.now, self.rng = db, now, rng
         self.templates_dir = templates_dir
         self.max_attempts = automation["max_attempts"]
         self.router = Router(automation, templates_dir)
 
     @classmethod
-    def open(cls, db_path: Path | str, config: Any, **kwargs: Any) -> "Worker":
+    def open(cls, db_path: Path | str, config: Any, **kwargs: Any) -> Worker:
         """A worker with its own connection; config errors (a missing secret, ...) raise LeadtuiError."""
         kwargs.setdefault("templates_dir", user_templates())
         db = connect(db_path, busy_timeout_ms=config.raw.get("database", {}).get("busy_timeout_ms"))
@@ -129,8 +139,16 @@ class Worker:
             text = render([f"{row['action']}.txt.j2", "action.txt.j2"], ctx, self.templates_dir).strip()
         except LeadtuiError as exc:
             raise DeliveryError(str(exc), permanent=True) from None
-        return Message(row["id"], row["idempotency_key"], row["action"], row["lead_id"], row["attempts"],
-                       payload, text, now)
+        return Message(
+            row["id"],
+            row["idempotency_key"],
+            row["action"],
+            row["lead_id"],
+            row["attempts"],
+            payload,
+            text,
+            now,
+        )
 
     def _failed(self, leased: Any, target: Target, exc: DeliveryError) -> Delivery:
         now = self.now()
@@ -144,8 +162,9 @@ class Worker:
     def _delivery(row: Any, target: Target, state: str | None, detail: str | None) -> Delivery:
         return Delivery(row["id"], row["lead_id"], row["action"], target.name, state, detail)
 
-    def run_once(self, stop: threading.Event | None = None,
-                 on_delivery: Callable[[Delivery], None] | None = None) -> Counter:
+    def run_once(
+        self, stop: threading.Event | None = None, on_delivery: Callable[[Delivery], None] | None = None
+    ) -> Counter:
         """Drain what is due now (or until `stop` is set); returns a count per outcome."""
         counts: Counter = Counter()
         while not (stop and stop.is_set()):
@@ -157,9 +176,14 @@ class Worker:
                 on_delivery(delivery)
         return counts
 
-    def run_forever(self, stop: threading.Event, *, poll: float = POLL_SECONDS,
-                    on_delivery: Callable[[Delivery], None] | None = None,
-                    on_error: Callable[[LeadtuiError], None] | None = None) -> Counter:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        *,
+        poll: float = POLL_SECONDS,
+        on_delivery: Callable[[Delivery], None] | None = None,
+        on_error: Callable[[LeadtuiError], None] | None = None,
+    ) -> Counter:
         """Drain, wait `poll` seconds, again, until `stop` is set; returns a count per outcome.
 
         The delivery in flight always finishes.
@@ -179,9 +203,14 @@ class Worker:
         return counts
 
 
-def start_background(db_path: Path | str, config: Any, *, on_delivery: Callable[[Delivery], None] | None = None,
-                     on_error: Callable[[LeadtuiError], None] | None = None,
-                     poll: float = POLL_SECONDS) -> Callable[[float | None], bool]:
+def start_background(
+    db_path: Path | str,
+    config: Any,
+    *,
+    on_delivery: Callable[[Delivery], None] | None = None,
+    on_error: Callable[[LeadtuiError], None] | None = None,
+    poll: float = POLL_SECONDS,
+) -> Callable[[float | None], bool]:
     """Run the worker in a daemon thread; returns `stop(timeout=None) -> finished`.
 
     Config errors raise here, in the caller. The callbacks run in the worker's thread.
@@ -190,8 +219,13 @@ def start_background(db_path: Path | str, config: Any, *, on_delivery: Callable[
     """
     worker = Worker.open(db_path, config)
     halt = threading.Event()
-    thread = threading.Thread(target=worker.run_forever, args=(halt,), name="leadtui-dispatch", daemon=True,
-                              kwargs={"poll": poll, "on_delivery": on_delivery, "on_error": on_error})
+    thread = threading.Thread(
+        target=worker.run_forever,
+        args=(halt,),
+        name="leadtui-dispatch",
+        daemon=True,
+        kwargs={"poll": poll, "on_delivery": on_delivery, "on_error": on_error},
+    )
     thread.start()
 
     def stop(timeout: float | None = None) -> bool:
@@ -205,7 +239,9 @@ def start_background(db_path: Path | str, config: Any, *, on_delivery: Callable[
     return stop
 
 
-def retry(db: Database, action_id: int, *, now: Callable[[], datetime] = clock.now, by: str | None = None) -> dict:
+def retry(
+    db: Database, action_id: int, *, now: Callable[[], datetime] = clock.now, by: str | None = None
+) -> dict:
     """`leadtui outbox retry ID`: a dead or failed action goes back in line, due now, attempts reset."""
     moment = now()
     with db.write() as conn:
@@ -213,9 +249,18 @@ def retry(db: Database, action_id: int, *, now: Callable[[], datetime] = clock.n
         if row is None:
             raise LeadtuiError(f"no action {action_id}")
         if row["state"] not in ("dead", "failed"):
-            raise Refused(f"action #{action_id} is {row['state']}; only a dead or failed action can be retried")
+            raise Refused(
+                f"action #{action_id} is {row['state']}; only a dead or failed action can be retried"
+            )
         if row["lease_until"] and row["lease_until"] > clock.stamp(moment):
             raise Refused(f"action #{action_id} is being delivered right now")
         fresh = store.retry(conn, row, moment, by)
-    return {"id": fresh["id"], "lead_id": fresh["lead_id"], "action": fresh["action"], "state": fresh["state"],
-            "attempts": fresh["attempts"], "due_at": fresh["due_at"], "last_error": fresh["last_error"]}
+    return {
+        "id": fresh["id"],
+        "lead_id": fresh["lead_id"],
+        "action": fresh["action"],
+        "state": fresh["state"],
+        "attempts": fresh["attempts"],
+        "due_at": fresh["due_at"],
+        "last_error": fresh["last_error"],
+    }

@@ -12,6 +12,18 @@ from leadtui.text import safe
 def reservations(state: State) -> None:
     """Leads on stations' screens now: lead, rep, station, until (F2). A reservation is not a claim."""
     rows = state.service().reservations()
-    emit(state, rows, lambda rs: [click.echo(safe(
-        f"lead {r['lead_id']:<8} {r['owner_name'][:28]:<28} on {r['rep']:<12} until {r['until']}  {r['station']}"))
-        for r in rs] or click.echo("no lead is on a station's screen"))
+    emit(
+        state,
+        rows,
+        lambda rs: (
+            [
+                click.echo(
+                    safe(
+                        f"lead {r['lead_id']:<8} {r['owner_name'][:28]:<28} on {r['rep']:<12} until {r['until']}  {r['station']}"
+                    )
+                )
+                for r in rs
+            ]
+            or click.echo("no lead is on a station's screen")
+        ),
+    )

@@ -16,13 +16,19 @@ from leadtui.text import safe
 class _Bar:
     """A rich progress bar on stderr (a terminal only): bytes read, rows, rate, and what it is doing."""
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                 TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(), console=Console(stderr=True),
-                                 transient=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self.progress.start()
         self.task = self.progress.add_task("importing", total=1, rows=0)
         return self
@@ -39,21 +45,48 @@ class _Bar:
 
 @command(cli, "import")
 @click.argument("file", type=click.Path())
-@click.option("--preset", help="propstream, propstream-contacts (propstream-skip-trace), batchleads,"
-              " directskip (batchskiptracing), reisift, dealmachine, generic.")
-@click.option("--list", "list_name", help="Source list name for every lead (default: the file's own list column).")
-@click.option("--rejects", type=click.Path(dir_okay=False), help="Rejects CSV (default: FILE.rejects.csv beside it).")
-@click.option("--map", "maps", multiple=True, metavar='"Header=field"', help="Read a column as a lead field (repeatable).")
+@click.option(
+    "--preset",
+    help="propstream, propstream-contacts (propstream-skip-trace), batchleads,"
+    " directskip (batchskiptracing), reisift, dealmachine, generic.",
+)
+@click.option(
+    "--list", "list_name", help="Source list name for every lead (default: the file's own list column)."
+)
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False), help="Rejects CSV (default: FILE.rejects.csv beside it)."
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar='"Header=field"',
+    help="Read a column as a lead field (repeatable).",
+)
 @click.option("--dry-run", is_flag=True, help="Read and match everything, store nothing.")
-def import_cmd(state: State, file: str, preset: str | None, list_name: str | None, rejects: str | None,
-               maps: tuple[str, ...], dry_run: bool) -> None:
+def import_cmd(
+    state: State,
+    file: str,
+    preset: str | None,
+    list_name: str | None,
+    rejects: str | None,
+    maps: tuple[str, ...],
+    dry_run: bool,
+) -> None:
     """Import a vendor lead list (B2): presets detected, phones E.164, duplicates merged."""
     from leadtui.importing.runner import run_import
 
     svc = state.service()
-    options: dict[str, Any] = dict(status=svc.playbook.initial, now=svc.now(), rep=state.rep_name, preset=preset,
-                                   list_name=list_name, rejects_path=Path(rejects) if rejects else None,
-                                   maps=maps, dry_run=dry_run)
+    options: dict[str, Any] = dict(
+        status=svc.playbook.initial,
+        now=svc.now(),
+        rep=state.rep_name,
+        preset=preset,
+        list_name=list_name,
+        rejects_path=Path(rejects) if rejects else None,
+        maps=maps,
+        dry_run=dry_run,
+    )
     if sys.stderr.isatty() and not state.as_json:
         with _Bar() as bar:
             summary = run_import(svc.db, Path(file), progress=bar, notice=bar.note, **options)
@@ -62,15 +95,21 @@ def import_cmd(state: State, file: str, preset: str | None, list_name: str | Non
 
     def human(s: dict) -> None:
         verb = "would import" if s["dry_run"] else "imported"
-        click.echo(safe(f"{verb} {s['file']} ({s['preset']}): {s['rows']} rows, {s['inserted']} new, "
-                        f"{s['merged']} merged, {s['rejected']} rejected"))
+        click.echo(
+            safe(
+                f"{verb} {s['file']} ({s['preset']}): {s['rows']} rows, {s['inserted']} new, "
+                f"{s['merged']} merged, {s['rejected']} rejected"
+            )
+        )
         if s["rejects_path"]:
             click.echo(safe(f"rejects: {s['rejects_path']}"))
 
     emit(state, summary, human)
     if summary["file_changed"]:
-        raise LeadtuiError(f"{file} changed while it was imported ({summary['rows']} rows read and stored); "
-                           "run the import again once it is whole: what is in already is matched, not added twice")
+        raise LeadtuiError(
+            f"{file} changed while it was imported ({summary['rows']} rows read and stored); "
+            "run the import again once it is whole: what is in already is matched, not added twice"
+        )
 
 
 @cli.group("inbox", invoke_without_command=True)
@@ -84,10 +123,22 @@ def inbox(ctx: click.Context, **params: Any) -> None:
             setattr(state, key, params[key])
     if ctx.invoked_subcommand is None:
         replies = state.service().replies()
-        emit(state, replies, lambda rows: [click.echo(safe(
-            f"{r['id']:>6}  {r['received_at']}  {r['from_number']:<13} "
-            f"{'lead ' + str(r['lead_id']) if r['lead_id'] else 'no lead':<12} {r['body']}")) for r in rows]
-            or click.echo("no open replies"))
+        emit(
+            state,
+            replies,
+            lambda rows: (
+                [
+                    click.echo(
+                        safe(
+                            f"{r['id']:>6}  {r['received_at']}  {r['from_number']:<13} "
+                            f"{'lead ' + str(r['lead_id']) if r['lead_id'] else 'no lead':<12} {r['body']}"
+                        )
+                    )
+                    for r in rows
+                ]
+                or click.echo("no open replies")
+            ),
+        )
 
 
 @command(inbox, "import")
@@ -119,12 +170,25 @@ def inbox_import(state: State, file: str) -> None:
     rejects.sort(key=lambda r: r["line"])
     new = set(added)
     matched = sum(1 for r in svc.replies() if r["id"] in new and r["lead_id"])
-    summary = {"added": len(added), "matched": matched, "unmatched": len(added) - matched,
-               "duplicates": duplicates, "rejected": len(rejects), "rejects": rejects}
-    emit(state, summary, lambda s: [
-        click.echo(f"{s['added']} replies added ({s['matched']} matched to a lead), "
-                   f"{s['duplicates']} already in, {s['rejected']} rejected"),
-        *(click.echo(safe(f"  line {r['line']}: {r['reason']}"), err=True) for r in s["rejects"])])
+    summary = {
+        "added": len(added),
+        "matched": matched,
+        "unmatched": len(added) - matched,
+        "duplicates": duplicates,
+        "rejected": len(rejects),
+        "rejects": rejects,
+    }
+    emit(
+        state,
+        summary,
+        lambda s: [
+            click.echo(
+                f"{s['added']} replies added ({s['matched']} matched to a lead), "
+                f"{s['duplicates']} already in, {s['rejected']} rejected"
+            ),
+            *(click.echo(safe(f"  line {r['line']}: {r['reason']}"), err=True) for r in s["rejects"]),
+        ],
+    )
 
 
 @command(inbox, "clear")

@@ -16,24 +16,43 @@ from leadtui.text import safe, safe_json
 def lead_line(lead: dict) -> str:
     owner = lead["owner"] or "pool"
     flag = " DEAD" if lead["dead"] else ""
-    return safe(f"{lead['id']:>7}  {lead['symbol']} {lead['status_label']:<19} {owner:<10} "
-                f"{lead['owner_name'][:28]:<28}  {lead['address']}, {lead['city'] or ''} {lead['state'] or ''}{flag}")
+    return safe(
+        f"{lead['id']:>7}  {lead['symbol']} {lead['status_label']:<19} {owner:<10} "
+        f"{lead['owner_name'][:28]:<28}  {lead['address']}, {lead['city'] or ''} {lead['state'] or ''}{flag}"
+    )
 
 
 def print_lead(lead: dict) -> None:
     click.echo(safe(f"Lead {lead['id']}: {lead['owner_name']}"))
-    click.echo(safe(f"  property  {lead['address']}, {lead['city'] or ''}, {lead['state'] or ''} {lead['zip'] or ''}"))
+    click.echo(
+        safe(
+            f"  property  {lead['address']}, {lead['city'] or ''}, {lead['state'] or ''} {lead['zip'] or ''}"
+        )
+    )
     if lead["mailing_address"] and lead["mailing_address"] != lead["address"]:
-        click.echo(safe(f"  mailing   {lead['mailing_address']}, {lead['mailing_city'] or ''}, "
-                        f"{lead['mailing_state'] or ''} {lead['mailing_zip'] or ''}"))
-    click.echo(safe(f"  status    {lead['symbol']} {lead['status_label']}{'  (DEAD)' if lead['dead'] else ''}"
-                    f"{'  source status: ' + lead['source_status'] if lead['source_status'] else ''}"))
+        click.echo(
+            safe(
+                f"  mailing   {lead['mailing_address']}, {lead['mailing_city'] or ''}, "
+                f"{lead['mailing_state'] or ''} {lead['mailing_zip'] or ''}"
+            )
+        )
+    click.echo(
+        safe(
+            f"  status    {lead['symbol']} {lead['status_label']}{'  (DEAD)' if lead['dead'] else ''}"
+            f"{'  source status: ' + lead['source_status'] if lead['source_status'] else ''}"
+        )
+    )
     holder = lead["owner"] or "the pool"
     if lead["hold_until"]:
         holder += f", held until {lead['hold_until']}"
     click.echo(safe(f"  owner     {holder}"))
-    for key, label in (("next_call_at", "next call"), ("followup_requested_at", "asked for"),
-                       ("appointment_at", "appt"), ("offer_amount", "offer"), ("contract_path", "contract")):
+    for key, label in (
+        ("next_call_at", "next call"),
+        ("followup_requested_at", "asked for"),
+        ("appointment_at", "appt"),
+        ("offer_amount", "offer"),
+        ("contract_path", "contract"),
+    ):
         if lead[key] is not None:
             click.echo(safe(f"  {label:<9} {lead[key]}"))
     for p in lead["phones"]:
@@ -42,7 +61,9 @@ def print_lead(lead: dict) -> None:
             flags.append(f"wrong x{p['wrong_reports']}")
         mark = "▶" if p["current"] else " "
         run = f"  dials this run: {lead['dial_run']}" if p["current"] and lead["dial_run"] else ""
-        click.echo(safe(f"  {mark} phone {p['position']}  {p['number']}  {p['type'] or ''} {' '.join(flags)}{run}"))
+        click.echo(
+            safe(f"  {mark} phone {p['position']}  {p['number']}  {p['type'] or ''} {' '.join(flags)}{run}")
+        )
     for e in lead.get("events", []):
         what = e.get("status") or ""
         detail = e.get("data") or {}
@@ -53,15 +74,22 @@ def print_lead(lead: dict) -> None:
 
 @command(cli)
 @click.option("--playbook", help="wholesale (default), lifecycle, or a playbook TOML file.")
-@click.option("--test-clock", is_flag=True, help="A floor for tests and demos: env LEADTUI_NOW sets its clock.")
+@click.option(
+    "--test-clock", is_flag=True, help="A floor for tests and demos: env LEADTUI_NOW sets its clock."
+)
 def init(state: State, playbook: str | None, test_clock: bool) -> None:
     """Create the database (or switch its playbook)."""
     from leadtui.service import init_database
 
-    pb, changed = init_database(state.db_path, playbook or state.settings.playbook or "wholesale", test_clock=test_clock)
+    pb, changed = init_database(
+        state.db_path, playbook or state.settings.playbook or "wholesale", test_clock=test_clock
+    )
     word = "ready" if changed else "already set up"
-    emit(state, {"db": str(state.db_path), "playbook": pb.name, "changed": changed},
-         f"{state.db_path}: {word} with playbook {pb.name}")
+    emit(
+        state,
+        {"db": str(state.db_path), "playbook": pb.name, "changed": changed},
+        f"{state.db_path}: {word} with playbook {pb.name}",
+    )
 
 
 @cli.group()
@@ -81,17 +109,32 @@ def reps_add(state: State, name: str, manager: bool, started, set_pin: bool) -> 
     if manager and any(r["manager"] and r["active"] for r in svc.reps()):
         acting_pin = read_pin(f"PIN of acting manager {state.rep_name or '?'}")
     pin = read_pin(f"new PIN for {name}", new=True) if set_pin or manager else None
-    rep = svc.add_rep(name, manager=manager, started=started.date() if started else None, pin=pin,
-                      acting=state.rep_name, acting_pin=acting_pin)
+    rep = svc.add_rep(
+        name,
+        manager=manager,
+        started=started.date() if started else None,
+        pin=pin,
+        acting=state.rep_name,
+        acting_pin=acting_pin,
+    )
     emit(state, rep, f"added {rep['role']} {rep['name']} (started {rep['started']})")
 
 
 @command(reps, "list")
 def reps_list(state: State) -> None:
     """Every rep."""
-    emit(state, state.service().reps(), lambda rows: [
-        click.echo(safe(f"{r['name']:<20} {r['role']:<8} started {r['started']}{'' if r['active'] else '  inactive'}"))
-        for r in rows])
+    emit(
+        state,
+        state.service().reps(),
+        lambda rows: [
+            click.echo(
+                safe(
+                    f"{r['name']:<20} {r['role']:<8} started {r['started']}{'' if r['active'] else '  inactive'}"
+                )
+            )
+            for r in rows
+        ],
+    )
 
 
 @command(cli)
@@ -114,11 +157,23 @@ def reps_list(state: State) -> None:
 def add(state: State, **fields: Any) -> None:
     """Add a lead by hand (L1: it gets the playbook's initial status)."""
     lead = state.service().add_lead(
-        owner_name=fields["owner_name"], address=fields["address"], phones=fields["phones"], city=fields["city"],
-        state=fields["state_code"], zip_code=fields["zip_code"], mailing_address=fields["mailing_address"],
-        mailing_city=fields["mailing_city"], mailing_state=fields["mailing_state"], mailing_zip=fields["mailing_zip"],
-        apn=fields["apn"], county=fields["county"], emails=fields["emails"], source_list=fields["source_list"],
-        source_status=fields["source_status"], notes=fields["notes"], rep=state.rep_name,
+        owner_name=fields["owner_name"],
+        address=fields["address"],
+        phones=fields["phones"],
+        city=fields["city"],
+        state=fields["state_code"],
+        zip_code=fields["zip_code"],
+        mailing_address=fields["mailing_address"],
+        mailing_city=fields["mailing_city"],
+        mailing_state=fields["mailing_state"],
+        mailing_zip=fields["mailing_zip"],
+        apn=fields["apn"],
+        county=fields["county"],
+        emails=fields["emails"],
+        source_list=fields["source_list"],
+        source_status=fields["source_status"],
+        notes=fields["notes"],
+        rep=state.rep_name,
     )
     emit(state, lead, print_lead)
 
@@ -134,7 +189,9 @@ def leads(state: State, status, pool, owner, text, dead, limit) -> None:
     """Search leads as --rep may see them (a manager, or no rep: all)."""
     if pool and owner:
         raise LeadtuiError("--pool and --owner exclude each other")
-    rows = state.service().search(state.rep_name, status=status, pool=pool, owner=owner, text=text, dead=dead, limit=limit)
+    rows = state.service().search(
+        state.rep_name, status=status, pool=pool, owner=owner, text=text, dead=dead, limit=limit
+    )
 
     def human(found: list) -> None:
         for row in found:
@@ -165,8 +222,17 @@ def set_status(state: State, lead_id, status, phone, at, amount, source, confirm
     from leadtui.core.rules import NeedsConfirmation
 
     try:
-        result = state.service().set_status(lead_id, status, state.rep_name, phone=phone, at=at, amount=amount,
-                                             source=source, confirm=confirm, override=override)
+        result = state.service().set_status(
+            lead_id,
+            status,
+            state.rep_name,
+            phone=phone,
+            at=at,
+            amount=amount,
+            source=source,
+            confirm=confirm,
+            override=override,
+        )
     except OverflowError:  # a time whose UTC moment is past year 9999
         if at is None:
             raise
@@ -210,7 +276,9 @@ def assign(state: State, lead_id: int, to_rep: str) -> None:
 def followup(state: State, lead_id: int, when: str) -> None:
     """Schedule the call at half the interval asked ("6 months" -> 3 months) (W18)."""
     if len(when) > 100:  # no follow-up is written that long (and a 5,000-digit number is no date)
-        raise LeadtuiError(f"can't read follow-up {shown(when)}: say e.g. '6 months', '3 weeks', '90 days' or a date")
+        raise LeadtuiError(
+            f"can't read follow-up {shown(when)}: say e.g. '6 months', '3 weeks', '90 days' or a date"
+        )
     outcome(state, state.service().followup(lead_id, state.rep_name, when))
 
 
@@ -226,9 +294,19 @@ def undo(state: State, lead_id: int) -> None:
 def approvals(state: State, all_states: bool) -> None:
     """Approvals: a manager sees the pending ones; a rep their own, with why."""
     rows = state.service().approvals(state.rep_name, all_states=all_states)
-    emit(state, rows, lambda rs: [click.echo(safe(
-        f"#{r['id']:<5} lead {r['lead_id']:<7} {r['status']:<14} by {r['rep']:<10} {r['state']}"
-        f"{'  why: ' + r['why'] if r['why'] else ''}")) for r in rs])
+    emit(
+        state,
+        rows,
+        lambda rs: [
+            click.echo(
+                safe(
+                    f"#{r['id']:<5} lead {r['lead_id']:<7} {r['status']:<14} by {r['rep']:<10} {r['state']}"
+                    f"{'  why: ' + r['why'] if r['why'] else ''}"
+                )
+            )
+            for r in rs
+        ],
+    )
 
 
 @command(cli)
@@ -323,8 +401,12 @@ def config_path_cmd(state: State) -> None:
     from leadtui import config
 
     path, named = config.config_path(state.config)
-    data = {"config": str(path), "config_exists": path.exists(), "db": str(state.db_path),
-            "data_dir": str(config.data_dir())}
+    data = {
+        "config": str(path),
+        "config_exists": path.exists(),
+        "db": str(state.db_path),
+        "data_dir": str(config.data_dir()),
+    }
     emit(state, data, lambda d: [click.echo(f"{k:<14} {v}") for k, v in d.items()])
 
 
@@ -332,6 +414,12 @@ def config_path_cmd(state: State) -> None:
 def config_show(state: State) -> None:
     """Print the config as loaded and checked."""
     settings = state.settings
-    data = {"path": str(settings.path), "rep": settings.rep, "playbook": settings.playbook, "keys": settings.keys,
-            "calling": settings.calling, "automation": settings.masked_automation()}  # no secret in clear
+    data = {
+        "path": str(settings.path),
+        "rep": settings.rep,
+        "playbook": settings.playbook,
+        "keys": settings.keys,
+        "calling": settings.calling,
+        "automation": settings.masked_automation(),
+    }  # no secret in clear
     emit(state, data, lambda d: click.echo(safe(json.dumps(d, indent=2, default=str))))

@@ -48,11 +48,38 @@ def report_status(state: State, fmt: str | None, list_name: str | None, contacts
     data = status_report(state.service(), rep=rep, list_name=list_name, contacts=contacts)
     fmt = _fmt(state, fmt)
     if contacts:
-        header = ["status", "label", "id", "owner_name", "address", "city", "state", "zip", "phones", "owner",
-                  "source_list", "source_status"]
-        rows = [[e["status"], e["label"], c["id"], c["owner_name"], c["address"], c["city"], c["state"], c["zip"],
-                 "; ".join(p["number"] for p in c["phones"]), c["owner"], c["source_list"], c["source_status"]]
-                for e in data for c in e["contacts"]]
+        header = [
+            "status",
+            "label",
+            "id",
+            "owner_name",
+            "address",
+            "city",
+            "state",
+            "zip",
+            "phones",
+            "owner",
+            "source_list",
+            "source_status",
+        ]
+        rows = [
+            [
+                e["status"],
+                e["label"],
+                c["id"],
+                c["owner_name"],
+                c["address"],
+                c["city"],
+                c["state"],
+                c["zip"],
+                "; ".join(p["number"] for p in c["phones"]),
+                c["owner"],
+                c["source_list"],
+                c["source_status"],
+            ]
+            for e in data
+            for c in e["contacts"]
+        ]
     else:
         header, rows = ["status", "label", "count"], [[e["status"], e["label"], e["count"]] for e in data]
 
@@ -61,8 +88,12 @@ def report_status(state: State, fmt: str | None, list_name: str | None, contacts
             click.echo(safe(f"{e['label']:<22} {e['count']:>9,}"))
             for c in e.get("contacts", []):
                 phones = ", ".join(p["number"] for p in c["phones"])
-                click.echo(safe(f"    {c['id']:>7}  {c['owner_name'][:28]:<28}  {c['address']}, {c['city'] or ''} "
-                                f"{c['state'] or ''}  {phones}"))
+                click.echo(
+                    safe(
+                        f"    {c['id']:>7}  {c['owner_name'][:28]:<28}  {c['address']}, {c['city'] or ''} "
+                        f"{c['state'] or ''}  {phones}"
+                    )
+                )
         click.echo(f"{'total':<22} {sum(e['count'] for e in data):>9,}")
 
     _show(fmt, data, header, rows, table)
@@ -80,7 +111,7 @@ def report_kpi(state: State, since, fmt: str | None) -> None:
     def table() -> None:
         click.echo(" ".join(f"{h:<12}" for h in header))
         for row in rows:
-            click.echo(safe(" ".join(f"{str(v):<12}" for v in row)))
+            click.echo(safe(" ".join(f"{v!s:<12}" for v in row)))
 
     _show(_fmt(state, fmt), data, header, rows, table)
 
@@ -94,4 +125,3 @@ def export(state: State, target: str, status: str | None) -> None:
 
     n = write_export(state.service(), Path(target), status=status, viewer=state.rep_name)
     emit(state, {"file": target, "leads": n}, f"exported {n} lead(s) to {target}")
-

@@ -11,8 +11,9 @@ import math
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -61,11 +62,21 @@ class State:
 
 def _global_options(f: Callable) -> Callable:
     options = [
-        click.option("--db", "db", type=click.Path(dir_okay=False), envvar="LEADTUI_DB",
-                     help="Database file (env LEADTUI_DB; default leads.db in the user data dir)."),
+        click.option(
+            "--db",
+            "db",
+            type=click.Path(dir_okay=False),
+            envvar="LEADTUI_DB",
+            help="Database file (env LEADTUI_DB; default leads.db in the user data dir).",
+        ),
         click.option("--rep", "rep", envvar="LEADTUI_REP", help="Who is acting (env LEADTUI_REP)."),
-        click.option("--config", "config", type=click.Path(dir_okay=False), envvar="LEADTUI_CONFIG",
-                     help="Config file (env LEADTUI_CONFIG)."),
+        click.option(
+            "--config",
+            "config",
+            type=click.Path(dir_okay=False),
+            envvar="LEADTUI_CONFIG",
+            help="Config file (env LEADTUI_CONFIG).",
+        ),
         click.option("--json", "as_json", is_flag=True, default=None, help="Print one JSON document."),
     ]
     for option in reversed(options):
@@ -122,7 +133,10 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
             state = ctx.find_object(State)
             for key in GLOBALS:  # typed after the command: wins; from the env: the group has it already
                 value = params.pop(key)
-                if value not in (None, False) and ctx.get_parameter_source(key) is ParameterSource.COMMANDLINE:
+                if (
+                    value not in (None, False)
+                    and ctx.get_parameter_source(key) is ParameterSource.COMMANDLINE
+                ):
                     setattr(state, key, value)
             return f(state, **params)
 
@@ -162,8 +176,10 @@ def guarded(run: Callable[[], Any]) -> int:
     except Exception as exc:  # a bug: still one line, the traceback on request
         if os.environ.get("LEADTUI_DEBUG"):
             raise
-        click.echo(f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
-                   err=True)
+        click.echo(
+            f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
+            err=True,
+        )
         return 2
     return 0
 
@@ -171,11 +187,13 @@ def guarded(run: Callable[[], Any]) -> int:
 class Leadtui(click.Group):
     """The root group: every error ends as one line and an exit status."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: D102
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         sys.exit(guarded(lambda: super(Leadtui, self).main(args, prog_name, complete_var, False, **extra)))
 
 
-@click.group(cls=Leadtui, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Leadtui, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @_global_options
 @click.pass_context
 def cli(ctx: click.Context, **params: Any) -> None:
@@ -207,8 +225,14 @@ def emit(state: State, data: Any, human: Callable[[Any], None] | str) -> None:
 
 
 def outcome(state: State, result) -> None:
-    data = {"lead_id": result.lead_id, "message": result.message, "event_id": result.event_id,
-            "advance": result.advance, "approval_id": result.approval_id, "warnings": result.warnings}
+    data = {
+        "lead_id": result.lead_id,
+        "message": result.message,
+        "event_id": result.event_id,
+        "advance": result.advance,
+        "approval_id": result.approval_id,
+        "warnings": result.warnings,
+    }
     emit(state, data, result.message)
     if not state.as_json:
         for warning in result.warnings:
@@ -219,8 +243,9 @@ def read_pin(prompt: str, *, new: bool = False) -> str:
     """The PIN from the terminal (hidden; a `new` one typed twice), or one line of stdin when it
     is not a terminal (a script gives it once)."""
     if sys.stdin is not None and sys.stdin.isatty():
-        return click.prompt(prompt, hide_input=True,
-                            confirmation_prompt="Repeat the new PIN" if new else False)
+        return click.prompt(
+            prompt, hide_input=True, confirmation_prompt="Repeat the new PIN" if new else False
+        )
     line = sys.stdin.readline() if sys.stdin else ""
     if not line.strip():
         raise LeadtuiError(f"{prompt}: expected on stdin, got nothing")
@@ -240,6 +265,7 @@ def with_pin(state: State, action: Callable[[Any, str | None], Any]) -> None:
 
 
 # --- entry point ------------------------------------------------------------------------------
+
 
 def main(argv: list[str] | None = None) -> None:
     """The console script."""

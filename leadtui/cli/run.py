@@ -7,14 +7,18 @@ import sys
 
 import click
 
-from leadtui.cli.root import State, cli, command, notice
 from leadtui import clock
+from leadtui.cli.root import State, cli, command, notice
 from leadtui.errors import LeadtuiError
 
 
 @command(cli)
-@click.option("--demo", is_flag=True, help="Open the demo floor: its own database of realistic leads, "
-                                           "never your real one (rep alice; manager morgan, PIN 246810).")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Open the demo floor: its own database of realistic leads, "
+    "never your real one (rep alice; manager morgan, PIN 246810).",
+)
 def run(state: State, demo: bool) -> None:
     """The call-floor screen (TUI)."""
     settings, extra = state.settings, {}
@@ -24,16 +28,24 @@ def run(state: State, demo: bool) -> None:
         db_path = demo_floor.ensure_demo()
         rep = state.rep or demo_floor.DEMO_REP
         # the demo's actions and contract drafts stay in its folder; nothing is sent anywhere
-        settings = dataclasses.replace(settings, automation={
-            **settings.automation, "mode": "log", "log_path": str(db_path.parent / "automation.jsonl")})
+        settings = dataclasses.replace(
+            settings,
+            automation={
+                **settings.automation,
+                "mode": "log",
+                "log_path": str(db_path.parent / "automation.jsonl"),
+            },
+        )
         extra["contracts_dir"] = db_path.parent / "contracts"
         if not clock.fixed():
             extra["now"] = demo_floor.demo_clock(db_path)  # its own afternoon: callable leads at any hour
     else:
         db_path, rep = state.db_path, state.rep_name
         if not db_path.exists():
-            raise LeadtuiError(f"no database at {db_path}: create it with `leadtui init`, "
-                               "or try the demo floor with `leadtui run --demo`")
+            raise LeadtuiError(
+                f"no database at {db_path}: create it with `leadtui init`, "
+                "or try the demo floor with `leadtui run --demo`"
+            )
     from leadtui.ui.app import Leadtui
 
     app = Leadtui(db_path, settings, rep, notice=notice, **extra)  # told before the screen takes the terminal

@@ -14,15 +14,62 @@ from leadtui.errors import LeadtuiError
 _NY, _CHI, _DEN, _LA = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
 
 STATE_TZ: dict[str, str] = {
-    "AL": _CHI, "AK": "America/Anchorage", "AZ": "America/Phoenix", "AR": _CHI, "CA": _LA,
-    "CO": _DEN, "CT": _NY, "DE": _NY, "DC": _NY, "FL": _NY, "GA": _NY, "HI": "Pacific/Honolulu",
-    "ID": "America/Boise", "IL": _CHI, "IN": "America/Indiana/Indianapolis", "IA": _CHI,
-    "KS": _CHI, "KY": _NY, "LA": _CHI, "ME": _NY, "MD": _NY, "MA": _NY, "MI": "America/Detroit",
-    "MN": _CHI, "MS": _CHI, "MO": _CHI, "MT": _DEN, "NE": _CHI, "NV": _LA, "NH": _NY, "NJ": _NY,
-    "NM": _DEN, "NY": _NY, "NC": _NY, "ND": _CHI, "OH": _NY, "OK": _CHI, "OR": _LA, "PA": _NY,
-    "RI": _NY, "SC": _NY, "SD": _CHI, "TN": _CHI, "TX": _CHI, "UT": _DEN, "VT": _NY, "VA": _NY,
-    "WA": _LA, "WV": _NY, "WI": _CHI, "WY": _DEN, "PR": "America/Puerto_Rico",
-    "VI": "America/St_Thomas", "GU": "Pacific/Guam", "AS": "Pacific/Pago_Pago", "MP": "Pacific/Saipan",
+    "AL": _CHI,
+    "AK": "America/Anchorage",
+    "AZ": "America/Phoenix",
+    "AR": _CHI,
+    "CA": _LA,
+    "CO": _DEN,
+    "CT": _NY,
+    "DE": _NY,
+    "DC": _NY,
+    "FL": _NY,
+    "GA": _NY,
+    "HI": "Pacific/Honolulu",
+    "ID": "America/Boise",
+    "IL": _CHI,
+    "IN": "America/Indiana/Indianapolis",
+    "IA": _CHI,
+    "KS": _CHI,
+    "KY": _NY,
+    "LA": _CHI,
+    "ME": _NY,
+    "MD": _NY,
+    "MA": _NY,
+    "MI": "America/Detroit",
+    "MN": _CHI,
+    "MS": _CHI,
+    "MO": _CHI,
+    "MT": _DEN,
+    "NE": _CHI,
+    "NV": _LA,
+    "NH": _NY,
+    "NJ": _NY,
+    "NM": _DEN,
+    "NY": _NY,
+    "NC": _NY,
+    "ND": _CHI,
+    "OH": _NY,
+    "OK": _CHI,
+    "OR": _LA,
+    "PA": _NY,
+    "RI": _NY,
+    "SC": _NY,
+    "SD": _CHI,
+    "TN": _CHI,
+    "TX": _CHI,
+    "UT": _DEN,
+    "VT": _NY,
+    "VA": _NY,
+    "WA": _LA,
+    "WV": _NY,
+    "WI": _CHI,
+    "WY": _DEN,
+    "PR": "America/Puerto_Rico",
+    "VI": "America/St_Thomas",
+    "GU": "Pacific/Guam",
+    "AS": "Pacific/Pago_Pago",
+    "MP": "Pacific/Saipan",
 }
 
 FALLBACK_ZONES = (_NY, _CHI, _DEN, _LA)
@@ -132,8 +179,16 @@ class Verdict:
 
 
 def check_dial(
-    now: datetime, *, zone: str | None, state: str | None, dnc: bool, litigator: bool,
-    bad: bool, dials_24h: int, rules: CallingRules, override: bool = False,
+    now: datetime,
+    *,
+    zone: str | None,
+    state: str | None,
+    dnc: bool,
+    litigator: bool,
+    bad: bool,
+    dials_24h: int,
+    rules: CallingRules,
+    override: bool = False,
 ) -> Verdict:
     """Rule B3 for one dial; override skips only the window and the cap."""
     if litigator:
@@ -171,7 +226,9 @@ class OpenNow:
         zone = phone_zone or STATE_TZ.get(_state_key(state))
         if zone not in self._seen:
             zones = (zone,) if zone else FALLBACK_ZONES
-            self._seen[zone] = all(self.window.contains(self.now.astimezone(ZoneInfo(z)).time()) for z in zones)
+            self._seen[zone] = all(
+                self.window.contains(self.now.astimezone(ZoneInfo(z)).time()) for z in zones
+            )
         return self._seen[zone]
 
 

@@ -37,5 +37,17 @@ CONTROLS: tuple[Control, ...] = (
 )
 
 # Keys no status may take: the controls', their spelled forms, and the arrows and page keys.
-CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {"/", "?", "[", "]", "up", "down", "pageup", "pagedown", "home",
-                                                     "end", "escape", "tab"}
+CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {
+    "/",
+    "?",
+    "[",
+    "]",
+    "up",
+    "down",
+    "pageup",
+    "pagedown",
+    "home",
+    "end",
+    "escape",
+    "tab",
+}

@@ -8,9 +8,10 @@ kind "none" changes nothing (the lead is already as asked)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from leadtui.clock import stamp
 from leadtui.core.followup import half_way
@@ -22,7 +23,17 @@ Row = Mapping[str, Any]
 UNDO_WINDOW = timedelta(minutes=10)
 UNDOABLE = ("status", "wrong_report", "claim", "release", "assign", "followup", "approval_requested")
 # kinds that change a lead's state: one of these after yours (by anyone) blocks your undo
-CHANGES = ("status", "wrong_report", "claim", "release", "assign", "followup", "revive", "hold_expired", "migrate")
+CHANGES = (
+    "status",
+    "wrong_report",
+    "claim",
+    "release",
+    "assign",
+    "followup",
+    "revive",
+    "hold_expired",
+    "migrate",
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +65,10 @@ def seen_guard(lead: Row, seen: Seen | None, actor: Actor) -> None:
 def reservation_guard(lead: Row, reservation: Row | None, actor: Actor) -> None:
     """F2: another rep's station has the lead on screen: nobody else writes on it meanwhile."""
     if reservation is not None and not _same(reservation["rep"], actor.name):
-        raise Refused(f"lead {lead['id']} is on {reservation['rep']}'s screen (reserved until "
-                      f"{reservation['until'][11:16]} UTC) (F2)")
+        raise Refused(
+            f"lead {lead['id']} is on {reservation['rep']}'s screen (reserved until "
+            f"{reservation['until'][11:16]} UTC) (F2)"
+        )
 
 
 def decide_reserve(lead: Row, reservation: Row | None, actor: Actor) -> None:
@@ -71,8 +84,11 @@ def decide_claim(lead: Row, actor: Actor) -> Decision:
     if _same(lead["owner"], actor.name) and not lead["hold_until"]:
         return Decision(kind="none", message=f"lead {lead['id']} is already yours")
     holder_guard(lead, actor)
-    return Decision(kind="claim", fields={"owner": actor.name, "hold_until": None},
-                    message=f"lead {lead['id']} claimed by {actor.name}")
+    return Decision(
+        kind="claim",
+        fields={"owner": actor.name, "hold_until": None},
+        message=f"lead {lead['id']} claimed by {actor.name}",
+    )
 
 
 def decide_release(lead: Row, actor: Actor) -> tuple[Decision, bool]:
@@ -80,8 +96,11 @@ def decide_release(lead: Row, actor: Actor) -> tuple[Decision, bool]:
     alive_guard(lead)
     if lead["owner"] is None:
         return Decision(kind="none", message=f"lead {lead['id']} is already in the pool"), False
-    d = Decision(kind="release", fields={"owner": None, "hold_until": None},
-                 message=f"lead {lead['id']} released to the pool")
+    d = Decision(
+        kind="release",
+        fields={"owner": None, "hold_until": None},
+        message=f"lead {lead['id']} released to the pool",
+    )
     return d, not _same(lead["owner"], actor.name)
 
 
@@ -91,8 +110,12 @@ def decide_assign(lead: Row, actor: Actor, target: Actor) -> tuple[Decision, boo
     owner = lead["owner"]
     if owner and _same(owner, target.name):
         return Decision(kind="none", message=f"lead {lead['id']} is already {target.name}'s"), False
-    d = Decision(kind="assign", fields={"owner": target.name, "hold_until": None},
-                 data={"from": owner, "to": target.name}, message=f"lead {lead['id']} assigned to {target.name}")
+    d = Decision(
+        kind="assign",
+        fields={"owner": target.name, "hold_until": None},
+        data={"from": owner, "to": target.name},
+        message=f"lead {lead['id']} assigned to {target.name}",
+    )
     return d, bool(owner) and not _same(owner, actor.name)
 
 
@@ -103,7 +126,12 @@ def decide_followup(lead: Row, actor: Actor, now: datetime, asked: str) -> Decis
     holder_guard(lead, actor)
     return Decision(
         kind="followup",
-        fields={"owner": actor.name, "hold_until": None, "next_call_at": scheduled, "followup_requested_at": requested},
+        fields={
+            "owner": actor.name,
+            "hold_until": None,
+            "next_call_at": scheduled,
+            "followup_requested_at": requested,
+        },
         data={"asked": asked, "requested": stamp(requested), "scheduled": stamp(scheduled)},
         message=f"call back {scheduled.date().isoformat()} (asked for {requested.date().isoformat()})",
     )
@@ -113,23 +141,36 @@ def decide_undo(lead: Row, events: Sequence[Row], actor: Actor, now: datetime) -
     """W19: the rep's last action on the lead within 10 minutes, if nothing changed the lead since.
     `events` are the lead's events not already undone, oldest first. Returns the decision and the
     event it reverses (the service cancels that event's actions and a pending approval)."""
-    mine = [e for e in events if e["kind"] in UNDOABLE and _same(e["rep"], actor.name)
-            and "approved_by" not in json.loads(e["data"] or "{}")]  # a manager's approval stays
+    mine = [
+        e
+        for e in events
+        if e["kind"] in UNDOABLE
+        and _same(e["rep"], actor.name)
+        and "approved_by" not in json.loads(e["data"] or "{}")
+    ]  # a manager's approval stays
     if not mine or mine[-1]["at"] < stamp(now - UNDO_WINDOW):
         raise Refused(f"nothing of yours to undo on lead {lead['id']} in the last 10 minutes (W19)")
     target = mine[-1]
     later = [e for e in events if e["id"] > target["id"] and e["kind"] in CHANGES]
     if later:
-        raise Refused(f"lead {lead['id']} changed since ({later[-1]['kind']} by {later[-1]['rep'] or 'the system'}); "
-                      "can't undo (W19)")
+        raise Refused(
+            f"lead {lead['id']} changed since ({later[-1]['kind']} by {later[-1]['rep'] or 'the system'}); "
+            "can't undo (W19)"
+        )
     data = json.loads(target["data"] or "{}")
     phones = {int(pid): values for pid, values in data.get("phones_before", {}).items()}
-    return Decision(kind="undo", fields=json.loads(target["before"] or "{}"), phones=phones, undoes=target["id"],
-                    data={"undid": target["kind"], "status": target["status"]}), target
+    return Decision(
+        kind="undo",
+        fields=json.loads(target["before"] or "{}"),
+        phones=phones,
+        undoes=target["id"],
+        data={"undid": target["kind"], "status": target["status"]},
+    ), target
 
 
-def decide_revive(lead: Row, events: Sequence[Row], initial: str, now: datetime,
-                  active: Callable[[str], bool]) -> Decision:
+def decide_revive(
+    lead: Row, events: Sequence[Row], initial: str, now: datetime, active: Callable[[str], bool]
+) -> Decision:
     """W10: a killed lead back to what it was before the kill (its owner only if still active).
     `events` are the lead's events not undone, oldest first."""
     if not lead["dead"]:
@@ -141,8 +182,7 @@ def decide_revive(lead: Row, events: Sequence[Row], initial: str, now: datetime,
         restore["owner"] = None
     if restore.get("hold_until") and restore["hold_until"] <= stamp(now):
         restore["hold_until"] = None
-    return Decision(kind="revive", fields=restore,
-                    data={"killed_by": kill["rep"] if kill else None})
+    return Decision(kind="revive", fields=restore, data={"killed_by": kill["rep"] if kill else None})
 
 
 def approval_guard(approval: Row, later: Sequence[Row]) -> None:
@@ -152,12 +192,16 @@ def approval_guard(approval: Row, later: Sequence[Row]) -> None:
     if changed:
         last = changed[-1]
         what = f"{last['kind'].replace('_', ' ')}{' ' + last['status'] if last['status'] else ''}"
-        raise Refused(f"approval #{approval['id']} is stale: lead {approval['lead_id']} changed since it was asked "
-                      f"({what} by {last['rep'] or 'the system'}); reject it, the rep can ask again (W13)")
+        raise Refused(
+            f"approval #{approval['id']} is stale: lead {approval['lead_id']} changed since it was asked "
+            f"({what} by {last['rep'] or 'the system'}); reject it, the rep can ask again (W13)"
+        )
 
 
 def one_request_guard(pending: Row | None) -> None:
     """W13: one pending request per lead and rep."""
     if pending is not None:
-        raise Refused(f"lead {pending['lead_id']} already has your request #{pending['id']} ({pending['status']}) "
-                      "waiting for a manager (W13)")
+        raise Refused(
+            f"lead {pending['lead_id']} already has your request #{pending['id']} ({pending['status']}) "
+            "waiting for a manager (W13)"
+        )

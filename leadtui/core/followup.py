@@ -10,8 +10,22 @@ from leadtui.errors import LeadtuiError
 
 MAX_MONTHS = 60
 
-_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-          "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
 _UNITS = {  # unit word -> (kind, multiplier)
     **dict.fromkeys(("d", "day", "days"), ("days", 1)),
     **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), ("days", 7)),

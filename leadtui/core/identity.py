@@ -6,11 +6,34 @@ import re
 import unicodedata
 
 _WORDS = {
-    "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "drive": "dr", "lane": "ln",
-    "court": "ct", "boulevard": "blvd", "place": "pl", "circle": "cir", "terrace": "ter",
-    "parkway": "pkwy", "highway": "hwy", "square": "sq", "trail": "trl", "way": "wy",
-    "north": "n", "south": "s", "east": "e", "west": "w", "northeast": "ne", "northwest": "nw",
-    "southeast": "se", "southwest": "sw", "apartment": "apt", "suite": "ste", "unit": "apt", "#": "apt",
+    "street": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "boulevard": "blvd",
+    "place": "pl",
+    "circle": "cir",
+    "terrace": "ter",
+    "parkway": "pkwy",
+    "highway": "hwy",
+    "square": "sq",
+    "trail": "trl",
+    "way": "wy",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+    "apartment": "apt",
+    "suite": "ste",
+    "unit": "apt",
+    "#": "apt",
 }
 
 
@@ -23,7 +46,9 @@ def _words(text: str | None) -> list[str]:
     if not text:
         return []
     if not text.isascii():  # imports call this per row: skip the Unicode work when there is none
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+        ).casefold()
     return _WORD(text.lower())
 
 

@@ -4,14 +4,30 @@ word the floor uses itself. Pure: the caller passes the names already taken."""
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
-RESERVED = frozenset({"system", "admin", "root", "pool", "manager", "managers", "everyone", "nobody", "none",
-                      "null", "anyone", "all", "you"})
+RESERVED = frozenset(
+    {
+        "system",
+        "admin",
+        "root",
+        "pool",
+        "manager",
+        "managers",
+        "everyone",
+        "nobody",
+        "none",
+        "null",
+        "anyone",
+        "all",
+        "you",
+    }
+)
 # letters of other scripts drawn like Latin ones (the common part of Unicode's confusables list)
 LOOKALIKE = str.maketrans(
     "аеорсухіјѕԁԛԝӏвнкмтАВЕКМНОРСТХУІЈЅαοικνρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ0ɑ",
-    "aeopcyxijsdqwlbhkmtABEKMHOPCTXYIJSaoikvptuxABEZHIKMNOPTYXoa")
+    "aeopcyxijsdqwlbhkmtABEKMHOPCTXYIJSaoikvptuxABEZHIKMNOPTYXoa",
+)
 
 
 def script(ch: str) -> str | None:
@@ -30,11 +46,18 @@ def skeleton(name: str) -> str:
 
 def rep_name_problem(name: str, taken: Iterable[str]) -> str | None:
     """Why `name` won't do for a new rep (None when it will)."""
-    if not name or len(name) > 40 or not name.isprintable() or any(unicodedata.category(ch) == "Cf" for ch in name):
+    if (
+        not name
+        or len(name) > 40
+        or not name.isprintable()
+        or any(unicodedata.category(ch) == "Cf" for ch in name)
+    ):
         return f"a rep's name must be 1-40 printable characters, got {name!r}"
     scripts = {s for s in map(script, name) if s}
     if len(scripts) > 1:
-        return f"a rep's name is written in one script, got {' and '.join(sorted(scripts)).lower()} in {name!r}"
+        return (
+            f"a rep's name is written in one script, got {' and '.join(sorted(scripts)).lower()} in {name!r}"
+        )
     if name.casefold() in RESERVED:
         return f"{name!r} is a word the floor uses itself; pick another name"
     for other in taken:

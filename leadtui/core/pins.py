@@ -33,7 +33,9 @@ def pin_problem(pin: str) -> str | None:
         return f"a PIN must be {MIN_DIGITS} to 12 digits"
     steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
     if len(steps) == 1 and steps <= {-1, 0, 1}:
-        return f"a PIN can't be a run like 000000 or 123456: {'one digit repeated' if steps == {0} else 'a run'}"
+        return (
+            f"a PIN can't be a run like 000000 or 123456: {'one digit repeated' if steps == {0} else 'a run'}"
+        )
     return None
 
 

@@ -112,7 +112,13 @@ _STATUS_FIELDS = {
     "description": (str, True, None),
     "ownership": (str, True, _one_of(OWNERSHIP)),
     "hold_days": (int, False, _positive),
-    "actions": (_STR_LIST, False, lambda v: next((f"{a!r} is not snake_case" for a in v if not re.fullmatch(r"[a-z][a-z0-9_]*", a)), None)),
+    "actions": (
+        _STR_LIST,
+        False,
+        lambda v: next(
+            (f"{a!r} is not snake_case" for a in v if not re.fullmatch(r"[a-z][a-z0-9_]*", a)), None
+        ),
+    ),
     "kpi": (_STR_LIST, False, _each_of(KPI_COUNTERS)),
     "dial": (bool, False, None),
     "run_length": (int, False, _positive),
@@ -127,7 +133,11 @@ _STATUS_FIELDS = {
 }
 _TOP_FIELDS = {"name": str, "description": str, "initial": str, "tabs": str, "group": list, "status": list}
 TABS = ("group", "status")  # the screen's pipeline tabs: one per colour group (B1) or per status (L3)
-_GROUP_FIELDS = {"id": (str, True, _one_of(GROUPS)), "label": (str, True, None), "description": (str, False, None)}
+_GROUP_FIELDS = {
+    "id": (str, True, _one_of(GROUPS)),
+    "label": (str, True, None),
+    "description": (str, False, None),
+}
 
 
 class _Locator:
@@ -156,7 +166,9 @@ class _Locator:
 
     def error(self, table: str | None, index: int, key: str | None, message: str) -> LeadtuiError:
         where = f"{table}[{index + 1}]." if table else ""
-        return LeadtuiError(f"{self.filename}:{self.line(table, index, key)}: field '{where}{key}': {message}")
+        return LeadtuiError(
+            f"{self.filename}:{self.line(table, index, key)}: field '{where}{key}': {message}"
+        )
 
 
 def _check(spec: dict, entry: dict, table: str, index: int, loc: _Locator) -> dict:
@@ -171,7 +183,9 @@ def _check(spec: dict, entry: dict, table: str, index: int, loc: _Locator) -> di
             continue
         value = entry[name]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise loc.error(table, index, name, f"must be {'a list' if kind is list else kind.__name__}, got {value!r}")
+            raise loc.error(
+                table, index, name, f"must be {'a list' if kind is list else kind.__name__}, got {value!r}"
+            )
         if kind is list and not all(isinstance(x, str) for x in value):
             raise loc.error(table, index, name, "must be a list of strings")
         problem = check(value) if check else None
@@ -209,7 +223,9 @@ def parse(text: str, filename: str) -> Playbook:
     for name in ("name", "initial", "status"):
         if name not in data:
             raise loc.error(None, 0, name, "missing")
-    groups = tuple(Group(**_check(_GROUP_FIELDS, g, "group", i, loc)) for i, g in enumerate(data.get("group", [])))
+    groups = tuple(
+        Group(**_check(_GROUP_FIELDS, g, "group", i, loc)) for i, g in enumerate(data.get("group", []))
+    )
     if not groups:
         groups = tuple(Group(g, g.title()) for g in GROUPS)
     statuses, keys = [], {}
@@ -239,8 +255,15 @@ def parse(text: str, filename: str) -> Playbook:
         for target in status.suggest:
             if target not in ids:
                 raise loc.error("status", i, "suggest", f"{target!r} is not a status")
-    return Playbook(data["name"], data.get("description", ""), data["initial"], groups, tuple(statuses), text,
-                    data.get("tabs", "group"))
+    return Playbook(
+        data["name"],
+        data.get("description", ""),
+        data["initial"],
+        groups,
+        tuple(statuses),
+        text,
+        data.get("tabs", "group"),
+    )
 
 
 def read_regular(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
@@ -254,7 +277,9 @@ def read_regular(path: Path, cap: int = MAX_FILE_BYTES) -> bytes:
     with os.fdopen(fd, "rb") as f:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise LeadtuiError(f"{path}: not a regular file (a FIFO, a device or a folder can't be read here)")
+            raise LeadtuiError(
+                f"{path}: not a regular file (a FIFO, a device or a folder can't be read here)"
+            )
         data = f.read(cap + 1)
     if len(data) > cap:
         raise LeadtuiError(f"{path}: larger than {cap >> 20} MiB; a playbook or config is far smaller")

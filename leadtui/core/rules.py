@@ -6,10 +6,10 @@ and writes the Decision (lead fields, phone fields, event, outbox rows) at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Mapping, Sequence
-
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from leadtui.clock import parse_iso
@@ -29,20 +29,20 @@ class Actor:
 
 @dataclass
 class Decision:
-    kind: str = "status"                 # event kind: status | wrong_report | approval_requested
-    status: str | None = None            # the status the event records
-    fields: dict = field(default_factory=dict)          # lead column -> new value
-    phones: dict = field(default_factory=dict)          # phone id -> {column: new value}
+    kind: str = "status"  # event kind: status | wrong_report | approval_requested
+    status: str | None = None  # the status the event records
+    fields: dict = field(default_factory=dict)  # lead column -> new value
+    phones: dict = field(default_factory=dict)  # phone id -> {column: new value}
     phone_id: int | None = None
     dial: bool = False
     kpi: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     draft: str = ""
     kill: bool = False
-    advance: str | None = None            # after W1's run: "phone" or "lead"
+    advance: str | None = None  # after W1's run: "phone" or "lead"
     message: str = ""
     data: dict = field(default_factory=dict)
-    undoes: int | None = None             # W19: the event an undo reverses
+    undoes: int | None = None  # W19: the event an undo reverses
 
 
 class NeedsConfirmation(Refused):
@@ -83,7 +83,11 @@ def pick_phone(lead: Row, phones: Sequence[Row], position: int | None, usable: C
 
 
 def why_not_now(
-    lead: Row, phones: Sequence[Row], now: datetime, rules: CallingRules, dials_24h: Callable[[int], int],
+    lead: Row,
+    phones: Sequence[Row],
+    now: datetime,
+    rules: CallingRules,
+    dials_24h: Callable[[int], int],
 ) -> str | None:
     """Why the queue leaves a live lead out right now (B3, W1 cadence), or None when it can be dialled."""
     if not phones:
@@ -96,8 +100,16 @@ def why_not_now(
         when = parse_iso(lead["next_call_at"])
         zone = resolve_zone((target["tz"],) if target["tz"] else (), lead["state"])
         return f"next call {when.astimezone(ZoneInfo(zone)) if zone else when:%a %b %d %H:%M}"
-    verdict = check_dial(now, zone=target["tz"], state=lead["state"], dnc=False, litigator=False, bad=False,
-                         dials_24h=dials_24h(target["id"]), rules=rules)
+    verdict = check_dial(
+        now,
+        zone=target["tz"],
+        state=lead["state"],
+        dnc=False,
+        litigator=False,
+        bad=False,
+        dials_24h=dials_24h(target["id"]),
+        rules=rules,
+    )
     return None if verdict.ok else verdict.reason
 
 
@@ -106,10 +118,20 @@ def _label(phone: Row) -> str:
 
 
 def decide_status(
-    st: Status, lead: Row, phones: Sequence[Row], actor: Actor, now: datetime, *,
-    phone: int | None = None, appointment_at: datetime | None = None, amount: float | None = None,
-    source: str | None = None, confirm: bool = False, override: bool = False,
-    rules: CallingRules = CallingRules(), dials_24h: Callable[[int], int] = lambda _id: 0,
+    st: Status,
+    lead: Row,
+    phones: Sequence[Row],
+    actor: Actor,
+    now: datetime,
+    *,
+    phone: int | None = None,
+    appointment_at: datetime | None = None,
+    amount: float | None = None,
+    source: str | None = None,
+    confirm: bool = False,
+    override: bool = False,
+    rules: CallingRules = CallingRules(),
+    dials_24h: Callable[[int], int] = lambda _id: 0,
     approved: bool = False,
 ) -> Decision:
     """Apply status `st` for `actor`, or raise Refused / LeadtuiError saying why not."""
@@ -133,9 +155,15 @@ def decide_status(
             )
         if source not in st.confirm_sources:
             raise LeadtuiError(f"{st.label} needs --source {'|'.join(st.confirm_sources)} (W11)")
-    if st.approval_days and not approved and not actor.manager and now.date() < actor.started + timedelta(days=st.approval_days):
+    if (
+        st.approval_days
+        and not approved
+        and not actor.manager
+        and now.date() < actor.started + timedelta(days=st.approval_days)
+    ):
         return Decision(
-            kind="approval_requested", status=st.id,
+            kind="approval_requested",
+            status=st.id,
             message=f"{st.label} needs a manager's approval in your first {st.approval_days} days (W13); request sent",
         )
 
@@ -165,7 +193,10 @@ def _wrong_number(d: Decision, st: Status, lead: Row, phones: Sequence[Row], pos
         raise Refused(f"{_label(target)} is already marked bad (W12)")
     reports = target["wrong_reports"] + 1
     d.phone_id = target["id"]
-    d.phones[target["id"]] = {"wrong_reports": reports, **({"bad": 1} if reports >= st.reports_per_phone else {})}
+    d.phones[target["id"]] = {
+        "wrong_reports": reports,
+        **({"bad": 1} if reports >= st.reports_per_phone else {}),
+    }
     left = [p for p in phones if p["id"] != target["id"] and not p["bad"]]
     if reports < st.reports_per_phone or left:
         d.kind, d.status, d.actions, d.draft = "wrong_report", None, (), ""  # a report; the status waits
@@ -187,8 +218,15 @@ def _dial(d, st, lead, phones, position, now, rules, dials_24h, override) -> Non
     """W1 + B3: record one dial attempt on the current phone, advancing after the run."""
     target = pick_phone(lead, phones, position, dialable)
     verdict = check_dial(
-        now, zone=target["tz"], state=lead["state"], dnc=bool(target["dnc"]), litigator=bool(target["litigator"]),
-        bad=bool(target["bad"]), dials_24h=dials_24h(target["id"]), rules=rules, override=override,
+        now,
+        zone=target["tz"],
+        state=lead["state"],
+        dnc=bool(target["dnc"]),
+        litigator=bool(target["litigator"]),
+        bad=bool(target["bad"]),
+        dials_24h=dials_24h(target["id"]),
+        rules=rules,
+        override=override,
     )
     if not verdict.ok:
         hint = " (--override to dial anyway)" if verdict.overridable else ""

@@ -22,7 +22,11 @@ from leadtui.core.calling import resolve_zone
 _PUNCT = str.maketrans("", "", " ()-.\u00a0\t")
 _ASCII_PUNCT = b" ()-.\t"  # the same, for ASCII cells: bytes.translate is ~2x faster than str.translate
 DEEP_AREAS = frozenset({b"246", b"658", b"876"})  # patterns there go to the 7th digit
-_UNKNOWN, _SLOW, _STATE = object(), object(), ()  # a prefix not looked up yet; one in DEEP_AREAS; zone by state
+_UNKNOWN, _SLOW, _STATE = (
+    object(),
+    object(),
+    (),
+)  # a prefix not looked up yet; one in DEEP_AREAS; zone by state
 
 
 class Phones:
@@ -34,17 +38,25 @@ class Phones:
 
     def read(self, cell: str, state: str | None) -> tuple[str, str | None] | None:
         """The number in E.164 and its zone (the number's own, else the state's: B3); None if invalid."""
-        digits = cell.encode().translate(None, _ASCII_PUNCT) if cell.isascii() else cell.translate(_PUNCT).encode()
+        digits = (
+            cell.encode().translate(None, _ASCII_PUNCT) if cell.isascii() else cell.translate(_PUNCT).encode()
+        )
         size, national = len(digits), digits[-10:]
-        if (size == 10 or size == 11 and digits[0] == 49 or size == 12 and digits[:2] == b"+1") and national.isdigit():
+        if (
+            size == 10 or (size == 11 and digits[0] == 49) or (size == 12 and digits[:2] == b"+1")
+        ) and national.isdigit():
             zone = self._prefixes.get(national[:6], _UNKNOWN)
             if zone is _UNKNOWN:
-                zone = self._prefixes[national[:6]] = _SLOW if national[:3] in DEEP_AREAS else self._lookup(national)
+                zone = self._prefixes[national[:6]] = (
+                    _SLOW if national[:3] in DEEP_AREAS else self._lookup(national)
+                )
             if zone is None:
                 return None
             if zone is not _SLOW:
                 return "+1" + national.decode(), resolve_zone(zone, state) if zone is _STATE else zone
-        e164 = phonelib.normalize(cell)  # the slow path: rare, so not cached (zones may hang on the 7th digit)
+        e164 = phonelib.normalize(
+            cell
+        )  # the slow path: rare, so not cached (zones may hang on the 7th digit)
         return None if e164 is None else (e164, resolve_zone(phonelib.time_zones(e164), state))
 
     @staticmethod

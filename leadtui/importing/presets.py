@@ -15,8 +15,8 @@ tests/data/propstream_contacts.csv), in an order of our own.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from leadtui.errors import LeadtuiError
 
@@ -60,109 +60,222 @@ def _mailing(prefix: str = "mailing") -> dict[str, tuple[str, ...]]:
 
 
 PROPSTREAM = Preset(
-    "propstream", "PropStream",
+    "propstream",
+    "PropStream",
     "PropStream property export: Address, Unit #, City, State, Zip, County, APN, Owner 1/2 First/Last Name, "
     "Mailing Address/City/State/Zip, Phone N, Phone N Type, Phone N DNC, Litigator, Email N",
     ("Address", "City", "State", "Zip", "Owner 1 First Name", "Owner 1 Last Name"),
-    {"address": ("address",), "unit": ("unit#",), "city": ("city",), "state": ("state",), "zip": ("zip",),
-     "county": ("county",), "apn": ("apn",), "first_name": ("owner1firstname",), "last_name": ("owner1lastname",),
-     "first_name_2": ("owner2firstname",), "last_name_2": ("owner2lastname",), "litigator": ("litigator",),
-     **_mailing()},
+    {
+        "address": ("address",),
+        "unit": ("unit#",),
+        "city": ("city",),
+        "state": ("state",),
+        "zip": ("zip",),
+        "county": ("county",),
+        "apn": ("apn",),
+        "first_name": ("owner1firstname",),
+        "last_name": ("owner1lastname",),
+        "first_name_2": ("owner2firstname",),
+        "last_name_2": ("owner2lastname",),
+        "litigator": ("litigator",),
+        **_mailing(),
+    },
     (Slot("phone{n}", "phone{n}type", "phone{n}dnc"),),
 )
 
 PROPSTREAM_CONTACTS = Preset(
-    "propstream-contacts", "PropStream contacts (skip trace)",
+    "propstream-contacts",
+    "PropStream contacts (skip trace)",
     "PropStream contact (skip trace) export, by the column names CRM importers of it read: First/Last Name, "
     "Company Name, Street Address (2), City, State, Zip, Mail Street Address/City/State/Zip, "
     "Phone N, Phone N Type, Phone N DNC (`Public DNC`), Email N",
     ("Street Address", "City", "State", "Zip", "First Name", "Last Name", "Mail Street Address"),
-    {"address": ("streetaddress",), "unit": ("streetaddress2",), "city": ("city",), "state": ("state",),
-     "zip": ("zip",), "county": ("county",), "first_name": ("firstname",), "last_name": ("lastname",),
-     "company": ("companyname",), "mailing_address": ("mailstreetaddress",), "mailing_city": ("mailcity",),
-     "mailing_state": ("mailstate",), "mailing_zip": ("mailzip",)},
+    {
+        "address": ("streetaddress",),
+        "unit": ("streetaddress2",),
+        "city": ("city",),
+        "state": ("state",),
+        "zip": ("zip",),
+        "county": ("county",),
+        "first_name": ("firstname",),
+        "last_name": ("lastname",),
+        "company": ("companyname",),
+        "mailing_address": ("mailstreetaddress",),
+        "mailing_city": ("mailcity",),
+        "mailing_state": ("mailstate",),
+        "mailing_zip": ("mailzip",),
+    },
     (Slot("phone{n}", "phone{n}type", "phone{n}dnc"),),
 )
 
 BATCHLEADS = Preset(
-    "batchleads", "BatchLeads",
+    "batchleads",
+    "BatchLeads",
     "BatchLeads export: First/Last Name, Property Address/City/State/Zip, Mailing ..., "
     "Phone N, Phone N TYPE, Phone N DNC, Litigator, Opt-Out",
-    ("Property Address", "Property City", "Property State", "Property Zip", "First Name", "Last Name", "Phone 1 DNC"),
-    {"address": ("propertyaddress",), "city": ("propertycity",), "state": ("propertystate",), "zip": ("propertyzip",),
-     "county": ("propertycounty", "county"), "apn": ("apn",), "first_name": ("firstname",), "last_name": ("lastname",),
-     "litigator": ("litigator",), "opt_out": ("optout",), **_mailing()},
+    (
+        "Property Address",
+        "Property City",
+        "Property State",
+        "Property Zip",
+        "First Name",
+        "Last Name",
+        "Phone 1 DNC",
+    ),
+    {
+        "address": ("propertyaddress",),
+        "city": ("propertycity",),
+        "state": ("propertystate",),
+        "zip": ("propertyzip",),
+        "county": ("propertycounty", "county"),
+        "apn": ("apn",),
+        "first_name": ("firstname",),
+        "last_name": ("lastname",),
+        "litigator": ("litigator",),
+        "opt_out": ("optout",),
+        **_mailing(),
+    },
     (Slot("phone{n}", "phone{n}type", "phone{n}dnc"),),
 )
 
 DIRECTSKIP = Preset(
-    "directskip", "BatchSkipTracing / Direct Skip",
+    "directskip",
+    "BatchSkipTracing / Direct Skip",
     "BatchSkipTracing (Direct Skip) output: Input First/Last Name, Input Mailing ..., Input Property ..., "
     "Matched First/Last Name, DNC/Litigator Scrub, Phone1..Phone7 with PhoneN Type, Email1..",
     ("Input Property Address", "Input Property City", "Input Property State", "Input Property Zip", "Phone1"),
-    {"address": ("inputpropertyaddress",), "city": ("inputpropertycity",), "state": ("inputpropertystate",),
-     "zip": ("inputpropertyzip",), "first_name": ("matchedfirstname", "inputfirstname"),
-     "last_name": ("matchedlastname", "inputlastname"), "dnc_scrub": ("dnc/litigatorscrub",),
-     **_mailing("inputmailing")},
+    {
+        "address": ("inputpropertyaddress",),
+        "city": ("inputpropertycity",),
+        "state": ("inputpropertystate",),
+        "zip": ("inputpropertyzip",),
+        "first_name": ("matchedfirstname", "inputfirstname"),
+        "last_name": ("matchedlastname", "inputlastname"),
+        "dnc_scrub": ("dnc/litigatorscrub",),
+        **_mailing("inputmailing"),
+    },
     (Slot("phone{n}", "phone{n}type"),),
 )
 
 REISIFT = Preset(
-    "reisift", "REISift",
+    "reisift",
+    "REISift",
     "REISift export: Property address/city/state/zip/zip5/county, First/Last Name, Mailing ..., Status, Lists, "
     "Phone 1..10 with Phone Status N (correct / wrong / do not call)",
     ("Property address", "Property city", "Property state", "Property zip", "Phone Status 1"),
-    {"address": ("propertyaddress",), "city": ("propertycity",), "state": ("propertystate",),
-     "zip": ("propertyzip", "propertyzip5"), "county": ("propertycounty",), "first_name": ("firstname",),
-     "last_name": ("lastname",), "status": ("status",), "list": ("lists",), **_mailing()},
+    {
+        "address": ("propertyaddress",),
+        "city": ("propertycity",),
+        "state": ("propertystate",),
+        "zip": ("propertyzip", "propertyzip5"),
+        "county": ("propertycounty",),
+        "first_name": ("firstname",),
+        "last_name": ("lastname",),
+        "status": ("status",),
+        "list": ("lists",),
+        **_mailing(),
+    },
     (Slot("phone{n}", None, None, "phonestatus{n}"),),
 )
 
 DEALMACHINE = Preset(
-    "dealmachine", "DealMachine",
-    "DealMachine contacts export (snake_case): associated_property_address_full (\"street, city, ST zip\"), "
+    "dealmachine",
+    "DealMachine",
+    'DealMachine contacts export (snake_case): associated_property_address_full ("street, city, ST zip"), '
     "first_name, last_name, primary_mailing_*, phone_N, phone_N_type, phone_N_do_not_call, email_address_N",
     ("associated_property_address_full", "first_name", "last_name"),
-    {"address_full": ("associatedpropertyaddressfull",), "first_name": ("firstname",), "last_name": ("lastname",),
-     **_mailing("primarymailing")},
+    {
+        "address_full": ("associatedpropertyaddressfull",),
+        "first_name": ("firstname",),
+        "last_name": ("lastname",),
+        **_mailing("primarymailing"),
+    },
     (Slot("phone{n}", "phone{n}type", "phone{n}donotcall"),),
     ("emailaddress{n}",),
 )
 
 GENERIC = Preset(
-    "generic", "generic CSV",
+    "generic",
+    "generic CSV",
     "Any CSV with an address and an owner: Owner Name (or First/Last Name, or Company Name), Address, City, State, Zip, "
     "Mailing ..., APN, County, Status (kept as the source status), List, Phone / Phone N (+ Type, DNC), Email",
-    ("Address|Property Address|Street Address|Street|Site Address",
-     "Owner Name|Owner|Name|Full Name|Last Name|Owner 1 Last Name|Company Name"),
-    {"owner_name": ("ownername", "owner", "name", "fullname", "owner1name", "contactname"),
-     "company": ("companyname",),
-     "first_name": ("firstname", "owner1firstname", "ownerfirstname"),
-     "last_name": ("lastname", "owner1lastname", "ownerlastname"),
-     "address": ("address", "propertyaddress", "streetaddress", "street", "siteaddress", "address1"),
-     "unit": ("unit", "unit#", "propertyunit"),
-     "city": ("city", "propertycity", "sitecity"), "state": ("state", "propertystate", "sitestate"),
-     "zip": ("zip", "zipcode", "propertyzip", "postalcode", "sitezip", "zip5"),
-     "mailing_address": ("mailingaddress", "mailaddress", "mailingstreet"), "mailing_city": ("mailingcity", "mailcity"),
-     "mailing_state": ("mailingstate", "mailstate"), "mailing_zip": ("mailingzip", "mailzip", "mailingzipcode"),
-     "apn": ("apn", "parcel", "parcelnumber", "parcelid"), "county": ("county", "propertycounty"),
-     "status": ("status", "leadstatus"), "list": ("list", "listname", "lists"), "litigator": ("litigator",),
-     "opt_out": ("optout", "donotcall", "dnc")},
-    (Slot("phone{n}", "phone{n}type", "phone{n}dnc", "phone{n}status"),
-     Slot("phone", "phonetype", "phonednc", "phonestatus"), Slot("mobile{n}"), Slot("mobile"), Slot("cell"),
-     Slot("cellphone"), Slot("landline{n}"), Slot("landline")),
+    (
+        "Address|Property Address|Street Address|Street|Site Address",
+        "Owner Name|Owner|Name|Full Name|Last Name|Owner 1 Last Name|Company Name",
+    ),
+    {
+        "owner_name": ("ownername", "owner", "name", "fullname", "owner1name", "contactname"),
+        "company": ("companyname",),
+        "first_name": ("firstname", "owner1firstname", "ownerfirstname"),
+        "last_name": ("lastname", "owner1lastname", "ownerlastname"),
+        "address": ("address", "propertyaddress", "streetaddress", "street", "siteaddress", "address1"),
+        "unit": ("unit", "unit#", "propertyunit"),
+        "city": ("city", "propertycity", "sitecity"),
+        "state": ("state", "propertystate", "sitestate"),
+        "zip": ("zip", "zipcode", "propertyzip", "postalcode", "sitezip", "zip5"),
+        "mailing_address": ("mailingaddress", "mailaddress", "mailingstreet"),
+        "mailing_city": ("mailingcity", "mailcity"),
+        "mailing_state": ("mailingstate", "mailstate"),
+        "mailing_zip": ("mailingzip", "mailzip", "mailingzipcode"),
+        "apn": ("apn", "parcel", "parcelnumber", "parcelid"),
+        "county": ("county", "propertycounty"),
+        "status": ("status", "leadstatus"),
+        "list": ("list", "listname", "lists"),
+        "litigator": ("litigator",),
+        "opt_out": ("optout", "donotcall", "dnc"),
+    },
+    (
+        Slot("phone{n}", "phone{n}type", "phone{n}dnc", "phone{n}status"),
+        Slot("phone", "phonetype", "phonednc", "phonestatus"),
+        Slot("mobile{n}"),
+        Slot("mobile"),
+        Slot("cell"),
+        Slot("cellphone"),
+        Slot("landline{n}"),
+        Slot("landline"),
+    ),
     ("email{n}", "email", "emailaddress{n}", "emailaddress"),
 )
 
 # Most specific first: a BatchLeads header would also pass as a generic CSV.
-PRESETS: tuple[Preset, ...] = (DIRECTSKIP, REISIFT, DEALMACHINE, BATCHLEADS, PROPSTREAM, PROPSTREAM_CONTACTS, GENERIC)
-BY_NAME = {norm(p.name): p for p in PRESETS} | {"batchskiptracing": DIRECTSKIP, "propstreamskiptrace": PROPSTREAM_CONTACTS,
-                                                 "csv": GENERIC}
+PRESETS: tuple[Preset, ...] = (
+    DIRECTSKIP,
+    REISIFT,
+    DEALMACHINE,
+    BATCHLEADS,
+    PROPSTREAM,
+    PROPSTREAM_CONTACTS,
+    GENERIC,
+)
+BY_NAME = {norm(p.name): p for p in PRESETS} | {
+    "batchskiptracing": DIRECTSKIP,
+    "propstreamskiptrace": PROPSTREAM_CONTACTS,
+    "csv": GENERIC,
+}
 
 # --map "Header=field": the fields a column may be mapped to
-MAP_FIELDS = ("owner_name", "first_name", "last_name", "company", "address", "unit", "city", "state", "zip",
-              "mailing_address", "mailing_city", "mailing_state", "mailing_zip", "apn", "county",
-              "status", "list", "email", "phone", "ignore")
+MAP_FIELDS = (
+    "owner_name",
+    "first_name",
+    "last_name",
+    "company",
+    "address",
+    "unit",
+    "city",
+    "state",
+    "zip",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "apn",
+    "county",
+    "status",
+    "list",
+    "email",
+    "phone",
+    "ignore",
+)
 
 
 @dataclass
@@ -183,26 +296,34 @@ def parse_maps(specs: Sequence[str]) -> dict[str, str]:
         header, sep, target = spec.rpartition("=")
         target = target.strip().lower().replace("-", "_")
         if not sep or not header.strip():
-            raise LeadtuiError(f"--map {spec!r}: expected \"Header=field\"")
+            raise LeadtuiError(f'--map {spec!r}: expected "Header=field"')
         if target not in MAP_FIELDS:
             raise LeadtuiError(f"--map {spec!r}: unknown field {target!r} (one of {', '.join(MAP_FIELDS)})")
         out[norm(header)] = target
     return out
 
 
-def resolve(header: Sequence[str], preset_name: str | None = None, maps: Mapping[str, str] | None = None,
-            file: str = "file") -> Layout:
+def resolve(
+    header: Sequence[str],
+    preset_name: str | None = None,
+    maps: Mapping[str, str] | None = None,
+    file: str = "file",
+) -> Layout:
     """The layout of `header`: the named preset, else the first that fits; LeadtuiError naming what is missing."""
     maps = dict(maps or {})
     names = [norm(h) for h in header]
     if unknown := [m for m in maps if m not in names]:
         raise LeadtuiError(f"--map: {file} has no column {unknown[0]!r}")
-    mapped_names = {n for n in names if n not in maps} | {GENERIC.columns[t][0] for t in maps.values() if t in GENERIC.columns}
+    mapped_names = {n for n in names if n not in maps} | {
+        GENERIC.columns[t][0] for t in maps.values() if t in GENERIC.columns
+    }
     mapped_names |= {"phone" for t in maps.values() if t == "phone"}
     if preset_name:
         preset = BY_NAME.get(norm(preset_name))
         if preset is None:
-            raise LeadtuiError(f"unknown preset {preset_name!r} (one of {', '.join(p.name for p in PRESETS)})")
+            raise LeadtuiError(
+                f"unknown preset {preset_name!r} (one of {', '.join(p.name for p in PRESETS)})"
+            )
         if missing := preset.missing(mapped_names):
             raise LeadtuiError(f"{file} is not a {preset.label} file: missing {_listing(missing)}")
     else:
@@ -213,23 +334,32 @@ def resolve(header: Sequence[str], preset_name: str | None = None, maps: Mapping
             raise LeadtuiError(
                 f"{file}: no preset fits the header: a generic CSV needs {_listing(GENERIC.missing(mapped_names))}"
                 + (f"; {vendor.label} needs {_listing(vendor.missing(mapped_names))}" if near else "")
-                + "; or name columns with --map \"Header=field\"")
+                + '; or name columns with --map "Header=field"'
+            )
     layout = _layout(preset, names, maps)
-    used = {i for c in layout.cols.values() for i in c} | {i for p in layout.phones for i in p if i is not None}
+    used = {i for c in layout.cols.values() for i in c} | {
+        i for p in layout.phones for i in p if i is not None
+    }
     used |= set(layout.emails)
     for i, name in enumerate(names):
-        if i in used and name in names[i + 1:]:  # the second one's values would be dropped unseen
+        if i in used and name in names[i + 1 :]:  # the second one's values would be dropped unseen
             again = names.index(name, i + 1)
-            raise LeadtuiError(f"{file}: the header names column {header[i]!r} twice (columns {i + 1} and {again + 1}); "
-                               "rename one so each is read")
+            raise LeadtuiError(
+                f"{file}: the header names column {header[i]!r} twice (columns {i + 1} and {again + 1}); "
+                "rename one so each is read"
+            )
     return layout
 
 
 def _listing(needs: list[str]) -> str:
     """`['Address|Street|Site']` -> `'Address' (or 'Street', ...)`."""
+
     def one(need: str) -> str:
         alts = need.split("|")
-        return repr(alts[0]) + (f" (or {alts[1]!r}{', ...' if len(alts) > 2 else ''})" if len(alts) > 1 else "")
+        return repr(alts[0]) + (
+            f" (or {alts[1]!r}{', ...' if len(alts) > 2 else ''})" if len(alts) > 1 else ""
+        )
+
     return ", ".join(one(n) for n in needs)
 
 
@@ -244,9 +374,23 @@ def _layout(preset: Preset, names: list[str], maps: dict[str, str]) -> Layout:
         for n in range(1, MAX_SLOTS + 1) if "{n}" in slot.number else (0,):
             number = index.get(slot.number.format(n=n))
             if number is not None and all(p[0] != number for p in phones):
-                phones.append((number, *(index.get(t.format(n=n)) if t else None for t in (slot.type, slot.dnc, slot.status))))
-    emails = sorted({index[e.format(n=n)] for e in preset.emails
-                     for n in (range(1, MAX_SLOTS + 1) if "{n}" in e else (0,)) if e.format(n=n) in index})
+                phones.append(
+                    (
+                        number,
+                        *(
+                            index.get(t.format(n=n)) if t else None
+                            for t in (slot.type, slot.dnc, slot.status)
+                        ),
+                    )
+                )
+    emails = sorted(
+        {
+            index[e.format(n=n)]
+            for e in preset.emails
+            for n in (range(1, MAX_SLOTS + 1) if "{n}" in e else (0,))
+            if e.format(n=n) in index
+        }
+    )
     for name, target in maps.items():
         i = names.index(name)
         if target == "phone":

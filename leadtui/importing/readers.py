@@ -20,10 +20,11 @@ import socket
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain, islice
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 from leadtui.errors import LeadtuiError
 from leadtui.importing.presets import parse_maps, resolve
@@ -71,8 +72,11 @@ def dedupe(pending: list[Lead]) -> list[Lead]:
 def stage(slots: Slots, slot: int, pending: list[Lead]) -> tuple[str, dict]:
     """Put a batch in a slot; returns the slot's file and what the storing records."""
     unique = dedupe(pending)
-    path = slots.put(slot, [(lead.line, *lead.values, *lead.hashes()) for lead in unique],
-                     [(lead.line, n, *phone) for lead in unique for n, phone in enumerate(lead.phones, 1)])
+    path = slots.put(
+        slot,
+        [(lead.line, *lead.values, *lead.hashes()) for lead in unique],
+        [(lead.line, n, *phone) for lead in unique for n, phone in enumerate(lead.phones, 1)],
+    )
     return path, {"lines": [pending[0].line, pending[-1].line], "rows": len(pending), "unique": len(unique)}
 
 
@@ -88,22 +92,39 @@ class Readers:
     children re-import the caller's main script, and not a fork, which would share the
     import's lease and the database's file handles."""
 
-    def __init__(self, path: Path, *, preset: str | None, maps: Sequence[str], list_name: str | None,
-                 folder: Path, chunk: int, count: int = READERS):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        preset: str | None,
+        maps: Sequence[str],
+        list_name: str | None,
+        folder: Path,
+        chunk: int,
+        count: int = READERS,
+    ):
         self._pipes: list[Connection] = []
         self._procs: list[subprocess.Popen] = []
         try:
             for index in range(count):
                 mine, theirs = socket.socketpair()
                 with mine, theirs:
-                    args = json.dumps([str(path), preset, list(maps), list_name, str(folder), index, count, chunk])
-                    self._procs.append(subprocess.Popen(  # it imports leadtui from where this process did
-                        [sys.executable, "-c", _SERVE, json.dumps(sys.path), str(theirs.fileno()), args],
-                        pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL))
+                    args = json.dumps(
+                        [str(path), preset, list(maps), list_name, str(folder), index, count, chunk]
+                    )
+                    self._procs.append(
+                        subprocess.Popen(  # it imports leadtui from where this process did
+                            [sys.executable, "-c", _SERVE, json.dumps(sys.path), str(theirs.fileno()), args],
+                            pass_fds=(theirs.fileno(),),
+                            stdin=subprocess.DEVNULL,
+                        )
+                    )
                     self._pipes.append(Connection(mine.detach()))
         except OSError as exc:
             self.close()
-            raise LeadtuiError(f"can't start the import's reading processes ({exc.strerror or exc})") from None
+            raise LeadtuiError(
+                f"can't start the import's reading processes ({exc.strerror or exc})"
+            ) from None
         except BaseException:
             self.close()
             raise
@@ -133,8 +154,10 @@ class Readers:
             message = self._pipes[index].recv()
         except (EOFError, ConnectionError):
             code = self._procs[index].wait()
-            raise LeadtuiError(f"an import reader stopped (exit code {code}); the batches before"
-                               " it are stored, a re-run adds the rest") from None
+            raise LeadtuiError(
+                f"an import reader stopped (exit code {code}); the batches before"
+                " it are stored, a re-run adds the rest"
+            ) from None
         if isinstance(message, str):
             raise LeadtuiError(message)
         return message
@@ -152,8 +175,10 @@ class Readers:
                 proc.wait()
 
 
-_SERVE = ("import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
-          " from leadtui.importing.readers import serve; serve(int(sys.argv[2]), sys.argv[3])")
+_SERVE = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
+    " from leadtui.importing.readers import serve; serve(int(sys.argv[2]), sys.argv[3])"
+)
 
 
 def serve(fd: int, args: str) -> None:
@@ -163,8 +188,17 @@ def serve(fd: int, args: str) -> None:
     _read(Connection(fd), *json.loads(args))
 
 
-def _read(pipe: Connection, path: str, preset: str | None, maps: list[str], list_name: str | None,
-          folder: str, index: int, count: int, chunk: int) -> None:
+def _read(
+    pipe: Connection,
+    path: str,
+    preset: str | None,
+    maps: list[str],
+    list_name: str | None,
+    folder: str,
+    index: int,
+    count: int,
+    chunk: int,
+) -> None:
     """A reading process: chunk n is this one's when n % count == index. Sends a Staged for
     each of its chunks, then None; or a one-line error. Stops quietly if the pipe closes."""
     gc.disable()  # as in the importing process (runner._tune_interpreter): rows make no cycles

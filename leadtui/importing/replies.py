@@ -8,16 +8,19 @@ The body is kept exactly as sent.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from leadtui.errors import LeadtuiError
 from leadtui.importing.presets import norm
 from leadtui.importing.rows import Reject
 from leadtui.importing.source import Table
 
-NAMES = {"from": ("from", "fromnumber", "phone", "number", "sender"), "body": ("body", "text", "message"),
-         "received_at": ("receivedat", "received", "date", "time", "timestamp", "sentat")}
+NAMES = {
+    "from": ("from", "fromnumber", "phone", "number", "sender"),
+    "body": ("body", "text", "message"),
+    "received_at": ("receivedat", "received", "date", "time", "timestamp", "sentat"),
+}
 
 
 def _pick(keys: dict[str, int | str]) -> dict[str, int | str]:
@@ -37,7 +40,9 @@ def read_replies(path: Path) -> Iterator[tuple[int, str, str, str] | Reject]:
             return
         cols = _pick({norm(h): i for i, h in enumerate(table.header)})
         if missing := [n for n in NAMES if n not in cols]:
-            raise LeadtuiError(f"{path}: not a replies file: no column for {', '.join(missing)} (expected From, Body, Received At)")
+            raise LeadtuiError(
+                f"{path}: not a replies file: no column for {', '.join(missing)} (expected From, Body, Received At)"
+            )
         for line, cells in table:
             cells = cells + [""] * (len(table.header) - len(cells))
             values = [cells[cols[n]] for n in NAMES]

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from leadtui.core.identity import address_key, owner_key_at
 from leadtui.importing.phones import Phones
@@ -23,18 +24,69 @@ from leadtui.store.imports import key_hashes
 
 # The lead columns an import fills (status and times are the writer's), in the order of Lead.values.
 IMPORT_COLUMNS = (
-    "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city", "mailing_state",
-    "mailing_zip", "apn", "county", "emails", "source_list", "source_status", "owner_key", "address_key",
+    "owner_name",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "apn",
+    "county",
+    "emails",
+    "source_list",
+    "source_status",
+    "owner_key",
+    "address_key",
 )
 _APN, _COUNTY, _ADDRESS_KEY = (IMPORT_COLUMNS.index(c) for c in ("apn", "county", "address_key"))
 # The layout fields a row is read into, in this order (see RowReader.read).
 FIELDS = (
-    "address", "address_full", "unit", "city", "state", "zip", "owner_name", "first_name", "last_name",
-    "first_name_2", "last_name_2", "company", "mailing_address", "mailing_city", "mailing_state", "mailing_zip",
-    "apn", "county", "list", "status", "dnc_scrub", "opt_out", "litigator",
+    "address",
+    "address_full",
+    "unit",
+    "city",
+    "state",
+    "zip",
+    "owner_name",
+    "first_name",
+    "last_name",
+    "first_name_2",
+    "last_name_2",
+    "company",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "apn",
+    "county",
+    "list",
+    "status",
+    "dnc_scrub",
+    "opt_out",
+    "litigator",
 )
-YES = frozenset({"yes", "y", "true", "t", "1", "x", "dnc", "donotcall", "litigator", "optout",
-                 "publicdnc", "federaldnc", "nationaldnc", "statednc", "internaldnc"})  # PropStream: `Public DNC`
+YES = frozenset(
+    {
+        "yes",
+        "y",
+        "true",
+        "t",
+        "1",
+        "x",
+        "dnc",
+        "donotcall",
+        "litigator",
+        "optout",
+        "publicdnc",
+        "federaldnc",
+        "nationaldnc",
+        "statednc",
+        "internaldnc",
+    }
+)  # PropStream: `Public DNC`
 PhoneRow = tuple[str, Any, int, int, int, Any]  # number, type, dnc, litigator, bad, tz
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -52,7 +104,7 @@ class Reject:
 class Lead:
     """A lead as read: its column values (IMPORT_COLUMNS order), phones, and match keys."""
 
-    __slots__ = ("line", "values", "phones", "parcel", "address_key")
+    __slots__ = ("address_key", "line", "parcel", "phones", "values")
 
     def __init__(self, line: int, values: tuple, phones: list[PhoneRow]):
         self.line = line
@@ -65,7 +117,7 @@ class Lead:
     def hashes(self) -> tuple[int | None, int | None]:
         return key_hashes(self.values[_COUNTY], self.values[_APN], self.address_key)
 
-    def absorb(self, other: "Lead") -> None:
+    def absorb(self, other: Lead) -> None:
         """Same property twice in one file: keep this lead, add the other's new phones and
         the DNC / litigator flags it gives a phone this one has (as a stored lead would)."""
         mine = {p[0]: i for i, p in enumerate(self.phones)}
@@ -102,7 +154,9 @@ def split_full_address(full: str) -> tuple[str, str | None, str | None, str | No
 class RowReader:
     """Turns `(line, cells)` into a Lead (or None) plus its rejects, for one layout."""
 
-    def __init__(self, layout: Layout, header: Sequence[str], list_name: str | None, phones: Phones | None = None):
+    def __init__(
+        self, layout: Layout, header: Sequence[str], list_name: str | None, phones: Phones | None = None
+    ):
         self.layout = layout
         self.header = list(header)
         self.list_name = list_name
@@ -112,7 +166,9 @@ class RowReader:
         self._needed = 1 + max((i for c in layout.cols.values() for i in c), default=-1)
         # Each field reads its first candidate column; the few with more candidates fall back in order.
         self._pick = itemgetter(*(layout.cols.get(f, (blank,))[0] for f in FIELDS))
-        self._fallbacks = [(n, layout.cols[f][1:]) for n, f in enumerate(FIELDS) if len(layout.cols.get(f, ())) > 1]
+        self._fallbacks = [
+            (n, layout.cols[f][1:]) for n, f in enumerate(FIELDS) if len(layout.cols.get(f, ())) > 1
+        ]
         self._slots = [(n, t, d, s, self.header[n]) for n, t, d, s in layout.phones]
         self._emails = layout.emails
         self._flags: dict[str, str] = {}  # raw flag cell -> its normalised form (vendors use a handful)
@@ -130,7 +186,9 @@ class RowReader:
             yes = self._yeses[raw] = self._flag(raw) in YES
         return yes
 
-    def rows(self, records: Iterable[tuple[int, list[str]]], counts: Counter) -> Iterator[tuple[Lead | None, list[Reject]]]:
+    def rows(
+        self, records: Iterable[tuple[int, list[str]]], counts: Counter
+    ) -> Iterator[tuple[Lead | None, list[Reject]]]:
         """`read` over records, blank ones left out; `counts` gets rows, rows_rejected and phones_rejected."""
         read = self.read
         for line, cells in records:
@@ -145,8 +203,15 @@ class RowReader:
     def read(self, line: int, cells: list[str]) -> tuple[Lead | None, list[Reject]]:
         width = self._width
         if len(cells) < self._needed and any(c.strip() for c in cells):
-            return None, [Reject(line, "", f"{len(cells)} cells", f"the row has {len(cells)} cells but the lead's "
-                                 f"columns run to column {self._needed}: the row is cut off or shifted")]
+            return None, [
+                Reject(
+                    line,
+                    "",
+                    f"{len(cells)} cells",
+                    f"the row has {len(cells)} cells but the lead's "
+                    f"columns run to column {self._needed}: the row is cut off or shifted",
+                )
+            ]
         if len(cells) != width:
             cells = (cells + [""] * (width - len(cells)))[:width]
         cells.append("")
@@ -154,8 +219,31 @@ class RowReader:
         for n, more in self._fallbacks:
             if not v[n]:
                 v[n] = next((value for i in more if (value := cells[i].strip())), "")
-        (address, address_full, unit, city, state, zip_code, name, first, last, first2, last2, company,
-         m_address, m_city, m_state, m_zip, apn, county, list_name, status, scrub, opt_out, litigator) = v
+        (
+            address,
+            address_full,
+            unit,
+            city,
+            state,
+            zip_code,
+            name,
+            first,
+            last,
+            first2,
+            last2,
+            company,
+            m_address,
+            m_city,
+            m_state,
+            m_zip,
+            apn,
+            county,
+            list_name,
+            status,
+            scrub,
+            opt_out,
+            litigator,
+        ) = v
         if not any(v) and not any(c.strip() for c in cells):
             return None, []
         state, zip_code = _state(state), _zip(zip_code)
@@ -182,19 +270,36 @@ class RowReader:
             emails_json = f'["{emails[0]}"]'  # the usual case, as JSON would write it
         else:
             emails_json = _JSON(list(dict.fromkeys(emails))) if emails else "[]"
-        values = (name, address, city or None, state, zip_code, m_address, m_city or None, m_state, m_zip,
-                  apn or None, county or None,
-                  emails_json,
-                  self.list_name or list_name or None, status or None, owner_key_at(name, where), key)
+        values = (
+            name,
+            address,
+            city or None,
+            state,
+            zip_code,
+            m_address,
+            m_city or None,
+            m_state,
+            m_zip,
+            apn or None,
+            county or None,
+            emails_json,
+            self.list_name or list_name or None,
+            status or None,
+            owner_key_at(name, where),
+            key,
+        )
         phones, rejects = self._phones(line, cells, state, scrub, opt_out, litigator)
         return Lead(line, values, phones), rejects
 
-    def _phones(self, line: int, cells: list[str], state: str | None, scrub: str, opt_out: str,
-                litigator: str) -> tuple[list[PhoneRow], list[Reject]]:
+    def _phones(
+        self, line: int, cells: list[str], state: str | None, scrub: str, opt_out: str, litigator: str
+    ) -> tuple[list[PhoneRow], list[Reject]]:
         flag, yes, read = self._flag, self._yes, self.phones.read
         scrub = flag(scrub) if scrub else ""
         row_dnc = scrub in YES or "dnc" in scrub or (bool(opt_out) and yes(opt_out))
-        row_lit = int((bool(litigator) and yes(litigator)) or "litig" in scrub or scrub in ("yes", "y", "true"))
+        row_lit = int(
+            (bool(litigator) and yes(litigator)) or "litig" in scrub or scrub in ("yes", "y", "true")
+        )
         phones: dict[str, PhoneRow] = {}
         rejects = []
         for number_i, type_i, dnc_i, status_i, column in self._slots:

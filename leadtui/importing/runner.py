@@ -31,10 +31,11 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from leadtui import clock
 from leadtui.errors import LeadtuiError
@@ -79,19 +80,24 @@ class RejectsFile:
 
     def _open(self):
         """The file, never through a link and never one that isn't ours (another user's, a device)."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block
+        flags = (
+            os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        )  # a FIFO must not block
         try:
             fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
-            why = {errno.ELOOP: "it is a link, not followed",
-                   errno.ENXIO: "it is not a file of yours"}.get(exc.errno or 0, exc.strerror)
+            why = {errno.ELOOP: "it is a link, not followed", errno.ENXIO: "it is not a file of yours"}.get(
+                exc.errno or 0, exc.strerror
+            )
             raise LeadtuiError(f"can't write the rejects file {self.path}: {why}") from None
         os.set_blocking(fd, True)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
             os.close(fd)
-            raise LeadtuiError(f"can't write the rejects file {self.path}: it is not a file of yours; "
-                               "choose another with --rejects PATH")
+            raise LeadtuiError(
+                f"can't write the rejects file {self.path}: it is not a file of yours; "
+                "choose another with --rejects PATH"
+            )
         os.ftruncate(fd, 0)
         return os.fdopen(fd, "w", encoding="utf-8-sig", newline="")
 
@@ -141,20 +147,36 @@ class Batches:
         with store.attached(self.db.conn, path):
             with self.db.write(background=True) as conn:
                 locked = time.perf_counter()
-                ids, added = store.write_batch(conn, IMPORT_COLUMNS,
-                                               {"status": self.status, "created_at": stamp, "updated_at": stamp},
-                                               self.keyed_from)
+                ids, added = store.write_batch(
+                    conn,
+                    IMPORT_COLUMNS,
+                    {"status": self.status, "created_at": stamp, "updated_at": stamp},
+                    self.keyed_from,
+                )
                 merged = batch["rows"] - len(ids)
-                store.record(conn, at=stamp, day=self.now.date().isoformat(), rep=self.rep,
-                             data={**self.event, "lines": batch["lines"], "inserted": len(ids), "merged": merged,
-                                   "phones_added": added, "ids": [ids.start, ids.stop - 1] if ids else None})
+                store.record(
+                    conn,
+                    at=stamp,
+                    day=self.now.date().isoformat(),
+                    rep=self.rep,
+                    data={
+                        **self.event,
+                        "lines": batch["lines"],
+                        "inserted": len(ids),
+                        "merged": merged,
+                        "phones_added": added,
+                        "ids": [ids.start, ids.stop - 1] if ids else None,
+                    },
+                )
             held = time.perf_counter() - locked  # the commit included
         # (the WAL goes back to the database in the job's checkpointer thread: Database.job)
         if self.keyed_from is not None:
             self.keyed_from = ids.stop
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
         fits = int(HOLD * batch["unique"] / held)
-        self.size = max(min(MIN_BATCH, self.limit), min(self.limit, fits, GROWTH * max(self.size, batch["rows"])))
+        self.size = max(
+            min(MIN_BATCH, self.limit), min(self.limit, fits, GROWTH * max(self.size, batch["rows"]))
+        )
         make_way(held, self.db)
 
 
@@ -223,8 +245,14 @@ def _tune_interpreter() -> Callable[[], None]:
     return untune
 
 
-def _read_here(batches: Batches, table: Table, reader: RowReader, rejects: RejectsFile, counts: Counter,
-               progress: Progress | None) -> None:
+def _read_here(
+    batches: Batches,
+    table: Table,
+    reader: RowReader,
+    rejects: RejectsFile,
+    counts: Counter,
+    progress: Progress | None,
+) -> None:
     """Read the file in this thread while a Writer thread stores the batches."""
     writer = Writer(batches)
     writer.start()
@@ -245,13 +273,26 @@ def _read_here(batches: Batches, table: Table, reader: RowReader, rejects: Rejec
         writer.finish()  # on an error too: batches already handed over are stored whole
 
 
-def _store_from_readers(batches: Batches, table: Table, preset: str | None, maps: Sequence[str],
-                        list_name: str | None, rejects: RejectsFile, counts: Counter,
-                        progress: Progress | None) -> None:
+def _store_from_readers(
+    batches: Batches,
+    table: Table,
+    preset: str | None,
+    maps: Sequence[str],
+    list_name: str | None,
+    rejects: RejectsFile,
+    counts: Counter,
+    progress: Progress | None,
+) -> None:
     """A first load: reading processes stage the batches, this thread stores them in order,
     and fills search while it waits."""
-    pool = readers.Readers(table.path, preset=preset, maps=maps, list_name=list_name,
-                           folder=batches.staging.folder, chunk=batches.limit)
+    pool = readers.Readers(
+        table.path,
+        preset=preset,
+        maps=maps,
+        list_name=list_name,
+        folder=batches.staging.folder,
+        chunk=batches.limit,
+    )
     try:
         for staged in pool.batches(idle=lambda: indexes.fill_search(batches.db)):
             counts.update(staged.counts)
@@ -259,7 +300,9 @@ def _store_from_readers(batches: Batches, table: Table, preset: str | None, maps
                 rejects.write(staged.rejects)
             if staged.path:
                 batches.write(staged.path, staged.batch)
-                indexes.fill_search(batches.db, whole=True)  # keeps up: left to the end, it would run on one core
+                indexes.fill_search(
+                    batches.db, whole=True
+                )  # keeps up: left to the end, it would run on one core
             if progress:
                 progress(staged.position, table.size, counts["rows"])
     finally:
@@ -267,9 +310,20 @@ def _store_from_readers(batches: Batches, table: Table, preset: str | None, maps
 
 
 def run_import(
-    db: Database, path: Path, *, status: str, now: datetime, rep: str | None = None, preset: str | None = None,
-    list_name: str | None = None, rejects_path: Path | None = None, maps: Sequence[str] = (),
-    dry_run: bool = False, progress: Progress | None = None, notice: Notice | None = None, batch: int = BATCH,
+    db: Database,
+    path: Path,
+    *,
+    status: str,
+    now: datetime,
+    rep: str | None = None,
+    preset: str | None = None,
+    list_name: str | None = None,
+    rejects_path: Path | None = None,
+    maps: Sequence[str] = (),
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    notice: Notice | None = None,
+    batch: int = BATCH,
     parallel: bool | None = None,
 ) -> dict:
     """Import `path` into `db`; new leads get `status`. Returns the summary (SPEC: import).
@@ -288,7 +342,9 @@ def run_import(
         untune = _tune_interpreter()
         try:
             with db.job():  # F4: checkpoints are the import's meanwhile, none at a station's COMMIT
-                first = not dry_run and indexes.defer(db, staging.folder)  # indexes and search are built at the end
+                first = not dry_run and indexes.defer(
+                    db, staging.folder
+                )  # indexes and search are built at the end
                 if not dry_run:
                     store.tune_for_load(db.conn, first)
                     batches.keyed_from = 1 if first else None
@@ -311,10 +367,18 @@ def run_import(
         changed = table.changed()
     totals = batches.totals
     return {
-        "file": str(path), "preset": layout.preset.name, "encoding": table.sniffed.encoding,
-        "delimiter": table.sniffed.delimiter, "rows": counts["rows"], "inserted": totals["inserted"],
-        "merged": totals["merged"], "rejected": counts["rows_rejected"] + counts["phones_rejected"],
-        "rows_rejected": counts["rows_rejected"], "phones_rejected": counts["phones_rejected"],
-        "phones_added": totals["phones_added"], "rejects_path": str(rejects.path) if rejects.written else None,
-        "dry_run": dry_run, "file_changed": changed,
+        "file": str(path),
+        "preset": layout.preset.name,
+        "encoding": table.sniffed.encoding,
+        "delimiter": table.sniffed.delimiter,
+        "rows": counts["rows"],
+        "inserted": totals["inserted"],
+        "merged": totals["merged"],
+        "rejected": counts["rows_rejected"] + counts["phones_rejected"],
+        "rows_rejected": counts["rows_rejected"],
+        "phones_rejected": counts["phones_rejected"],
+        "phones_added": totals["phones_added"],
+        "rejects_path": str(rejects.path) if rejects.written else None,
+        "dry_run": dry_run,
+        "file_changed": changed,
     }

@@ -13,9 +13,10 @@ import csv
 import io
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from leadtui.errors import LeadtuiError
 
@@ -24,15 +25,22 @@ MAX_HEADER = 1 << 20  # a header row longer than this is no list of leads: refus
 DELIMITERS = ",;\t"
 FALLBACK = "leadtui-cp1252"
 MAX_CELL = 1 << 24  # csv's default limit is 128 KiB; a cell may be longer, a runaway quote may not
-MAGIC = {b"PK\x03\x04": "a zip or Excel (.xlsx) file: save it as CSV", b"%PDF": "a PDF",
-         b"SQLite format 3\x00": "an SQLite database", b"\x1f\x8b": "a gzip file",
-         b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file: save it as CSV", b"\x89PNG": "a PNG image"}
+MAGIC = {
+    b"PK\x03\x04": "a zip or Excel (.xlsx) file: save it as CSV",
+    b"%PDF": "a PDF",
+    b"SQLite format 3\x00": "an SQLite database",
+    b"\x1f\x8b": "a gzip file",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file: save it as CSV",
+    b"\x89PNG": "a PNG image",
+}
 
 
 def _byte_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    text = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in exc.object[exc.start:exc.end])
+    text = "".join(
+        bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in exc.object[exc.start : exc.end]
+    )
     return text, exc.end
 
 
@@ -100,7 +108,7 @@ class _Feed:
         self.first: str | None = None
         self.taken = 0
 
-    def __iter__(self) -> "_Feed":
+    def __iter__(self) -> _Feed:
         return self
 
     def __next__(self) -> str:
@@ -137,15 +145,21 @@ class Table:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             os.close(fd)
-            what = "is a folder, not a file" if stat.S_ISDIR(mode) else "not a regular file (a pipe, a device or a socket)"
+            what = (
+                "is a folder, not a file"
+                if stat.S_ISDIR(mode)
+                else "not a regular file (a pipe, a device or a socket)"
+            )
             raise LeadtuiError(f"{path}: {what}")
         os.set_blocking(fd, True)
         self._raw: BinaryIO = os.fdopen(fd, "rb")
         try:
             head = self._raw.read(MAX_HEADER)
             if b"\n" not in head and b"\r" not in head and self._raw.read(1):
-                raise LeadtuiError(f"{path}: no line ends within its first {MAX_HEADER // 1024} KiB: "
-                                   "not a list of leads (or its header row is far too long)")
+                raise LeadtuiError(
+                    f"{path}: no line ends within its first {MAX_HEADER // 1024} KiB: "
+                    "not a list of leads (or its header row is far too long)"
+                )
             self._raw.seek(0)
             self.sniffed = sniff(self._raw.read(SAMPLE), str(path))
             self._raw.seek(0)
@@ -209,7 +223,7 @@ class Table:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self) -> "Table":
+    def __enter__(self) -> Table:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -24,14 +24,24 @@ from leadtui.service.reads import Reads
 from leadtui.store import queries as q
 from leadtui.store.db import connect, describe
 
-__all__ = ["LEGACY_DEFAULT", "LEGACY_MAP", "Outcome", "PinRequired", "Service", "init_database", "open_service"]
+__all__ = [
+    "LEGACY_DEFAULT",
+    "LEGACY_MAP",
+    "Outcome",
+    "PinRequired",
+    "Service",
+    "init_database",
+    "open_service",
+]
 
 
 class Service(Reads, Leads, Controls, Managing, Jobs):
     """Every floor action; one instance per station (or per CLI call)."""
 
 
-def init_database(path: Path | str, playbook: str = "wholesale", *, test_clock: bool = False) -> tuple[Playbook, bool]:
+def init_database(
+    path: Path | str, playbook: str = "wholesale", *, test_clock: bool = False
+) -> tuple[Playbook, bool]:
     """Create the database (or switch its playbook). Returns the playbook and whether it changed.
     `test_clock`: a floor for tests and demos, where env LEADTUI_NOW sets the clock; only a new
     floor can be one (a real floor's clock is never the user's to set)."""
@@ -50,7 +60,9 @@ def init_database(path: Path | str, playbook: str = "wholesale", *, test_clock: 
                 used = {r[0] for r in conn.execute("SELECT DISTINCT status FROM leads")}
                 missing = sorted(used - {s.id for s in pb.statuses})
                 if missing:
-                    raise Refused(f"can't switch to playbook {pb.name}: leads have statuses it lacks: {', '.join(missing)}")
+                    raise Refused(
+                        f"can't switch to playbook {pb.name}: leads have statuses it lacks: {', '.join(missing)}"
+                    )
             q.set_meta(conn, "playbook", pb.source)
             q.set_meta(conn, "playbook_name", pb.name)
         return pb, True

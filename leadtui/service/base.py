@@ -7,23 +7,23 @@ import os
 import secrets
 import socket
 import sqlite3
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from leadtui import clock
-from leadtui.core.calling import CallingRules
 from leadtui.core import pins
-from leadtui.core.playbook import parse as parse_playbook
+from leadtui.core.calling import CallingRules
 from leadtui.core.decide import Seen, reservation_guard, seen_guard
+from leadtui.core.playbook import parse as parse_playbook
 from leadtui.core.rules import Actor
 from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
 from leadtui.store import queries as q
 from leadtui.store import reservations
 from leadtui.store.db import Database, Notice, connect
-
 
 RESERVE_SECONDS = 120  # F2: how long a station's lead stays reserved unless renewed ([floor] reserve_seconds)
 
@@ -57,9 +57,16 @@ class Base:
     """The station's connection, clock and rules; one instance per station (or per CLI call)."""
 
     def __init__(
-        self, db: Database, *, now: Callable[[], datetime] = clock.now, rules: CallingRules | None = None,
-        delay_seconds: int = 30, contracts_dir: Path | None = None, templates_dir: Path | None = None,
-        station: str | None = None, reserve_seconds: int = RESERVE_SECONDS,
+        self,
+        db: Database,
+        *,
+        now: Callable[[], datetime] = clock.now,
+        rules: CallingRules | None = None,
+        delay_seconds: int = 30,
+        contracts_dir: Path | None = None,
+        templates_dir: Path | None = None,
+        station: str | None = None,
+        reserve_seconds: int = RESERVE_SECONDS,
     ):
         self.db = db
         self.station = station or new_station()
@@ -73,13 +80,16 @@ class Base:
         if source is None:
             raise LeadtuiError(f"{db.path}: no playbook stored; run `leadtui init --db {db.path}`")
         if now is clock.now and clock.fixed() and q.meta(db.conn, "test_clock") != "1":
-            raise LeadtuiError(f"{db.path} keeps real time: LEADTUI_NOW is honoured only on floors made with "
-                               "`leadtui init --test-clock` and the demo; unset it")
+            raise LeadtuiError(
+                f"{db.path} keeps real time: LEADTUI_NOW is honoured only on floors made with "
+                "`leadtui init --test-clock` and the demo; unset it"
+            )
         self.playbook = parse_playbook(source, "playbook stored in the database")
 
     @classmethod
-    def open(cls, path: Path | str, busy_timeout_ms: int | None = None, notice: Notice | None = None,
-             **kwargs: Any):
+    def open(
+        cls, path: Path | str, busy_timeout_ms: int | None = None, notice: Notice | None = None, **kwargs: Any
+    ):
         db = connect(path, busy_timeout_ms=busy_timeout_ms, notice=notice)
         try:
             return cls(db, **kwargs)
@@ -108,8 +118,16 @@ class Base:
             raise LeadtuiError(f"no lead {lead_id}")
         return row
 
-    def _target(self, conn: sqlite3.Connection, lead_id: int, actor: Actor, seen: Seen | None, now: datetime,
-                *, moved_on: bool = False) -> sqlite3.Row:
+    def _target(
+        self,
+        conn: sqlite3.Connection,
+        lead_id: int,
+        actor: Actor,
+        seen: Seen | None,
+        now: datetime,
+        *,
+        moved_on: bool = False,
+    ) -> sqlite3.Row:
         """The lead a key acts on, refused if it changed hands since the rep saw it (F1) or is on another
         rep's screen (F2). `moved_on`: an undo may follow the rep's own change of owner."""
         lead = self._lead(conn, lead_id)
@@ -122,8 +140,16 @@ class Base:
         return q.insert_event(conn, at=clock.stamp(now), day=now.date().isoformat(), **kwargs)
 
     def _change(
-        self, conn: sqlite3.Connection, lead: sqlite3.Row, fields: Mapping[str, Any], now: datetime,
-        actor: str | None, kind: str, *, written: bool = False, **event: Any,
+        self,
+        conn: sqlite3.Connection,
+        lead: sqlite3.Row,
+        fields: Mapping[str, Any],
+        now: datetime,
+        actor: str | None,
+        kind: str,
+        *,
+        written: bool = False,
+        **event: Any,
     ) -> int:
         """Update the lead's state fields (unless already `written`) and append the event, before and after."""
         stamped = {k: _stamp(v) for k, v in fields.items()}
@@ -131,7 +157,9 @@ class Base:
         if after and not written:
             q.update_lead(conn, lead["id"], after, clock.stamp(now))
         before = {k: lead[k] for k in after}
-        return self._event(conn, now, lead_id=lead["id"], rep=actor, kind=kind, before=before, after=after, **event)
+        return self._event(
+            conn, now, lead_id=lead["id"], rep=actor, kind=kind, before=before, after=after, **event
+        )
 
     def _viewer(self, conn: sqlite3.Connection, rep: str | None) -> Actor | None:
         """Who is looking; None for the admin view (no rep). A manager sees all, a rep the pool and theirs."""
@@ -159,17 +187,33 @@ class Base:
         row = q.lead(conn, lead_id)
         phones = q.phones(conn, [lead_id])[lead_id]
         # W3: the phone to reach the owner on: never one marked bad (a wrong number); dialable first
-        good = sorted((p for p in phones if not p["bad"]),
-                      key=lambda p: (bool(p["dnc"] or p["litigator"]), p["position"] != row["cur_phone"], p["position"]))
+        good = sorted(
+            (p for p in phones if not p["bad"]),
+            key=lambda p: (
+                bool(p["dnc"] or p["litigator"]),
+                p["position"] != row["cur_phone"],
+                p["position"],
+            ),
+        )
         return {
-            "lead_id": lead_id, "rep": rep, "owner_name": row["owner_name"], "address": row["address"],
-            "city": row["city"], "state": row["state"], "zip": row["zip"], "status": row["status"],
-            "phone": good[0]["number"] if good else None, "notes": row["notes"],
-            "appointment_at": row["appointment_at"], "offer_amount": row["offer_amount"],
+            "lead_id": lead_id,
+            "rep": rep,
+            "owner_name": row["owner_name"],
+            "address": row["address"],
+            "city": row["city"],
+            "state": row["state"],
+            "zip": row["zip"],
+            "status": row["status"],
+            "phone": good[0]["number"] if good else None,
+            "notes": row["notes"],
+            "appointment_at": row["appointment_at"],
+            "offer_amount": row["offer_amount"],
             "contract_path": row["contract_path"],
         }
 
-    def _manager_first(self, name: str | None, pin: str | None, what: str) -> Callable[[sqlite3.Connection], Actor]:
+    def _manager_first(
+        self, name: str | None, pin: str | None, what: str
+    ) -> Callable[[sqlite3.Connection], Actor]:
         """The acting manager and their PIN, checked before any write transaction (scrypt takes tens
         of ms, and no station may wait on it). Wrong PINs are events, and TRIES in a row lock the PIN
         for LOCK, on every station (the count lives in the database). Returns the check to run in the
@@ -183,14 +227,18 @@ class Base:
                 raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
             row = q.rep(conn, actor.name)
         if pins.locked(row["pin_locked_until"], now):
-            raise Refused(f"{actor.name}'s PIN is locked until {row['pin_locked_until'][11:16]} UTC after "
-                          f"{pins.TRIES} wrong tries")
+            raise Refused(
+                f"{actor.name}'s PIN is locked until {row['pin_locked_until'][11:16]} UTC after "
+                f"{pins.TRIES} wrong tries"
+            )
         stored = row["pin_hash"]
         if not pins.pin_ok(stored, pin):
             try:
                 with self.db.write() as conn:
                     got = q.pin_failed(conn, actor.name, pins.TRIES, clock.stamp(pins.lock_until(now)))
-                    self._event(conn, now, lead_id=None, rep=actor.name, kind="pin_failed", data={"what": what})
+                    self._event(
+                        conn, now, lead_id=None, rep=actor.name, kind="pin_failed", data={"what": what}
+                    )
             except Busy:  # the count waits for a free moment no more than a station would; the answer is no
                 raise Refused(f"wrong PIN for {actor.name}") from None
             if pins.locked(got["pin_locked_until"], now):
@@ -200,7 +248,9 @@ class Base:
         def again(conn: sqlite3.Connection) -> Actor:
             current = self._actor(conn, actor.name)
             if not current.manager or q.rep(conn, actor.name)["pin_hash"] != stored:
-                raise Refused(f"{actor.name}'s manager role or PIN changed meanwhile; nothing was changed, try again")
+                raise Refused(
+                    f"{actor.name}'s manager role or PIN changed meanwhile; nothing was changed, try again"
+                )
             q.pin_passed(conn, actor.name)
             return current
 

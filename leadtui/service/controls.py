@@ -6,7 +6,13 @@ from datetime import datetime, timedelta
 
 from leadtui import clock
 from leadtui.core.decide import (
-    Seen, decide_assign, decide_claim, decide_followup, decide_release, decide_reserve, decide_undo,
+    Seen,
+    decide_assign,
+    decide_claim,
+    decide_followup,
+    decide_release,
+    decide_reserve,
+    decide_undo,
 )
 from leadtui.core.rules import Decision
 from leadtui.errors import Refused
@@ -42,7 +48,9 @@ class Controls(Base):
             lead = self._target(conn, lead_id, actor, seen, now)
             return self._store(conn, lead, decide_claim(lead, actor), now, actor.name)
 
-    def release(self, lead_id: int, rep: str | None, pin: str | None = None, *, seen: Seen | None = None) -> Outcome:
+    def release(
+        self, lead_id: int, rep: str | None, pin: str | None = None, *, seen: Seen | None = None
+    ) -> Outcome:
         """W15: the rep's lead back to the pool (another rep's: a manager, with PIN)."""
         now = self.now()
         check = self._manager_first(rep, pin, "release another rep's lead") if pin is not None else None
@@ -54,8 +62,9 @@ class Controls(Base):
                 self._as_manager(conn, check, rep, f"release {lead['owner']}'s lead")
             return self._store(conn, lead, d, now, actor.name)
 
-    def assign(self, lead_id: int, to: str, rep: str | None, pin: str | None = None, *,
-               seen: Seen | None = None) -> Outcome:
+    def assign(
+        self, lead_id: int, to: str, rep: str | None, pin: str | None = None, *, seen: Seen | None = None
+    ) -> Outcome:
         """W16: a pool lead or your own to anyone; another rep's only by a manager."""
         now = self.now()
         check = self._manager_first(rep, pin, "take a lead from another rep") if pin is not None else None
@@ -86,7 +95,9 @@ class Controls(Base):
             events = [e for e in q.events(conn, lead_id, limit=200) if e["id"] not in undone]
             d, target = decide_undo(lead, events, actor, now)
             if target["kind"] == "approval_requested":
-                approval = conn.execute("SELECT id, state FROM approvals WHERE event_id = ?", (target["id"],)).fetchone()
+                approval = conn.execute(
+                    "SELECT id, state FROM approvals WHERE event_id = ?", (target["id"],)
+                ).fetchone()
                 if approval["state"] != "pending":
                     raise Refused(f"approval #{approval['id']} was already {approval['state']} (W19)")
                 q.decide_approval(conn, approval["id"], "cancelled", actor.name, clock.stamp(now), "undone")
@@ -95,12 +106,21 @@ class Controls(Base):
             cancelled, went = q.cancel_actions(conn, clock.stamp(now), event_id=target["id"])
             if cancelled:
                 d.data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]
-            event_id = self._change(conn, lead, d.fields, now, actor.name, "undo", undoes=d.undoes, data=d.data)
-        label = self.playbook.status(target["status"]).label if target["status"] else target["kind"].replace("_", " ")
+            event_id = self._change(
+                conn, lead, d.fields, now, actor.name, "undo", undoes=d.undoes, data=d.data
+            )
+        label = (
+            self.playbook.status(target["status"]).label
+            if target["status"]
+            else target["kind"].replace("_", " ")
+        )
         outcome = Outcome(lead_id, f"undid {label} on lead {lead_id}", event_id)
-        outcome.warnings = [f"{a['action']} is being delivered right now; it may still arrive" if a["state"] == "in flight"
-                            else f"{a['action']} already went out ({a['state']} {a['done_at']}); it can't be recalled"
-                            for a in went]
+        outcome.warnings = [
+            f"{a['action']} is being delivered right now; it may still arrive"
+            if a["state"] == "in flight"
+            else f"{a['action']} already went out ({a['state']} {a['done_at']}); it can't be recalled"
+            for a in went
+        ]
         return outcome
 
     # --- F2: the lead on a station's screen ---------------------------------------------------
@@ -111,12 +131,20 @@ class Controls(Base):
         now = self.now()
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
-            chosen = next((lead_id for lead_id in lead_ids if self._may_reserve(conn, lead_id, actor, now)), None)
+            chosen = next(
+                (lead_id for lead_id in lead_ids if self._may_reserve(conn, lead_id, actor, now)), None
+            )
             if chosen is None:
                 reservations.drop(conn, self.station, clock.stamp(now))
                 return None
-            reservations.put(conn, chosen, actor.name, self.station, clock.stamp(now),
-                             clock.stamp(now + timedelta(seconds=self.reserve_seconds)))
+            reservations.put(
+                conn,
+                chosen,
+                actor.name,
+                self.station,
+                clock.stamp(now),
+                clock.stamp(now + timedelta(seconds=self.reserve_seconds)),
+            )
         return chosen
 
     def _may_reserve(self, conn, lead_id: int, actor, now: datetime) -> bool:

@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 
-def draft_contract(template: str, lead: dict, rep: str, now: datetime, folder: Path | None,
-                   templates_dir: Path | None) -> str:
+def draft_contract(
+    template: str, lead: dict, rep: str, now: datetime, folder: Path | None, templates_dir: Path | None
+) -> str:
     """Render the contract template with the lead's fields into a new file; return its path."""
     from leadtui.automation.templates import render
     from leadtui.config import data_dir

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from leadtui import clock
 from leadtui.errors import LeadtuiError, Refused
@@ -38,8 +39,15 @@ class Jobs(Base):
                 rows = slices.expired_holds(conn, stamp, chunk)
                 done: list[int] = []
                 for lead in rows:
-                    self._change(conn, lead, {"owner": None, "hold_until": None}, now, None, "hold_expired",
-                                 data={"held_by": lead["owner"]})
+                    self._change(
+                        conn,
+                        lead,
+                        {"owner": None, "hold_until": None},
+                        now,
+                        None,
+                        "hold_expired",
+                        data={"held_by": lead["owner"]},
+                    )
                     done.append(lead["id"])
                     if time.perf_counter() - began > SLICE:
                         break
@@ -59,8 +67,14 @@ class Jobs(Base):
                 raise Refused(f"reply {reply_id} was already cleared by {row['cleared_by']}")
             q.clear_reply(conn, reply_id, actor.name, clock.stamp(now))
             if row["lead_id"]:
-                self._event(conn, now, lead_id=row["lead_id"], rep=actor.name, kind="sms_cleared",
-                            data={"reply": reply_id, "from": row["from_number"]})
+                self._event(
+                    conn,
+                    now,
+                    lead_id=row["lead_id"],
+                    rep=actor.name,
+                    kind="sms_cleared",
+                    data={"reply": reply_id, "from": row["from_number"]},
+                )
         return Outcome(row["lead_id"], f"reply {reply_id} cleared")
 
     def add_reply(self, number: str, body: str, received_at: datetime) -> int | None:
@@ -70,7 +84,7 @@ class Jobs(Base):
             raise got
         return got
 
-    def add_replies(self, replies: list[tuple[str, str, datetime]]) -> list[int | None | LeadtuiError]:
+    def add_replies(self, replies: list[tuple[str, str, datetime]]) -> list[int | LeadtuiError | None]:
         """Drip replies in, all in one transaction: for each, its id, None when it was already
         stored, or why it can't be (a number that is no phone, a time out of range)."""
         from leadtui.core import phones as phonelib
@@ -87,9 +101,16 @@ class Jobs(Base):
         with self.db.write() as conn:
             return [c if isinstance(c, LeadtuiError) else q.insert_reply(conn, *c) for c in checked]
 
-    def migrate_statuses(self, mapping: Mapping[str, str], default: str | None, *,
-                         rep: str | None = None, dry_run: bool = False, chunk: int = CHUNK,
-                         progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    def migrate_statuses(
+        self,
+        mapping: Mapping[str, str],
+        default: str | None,
+        *,
+        rep: str | None = None,
+        dry_run: bool = False,
+        chunk: int = CHUNK,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
         """L5: map each lead's source (legacy) status onto the playbook; one event per lead changed.
 
         Values not in `mapping` go to `default`; with no default they are left alone. Only leads
@@ -110,7 +131,7 @@ class Jobs(Base):
             actor = self._actor(conn, rep).name if rep else None
         run = _Run.fresh(plan)
         while True:
-            with (self.db.read() if dry_run else self.db.write(background=True)) as conn:
+            with self.db.read() if dry_run else self.db.write(background=True) as conn:
                 began = time.perf_counter()
                 if not dry_run:
                     run = _Run.stored(q.meta(conn, PROGRESS), plan)
@@ -130,8 +151,16 @@ class Jobs(Base):
                                 run.changed += 1
                                 if not dry_run:
                                     lead = q.lead(conn, row["id"])
-                                    self._change(conn, lead, {"status": target}, now, actor, "migrate", status=target,
-                                                 data={"from": row["source_status"]})
+                                    self._change(
+                                        conn,
+                                        lead,
+                                        {"status": target},
+                                        now,
+                                        actor,
+                                        "migrate",
+                                        status=target,
+                                        data={"from": row["source_status"]},
+                                    )
                     if time.perf_counter() - began > SLICE:
                         break
                 finished = looked == len(rows) < chunk
@@ -144,8 +173,12 @@ class Jobs(Base):
                 break
             if progress:
                 progress(run.last)
-        return {"dry_run": dry_run, "changed": run.changed, "kept": run.kept,
-                "map": [{"from": f, "to": t, "count": n} for (f, t), n in sorted(run.counts.items())]}
+        return {
+            "dry_run": dry_run,
+            "changed": run.changed,
+            "kept": run.kept,
+            "map": [{"from": f, "to": t, "count": n} for (f, t), n in sorted(run.counts.items())],
+        }
 
 
 @dataclass
@@ -159,18 +192,26 @@ class _Run:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
-    def fresh(cls, plan: dict) -> "_Run":
+    def fresh(cls, plan: dict) -> _Run:
         return cls(plan)
 
     @classmethod
-    def stored(cls, text: str | None, plan: dict) -> "_Run":
+    def stored(cls, text: str | None, plan: dict) -> _Run:
         """The run stored in meta if it ran the same map (a stopped run), else a fresh one."""
         saved = json.loads(text) if text else None
         if not saved or saved["plan"] != plan:
             return cls(plan)
-        return cls(plan, saved["last"], saved["changed"], saved["kept"],
-                   {(f, t): n for f, t, n in saved["counts"]})
+        return cls(
+            plan, saved["last"], saved["changed"], saved["kept"], {(f, t): n for f, t, n in saved["counts"]}
+        )
 
     def dump(self) -> str:
-        return json.dumps({"plan": self.plan, "last": self.last, "changed": self.changed, "kept": self.kept,
-                           "counts": [[f, t, n] for (f, t), n in self.counts.items()]})
+        return json.dumps(
+            {
+                "plan": self.plan,
+                "last": self.last,
+                "changed": self.changed,
+                "kept": self.kept,
+                "counts": [[f, t, n] for (f, t), n in self.counts.items()],
+            }
+        )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from leadtui import clock
 from leadtui.core.calling import resolve_zone
-from leadtui.core.identity import address_key, owner_key
 from leadtui.core.decide import Seen, one_request_guard
+from leadtui.core.identity import address_key, owner_key
 from leadtui.core.rules import Actor, NeedsConfirmation, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
@@ -22,11 +22,25 @@ class Leads(Base):
     """Adding leads and setting statuses (W1-W13, L1, L2)."""
 
     def add_lead(
-        self, *, owner_name: str, address: str, phones: Iterable[str] = (), city: str | None = None,
-        state: str | None = None, zip_code: str | None = None, mailing_address: str | None = None,
-        mailing_city: str | None = None, mailing_state: str | None = None, mailing_zip: str | None = None,
-        apn: str | None = None, county: str | None = None, emails: Iterable[str] = (),
-        source_list: str | None = None, source_status: str | None = None, notes: str = "", rep: str | None = None,
+        self,
+        *,
+        owner_name: str,
+        address: str,
+        phones: Iterable[str] = (),
+        city: str | None = None,
+        state: str | None = None,
+        zip_code: str | None = None,
+        mailing_address: str | None = None,
+        mailing_city: str | None = None,
+        mailing_state: str | None = None,
+        mailing_zip: str | None = None,
+        apn: str | None = None,
+        county: str | None = None,
+        emails: Iterable[str] = (),
+        source_list: str | None = None,
+        source_status: str | None = None,
+        notes: str = "",
+        rep: str | None = None,
     ) -> dict:
         """L1: a lead entered by hand gets the playbook's initial status; a duplicate is refused."""
         from leadtui.core import (
@@ -42,33 +56,73 @@ class Leads(Base):
                 raise LeadtuiError(f"not a phone number: {raw!r}")
             if number not in numbers:
                 numbers.append(number)
-        mailing = (mailing_address or address, mailing_city or city, mailing_state or state, mailing_zip or zip_code)
+        mailing = (
+            mailing_address or address,
+            mailing_city or city,
+            mailing_state or state,
+            mailing_zip or zip_code,
+        )
         now = self.now()
         fields = {
-            "owner_name": owner_name.strip(), "address": address.strip(), "city": city, "state": state and state.strip().upper(),
-            "zip": zip_code, "mailing_address": mailing[0], "mailing_city": mailing[1], "mailing_state": mailing[2],
-            "mailing_zip": mailing[3], "apn": apn, "county": county, "emails": json.dumps(list(emails)),
-            "source_list": source_list, "source_status": source_status, "notes": notes,
-            "owner_key": owner_key(owner_name, mailing[0], mailing[3]), "address_key": address_key(address, zip_code),
-            "status": self.playbook.initial, "created_at": clock.stamp(now), "updated_at": clock.stamp(now),
+            "owner_name": owner_name.strip(),
+            "address": address.strip(),
+            "city": city,
+            "state": state and state.strip().upper(),
+            "zip": zip_code,
+            "mailing_address": mailing[0],
+            "mailing_city": mailing[1],
+            "mailing_state": mailing[2],
+            "mailing_zip": mailing[3],
+            "apn": apn,
+            "county": county,
+            "emails": json.dumps(list(emails)),
+            "source_list": source_list,
+            "source_status": source_status,
+            "notes": notes,
+            "owner_key": owner_key(owner_name, mailing[0], mailing[3]),
+            "address_key": address_key(address, zip_code),
+            "status": self.playbook.initial,
+            "created_at": clock.stamp(now),
+            "updated_at": clock.stamp(now),
         }
         with self.db.write() as conn:
             actor = self._actor(conn, rep).name if rep else None
-            dup = conn.execute("SELECT id FROM leads WHERE address_key = ? LIMIT 1", (fields["address_key"],)).fetchone()
+            dup = conn.execute(
+                "SELECT id FROM leads WHERE address_key = ? LIMIT 1", (fields["address_key"],)
+            ).fetchone()
             if dup:
                 raise Refused(f"lead {dup[0]} already has that property address (B2: no duplicates)")
             lead_id = q.insert_lead(conn, fields)
-            q.insert_phones(conn, [
-                (lead_id, i, n, None, 0, 0, resolve_zone(phonelib.time_zones(n), fields["state"]))
-                for i, n in enumerate(numbers, 1)
-            ])
-            self._event(conn, now, lead_id=lead_id, rep=actor, kind="created", status=fields["status"],
-                        data={"source": "manual"})
+            q.insert_phones(
+                conn,
+                [
+                    (lead_id, i, n, None, 0, 0, resolve_zone(phonelib.time_zones(n), fields["state"]))
+                    for i, n in enumerate(numbers, 1)
+                ],
+            )
+            self._event(
+                conn,
+                now,
+                lead_id=lead_id,
+                rep=actor,
+                kind="created",
+                status=fields["status"],
+                data={"source": "manual"},
+            )
         return self.lead(lead_id)
 
     def set_status(
-        self, lead_id: int, status: str, rep: str | None, *, phone: int | None = None, at: str | None = None,
-        amount: float | None = None, source: str | None = None, confirm: bool = False, override: bool = False,
+        self,
+        lead_id: int,
+        status: str,
+        rep: str | None,
+        *,
+        phone: int | None = None,
+        at: str | None = None,
+        amount: float | None = None,
+        source: str | None = None,
+        confirm: bool = False,
+        override: bool = False,
         seen: Seen | None = None,
     ) -> Outcome:
         """A status key: core decides, one transaction stores lead, event and outbox rows."""
@@ -84,8 +138,18 @@ class Leads(Base):
             since = clock.stamp(now - timedelta(hours=24))
             try:
                 d = decide_status(
-                    st, lead, phones, actor, now, phone=phone, appointment_at=appointment, amount=amount,
-                    source=source, confirm=confirm, override=override, rules=self.rules,
+                    st,
+                    lead,
+                    phones,
+                    actor,
+                    now,
+                    phone=phone,
+                    appointment_at=appointment,
+                    amount=amount,
+                    source=source,
+                    confirm=confirm,
+                    override=override,
+                    rules=self.rules,
                     dials_24h=lambda pid: q.dials_since(conn, pid, since),
                 )
             except NeedsConfirmation as exc:
@@ -94,44 +158,92 @@ class Leads(Base):
                 their_phones = q.phones(conn, [r["id"] for r in others])  # W11: so the rep can work them
                 exc.others = [lead_json(self.playbook, r, their_phones[r["id"]]) for r in others]
                 raise
-            inputs = {k: v for k, v in {"phone": phone, "at": at, "amount": amount, "source": source,
-                                        "confirm": confirm or None, "override": override or None}.items() if v is not None}
+            inputs = {
+                k: v
+                for k, v in {
+                    "phone": phone,
+                    "at": at,
+                    "amount": amount,
+                    "source": source,
+                    "confirm": confirm or None,
+                    "override": override or None,
+                }.items()
+                if v is not None
+            }
             return self._apply(conn, lead, phones, d, actor, now, inputs=inputs)
 
-    def _apply(self, conn, lead, phones, d, actor: Actor, now: datetime, extra: dict | None = None,
-               inputs: dict | None = None) -> Outcome:
+    def _apply(
+        self,
+        conn,
+        lead,
+        phones,
+        d,
+        actor: Actor,
+        now: datetime,
+        extra: dict | None = None,
+        inputs: dict | None = None,
+    ) -> Outcome:
         """Store a Decision: lead and phone fields, the event, outbox rows, the approval."""
         data = {k: v for k, v in {**d.data, **(extra or {})}.items() if v is not None}
         if d.kind == "approval_requested":
             one_request_guard(q.pending_approval(conn, lead["id"], actor.name))
-            event_id = self._event(conn, now, lead_id=lead["id"], rep=actor.name, kind=d.kind, status=d.status)
-            approval = q.insert_approval(conn, lead_id=lead["id"], rep_name=actor.name, status=d.status,
-                                         now=clock.stamp(now), event_id=event_id, inputs=inputs or {})
+            event_id = self._event(
+                conn, now, lead_id=lead["id"], rep=actor.name, kind=d.kind, status=d.status
+            )
+            approval = q.insert_approval(
+                conn,
+                lead_id=lead["id"],
+                rep_name=actor.name,
+                status=d.status,
+                now=clock.stamp(now),
+                event_id=event_id,
+                inputs=inputs or {},
+            )
             return Outcome(lead["id"], f"{d.message} (approval #{approval})", event_id, approval_id=approval)
         if d.phones:
-            data["phones_before"] = {str(pid): {k: next(p[k] for p in phones if p["id"] == pid) for k in ch}
-                                     for pid, ch in d.phones.items()}
+            data["phones_before"] = {
+                str(pid): {k: next(p[k] for p in phones if p["id"] == pid) for k in ch}
+                for pid, ch in d.phones.items()
+            }
             for pid, change in d.phones.items():
                 q.update_phone(conn, pid, change)
         fields = dict(d.fields)
         if d.draft:
-            fields["contract_path"] = draft_contract(d.draft, {**dict(lead), **fields}, actor.name, now,
-                                                     self.contracts_dir, self.templates_dir)
+            fields["contract_path"] = draft_contract(
+                d.draft, {**dict(lead), **fields}, actor.name, now, self.contracts_dir, self.templates_dir
+            )
         cancelled = q.cancel_actions(conn, clock.stamp(now), lead_id=lead["id"])[0] if d.kill else []
         if cancelled:
             data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]
         if d.actions:
             data["queued"] = list(d.actions)
-        event_id = self._change(conn, lead, fields, now, actor.name, d.kind, status=d.status,
-                                phone_id=d.phone_id, dial=d.dial, kpi=d.kpi, data=data or None)
+        event_id = self._change(
+            conn,
+            lead,
+            fields,
+            now,
+            actor.name,
+            d.kind,
+            status=d.status,
+            phone_id=d.phone_id,
+            dial=d.dial,
+            kpi=d.kpi,
+            data=data or None,
+        )
         outcome = Outcome(lead["id"], d.message, event_id, advance=d.advance)
         if cancelled:
             outcome.message += f"; {len(cancelled)} pending action(s) cancelled (W10)"
         if d.actions:
             payload = self._payload(conn, lead["id"], actor.name)
             for action in d.actions:
-                q.insert_action(conn, lead_id=lead["id"], event_id=event_id, action=action,
-                                payload={"action": action, **payload}, now=clock.stamp(now),
-                                due=clock.stamp(now + self.delay))
+                q.insert_action(
+                    conn,
+                    lead_id=lead["id"],
+                    event_id=event_id,
+                    action=action,
+                    payload={"action": action, **payload},
+                    now=clock.stamp(now),
+                    due=clock.stamp(now + self.delay),
+                )
             outcome.message += f"; queued {', '.join(d.actions)}"
         return outcome

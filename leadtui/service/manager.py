@@ -20,8 +20,14 @@ class Managing(Base):
     """W10, W13 and the floor's reps."""
 
     def add_rep(
-        self, name: str, *, manager: bool = False, started: date | None = None, pin: str | None = None,
-        acting: str | None = None, acting_pin: str | None = None,
+        self,
+        name: str,
+        *,
+        manager: bool = False,
+        started: date | None = None,
+        pin: str | None = None,
+        acting: str | None = None,
+        acting_pin: str | None = None,
     ) -> dict:
         """Add a rep. The first manager needs no one's PIN; later managers need an acting manager's."""
         name = name.strip()
@@ -35,7 +41,9 @@ class Managing(Base):
         if problem:
             raise LeadtuiError(problem)
         now = self.now()
-        check = None  # F4: scrypt (the acting manager's PIN, the new PIN's hash) runs with no transaction open
+        check = (
+            None  # F4: scrypt (the acting manager's PIN, the new PIN's hash) runs with no transaction open
+        )
         if manager:
             with self.db.read() as conn:
                 needed = q.has_manager(conn)
@@ -45,12 +53,20 @@ class Managing(Base):
         with self.db.write() as conn:
             if manager and q.has_manager(conn):
                 if check is None:
-                    raise Refused("another manager was added meanwhile: adding one more needs an acting manager's PIN")
+                    raise Refused(
+                        "another manager was added meanwhile: adding one more needs an acting manager's PIN"
+                    )
                 check(conn)
             if q.rep(conn, name) is not None:
                 raise LeadtuiError(f"there is already a rep named {name!r}")
-            q.insert_rep(conn, name, "manager" if manager else "rep", (started or now.date()).isoformat(),
-                         hashed, clock.stamp(now))
+            q.insert_rep(
+                conn,
+                name,
+                "manager" if manager else "rep",
+                (started or now.date()).isoformat(),
+                hashed,
+                clock.stamp(now),
+            )
         return next(r for r in self.reps() if r["name"] == name)
 
     def approve(self, approval_id: int, rep: str | None, pin: str | None) -> Outcome:
@@ -66,12 +82,27 @@ class Managing(Base):
             phones = q.phones(conn, [lead["id"]])[lead["id"]]
             given = json.loads(row["inputs"])
             at = given.pop("at", None)
-            d = decide_status(self.playbook.status(row["status"]), lead, phones, requester, now, approved=True,
-                              appointment_at=self._parse_at(at, lead, phones) if at else None, rules=self.rules,
-                              dials_24h=lambda pid: q.dials_since(conn, pid, clock.stamp(now - timedelta(hours=24))),
-                              **given)
-            outcome = self._apply(conn, lead, phones, d, requester, now,
-                                  extra={"approval": approval_id, "approved_by": manager.name})
+            d = decide_status(
+                self.playbook.status(row["status"]),
+                lead,
+                phones,
+                requester,
+                now,
+                approved=True,
+                appointment_at=self._parse_at(at, lead, phones) if at else None,
+                rules=self.rules,
+                dials_24h=lambda pid: q.dials_since(conn, pid, clock.stamp(now - timedelta(hours=24))),
+                **given,
+            )
+            outcome = self._apply(
+                conn,
+                lead,
+                phones,
+                d,
+                requester,
+                now,
+                extra={"approval": approval_id, "approved_by": manager.name},
+            )
             q.decide_approval(conn, approval_id, "approved", manager.name, clock.stamp(now))
         outcome.message = f"approval #{approval_id} approved: {outcome.message}"
         return outcome
@@ -86,8 +117,15 @@ class Managing(Base):
             manager = check(conn)
             row = self._pending(conn, approval_id)
             q.decide_approval(conn, approval_id, "rejected", manager.name, clock.stamp(now), why.strip())
-            event_id = self._event(conn, now, lead_id=row["lead_id"], rep=manager.name, kind="approval_rejected",
-                                   status=row["status"], data={"approval": approval_id, "for": row["rep"], "why": why.strip()})
+            event_id = self._event(
+                conn,
+                now,
+                lead_id=row["lead_id"],
+                rep=manager.name,
+                kind="approval_rejected",
+                status=row["status"],
+                data={"approval": approval_id, "for": row["rep"], "why": why.strip()},
+            )
         return Outcome(row["lead_id"], f"approval #{approval_id} rejected", event_id)
 
     def _pending(self, conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row:
@@ -117,4 +155,3 @@ class Managing(Base):
         restore = d.fields
         label = self.playbook.status(restore["status"]).label
         return Outcome(lead_id, f"lead {lead_id} revived as {label}", event_id)
-

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
@@ -30,17 +30,33 @@ class Reads(Base):
             self._may_see(conn, row, viewer)
             out = lead_json(self.playbook, row, q.phones(conn, [lead_id])[lead_id])
             held = reservations.of_lead(conn, lead_id, clock.stamp(self.now()))
-            out["reserved"] = None if held is None else {
-                "rep": held["rep"], "station": held["station"], "since": held["since"], "until": held["until"],
-                "here": held["station"] == self.station}
+            out["reserved"] = (
+                None
+                if held is None
+                else {
+                    "rep": held["rep"],
+                    "station": held["station"],
+                    "since": held["since"],
+                    "until": held["until"],
+                    "here": held["station"] == self.station,
+                }
+            )
             if events:
                 undone = q.undone_ids(conn, lead_id)
                 out["events"] = [event_json(e, undone) for e in q.events(conn, lead_id)]
         return out
 
     def search(
-        self, rep: str | None = None, *, status: str | None = None, pool: bool = False, owner: str | None = None,
-        text: str | None = None, dead: bool = False, limit: int | None = None, after: int = 0,
+        self,
+        rep: str | None = None,
+        *,
+        status: str | None = None,
+        pool: bool = False,
+        owner: str | None = None,
+        text: str | None = None,
+        dead: bool = False,
+        limit: int | None = None,
+        after: int = 0,
         statuses: Iterable[str] = (),
     ) -> list[dict]:
         """Leads as `rep` may see them: the pool and their own (a manager, or no rep: all); by id after `after`."""
@@ -55,12 +71,24 @@ class Reads(Base):
                 raise Refused("only a manager sees another rep's leads (W14)")
             if owner and q.rep(conn, owner) is None:
                 raise LeadtuiError(f"no rep named {owner!r}")
-            rows = q.search(conn, visible_to=visible_to, status=status, pool=pool, owner=owner,
-                            text=text, dead=dead, limit=limit, after=after, statuses=statuses)
+            rows = q.search(
+                conn,
+                visible_to=visible_to,
+                status=status,
+                pool=pool,
+                owner=owner,
+                text=text,
+                dead=dead,
+                limit=limit,
+                after=after,
+                statuses=statuses,
+            )
             phones = q.phones(conn, [r["id"] for r in rows])
         return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
 
-    def queue(self, rep: str, cursor: tuple[str, int] = ("due", 0), limit: int = 100) -> tuple[list[dict], tuple | None]:
+    def queue(
+        self, rep: str, cursor: tuple[str, int] = ("due", 0), limit: int = 100
+    ) -> tuple[list[dict], tuple | None]:
         """One page of the rep's call queue and the cursor of the next page (None at the end).
 
         In order: due follow-ups and today's appointments (cursor ("due", 0)), the rep's other leads
@@ -75,7 +103,10 @@ class Reads(Base):
         with self.db.read() as conn:
             actor = self._actor(conn, rep)
             if phase == "due":
-                rows, more = q.queue_due(conn, actor.name, clock.stamp(now), day, DUE_MAX, is_open, elsewhere), ("mine", 0)
+                rows, more = (
+                    q.queue_due(conn, actor.name, clock.stamp(now), day, DUE_MAX, is_open, elsewhere),
+                    ("mine", 0),
+                )
             elif phase == "mine":
                 rows = q.queue_mine(conn, actor.name, day, after, limit, is_open, elsewhere)
                 more = ("mine", rows[-1]["id"]) if len(rows) == limit else ("pool", 0)
@@ -138,7 +169,11 @@ class Reads(Base):
         elif lead["owner"] and lead["owner"].lower() != rep.lower():
             why = f"taken by {lead['owner']}"
         elif held and not held["here"]:
-            why = f"on {held['rep']}'s screen" if held["rep"].lower() != rep.lower() else "open at another station of yours"
+            why = (
+                f"on {held['rep']}'s screen"
+                if held["rep"].lower() != rep.lower()
+                else "open at another station of yours"
+            )
         else:
             why = self.why_not(lead_id) or "no longer in this list"
         return {**lead, "gone": why}
@@ -155,7 +190,9 @@ class Reads(Base):
 
     def group_counts(self, rep: str | None = None) -> dict[str, int]:
         by_status = self.counts(rep)
-        return {g.id: sum(by_status[s.id] for s in self.playbook.in_group(g.id)) for g in self.playbook.groups}
+        return {
+            g.id: sum(by_status[s.id] for s in self.playbook.in_group(g.id)) for g in self.playbook.groups
+        }
 
     def other_properties(self, lead_id: int) -> list[dict]:
         """W11: the owner's other properties (same owner and mailing address, or a shared phone)."""
@@ -180,7 +217,10 @@ class Reads(Base):
             rows = q.kpi_events(conn, day, rep, since)
         table: dict[tuple[str, str], dict] = {}
         for row in rows:
-            entry = table.setdefault((row["rep"], row["day"]), {"rep": row["rep"], "day": row["day"], **dict.fromkeys(KPI_COUNTERS, 0)})
+            entry = table.setdefault(
+                (row["rep"], row["day"]),
+                {"rep": row["rep"], "day": row["day"], **dict.fromkeys(KPI_COUNTERS, 0)},
+            )
             for counter in row["kpi"].split(","):
                 entry[counter] += 1
         return [table[k] for k in sorted(table)]
@@ -188,28 +228,52 @@ class Reads(Base):
     def reps(self) -> list[dict]:
         with self.db.read() as conn:
             rows = q.reps(conn)
-        return [{"name": r["name"], "role": r["role"], "manager": r["role"] == "manager",
-                 "started": r["started"], "active": bool(r["active"]), "has_pin": r["pin_hash"] is not None} for r in rows]
+        return [
+            {
+                "name": r["name"],
+                "role": r["role"],
+                "manager": r["role"] == "manager",
+                "started": r["started"],
+                "active": bool(r["active"]),
+                "has_pin": r["pin_hash"] is not None,
+            }
+            for r in rows
+        ]
 
     def _may_see(self, conn, lead, viewer: str | None) -> None:
         visible_to = self._visible_to(self._viewer(conn, viewer))
         if visible_to and lead["owner"] and lead["owner"].lower() != visible_to.lower():
-            raise Refused(f"lead {lead['id']} is held by {lead['owner']}: only they and managers see it (W14)")
+            raise Refused(
+                f"lead {lead['id']} is held by {lead['owner']}: only they and managers see it (W14)"
+            )
 
     def visible_to(self, viewer: str | None) -> str | None:
         """The rep whose view limits what `viewer` sees (None: everything, for a manager or no rep)."""
         with self.db.read() as conn:
             return self._visible_to(self._viewer(conn, viewer))
 
-    def outbox(self, states: Iterable[str] = (), lead_id: int | None = None, viewer: str | None = None) -> list[dict]:
+    def outbox(
+        self, states: Iterable[str] = (), lead_id: int | None = None, viewer: str | None = None
+    ) -> list[dict]:
         """Actions, as `viewer` may see them (W14: on the pool's leads and their own; a manager all)."""
         with self.db.read() as conn:
             if lead_id is not None:
                 self._may_see(conn, self._lead(conn, lead_id), viewer)
             rows = q.actions(conn, states, lead_id, self._visible_to(self._viewer(conn, viewer)))
-        return [{"id": r["id"], "lead_id": r["lead_id"], "action": r["action"], "state": r["state"],
-                 "attempts": r["attempts"], "created_at": r["created_at"], "due_at": r["due_at"],
-                 "idempotency_key": r["idempotency_key"], "last_error": r["last_error"]} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "lead_id": r["lead_id"],
+                "action": r["action"],
+                "state": r["state"],
+                "attempts": r["attempts"],
+                "created_at": r["created_at"],
+                "due_at": r["due_at"],
+                "idempotency_key": r["idempotency_key"],
+                "last_error": r["last_error"],
+            }
+            for r in rows
+        ]
 
     def approvals(self, rep: str, *, all_states: bool = False) -> list[dict]:
         """Pending approvals; a manager sees everyone's, a rep only their own (with the why of a rejection)."""
@@ -219,9 +283,20 @@ class Reads(Base):
             if not actor.manager and not all_states:
                 states = ("pending", "rejected")
             rows = q.approvals(conn, states=states, rep_name=None if actor.manager else actor.name)
-        return [{"id": r["id"], "lead_id": r["lead_id"], "rep": r["rep"], "status": r["status"], "state": r["state"],
-                 "requested_at": r["requested_at"], "decided_by": r["decided_by"], "decided_at": r["decided_at"],
-                 "why": r["why"]} for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "lead_id": r["lead_id"],
+                "rep": r["rep"],
+                "status": r["status"],
+                "state": r["state"],
+                "requested_at": r["requested_at"],
+                "decided_by": r["decided_by"],
+                "decided_at": r["decided_at"],
+                "why": r["why"],
+            }
+            for r in rows
+        ]
 
     def replies(self) -> list[dict]:
         with self.db.read() as conn:
@@ -232,5 +307,15 @@ class Reads(Base):
         """F2: which station has which lead on screen, until when (for managers and `leadtui reservations`)."""
         with self.db.read() as conn:
             rows = reservations.live(conn, clock.stamp(self.now()))
-        return [{"lead_id": r["lead_id"], "owner_name": r["owner_name"], "owner": r["owner"], "rep": r["rep"],
-                 "station": r["station"], "since": r["since"], "until": r["until"]} for r in rows]
+        return [
+            {
+                "lead_id": r["lead_id"],
+                "owner_name": r["owner_name"],
+                "owner": r["owner"],
+                "rep": r["rep"],
+                "station": r["station"],
+                "since": r["since"],
+                "until": r["until"],
+            }
+            for r in rows
+        ]

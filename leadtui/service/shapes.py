@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from leadtui.core.calling import resolve_zone
 from leadtui.core.playbook import Playbook
@@ -25,25 +26,55 @@ def lead_json(playbook: Playbook, row: sqlite3.Row, phones: list[sqlite3.Row]) -
         label, group, symbol = row["status"], "grey", "?"
     cur = row["cur_phone"]
     return {
-        "id": row["id"], "owner_name": row["owner_name"], "address": row["address"],
-        "city": row["city"], "state": row["state"], "zip": row["zip"],
-        "mailing_address": row["mailing_address"], "mailing_city": row["mailing_city"],
-        "mailing_state": row["mailing_state"], "mailing_zip": row["mailing_zip"],
-        "apn": row["apn"], "county": row["county"], "emails": json.loads(row["emails"]),
-        "source_list": row["source_list"], "source_status": row["source_status"],
-        "status": row["status"], "status_label": label, "group": group, "symbol": symbol,
-        "owner": row["owner"], "hold_until": row["hold_until"], "next_call_at": row["next_call_at"],
-        "appointment_at": row["appointment_at"], "offer_amount": row["offer_amount"],
-        "contract_path": row["contract_path"], "followup_requested_at": row["followup_requested_at"],
-        "dead": bool(row["dead"]), "notes": row["notes"],
-        "current_phone": cur, "dial_run": row["dial_run"], "zone": zone_of(row, phones),
-        "phones": [{
-            "position": p["position"], "number": p["number"], "type": p["type"], "dnc": bool(p["dnc"]),
-            "litigator": bool(p["litigator"]), "bad": bool(p["bad"]), "wrong_reports": p["wrong_reports"],
-            "tz": p["tz"], "current": p["position"] == cur,
-        } for p in phones],
-        "created_at": row["created_at"], "updated_at": row["updated_at"],
+        "id": row["id"],
+        "owner_name": row["owner_name"],
+        "address": row["address"],
+        "city": row["city"],
+        "state": row["state"],
+        "zip": row["zip"],
+        "mailing_address": row["mailing_address"],
+        "mailing_city": row["mailing_city"],
+        "mailing_state": row["mailing_state"],
+        "mailing_zip": row["mailing_zip"],
+        "apn": row["apn"],
+        "county": row["county"],
+        "emails": json.loads(row["emails"]),
+        "source_list": row["source_list"],
+        "source_status": row["source_status"],
+        "status": row["status"],
+        "status_label": label,
+        "group": group,
+        "symbol": symbol,
+        "owner": row["owner"],
+        "hold_until": row["hold_until"],
+        "next_call_at": row["next_call_at"],
+        "appointment_at": row["appointment_at"],
+        "offer_amount": row["offer_amount"],
+        "contract_path": row["contract_path"],
+        "followup_requested_at": row["followup_requested_at"],
+        "dead": bool(row["dead"]),
+        "notes": row["notes"],
+        "current_phone": cur,
+        "dial_run": row["dial_run"],
+        "zone": zone_of(row, phones),
+        "phones": [
+            {
+                "position": p["position"],
+                "number": p["number"],
+                "type": p["type"],
+                "dnc": bool(p["dnc"]),
+                "litigator": bool(p["litigator"]),
+                "bad": bool(p["bad"]),
+                "wrong_reports": p["wrong_reports"],
+                "tz": p["tz"],
+                "current": p["position"] == cur,
+            }
+            for p in phones
+        ],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
+
 
 def event_json(row: sqlite3.Row, undone: set[int]) -> dict:
     out = {"id": row["id"], "at": row["at"], "rep": row["rep"], "kind": row["kind"]}
@@ -58,4 +89,3 @@ def event_json(row: sqlite3.Row, undone: set[int]) -> dict:
         out["undoes"] = row["undoes"]
     out["undone"] = row["id"] in undone
     return out
-

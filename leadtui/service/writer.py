@@ -13,8 +13,9 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from leadtui.core.decide import Seen
 from leadtui.errors import Busy, LeadtuiError
@@ -26,7 +27,9 @@ RETRY_SECONDS = 0.02  # a busy database is tried again this often
 class Job:
     lead_id: int | None
     call: Callable[[Any, Seen | None], Any]  # (service, seen) -> Outcome
-    done: Callable[[Any, dict | None], None]  # (Outcome or LeadtuiError, the lead after) on the screen's thread
+    done: Callable[
+        [Any, dict | None], None
+    ]  # (Outcome or LeadtuiError, the lead after) on the screen's thread
     seen: Seen | None = None
     chained: bool = False  # pressed while earlier keys on this lead were pending
     reserve: bool = False  # a reservation: dropped when a newer one is queued behind it
@@ -35,8 +38,12 @@ class Job:
 class Writer:
     """One per station, with a Service (and so a connection) of its own, used only on its thread."""
 
-    def __init__(self, svc: Any, post: Callable[[Callable[[], None]], None],
-                 waiting: Callable[[int | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        svc: Any,
+        post: Callable[[Callable[[], None]], None],
+        waiting: Callable[[int | None], None] | None = None,
+    ) -> None:
         self.svc = svc
         self._post = post
         self._waiting = waiting or (lambda lead_id: None)

@@ -35,8 +35,9 @@ the connection's page cache for the load (`PRAGMA cache_size = -262144`,
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from leadtui.store.queries import LEAD_COLUMNS, PHONE_COLUMNS
 

@@ -21,9 +21,9 @@ import sqlite3
 import struct
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from leadtui.errors import Busy, LeadtuiError
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
@@ -34,13 +34,17 @@ except ImportError:  # not a POSIX system: no gate, SQLite's own busy handler on
     fcntl = None  # type: ignore[assignment]
 
 DEFAULT_BUSY_MS = 5000
-FILE_MODE = 0o600  # a new database: its owner only (a group-shared floor: see README, "Who can read the floor")
+FILE_MODE = (
+    0o600  # a new database: its owner only (a group-shared floor: see README, "Who can read the floor")
+)
 GAP = 0.05  # seconds a long job leaves the write lock free between transactions: see make_way
 SLICE = 0.045  # seconds a background job's transaction should hold the write lock at most (F4)
 POLL = 0.0005  # seconds between a waiting writer's tries at the gate
 DEFER = 0.1  # seconds a background transaction lets waiting stations go first, at most
 AUTOCHECKPOINT = 1000  # WAL pages from which SQLite checkpoints at COMMIT (its default; off while a job runs)
-JOB_CHECKPOINT = 4000  # pages waiting from which a job's checkpointer copies them back (pages a batch rewrites go once)
+JOB_CHECKPOINT = (
+    4000  # pages waiting from which a job's checkpointer copies them back (pages a batch rewrites go once)
+)
 JOB_WAL_RESTART = 16000  # pages long, the WAL is started over by a job (it waits for its checkpointer first)
 RESTART_BACKLOG = 200  # pages waiting at most for a job's transaction to copy them back first (~1-2 ms)
 
@@ -102,7 +106,9 @@ class Gate:
             try:
                 info = os.stat(self.database)
                 try:
-                    fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, info.st_mode & 0o666)
+                    fd = os.open(
+                        self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, info.st_mode & 0o666
+                    )
                     try:  # the umask must not narrow it, and root makes it its owner's, as SQLite does its -wal
                         os.fchmod(fd, info.st_mode & 0o666)
                         if os.geteuid() == 0:
@@ -306,7 +312,9 @@ class Database:
             else:
                 self._leave_checkpoints_to_jobs(gate)
         try:
-            if gate is not None and waited:  # what is left of the busy timeout, for writers the gate doesn't see
+            if (
+                gate is not None and waited
+            ):  # what is left of the busy timeout, for writers the gate doesn't see
                 self.conn.execute(f"PRAGMA busy_timeout = {max(1, self.busy_ms - waited)}")
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
@@ -452,8 +460,13 @@ def _busy_ms(busy_timeout_ms: int | None) -> int:
 Notice = Callable[[str], None]  # told of slow work before it starts
 
 
-def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | None = None,
-            notice: Notice | None = None) -> Database:
+def connect(
+    path: Path | str,
+    *,
+    create: bool = False,
+    busy_timeout_ms: int | None = None,
+    notice: Notice | None = None,
+) -> Database:
     """Open (or with `create`, make) a leadtui database and bring its schema up to date."""
     path = Path(path)
     if not create and not path.exists():
@@ -475,7 +488,10 @@ def connect(path: Path | str, *, create: bool = False, busy_timeout_ms: int | No
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA busy_timeout = {busy}")
-        app_id, version = conn.execute("PRAGMA application_id").fetchone()[0], conn.execute("PRAGMA user_version").fetchone()[0]
+        app_id, version = (
+            conn.execute("PRAGMA application_id").fetchone()[0],
+            conn.execute("PRAGMA user_version").fetchone()[0],
+        )
         if app_id != APPLICATION_ID:
             empty = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
             if not (create and empty):
@@ -538,7 +554,9 @@ def backup_to(source: Path | str, target: Path) -> int:
     tmp = target.with_name(target.name + ".partial")
     try:
         tmp.unlink(missing_ok=True)
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE))  # private, like the floor
+        os.close(
+            os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+        )  # private, like the floor
         out = sqlite3.connect(tmp)
         try:
             db.conn.backup(out, pages=1024)

@@ -24,12 +24,14 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 from zlib import adler32, crc32
 
-from leadtui.store.lease import NAME as LEASE, Lease, held
+from leadtui.store.lease import NAME as LEASE
+from leadtui.store.lease import Lease, held
 from leadtui.store.queries import insert_event
 
 PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz")
@@ -53,7 +55,9 @@ def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
 def key_hashes(county: str | None, apn: str | None, address_key: str | None) -> tuple[int | None, int | None]:
     """A lead's parcel and address keys as 63-bit hashes (None where it has no such key), the
     same in every process (unlike `hash`): an import's reading processes compute them."""
-    return _hash(f"p{county or ''}\x1f{apn}") if apn else None, _hash(f"a{address_key}") if address_key else None
+    return _hash(f"p{county or ''}\x1f{apn}") if apn else None, _hash(
+        f"a{address_key}"
+    ) if address_key else None
 
 
 def _hash(key: str) -> int:
@@ -79,9 +83,13 @@ class Slots:
             conn.execute("PRAGMA journal_mode = OFF")
             conn.execute("PRAGMA synchronous = OFF")
             conn.execute(f"CREATE TABLE leads(seq INTEGER PRIMARY KEY, {', '.join(self.columns + HASHES)})")
-            conn.execute(f"CREATE TABLE phones(seq INTEGER, {', '.join(PHONE_ROW)}, PRIMARY KEY (seq, position)) WITHOUT ROWID")
+            conn.execute(
+                f"CREATE TABLE phones(seq INTEGER, {', '.join(PHONE_ROW)}, PRIMARY KEY (seq, position)) WITHOUT ROWID"
+            )
             self._conns.append(conn)
-        self._lead_sql = f"INSERT INTO leads VALUES ({', '.join('?' * (len(self.columns) + len(HASHES) + 1))})"
+        self._lead_sql = (
+            f"INSERT INTO leads VALUES ({', '.join('?' * (len(self.columns) + len(HASHES) + 1))})"
+        )
         self._phone_sql = f"INSERT INTO phones VALUES ({', '.join('?' * (len(PHONE_ROW) + 1))})"
 
     def path(self, slot: int) -> str:
@@ -133,9 +141,12 @@ def sweep_dead(folder: Path) -> None:
 @contextmanager
 def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
     """`conn` (the floor's database) reads a batch's slot file as schema `stage`, outside any transaction."""
-    for table in ("import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)", "import_fresh(id INTEGER PRIMARY KEY, seq INTEGER)",
-                  "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID",
-                  "import_keys(h INTEGER, lead_id INTEGER, PRIMARY KEY (h, lead_id)) WITHOUT ROWID"):
+    for table in (
+        "import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)",
+        "import_fresh(id INTEGER PRIMARY KEY, seq INTEGER)",
+        "import_seen(key TEXT PRIMARY KEY) WITHOUT ROWID",
+        "import_keys(h INTEGER, lead_id INTEGER, PRIMARY KEY (h, lead_id)) WITHOUT ROWID",
+    ):
         conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
     conn.execute("ATTACH DATABASE ? AS stage", (batch,))
     try:
@@ -156,7 +167,10 @@ def _match(conn: sqlite3.Connection, keyed: bool = False) -> None:
     """temp.import_hits: each staged row and the stored lead it is (NULL: a new property),
     found through the database's indexes or, `keyed`, through temp.import_keys."""
     if keyed:  # the first lead is the key's first, in its primary key's order: no sort per row
-        via, first = "temp.import_keys k JOIN main.leads l ON l.id = k.lead_id WHERE k.h = s.{} AND", "k.lead_id"
+        via, first = (
+            "temp.import_keys k JOIN main.leads l ON l.id = k.lead_id WHERE k.h = s.{} AND",
+            "k.lead_id",
+        )
     else:
         via, first = "main.leads l WHERE", "l.id"
     conn.execute("DELETE FROM temp.import_hits")
@@ -165,15 +179,20 @@ def _match(conn: sqlite3.Connection, keyed: bool = False) -> None:
         f" (SELECT l.id FROM {via.format('parcel_h')} s.apn IS NOT NULL AND l.apn = s.apn AND l.county IS s.county"
         f"  ORDER BY {first} LIMIT 1),"
         f" (SELECT l.id FROM {via.format('address_h')} l.address_key = s.address_key ORDER BY {first} LIMIT 1))"
-        " FROM stage.leads s")
+        " FROM stage.leads s"
+    )
 
 
 def _key(conn: sqlite3.Connection, since: int) -> None:
     """Into temp.import_keys, the keys of leads from id `since` on that the import did not store
     (added by hand meanwhile: rare). The import's own go in as it stores them."""
-    rows = conn.execute("SELECT id, county, apn, address_key FROM main.leads WHERE id >= ?", (since,)).fetchall()
-    conn.executemany("INSERT OR IGNORE INTO temp.import_keys VALUES (?, ?)",
-                     [(h, row[0]) for row in rows for h in key_hashes(*row[1:]) if h is not None])
+    rows = conn.execute(
+        "SELECT id, county, apn, address_key FROM main.leads WHERE id >= ?", (since,)
+    ).fetchall()
+    conn.executemany(
+        "INSERT OR IGNORE INTO temp.import_keys VALUES (?, ?)",
+        [(h, row[0]) for row in rows for h in key_hashes(*row[1:]) if h is not None],
+    )
 
 
 def count_new(conn: sqlite3.Connection) -> int:
@@ -189,12 +208,14 @@ def count_new(conn: sqlite3.Connection) -> int:
     ).fetchone()[0]
     conn.execute(
         f"INSERT OR IGNORE INTO temp.import_seen SELECT {_PARCEL.format('')} FROM stage.leads"
-        f" WHERE apn IS NOT NULL UNION ALL SELECT 'a' || address_key FROM stage.leads WHERE address_key IS NOT NULL")
+        f" WHERE apn IS NOT NULL UNION ALL SELECT 'a' || address_key FROM stage.leads WHERE address_key IS NOT NULL"
+    )
     return new
 
 
-def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[str, Any],
-                keyed_from: int | None = None) -> tuple[range, int]:
+def write_batch(
+    conn: sqlite3.Connection, columns: Sequence[str], extra: dict[str, Any], keyed_from: int | None = None
+) -> tuple[range, int]:
     """Store one staged batch in the caller's write transaction: new leads (with `extra` column
     values, e.g. status and times) and their phones, new phones and flags for matched leads.
     A first load passes `keyed_from`, the id from which temp.import_keys may lack leads (the
@@ -207,22 +228,32 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
     # The new rows, numbered from 1 in the file's order (an emptied table's rowids start at 1,
     # cheaper than a window function): row f becomes lead `shift + f.id`.
     conn.execute("DELETE FROM temp.import_fresh")
-    conn.execute("INSERT INTO temp.import_fresh(seq) SELECT seq FROM temp.import_hits WHERE lead_id IS NULL ORDER BY seq")
+    conn.execute(
+        "INSERT INTO temp.import_fresh(seq) SELECT seq FROM temp.import_hits WHERE lead_id IS NULL ORDER BY seq"
+    )
     fresh, shift = conn.execute("SELECT changes()").fetchone()[0], start - 1
     names = ", ".join(columns)
     marks = ", ".join("?" * len(extra))
-    conn.execute(f"INSERT INTO main.leads(id, {names}, {', '.join(extra)})"
-                 f" SELECT ? + f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
-                 f" FROM temp.import_fresh f CROSS JOIN stage.leads s ON s.seq = f.seq ORDER BY f.id",
-                 (shift, *extra.values()))
+    conn.execute(
+        f"INSERT INTO main.leads(id, {names}, {', '.join(extra)})"
+        f" SELECT ? + f.id, {', '.join(f's.{c}' for c in columns)}, {marks}"
+        f" FROM temp.import_fresh f CROSS JOIN stage.leads s ON s.seq = f.seq ORDER BY f.id",
+        (shift, *extra.values()),
+    )
     if keyed:
-        conn.execute("INSERT OR IGNORE INTO temp.import_keys SELECT h, ? + id FROM (SELECT s.parcel_h AS h, f.id"
-                     " FROM temp.import_fresh f JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id"
-                     " FROM temp.import_fresh f JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL ORDER BY h", (shift,))
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.import_keys SELECT h, ? + id FROM (SELECT s.parcel_h AS h, f.id"
+            " FROM temp.import_fresh f JOIN stage.leads s USING (seq) UNION ALL SELECT s.address_h, f.id"
+            " FROM temp.import_fresh f JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL ORDER BY h",
+            (shift,),
+        )
     phone_cols = ", ".join(PHONE_ROW)
-    conn.execute(f"INSERT INTO main.phones(lead_id, {phone_cols})"
-                 f" SELECT ? + f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
-                 f" FROM temp.import_fresh f CROSS JOIN stage.phones p ON p.seq = f.seq ORDER BY f.id, p.position", (shift,))
+    conn.execute(
+        f"INSERT INTO main.phones(lead_id, {phone_cols})"
+        f" SELECT ? + f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
+        f" FROM temp.import_fresh f CROSS JOIN stage.phones p ON p.seq = f.seq ORDER BY f.id, p.position",
+        (shift,),
+    )
     # Matched leads: flags first (onto phones they already have), then the phones they lack.
     # (CROSS JOIN: the few matched rows lead, rather than a lookup for every staged phone.)
     conn.execute(
@@ -231,7 +262,8 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
         "       FROM temp.import_hits h CROSS JOIN stage.phones p ON p.seq = h.seq WHERE h.lead_id IS NOT NULL"
         "       GROUP BY h.lead_id, p.number) AS m"
         " WHERE phones.lead_id = m.lead_id AND phones.number = m.number"
-        " AND (m.dnc > phones.dnc OR m.lit > phones.litigator)")
+        " AND (m.dnc > phones.dnc OR m.lit > phones.litigator)"
+    )
     conn.execute(
         f"INSERT INTO main.phones(lead_id, {phone_cols})"
         f" SELECT lead_id, last + row_number() OVER (PARTITION BY lead_id ORDER BY seq, position),"
@@ -241,7 +273,8 @@ def write_batch(conn: sqlite3.Connection, columns: Sequence[str], extra: dict[st
         f"  FROM temp.import_hits h CROSS JOIN stage.phones p ON p.seq = h.seq"
         f"  WHERE h.lead_id IS NOT NULL"
         f"  AND NOT EXISTS (SELECT 1 FROM main.phones x WHERE x.lead_id = h.lead_id AND x.number = p.number))"
-        f" WHERE nth = 1 ORDER BY lead_id")
+        f" WHERE nth = 1 ORDER BY lead_id"
+    )
     added = conn.execute("SELECT changes()").fetchone()[0]
     return range(start, start + fresh), added
 

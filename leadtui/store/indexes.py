@@ -31,14 +31,18 @@ from leadtui.store.lease import held
 MARK = "deferred_by_import"  # meta key: {"scratch": folder, "sql": {name: CREATE ...}, "searched": last id}
 INDEXES = ("leads_parcel", "leads_address_key", "leads_owner_key", "phones_number")  # built in this order
 TRIGGERS = ("leads_fts_insert", "leads_fts_update", "leads_fts_delete")
-CACHE_KIB = 4 * 1024  # page cache while building: the sorts run in it (the four at 1M leads: 4 MiB 3.9 s, 30 MB; 32 MiB 5.6 s, 143 MB)
+CACHE_KIB = (
+    4 * 1024
+)  # page cache while building: the sorts run in it (the four at 1M leads: 4 MiB 3.9 s, 30 MB; 32 MiB 5.6 s, 143 MB)
 SORTERS = 2  # helper threads sorting for CREATE INDEX (none: 5.2 s at 4 MiB)
 SEARCHED = "id, owner_name, address, city, zip, source_status"  # leads_fts's rowid and columns
 FILL = 100_000  # leads put in search per transaction, during a first load and at its end: ~0.35 s of lock
 # at a million leads (filling 1M by 20k: 5.4 s, by 100k: 3.4 s)
-GUARD = ("CREATE TRIGGER leads_import_hold BEFORE UPDATE OF apn, county, address_key, owner_name, address, city,"
-         " zip, source_status ON leads BEGIN SELECT RAISE(ABORT, 'a lead list is being imported;"
-         " change names and addresses when it ends (a minute or so)'); END")
+GUARD = (
+    "CREATE TRIGGER leads_import_hold BEFORE UPDATE OF apn, county, address_key, owner_name, address, city,"
+    " zip, source_status ON leads BEGIN SELECT RAISE(ABORT, 'a lead list is being imported;"
+    " change names and addresses when it ends (a minute or so)'); END"
+)
 
 
 def _plan(conn: sqlite3.Connection) -> dict | None:
@@ -74,10 +78,16 @@ def defer(db: Database, scratch: Path) -> bool:
         if conn.execute("SELECT 1 FROM leads LIMIT 1").fetchone():
             return False
         names = (*INDEXES, *TRIGGERS)
-        sql = {row[0]: row[1] for row in conn.execute(
-            f"SELECT name, sql FROM sqlite_schema WHERE name IN ({', '.join('?' * len(names))})", names)}
-        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)",
-                     (MARK, json.dumps({"scratch": str(scratch), "sql": sql, "searched": 0})))
+        sql = {
+            row[0]: row[1]
+            for row in conn.execute(
+                f"SELECT name, sql FROM sqlite_schema WHERE name IN ({', '.join('?' * len(names))})", names
+            )
+        }
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?)",
+            (MARK, json.dumps({"scratch": str(scratch), "sql": sql, "searched": 0})),
+        )
         for name in INDEXES:
             conn.execute(f"DROP INDEX IF EXISTS {name}")
         for name in TRIGGERS:
@@ -144,11 +154,16 @@ def _search(conn: sqlite3.Connection, plan: dict, limit: int, whole: bool = Fals
     and the progress into `meta`; if `whole`, none unless `limit` are waiting. Returns how many went in."""
     if whole and (conn.execute("SELECT max(id) FROM leads").fetchone()[0] or 0) - plan["searched"] < limit:
         return 0  # (ids have no gaps: leads are never deleted)
-    last, count = conn.execute("SELECT max(id), count(*) FROM (SELECT id FROM leads WHERE id > ? ORDER BY id LIMIT ?)",
-                               (plan["searched"], limit)).fetchone()
+    last, count = conn.execute(
+        "SELECT max(id), count(*) FROM (SELECT id FROM leads WHERE id > ? ORDER BY id LIMIT ?)",
+        (plan["searched"], limit),
+    ).fetchone()
     if count:
-        conn.execute(f"INSERT INTO leads_fts(rowid, {SEARCHED.partition(', ')[2]})"
-                     f" SELECT {SEARCHED} FROM leads WHERE id > ? ORDER BY id LIMIT ?", (plan["searched"], limit))
+        conn.execute(
+            f"INSERT INTO leads_fts(rowid, {SEARCHED.partition(', ')[2]})"
+            f" SELECT {SEARCHED} FROM leads WHERE id > ? ORDER BY id LIMIT ?",
+            (plan["searched"], limit),
+        )
         plan["searched"] = last
         conn.execute("UPDATE meta SET value = ? WHERE key = ?", (json.dumps(plan), MARK))
     return count

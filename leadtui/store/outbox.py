@@ -17,10 +17,20 @@ OPEN = ("pending", "failed")  # states the worker may still deliver
 
 
 def _event(conn: sqlite3.Connection, row: sqlite3.Row, now: datetime, outcome: str, **data: object) -> None:
-    insert_event(conn, lead_id=row["lead_id"], at=clock.stamp(now), day=now.date().isoformat(), rep=None,
-                 kind=f"automation_{outcome}",
-                 data={"action": row["action"], "outbox": row["id"], "attempts": row["attempts"],
-                       **{k: v for k, v in data.items() if v is not None}})
+    insert_event(
+        conn,
+        lead_id=row["lead_id"],
+        at=clock.stamp(now),
+        day=now.date().isoformat(),
+        rep=None,
+        kind=f"automation_{outcome}",
+        data={
+            "action": row["action"],
+            "outbox": row["id"],
+            "attempts": row["attempts"],
+            **{k: v for k, v in data.items() if v is not None},
+        },
+    )
 
 
 def lease(conn: sqlite3.Connection, now: datetime, until: datetime) -> sqlite3.Row | None:
@@ -43,13 +53,17 @@ def lease(conn: sqlite3.Connection, now: datetime, until: datetime) -> sqlite3.R
                 "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ? RETURNING *",
                 (clock.stamp(until), row["id"]),
             ).fetchone()
-        conn.execute("UPDATE outbox SET state = 'cancelled', done_at = ?, lease_until = NULL,"
-                     " last_error = 'the lead is dead' WHERE id = ?", (stamp, row["id"]))
+        conn.execute(
+            "UPDATE outbox SET state = 'cancelled', done_at = ?, lease_until = NULL,"
+            " last_error = 'the lead is dead' WHERE id = ?",
+            (stamp, row["id"]),
+        )
         _event(conn, row, now, "cancelled", why="the lead is dead (W10)")
 
 
-def finish(conn: sqlite3.Connection, leased: sqlite3.Row, now: datetime, state: str, target: str,
-           detail: str | None) -> bool:
+def finish(
+    conn: sqlite3.Connection, leased: sqlite3.Row, now: datetime, state: str, target: str, detail: str | None
+) -> bool:
     """Record a delivery (`sent` or `logged`) under the lease that made it. False if the lease was lost.
 
     It went out, so it is recorded even if a cancel came while it was in flight.
@@ -57,15 +71,23 @@ def finish(conn: sqlite3.Connection, leased: sqlite3.Row, now: datetime, state: 
     was = conn.execute("SELECT state, attempts FROM outbox WHERE id = ?", (leased["id"],)).fetchone()
     if was["attempts"] != leased["attempts"] or was["state"] not in (*OPEN, "cancelled"):
         return False
-    row = conn.execute("UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL WHERE id = ? RETURNING *",
-                       (state, clock.stamp(now), leased["id"])).fetchone()
+    row = conn.execute(
+        "UPDATE outbox SET state = ?, done_at = ?, lease_until = NULL WHERE id = ? RETURNING *",
+        (state, clock.stamp(now), leased["id"]),
+    ).fetchone()
     late = "cancelled while in flight; it had already gone" if was["state"] == "cancelled" else None
     _event(conn, row, now, state, target=target, detail=detail, note=late)
     return True
 
 
-def fail(conn: sqlite3.Connection, leased: sqlite3.Row, now: datetime, error: str, target: str,
-         retry_at: datetime | None) -> str | None:
+def fail(
+    conn: sqlite3.Connection,
+    leased: sqlite3.Row,
+    now: datetime,
+    error: str,
+    target: str,
+    retry_at: datetime | None,
+) -> str | None:
     """Record a failed try: `failed` (due again at `retry_at`) or, without one, `dead`.
 
     Returns the new state, or None when the lease was lost or the action was cancelled meanwhile.
@@ -75,7 +97,15 @@ def fail(conn: sqlite3.Connection, leased: sqlite3.Row, now: datetime, error: st
         "UPDATE outbox SET state = ?, last_error = ?, due_at = COALESCE(?, due_at), lease_until = NULL,"
         " done_at = CASE WHEN ? = 'dead' THEN ? END"
         " WHERE id = ? AND attempts = ? AND state IN ('pending', 'failed') RETURNING *",
-        (state, error, retry_at and clock.stamp(retry_at), state, clock.stamp(now), leased["id"], leased["attempts"]),
+        (
+            state,
+            error,
+            retry_at and clock.stamp(retry_at),
+            state,
+            clock.stamp(now),
+            leased["id"],
+            leased["attempts"],
+        ),
     ).fetchone()
     if row is None:
         return None
@@ -85,15 +115,17 @@ def fail(conn: sqlite3.Connection, leased: sqlite3.Row, now: datetime, error: st
 
 def action(conn: sqlite3.Connection, action_id: int) -> sqlite3.Row | None:
     """One outbox row with its lead's `dead` flag."""
-    return conn.execute("SELECT o.*, l.dead FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE o.id = ?",
-                        (action_id,)).fetchone()
+    return conn.execute(
+        "SELECT o.*, l.dead FROM outbox o JOIN leads l ON l.id = o.lead_id WHERE o.id = ?", (action_id,)
+    ).fetchone()
 
 
 def retry(conn: sqlite3.Connection, row: sqlite3.Row, now: datetime, by: str | None) -> sqlite3.Row:
     """Put a dead (or failed) action back in line, due now, with its attempts reset."""
     fresh = conn.execute(
         "UPDATE outbox SET state = 'pending', attempts = 0, due_at = ?, lease_until = NULL, done_at = NULL"
-        " WHERE id = ? RETURNING *", (clock.stamp(now), row["id"]),
+        " WHERE id = ? RETURNING *",
+        (clock.stamp(now), row["id"]),
     ).fetchone()
     _event(conn, row, now, "retry", by=by, was=row["state"])
     return fresh

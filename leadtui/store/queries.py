@@ -5,20 +5,47 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from leadtui.store.reservations import RESERVED_ELSEWHERE
 
 # The lead fields a rule may change: events keep them before and after, undo restores them.
 STATE_FIELDS = (
-    "status", "owner", "hold_until", "next_call_at", "appointment_at", "offer_amount",
-    "contract_path", "followup_requested_at", "cur_phone", "dial_run", "dead",
+    "status",
+    "owner",
+    "hold_until",
+    "next_call_at",
+    "appointment_at",
+    "offer_amount",
+    "contract_path",
+    "followup_requested_at",
+    "cur_phone",
+    "dial_run",
+    "dead",
 )
 PHONE_STATE = ("bad", "wrong_reports")
 LEAD_COLUMNS = (
-    "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city",
-    "mailing_state", "mailing_zip", "apn", "county", "emails", "source_list", "source_status",
-    "owner_key", "address_key", "notes", "status", "created_at", "updated_at",
+    "owner_name",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "apn",
+    "county",
+    "emails",
+    "source_list",
+    "source_status",
+    "owner_key",
+    "address_key",
+    "notes",
+    "status",
+    "created_at",
+    "updated_at",
 )
 PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
 IsOpen = Callable[[str | None, str | None], bool]  # is it calling hours for (phone zone, state) now
@@ -36,16 +63,21 @@ def dumps(value: Any) -> str | None:
 
 # --- meta -------------------------------------------------------------------------------------
 
+
 def meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return row[0] if row else None
 
 
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
-    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
 
 
 # --- reps -------------------------------------------------------------------------------------
+
 
 def rep(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM reps WHERE name = ?", (name,)).fetchone()
@@ -56,7 +88,9 @@ def pin_failed(conn: sqlite3.Connection, name: str, tries: int, lock_until: str)
     return conn.execute(
         "UPDATE reps SET pin_failures = (pin_failures + 1) % ?, "
         "pin_locked_until = CASE WHEN pin_failures + 1 >= ? THEN ? ELSE pin_locked_until END "
-        "WHERE name = ? RETURNING pin_failures, pin_locked_until", (tries, tries, lock_until, name)).fetchone()
+        "WHERE name = ? RETURNING pin_failures, pin_locked_until",
+        (tries, tries, lock_until, name),
+    ).fetchone()
 
 
 def pin_passed(conn: sqlite3.Connection, name: str) -> None:
@@ -68,10 +102,15 @@ def reps(conn: sqlite3.Connection) -> list[sqlite3.Row]:
 
 
 def has_manager(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM reps WHERE role = 'manager' AND active = 1 LIMIT 1").fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM reps WHERE role = 'manager' AND active = 1 LIMIT 1").fetchone()
+        is not None
+    )
 
 
-def insert_rep(conn: sqlite3.Connection, name: str, role: str, started: str, pin_hash: str | None, now: str) -> None:
+def insert_rep(
+    conn: sqlite3.Connection, name: str, role: str, started: str, pin_hash: str | None, now: str
+) -> None:
     conn.execute(
         "INSERT INTO reps(name, role, started, pin_hash, created_at) VALUES (?, ?, ?, ?, ?)",
         (name, role, started, pin_hash, now),
@@ -79,6 +118,7 @@ def insert_rep(conn: sqlite3.Connection, name: str, role: str, started: str, pin
 
 
 # --- leads and phones ------------------------------------------------------------------------
+
 
 def lead(conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM leads WHERE id = ?", (lead_id,)).fetchone()
@@ -88,9 +128,11 @@ def phones(conn: sqlite3.Connection, lead_ids: Iterable[int]) -> dict[int, list[
     ids = list(lead_ids)
     out: dict[int, list[sqlite3.Row]] = {i: [] for i in ids}
     for chunk in range(0, len(ids), 500):
-        part = ids[chunk:chunk + 500]
+        part = ids[chunk : chunk + 500]
         marks = ",".join("?" * len(part))
-        for row in conn.execute(f"SELECT * FROM phones WHERE lead_id IN ({marks}) ORDER BY lead_id, position", part):
+        for row in conn.execute(
+            f"SELECT * FROM phones WHERE lead_id IN ({marks}) ORDER BY lead_id, position", part
+        ):
             out[row["lead_id"]].append(row)
     return out
 
@@ -105,7 +147,9 @@ def insert_lead(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
 
 
 def insert_phones(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
-    conn.executemany(f"INSERT INTO phones({', '.join(PHONE_COLUMNS)}) VALUES ({', '.join('?' * len(PHONE_COLUMNS))})", rows)
+    conn.executemany(
+        f"INSERT INTO phones({', '.join(PHONE_COLUMNS)}) VALUES ({', '.join('?' * len(PHONE_COLUMNS))})", rows
+    )
 
 
 def update_lead(conn: sqlite3.Connection, lead_id: int, fields: dict[str, Any], now: str) -> None:
@@ -128,7 +172,9 @@ def claim(conn: sqlite3.Connection, lead_id: int, rep_name: str, now: str) -> bo
     return row is not None
 
 
-def other_properties(conn: sqlite3.Connection, lead_row: sqlite3.Row, numbers: list[str]) -> list[sqlite3.Row]:
+def other_properties(
+    conn: sqlite3.Connection, lead_row: sqlite3.Row, numbers: list[str]
+) -> list[sqlite3.Row]:
     """Leads of the same owner (owner key) or sharing a phone, alive, other than this one."""
     marks = ",".join("?" * len(numbers)) or "NULL"
     return conn.execute(
@@ -140,8 +186,16 @@ def other_properties(conn: sqlite3.Connection, lead_row: sqlite3.Row, numbers: l
 
 
 def search(
-    conn: sqlite3.Connection, *, visible_to: str | None, status: str | None, pool: bool,
-    owner: str | None, text: str | None, dead: bool, limit: int | None, after: int = 0,
+    conn: sqlite3.Connection,
+    *,
+    visible_to: str | None,
+    status: str | None,
+    pool: bool,
+    owner: str | None,
+    text: str | None,
+    dead: bool,
+    limit: int | None,
+    after: int = 0,
     statuses: Iterable[str] = (),
 ) -> list[sqlite3.Row]:
     where, args = ["dead = ?", "id > ?"], [1 if dead else 0, after]
@@ -163,8 +217,10 @@ def search(
     if text:
         digits = "".join(ch for ch in text if ch.isdigit())
         if _PHONEISH.fullmatch(text.strip()) and len(digits) >= 4:
-            where.append("(id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
-                         " OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))")
+            where.append(
+                "(id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
+                " OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))"
+            )
             args += [fts_query(text), f"%{digits}%"]
         else:
             where.append("id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
@@ -189,20 +245,31 @@ def fts_query(text: str) -> str:
 
 # --- the queue (a window over SQL: pages by id, never every lead) ------------------------------
 
-_DIALABLE = "EXISTS (SELECT 1 FROM phones g WHERE g.lead_id = l.id AND g.bad = 0 AND g.dnc = 0 AND g.litigator = 0)"
+_DIALABLE = (
+    "EXISTS (SELECT 1 FROM phones g WHERE g.lead_id = l.id AND g.bad = 0 AND g.dnc = 0 AND g.litigator = 0)"
+)
 
 
 # zone_open(phone_zone, state): the caller's `is_open`, registered for the query that uses it.
-_OPEN = ("zone_open((SELECT p.tz FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
-         " ORDER BY p.position LIMIT 1), l.state)")
+_OPEN = (
+    "zone_open((SELECT p.tz FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
+    " ORDER BY p.position LIMIT 1), l.state)"
+)
 
 
 def _zone_open(conn: sqlite3.Connection, is_open: IsOpen) -> None:
     conn.create_function("zone_open", 2, is_open)
 
 
-def queue_due(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str, str],
-              limit: int, is_open: IsOpen, elsewhere: Elsewhere) -> list[sqlite3.Row]:
+def queue_due(
+    conn: sqlite3.Connection,
+    rep_name: str,
+    now: str,
+    day: tuple[str, str],
+    limit: int,
+    is_open: IsOpen,
+    elsewhere: Elsewhere,
+) -> list[sqlite3.Row]:
     """The rep's follow-ups due now and today's appointments, soonest first."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
@@ -213,8 +280,15 @@ def queue_due(conn: sqlite3.Connection, rep_name: str, now: str, day: tuple[str,
     return conn.execute(sql, [rep_name, now, rep_name, *day, *elsewhere, limit]).fetchall()
 
 
-def queue_mine(conn: sqlite3.Connection, rep_name: str, day: tuple[str, str], after: int, limit: int,
-               is_open: IsOpen, elsewhere: Elsewhere) -> list[sqlite3.Row]:
+def queue_mine(
+    conn: sqlite3.Connection,
+    rep_name: str,
+    day: tuple[str, str],
+    after: int,
+    limit: int,
+    is_open: IsOpen,
+    elsewhere: Elsewhere,
+) -> list[sqlite3.Row]:
     """The rep's other leads with no call scheduled, by id after `after` (the owner index gives that order)."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND l.owner = ? AND l.next_call_at IS NULL AND l.id > ?
@@ -223,8 +297,9 @@ def queue_mine(conn: sqlite3.Connection, rep_name: str, day: tuple[str, str], af
     return conn.execute(sql, [rep_name, after, *day, *elsewhere, limit]).fetchall()
 
 
-def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen,
-               elsewhere: Elsewhere) -> list[sqlite3.Row]:
+def queue_pool(
+    conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen, elsewhere: Elsewhere
+) -> list[sqlite3.Row]:
     """Pool leads that may be dialled now, by id after `after`."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
@@ -233,8 +308,9 @@ def queue_pool(conn: sqlite3.Connection, now: str, after: int, limit: int, is_op
     return conn.execute(sql, [after, now, *elsewhere, limit]).fetchall()
 
 
-def queue_left_out(conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int,
-                   is_open: IsOpen) -> list[sqlite3.Row]:
+def queue_left_out(
+    conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int, is_open: IsOpen
+) -> list[sqlite3.Row]:
     """Leads that may be out of the rep's queue (dead, another rep's, not callable now), by id."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id > ? AND (dead = 1 OR (owner IS NOT NULL AND owner != ?) OR next_call_at > ? OR NOT {_DIALABLE}
@@ -247,12 +323,16 @@ def data_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA data_version").fetchone()[0]
 
 
-def counts_by_status(conn: sqlite3.Connection, visible_to: str | None, include_dead: bool = False) -> dict[str, int]:
+def counts_by_status(
+    conn: sqlite3.Connection, visible_to: str | None, include_dead: bool = False
+) -> dict[str, int]:
     """Live leads per status (as `visible_to` may see them); with `include_dead`, killed ones too."""
     where, args = "dead = 0", []
     if visible_to is not None:
         where, args = "dead = 0 AND (owner IS NULL OR owner = ?)", [visible_to]
-    counts = dict(conn.execute(f"SELECT status, count(*) FROM leads WHERE {where} GROUP BY status", args).fetchall())
+    counts = dict(
+        conn.execute(f"SELECT status, count(*) FROM leads WHERE {where} GROUP BY status", args).fetchall()
+    )
     if include_dead:  # a killed lead has no owner: everyone may see it
         for status, n in conn.execute("SELECT status, count(*) FROM leads WHERE dead = 1 GROUP BY status"):
             counts[status] = counts.get(status, 0) + n
@@ -260,7 +340,9 @@ def counts_by_status(conn: sqlite3.Connection, visible_to: str | None, include_d
 
 
 def expired_holds(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM leads WHERE hold_until IS NOT NULL AND hold_until <= ? AND dead = 0", (now,)).fetchall()
+    return conn.execute(
+        "SELECT * FROM leads WHERE hold_until IS NOT NULL AND hold_until <= ? AND dead = 0", (now,)
+    ).fetchall()
 
 
 def agenda(conn: sqlite3.Connection, rep_name: str, since: str) -> list[sqlite3.Row]:
@@ -271,21 +353,49 @@ def agenda(conn: sqlite3.Connection, rep_name: str, since: str) -> list[sqlite3.
 
 
 def with_source_status(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT id, status, source_status FROM leads WHERE source_status IS NOT NULL AND dead = 0").fetchall()
+    return conn.execute(
+        "SELECT id, status, source_status FROM leads WHERE source_status IS NOT NULL AND dead = 0"
+    ).fetchall()
 
 
 # --- events -----------------------------------------------------------------------------------
 
+
 def insert_event(
-    conn: sqlite3.Connection, *, lead_id: int | None, at: str, day: str, rep: str | None, kind: str,
-    status: str | None = None, phone_id: int | None = None, dial: bool = False, kpi: Iterable[str] = (),
-    undoes: int | None = None, before: dict | None = None, after: dict | None = None, data: dict | None = None,
+    conn: sqlite3.Connection,
+    *,
+    lead_id: int | None,
+    at: str,
+    day: str,
+    rep: str | None,
+    kind: str,
+    status: str | None = None,
+    phone_id: int | None = None,
+    dial: bool = False,
+    kpi: Iterable[str] = (),
+    undoes: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    data: dict | None = None,
 ) -> int:
     cur = conn.execute(
         "INSERT INTO events(lead_id, at, day, rep, kind, status, phone_id, dial, kpi, undoes, before, after, data)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (lead_id, at, day, rep, kind, status, phone_id, int(dial), ",".join(kpi) or None, undoes,
-         dumps(before), dumps(after), dumps(data)),
+        (
+            lead_id,
+            at,
+            day,
+            rep,
+            kind,
+            status,
+            phone_id,
+            int(dial),
+            ",".join(kpi) or None,
+            undoes,
+            dumps(before),
+            dumps(after),
+            dumps(data),
+        ),
     )
     return cur.lastrowid
 
@@ -294,7 +404,9 @@ def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> 
     """A lead's timeline, oldest first (the last `limit` when given)."""
     if limit is None:
         return conn.execute("SELECT * FROM events WHERE lead_id = ? ORDER BY id", (lead_id,)).fetchall()
-    rows = conn.execute("SELECT * FROM events WHERE lead_id = ? ORDER BY id DESC LIMIT ?", (lead_id, limit)).fetchall()
+    rows = conn.execute(
+        "SELECT * FROM events WHERE lead_id = ? ORDER BY id DESC LIMIT ?", (lead_id, limit)
+    ).fetchall()
     return rows[::-1]
 
 
@@ -303,7 +415,12 @@ def last_event_at(conn: sqlite3.Connection) -> str | None:
 
 
 def undone_ids(conn: sqlite3.Connection, lead_id: int) -> set[int]:
-    return {r[0] for r in conn.execute("SELECT undoes FROM events WHERE lead_id = ? AND undoes IS NOT NULL", (lead_id,))}
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT undoes FROM events WHERE lead_id = ? AND undoes IS NOT NULL", (lead_id,)
+        )
+    }
 
 
 def dials_since(conn: sqlite3.Connection, phone_id: int, since: str) -> int:
@@ -314,7 +431,9 @@ def dials_since(conn: sqlite3.Connection, phone_id: int, since: str) -> int:
     ).fetchone()[0]
 
 
-def kpi_events(conn: sqlite3.Connection, day: str | None, rep_name: str | None, since: str | None = None) -> list[sqlite3.Row]:
+def kpi_events(
+    conn: sqlite3.Connection, day: str | None, rep_name: str | None, since: str | None = None
+) -> list[sqlite3.Row]:
     where, args = ["e.kpi IS NOT NULL", "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"], []
     if day:
         where.append("e.day = ?")
@@ -325,13 +444,23 @@ def kpi_events(conn: sqlite3.Connection, day: str | None, rep_name: str | None, 
     if rep_name:
         where.append("e.rep = ?")
         args.append(rep_name)
-    return conn.execute(f"SELECT e.rep, e.day, e.kpi FROM events e WHERE {' AND '.join(where)}", args).fetchall()
+    return conn.execute(
+        f"SELECT e.rep, e.day, e.kpi FROM events e WHERE {' AND '.join(where)}", args
+    ).fetchall()
 
 
 # --- outbox -----------------------------------------------------------------------------------
 
+
 def insert_action(
-    conn: sqlite3.Connection, *, lead_id: int, event_id: int, action: str, payload: dict, now: str, due: str,
+    conn: sqlite3.Connection,
+    *,
+    lead_id: int,
+    event_id: int,
+    action: str,
+    payload: dict,
+    now: str,
+    due: str,
 ) -> int:
     cur = conn.execute(
         "INSERT INTO outbox(lead_id, event_id, action, idempotency_key, created_at, due_at, payload)"
@@ -342,7 +471,11 @@ def insert_action(
 
 
 def cancel_actions(
-    conn: sqlite3.Connection, now: str, *, lead_id: int | None = None, event_id: int | None = None,
+    conn: sqlite3.Connection,
+    now: str,
+    *,
+    lead_id: int | None = None,
+    event_id: int | None = None,
 ) -> tuple[list[sqlite3.Row], list[Any]]:
     """Cancel a lead's (or an event's) actions that have not gone out: (cancelled, already went).
 
@@ -355,12 +488,18 @@ def cancel_actions(
         (now, value),
     ).fetchall()
     flying = [r for r in rows if r["lease_until"] and r["lease_until"] > now]
-    went = conn.execute(f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)).fetchall()
+    went = conn.execute(
+        f"SELECT * FROM outbox WHERE {column} = ? AND state IN ('sent', 'logged')", (value,)
+    ).fetchall()
     return rows, [*went, *({**dict(r), "state": "in flight", "done_at": None} for r in flying)]
 
 
-def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int | None = None,
-            visible_to: str | None = None) -> list[sqlite3.Row]:
+def actions(
+    conn: sqlite3.Connection,
+    states: Iterable[str] = (),
+    lead_id: int | None = None,
+    visible_to: str | None = None,
+) -> list[sqlite3.Row]:
     where, args = [], []
     if visible_to is not None:
         where.append("lead_id IN (SELECT id FROM leads WHERE owner IS NULL OR owner = ?)")
@@ -378,7 +517,17 @@ def actions(conn: sqlite3.Connection, states: Iterable[str] = (), lead_id: int |
 
 # --- approvals --------------------------------------------------------------------------------
 
-def insert_approval(conn: sqlite3.Connection, *, lead_id: int, rep_name: str, status: str, now: str, event_id: int, inputs: dict) -> int:
+
+def insert_approval(
+    conn: sqlite3.Connection,
+    *,
+    lead_id: int,
+    rep_name: str,
+    status: str,
+    now: str,
+    event_id: int,
+    inputs: dict,
+) -> int:
     cur = conn.execute(
         "INSERT INTO approvals(lead_id, rep, status, requested_at, event_id, inputs) VALUES (?, ?, ?, ?, ?, ?)",
         (lead_id, rep_name, status, now, event_id, dumps(inputs)),
@@ -388,12 +537,15 @@ def insert_approval(conn: sqlite3.Connection, *, lead_id: int, rep_name: str, st
 
 def pending_approval(conn: sqlite3.Connection, lead_id: int, rep_name: str) -> sqlite3.Row | None:
     """The rep's request on the lead still waiting for a manager, if any."""
-    return conn.execute("SELECT * FROM approvals WHERE lead_id = ? AND rep = ? AND state = 'pending'",
-                        (lead_id, rep_name)).fetchone()
+    return conn.execute(
+        "SELECT * FROM approvals WHERE lead_id = ? AND rep = ? AND state = 'pending'", (lead_id, rep_name)
+    ).fetchone()
 
 
 def events_after(conn: sqlite3.Connection, lead_id: int, event_id: int) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM events WHERE lead_id = ? AND id > ? ORDER BY id", (lead_id, event_id)).fetchall()
+    return conn.execute(
+        "SELECT * FROM events WHERE lead_id = ? AND id > ? ORDER BY id", (lead_id, event_id)
+    ).fetchall()
 
 
 def approval(conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row | None:
@@ -409,7 +561,9 @@ def approvals(conn: sqlite3.Connection, *, states: Iterable[str], rep_name: str 
     return conn.execute(f"SELECT * FROM approvals WHERE {' AND '.join(where)} ORDER BY id", args).fetchall()
 
 
-def decide_approval(conn: sqlite3.Connection, approval_id: int, state: str, by: str | None, now: str, why: str | None = None) -> None:
+def decide_approval(
+    conn: sqlite3.Connection, approval_id: int, state: str, by: str | None, now: str, why: str | None = None
+) -> None:
     conn.execute(
         "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, why = ? WHERE id = ?",
         (state, by, now, why, approval_id),
@@ -418,8 +572,12 @@ def decide_approval(conn: sqlite3.Connection, approval_id: int, state: str, by: 
 
 # --- drip replies -----------------------------------------------------------------------------
 
+
 def insert_reply(conn: sqlite3.Connection, number: str, body: str, received_at: str) -> int | None:
-    row = conn.execute("SELECT lead_id FROM phones p JOIN leads l ON l.id = p.lead_id WHERE p.number = ? ORDER BY l.dead, l.id LIMIT 1", (number,)).fetchone()
+    row = conn.execute(
+        "SELECT lead_id FROM phones p JOIN leads l ON l.id = p.lead_id WHERE p.number = ? ORDER BY l.dead, l.id LIMIT 1",
+        (number,),
+    ).fetchone()
     cur = conn.execute(
         "INSERT OR IGNORE INTO replies(from_number, body, received_at, lead_id) VALUES (?, ?, ?, ?)",
         (number, body, received_at, row[0] if row else None),

@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from itertools import groupby
-from typing import Iterator
 
-CONTACT_COLUMNS = ("id", "owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city",
-                   "mailing_state", "mailing_zip", "apn", "county", "emails", "source_list", "source_status",
-                   "status", "owner", "dead")
+CONTACT_COLUMNS = (
+    "id",
+    "owner_name",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip",
+    "apn",
+    "county",
+    "emails",
+    "source_list",
+    "source_status",
+    "status",
+    "owner",
+    "dead",
+)
 
 
 def _where(rep: str | None, list_name: str | None, status: str | None = None) -> tuple[str, list]:
@@ -20,7 +37,9 @@ def _where(rep: str | None, list_name: str | None, status: str | None = None) ->
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
-def status_counts(conn: sqlite3.Connection, rep: str | None = None, list_name: str | None = None) -> dict[str, int]:
+def status_counts(
+    conn: sqlite3.Connection, rep: str | None = None, list_name: str | None = None
+) -> dict[str, int]:
     """Leads per status, killed ones included (under their red status).
 
     Live and killed leads are counted apart so each half can read a partial index on status
@@ -30,14 +49,20 @@ def status_counts(conn: sqlite3.Connection, rep: str | None = None, list_name: s
     clause = clause.replace(" WHERE ", " AND ")
     out: dict[str, int] = {}
     for dead in (0, 1):
-        for status, n in conn.execute(f"SELECT l.status, count(*) FROM leads l WHERE l.dead = {dead}{clause}"
-                                      f" GROUP BY l.status", args):
+        for status, n in conn.execute(
+            f"SELECT l.status, count(*) FROM leads l WHERE l.dead = {dead}{clause} GROUP BY l.status", args
+        ):
             out[status] = out.get(status, 0) + n
     return out
 
 
-def contacts(conn: sqlite3.Connection, rep: str | None = None, list_name: str | None = None,
-             status: str | None = None, visible_to: str | None = None) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
+def contacts(
+    conn: sqlite3.Connection,
+    rep: str | None = None,
+    list_name: str | None = None,
+    status: str | None = None,
+    visible_to: str | None = None,
+) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
     """Each lead (CONTACT_COLUMNS) with its phones, by id, streamed; with `visible_to`, only the
     pool's leads and that rep's (W14)."""
     clause, args = _where(rep, list_name, status)
@@ -48,7 +73,9 @@ def contacts(conn: sqlite3.Connection, rep: str | None = None, list_name: str | 
     rows = conn.execute(
         f"SELECT {cols}, p.position AS p_position, p.number AS p_number, p.type AS p_type, p.dnc AS p_dnc,"
         f" p.litigator AS p_litigator, p.bad AS p_bad"
-        f" FROM leads l LEFT JOIN phones p ON p.lead_id = l.id{clause} ORDER BY l.id, p.position", args)
+        f" FROM leads l LEFT JOIN phones p ON p.lead_id = l.id{clause} ORDER BY l.id, p.position",
+        args,
+    )
     for _, group in groupby(rows, key=lambda r: r["id"]):
         items = list(group)
         yield items[0], [r for r in items if r["p_number"] is not None]

@@ -9,13 +9,16 @@ from __future__ import annotations
 import sqlite3
 
 # A lead reserved by another station and not yet expired (binds station, now): queues leave it out.
-RESERVED_ELSEWHERE = ("EXISTS (SELECT 1 FROM reservations r WHERE r.lead_id = l.id"
-                      " AND r.station != ? AND r.until > ?)")
+RESERVED_ELSEWHERE = (
+    "EXISTS (SELECT 1 FROM reservations r WHERE r.lead_id = l.id AND r.station != ? AND r.until > ?)"
+)
 
 
 def of_lead(conn: sqlite3.Connection, lead_id: int, now: str) -> sqlite3.Row | None:
     """The lead's live reservation, if any."""
-    return conn.execute("SELECT * FROM reservations WHERE lead_id = ? AND until > ?", (lead_id, now)).fetchone()
+    return conn.execute(
+        "SELECT * FROM reservations WHERE lead_id = ? AND until > ?", (lead_id, now)
+    ).fetchone()
 
 
 def put(conn: sqlite3.Connection, lead_id: int, rep: str, station: str, now: str, until: str) -> None:
@@ -38,4 +41,6 @@ def live(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:
     """Every live reservation with its lead's owner name, newest first."""
     return conn.execute(
         "SELECT r.*, l.owner_name, l.owner FROM reservations r JOIN leads l ON l.id = r.lead_id "
-        "WHERE r.until > ? ORDER BY r.since DESC", (now,)).fetchall()
+        "WHERE r.until > ? ORDER BY r.since DESC",
+        (now,),
+    ).fetchall()

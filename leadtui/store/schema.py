@@ -68,7 +68,9 @@ MIGRATIONS: tuple[str, ...] = (
         owner_name, address, city, zip, source_status,
         content='leads', content_rowid='id', prefix='2 3'
     );
-""" + FTS_TRIGGERS + """
+"""
+    + FTS_TRIGGERS
+    + """
     CREATE TABLE phones (
         id INTEGER PRIMARY KEY,
         lead_id INTEGER NOT NULL REFERENCES leads(id),
@@ -181,7 +183,9 @@ MIGRATIONS: tuple[str, ...] = (
         owner_name, address, city, zip, source_status,
         content='leads', content_rowid='id', detail=none, prefix='2'
     );
-""" + FTS_TRIGGERS + """    INSERT INTO leads_fts(leads_fts) VALUES ('rebuild');
+"""
+    + FTS_TRIGGERS
+    + """    INSERT INTO leads_fts(leads_fts) VALUES ('rebuild');
     UPDATE meta SET value = json_set(
         json_remove(value, '$.sql.leads_fts_insert', '$.sql.leads_fts_update', '$.sql.leads_fts_delete'),
         '$.searched', (SELECT coalesce(max(id), 0) FROM leads))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from textual import events
 from textual.app import App
@@ -36,7 +37,9 @@ class KeyCommands(Provider):
 
     async def discover(self) -> Hits:
         for key in self.app.table:
-            yield DiscoveryHit(f"{key.label} ({key.display})", partial(self._run, key.action), help=key.description)
+            yield DiscoveryHit(
+                f"{key.label} ({key.display})", partial(self._run, key.action), help=key.description
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -44,7 +47,9 @@ class KeyCommands(Provider):
             text = f"{key.label} ({key.display})"
             score = matcher.match(f"{text} {key.description}")
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self._run, key.action), help=key.description)
+                yield Hit(
+                    score, matcher.highlight(text), partial(self._run, key.action), help=key.description
+                )
 
     async def _run(self, action: str) -> None:
         floor = next((s for s in self.app.screen_stack if isinstance(s, Floor)), None)
@@ -94,7 +99,9 @@ class Leadtui(App):
     def _known_rep(self, rep: str | None) -> str | None:
         names = {r["name"].lower(): r["name"] for r in self.svc.reps() if r["active"]}
         if not names:
-            raise LeadtuiError("no reps yet: add one with `leadtui reps add NAME` (or try `leadtui run --demo`)")
+            raise LeadtuiError(
+                "no reps yet: add one with `leadtui reps add NAME` (or try `leadtui run --demo`)"
+            )
         if rep and rep.lower() not in names:
             raise LeadtuiError(f"no active rep named {rep!r} (one of: {', '.join(sorted(names.values()))})")
         return names[rep.lower()] if rep else None
@@ -103,13 +110,18 @@ class Leadtui(App):
         return {**super().get_theme_variable_defaults(), **theme_defaults()}
 
     def on_mount(self) -> None:
-        self.writer = Writer(self._writer_service, lambda fn: self.post_message(Written(fn)), self._db_waiting)
+        self.writer = Writer(
+            self._writer_service, lambda fn: self.post_message(Written(fn)), self._db_waiting
+        )
         self.set_keymap(remapped(self.table))
         if self.rep:
             self._start()
         else:
-            choices = [(r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
-                       for r in self.svc.reps() if r["active"]]
+            choices = [
+                (r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
+                for r in self.svc.reps()
+                if r["active"]
+            ]
             self.ask(Pick("Who is at this station?", choices), self._picked)
 
     def _picked(self, name: str | None) -> None:
@@ -158,8 +170,14 @@ class Leadtui(App):
         with self._reader_lock:
             return fn(self._reader)
 
-    def act(self, call: Call, done: Callable[[Any, dict | None], None], *, lead: dict | None = None,
-            pin: str | None = None) -> None:
+    def act(
+        self,
+        call: Call,
+        done: Callable[[Any, dict | None], None],
+        *,
+        lead: dict | None = None,
+        pin: str | None = None,
+    ) -> None:
         """Queue a write on the station's writer (returns at once). `lead` is the row on screen when the
         key was pressed: the write acts on it or is refused (F1). A rule's no is a notice naming the
         lead; a manager action asks for the PIN and goes again."""
@@ -167,7 +185,9 @@ class Leadtui(App):
         lead_id = lead["id"] if lead else None
 
         def finished(result: Any, after: dict | None) -> None:
-            self._answer(result, after, lead, retry=lambda given: self.act(call, done, lead=lead, pin=given), done=done)
+            self._answer(
+                result, after, lead, retry=lambda given: self.act(call, done, lead=lead, pin=given), done=done
+            )
             floor = self.floor
             if floor is not None:
                 floor.written(lead_id, after)
@@ -176,17 +196,34 @@ class Leadtui(App):
             self.floor.pending_on(lead_id)
         self.writer.submit(Job(lead_id, lambda svc, seen: call(svc, seen, pin), finished, seen))
 
-    def _answer(self, result: Any, after: dict | None, lead: dict | None, *, retry: Callable[[str], None],
-                done: Callable[[Any, dict | None], None]) -> None:
+    def _answer(
+        self,
+        result: Any,
+        after: dict | None,
+        lead: dict | None,
+        *,
+        retry: Callable[[str], None],
+        done: Callable[[Any, dict | None], None],
+    ) -> None:
         """What a write came back with: done, a refusal or error (named by its lead), or a PIN to ask for."""
         if isinstance(result, PinRequired):
             self.ask(Ask("Manager PIN", str(result), password=True), lambda given: given and retry(given))
         elif isinstance(result, Refused):
-            self.notify(safe(self.about(lead, str(result))), title="Refused", severity="warning", timeout=6,
-                        markup=False)
+            self.notify(
+                safe(self.about(lead, str(result))),
+                title="Refused",
+                severity="warning",
+                timeout=6,
+                markup=False,
+            )
         elif isinstance(result, Exception):
-            self.notify(safe(self.about(lead, str(result))), title="Can't do that", severity="error", timeout=6,
-                        markup=False)
+            self.notify(
+                safe(self.about(lead, str(result))),
+                title="Can't do that",
+                severity="error",
+                timeout=6,
+                markup=False,
+            )
         else:
             done(result, after)
 
@@ -201,13 +238,16 @@ class Leadtui(App):
 
     def _db_waiting(self, lead_id: int | None) -> None:
         if self.floor is not None:
-            self.floor.say("The database is busy (another station or an import): your keys are queued and land in order")
+            self.floor.say(
+                "The database is busy (another station or an import): your keys are queued and land in order"
+            )
 
     # --- typeahead (F3): keys typed while a dialog opens or closes wait, in order -------------------
 
     def ask(self, dialog: Dialog, callback: Callable[[Any], None]) -> None:
         """Open a dialog; keys typed before it can take them go to it once it can, in order, and
         keys after its answer go on once `callback` has queued what the answer asks for."""
+
         def answered(result: Any) -> None:
             try:
                 callback(result)
@@ -258,6 +298,7 @@ class Leadtui(App):
 
     def sweep(self) -> None:
         """W9 inside the app: expired holds back to the pool, on the writer like every write."""
+
         def done(released: list[int], after: dict | None) -> None:
             if released:
                 self.notify(f"{len(released)} held lead(s) went back to the pool (W9)", timeout=4)

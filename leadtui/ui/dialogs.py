@@ -3,7 +3,7 @@ picker (rep, assign), and the Already Sold confirmation. Escape cancels every on
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -54,10 +54,24 @@ class Dialog(ModalScreen):
 class Ask(Dialog):
     """One line of text. `check(text)` returns (error, preview); enter is refused while there is an error."""
 
-    def __init__(self, title: str, hint: str, *, placeholder: str = "", password: bool = False,
-                 check: Callable[[str], tuple[str | None, str]] | None = None, value: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        hint: str,
+        *,
+        placeholder: str = "",
+        password: bool = False,
+        check: Callable[[str], tuple[str | None, str]] | None = None,
+        value: str = "",
+    ) -> None:
         super().__init__()
-        self.title_text, self.hint, self.placeholder, self.password, self.check = title, hint, placeholder, password, check
+        self.title_text, self.hint, self.placeholder, self.password, self.check = (
+            title,
+            hint,
+            placeholder,
+            password,
+            check,
+        )
         self.value = value
 
     def compose(self) -> ComposeResult:
@@ -89,7 +103,9 @@ class Ask(Dialog):
 class Pick(Dialog):
     """A type-to-filter list; enter picks the highlighted entry and returns its value."""
 
-    def __init__(self, title: str, choices: list[tuple[str, str]], hint: str = "Type to filter, enter to pick") -> None:
+    def __init__(
+        self, title: str, choices: list[tuple[str, str]], hint: str = "Type to filter, enter to pick"
+    ) -> None:
         super().__init__()
         self.title_text, self.choices, self.hint = title, choices, hint
 
@@ -102,7 +118,9 @@ class Pick(Dialog):
 
     def _options(self, text: str) -> list[Option]:
         text = text.strip().lower()
-        return [Option(Text(plain(label)), id=value) for value, label in self.choices if text in label.lower()]
+        return [
+            Option(Text(plain(label)), id=value) for value, label in self.choices if text in label.lower()
+        ]
 
     def on_input_changed(self, event: Input.Changed) -> None:
         choices = self.query_one("#choices", OptionList)
@@ -147,8 +165,10 @@ class ConfirmSold(Dialog):
             if self.others:
                 lines.append("The owner's other properties — work these:\n", style="bold")
                 for lead in self.others[:8]:
-                    lines.append(f"  {lead['id']:>7}  {lead['symbol']} {lead['status_label']:<16} "
-                                 f"{plain(lead['address'])}, {plain(lead['city'])} {plain(lead['state'])}\n")
+                    lines.append(
+                        f"  {lead['id']:>7}  {lead['symbol']} {lead['status_label']:<16} "
+                        f"{plain(lead['address'])}, {plain(lead['city'])} {plain(lead['state'])}\n"
+                    )
                 if len(self.others) > 8:
                     lines.append(f"  … and {len(self.others) - 8} more\n")
             else:

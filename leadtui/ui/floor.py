@@ -44,12 +44,21 @@ class Tab:
 def pipeline_tabs(playbook) -> list[Tab]:
     """Queue first, then one tab per status group (B1) or, as the playbook says, per status (L3)."""
     if playbook.tabs == "status":
-        return [Tab("Queue")] + [Tab(s.label, (s.id,), s.ownership == "kill", s.group) for s in playbook.statuses]
+        return [Tab("Queue")] + [
+            Tab(s.label, (s.id,), s.ownership == "kill", s.group) for s in playbook.statuses
+        ]
     tabs = [Tab("Queue")]
     for group in playbook.groups:
         members = playbook.in_group(group.id)
         if members:
-            tabs.append(Tab(group.label, tuple(s.id for s in members), all(s.ownership == "kill" for s in members), group.id))
+            tabs.append(
+                Tab(
+                    group.label,
+                    tuple(s.id for s in members),
+                    all(s.ownership == "kill" for s in members),
+                    group.id,
+                )
+            )
     return tabs
 
 
@@ -97,8 +106,10 @@ class Floor(Screen):
         yield Static(id="tabs")
         with Horizontal(id="body"):
             with Vertical(id="left"):
-                yield Input(placeholder="search: name, address, phone, status:ID — enter to search, escape to clear",
-                            id="search")
+                yield Input(
+                    placeholder="search: name, address, phone, status:ID — enter to search, escape to clear",
+                    id="search",
+                )
                 yield LeadList(id="queue", pending=self.pending)
             yield ClaimPanel(id="panel")
         yield Static(id="said")
@@ -136,10 +147,12 @@ class Floor(Screen):
         while True:
             got, more_at = self.app.read(lambda svc: self._fetch(svc, more_at))
             rows += got
-            if more_at is None or len(rows) >= want and got:
+            if more_at is None or (len(rows) >= want and got):
                 break
         kept = None
-        if keep is not None and keep not in {r["id"] for r in rows}:  # F1: it stays, marked, until the rep moves on
+        if keep is not None and keep not in {
+            r["id"] for r in rows
+        }:  # F1: it stays, marked, until the rep moves on
             kept = self.app.read(lambda svc: svc.gone(keep, self.app.rep))
         self.app.call_from_thread(self._show_page, generation, cursor is None, rows, more_at, keep, kept)
 
@@ -158,8 +171,14 @@ class Floor(Screen):
             return svc.queue(rep, cursor or ("due", 0), PAGE)
         if self.query_text:
             text, status = _parse_search(self.query_text, svc.playbook)
-            rows = svc.search(rep, text=text or None, status=status, dead=bool(status and _kills(svc.playbook, status)),
-                              after=cursor or 0, limit=PAGE)
+            rows = svc.search(
+                rep,
+                text=text or None,
+                status=status,
+                dead=bool(status and _kills(svc.playbook, status)),
+                after=cursor or 0,
+                limit=PAGE,
+            )
         elif self.excluded:
             rows = svc.left_out(rep, after=cursor or 0, limit=PAGE)
         else:
@@ -170,14 +189,28 @@ class Floor(Screen):
         """The app is closing and its widgets are gone: a worker's result came too late to show."""
         return not (self.query("#title") and self.query(LeadList))
 
-    def _show_page(self, generation: int, first: bool, rows: list[dict], cursor, keep: int | None,
-                   kept: dict | None = None) -> None:
+    def _show_page(
+        self,
+        generation: int,
+        first: bool,
+        rows: list[dict],
+        cursor,
+        keep: int | None,
+        kept: dict | None = None,
+    ) -> None:
         if generation != self.generation or self.closed():
             return
         self.cursor = cursor
-        self.list.empty_text = "Nothing left out." if self.excluded else "Nothing here." if not self._in_queue() else (
-            f"Nothing to call now: {self._key('excluded')} lists every lead left out and why "
-            "(calling hours and when they open, next-call dates, leads others hold)")
+        self.list.empty_text = (
+            "Nothing left out."
+            if self.excluded
+            else "Nothing here."
+            if not self._in_queue()
+            else (
+                f"Nothing to call now: {self._key('excluded')} lists every lead left out and why "
+                "(calling hours and when they open, next-call dates, leads others hold)"
+            )
+        )
         if first:
             self.shown = generation
             self._pick_first = keep is None
@@ -205,15 +238,26 @@ class Floor(Screen):
             return
         rep, queue, generation = self.app.rep, self._in_queue(), self.generation
         if lead is None or lead["dead"]:
-            self.app.writer.submit(Job(None, lambda svc, seen: svc.unreserve(), lambda *_: None, reserve=True))
+            self.app.writer.submit(
+                Job(None, lambda svc, seen: svc.unreserve(), lambda *_: None, reserve=True)
+            )
             return
         ids = [lead["id"]]
         first = self._pick_first and queue
         if first:
-            ids += [r["id"] for r in self.list.rows[self.list.cursor + 1:self.list.cursor + 20] if not r.get("gone")]
+            ids += [
+                r["id"]
+                for r in self.list.rows[self.list.cursor + 1 : self.list.cursor + 20]
+                if not r.get("gone")
+            ]
 
         def done(got: int | None, _after) -> None:
-            if got == lead["id"] or self.closed() or generation != self.generation or self.list.current is not lead:
+            if (
+                got == lead["id"]
+                or self.closed()
+                or generation != self.generation
+                or self.list.current is not lead
+            ):
                 return
             if first and got is not None:
                 self.list.move_to(next(i for i, r in enumerate(self.list.rows) if r["id"] == got))
@@ -233,8 +277,15 @@ class Floor(Screen):
             lead = svc.lead(lead_id, events=True)
             why = svc.why_not(lead_id)
         run = next((s.run_length for s in svc.playbook.statuses if s.dial), 3)
-        self.query_one(ClaimPanel).show(lead, rep=self.app.rep, now=svc.now(), why=why, run_length=run, kpis=self.kpis,
-                                        suggest=self._suggest(lead))
+        self.query_one(ClaimPanel).show(
+            lead,
+            rep=self.app.rep,
+            now=svc.now(),
+            why=why,
+            run_length=run,
+            kpis=self.kpis,
+            suggest=self._suggest(lead),
+        )
 
     def _suggest(self, lead: dict | None) -> str:
         """L2: the playbook's next stages for the lead's status, with their keys; the rep decides."""
@@ -242,7 +293,9 @@ class Floor(Screen):
             return ""
         keys = {k.id: k.display for k in self.app.table}
         status = self.app.svc.playbook.status(lead["status"])
-        return " or ".join(f"{self.app.svc.playbook.status(s).label} ({keys.get(s, '')})" for s in status.suggest)
+        return " or ".join(
+            f"{self.app.svc.playbook.status(s).label} ({keys.get(s, '')})" for s in status.suggest
+        )
 
     @work(thread=True, group="counts", exclusive=True)
     def refresh_counts(self) -> None:
@@ -267,9 +320,16 @@ class Floor(Screen):
 
     def show_title(self) -> None:
         app = self.app
-        mode = "left out of the queue" if self.excluded else f"search: {self.query_text}" if self.query_text else ""
-        self.query_one("#title", Static).update(Text(
-            f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True))
+        mode = (
+            "left out of the queue"
+            if self.excluded
+            else f"search: {self.query_text}"
+            if self.query_text
+            else ""
+        )
+        self.query_one("#title", Static).update(
+            Text(f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True)
+        )
         tabs = Text()
         for i, tab in enumerate(self.tabs):
             count = sum(self.counts.get(s, 0) for s in tab.statuses) if tab.statuses else None
@@ -290,8 +350,12 @@ class Floor(Screen):
             self.notify("No lead selected.", severity="warning")
         elif lead.get("gone") and not undo:
             self.app.release("opening")  # a key that would have opened a dialog opens none
-            self.notify(plain(self.app.about(lead, f"{lead['gone']}; move on with j/k")), title="Refused",
-                        severity="warning", markup=False)
+            self.notify(
+                plain(self.app.about(lead, f"{lead['gone']}; move on with j/k")),
+                title="Refused",
+                severity="warning",
+                markup=False,
+            )
             return None
         return lead
 
@@ -315,16 +379,26 @@ class Floor(Screen):
             inputs: dict = {}
             if "appointment_at" in st.requires:
                 now, zone = self.app.svc.now(), lead.get("zone")
-                at = await self.app.ask_wait(Ask(
-                    f"{st.label}: when?", "The appointment's date and time, lead-local (YYYY-MM-DD HH:MM).",
-                    placeholder="2026-12-01 15:00", check=lambda text: _check_at(text, now, zone)))
+                at = await self.app.ask_wait(
+                    Ask(
+                        f"{st.label}: when?",
+                        "The appointment's date and time, lead-local (YYYY-MM-DD HH:MM).",
+                        placeholder="2026-12-01 15:00",
+                        check=lambda text: _check_at(text, now, zone),
+                    )
+                )
                 if at is None:
                     return
                 inputs["at"] = at.strip().replace(" ", "T", 1)
             if "amount" in st.requires + st.optional:
-                amount = await self.app.ask_wait(Ask(
-                    f"{st.label}: amount", "The offer amount — enter skips.", placeholder="125000",
-                    check=_check_amount))
+                amount = await self.app.ask_wait(
+                    Ask(
+                        f"{st.label}: amount",
+                        "The offer amount — enter skips.",
+                        placeholder="125000",
+                        check=_check_amount,
+                    )
+                )
                 if amount is None:
                     return
                 if amount.strip():
@@ -346,16 +420,28 @@ class Floor(Screen):
 
         def done(outcome, after) -> None:
             if outcome.approval_id:
-                self.notify(plain(app.about(lead, outcome.message)), title="Sent for approval", timeout=8, markup=False)
+                self.notify(
+                    plain(app.about(lead, outcome.message)),
+                    title="Sent for approval",
+                    timeout=8,
+                    markup=False,
+                )
             else:
                 undo = self._key("undo")
                 detail = outcome.message.removeprefix(f"{label} set").removeprefix(f"{label}: ").lstrip("; ")
                 self.say(app.about(lead, f"{label} set — {undo} to undo{' · ' + detail if detail else ''}"))
-            if outcome.advance == "lead" and self.list.current is not None and self.list.current["id"] == lead["id"]:
+            if (
+                outcome.advance == "lead"
+                and self.list.current is not None
+                and self.list.current["id"] == lead["id"]
+            ):
                 self.list.move(1)
 
-        app.act(lambda svc, seen, pin: svc.set_status(lead["id"], status_id, app.rep, seen=seen, **inputs), done,
-                lead=lead)
+        app.act(
+            lambda svc, seen, pin: svc.set_status(lead["id"], status_id, app.rep, seen=seen, **inputs),
+            done,
+            lead=lead,
+        )
 
     def pending_on(self, lead_id: int | None) -> None:
         """A key is queued on the writer: its row shows it at once."""
@@ -398,15 +484,22 @@ class Floor(Screen):
     def _control(self, call, *, undo: bool = False) -> None:
         lead = self.current(undo=undo)
         if lead is not None:
-            self.app.act(lambda svc, seen, pin: call(svc, lead["id"], seen, pin), lambda outcome, after: self._done(lead, outcome),
-                         lead=lead)
+            self.app.act(
+                lambda svc, seen, pin: call(svc, lead["id"], seen, pin),
+                lambda outcome, after: self._done(lead, outcome),
+                lead=lead,
+            )
 
     def say(self, text: str) -> None:
         """The undo toast: one line above the keybar that fades after SAY_SECONDS (a repaint, no layout)."""
-        self.query_one("#said", Static).update(Text(plain(text), no_wrap=True, overflow="ellipsis"), layout=False)
+        self.query_one("#said", Static).update(
+            Text(plain(text), no_wrap=True, overflow="ellipsis"), layout=False
+        )
         if self._said_timer is not None:
             self._said_timer.stop()
-        self._said_timer = self.set_timer(SAY_SECONDS, lambda: self.query_one("#said", Static).update("", layout=False))
+        self._said_timer = self.set_timer(
+            SAY_SECONDS, lambda: self.query_one("#said", Static).update("", layout=False)
+        )
 
     def _done(self, lead: dict, outcome) -> None:
         self.say(self.app.about(lead, outcome.message))
@@ -426,12 +519,19 @@ class Floor(Screen):
         lead = self.current()
         if lead is None:
             return
-        reps = [(r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}") for r in self.app.svc.reps() if r["active"]]
+        reps = [
+            (r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
+            for r in self.app.svc.reps()
+            if r["active"]
+        ]
 
         def picked(name: str | None) -> None:
             if name:
-                self.app.act(lambda svc, seen, pin: svc.assign(lead["id"], name, self.app.rep, pin, seen=seen),
-                             lambda outcome, after: self._done(lead, outcome), lead=lead)
+                self.app.act(
+                    lambda svc, seen, pin: svc.assign(lead["id"], name, self.app.rep, pin, seen=seen),
+                    lambda outcome, after: self._done(lead, outcome),
+                    lead=lead,
+                )
 
         self.app.ask(Pick(f"Assign lead {lead['id']} to", reps), picked)
 
@@ -450,11 +550,21 @@ class Floor(Screen):
 
         def given(text: str | None) -> None:
             if text:
-                self.app.act(lambda svc, seen, pin: svc.followup(lead["id"], self.app.rep, text, seen=seen),
-                             lambda outcome, after: self._done(lead, outcome), lead=lead)
+                self.app.act(
+                    lambda svc, seen, pin: svc.followup(lead["id"], self.app.rep, text, seen=seen),
+                    lambda outcome, after: self._done(lead, outcome),
+                    lead=lead,
+                )
 
-        self.app.ask(Ask("General Follow-Up", "When did they ask to be called? (6 months, 3 weeks, 90 days, a date)",
-                         placeholder="6 months", check=check), given)
+        self.app.ask(
+            Ask(
+                "General Follow-Up",
+                "When did they ask to be called? (6 months, 3 weeks, 90 days, a date)",
+                placeholder="6 months",
+                check=check,
+            ),
+            given,
+        )
 
     def action_search(self) -> None:
         box = self.query_one("#search", Input)
@@ -526,8 +636,11 @@ class Floor(Screen):
 
 def _asks(status) -> bool:
     """Whether a status key opens a dialog first (an appointment, an amount, a confirmation)."""
-    return bool("appointment_at" in status.requires or "amount" in status.requires + status.optional
-                or status.confirm_sources)
+    return bool(
+        "appointment_at" in status.requires
+        or "amount" in status.requires + status.optional
+        or status.confirm_sources
+    )
 
 
 def _kills(playbook, status: str) -> bool:

@@ -12,8 +12,26 @@ MIN_LABEL = 4  # shortest a label is cut to; the key and symbol are never cut
 MIN_CONTROL = 6  # shortest a control's label is cut to before controls give way to "? more"
 ROWS_PER = 8  # the bar may take one row per this many rows of the terminal, and at least 3
 # the controls a rep uses most, first; when the bar can't hold them all, the rest are behind `?`
-PRIORITY = ("undo", "claim", "release", "followup", "assign", "search", "detail", "excluded", "next-tab",
-            "previous-tab", "replies", "approvals", "outbox", "next", "previous", "palette", "clear-sms", "quit")
+PRIORITY = (
+    "undo",
+    "claim",
+    "release",
+    "followup",
+    "assign",
+    "search",
+    "detail",
+    "excluded",
+    "next-tab",
+    "previous-tab",
+    "replies",
+    "approvals",
+    "outbox",
+    "next",
+    "previous",
+    "palette",
+    "clear-sms",
+    "quit",
+)
 
 
 class KeyBar(Static):
@@ -60,7 +78,7 @@ class KeyBar(Static):
                     line += 2
                 style = group_style(self.app.theme_variables, k.group) if coloured else ""
                 out.append(k.display, style="reverse " + style if coloured else "bold")
-                out.append(piece[len(k.display):], style=style)
+                out.append(piece[len(k.display) :], style=style)
                 line += len(piece)
             out.append("\n")
         out.rstrip()

@@ -17,12 +17,25 @@ from leadtui.errors import LeadtuiError
 
 # control id -> (Textual action, extra default keys)
 CONTROL_ACTIONS = {
-    "claim": ("claim", ""), "release": ("release", ""), "assign": ("assign", ""), "followup": ("followup", ""),
-    "clear-sms": ("replies", ""), "undo": ("undo", ""), "next": ("cursor(1)", "down"),
-    "previous": ("cursor(-1)", "up"), "search": ("search", ""), "help": ("help", ""),
-    "palette": ("app.command_palette", ""), "detail": ("detail", ""), "excluded": ("toggle_excluded", ""),
-    "next-tab": ("tab(1)", ""), "previous-tab": ("tab(-1)", ""), "replies": ("replies", ""),
-    "approvals": ("approvals", ""), "outbox": ("outbox", ""), "quit": ("app.quit", ""),
+    "claim": ("claim", ""),
+    "release": ("release", ""),
+    "assign": ("assign", ""),
+    "followup": ("followup", ""),
+    "clear-sms": ("replies", ""),
+    "undo": ("undo", ""),
+    "next": ("cursor(1)", "down"),
+    "previous": ("cursor(-1)", "up"),
+    "search": ("search", ""),
+    "help": ("help", ""),
+    "palette": ("app.command_palette", ""),
+    "detail": ("detail", ""),
+    "excluded": ("toggle_excluded", ""),
+    "next-tab": ("tab(1)", ""),
+    "previous-tab": ("tab(-1)", ""),
+    "replies": ("replies", ""),
+    "approvals": ("approvals", ""),
+    "outbox": ("outbox", ""),
+    "quit": ("app.quit", ""),
 }
 
 
@@ -54,23 +67,51 @@ def _normal(key: str) -> str:
 
 def key_table(playbook: Playbook, keymap: dict[str, str]) -> list[Key]:
     """Every status the rep may set and every control, with the user's keys; errors name the config key."""
-    table = [Key(s.id, ",".join([s.key, *s.alt_keys]), s.label, s.description, f"status('{s.id}')", s.group, s.symbol)
-             for s in playbook.statuses if s.settable]
+    table = [
+        Key(
+            s.id,
+            ",".join([s.key, *s.alt_keys]),
+            s.label,
+            s.description,
+            f"status('{s.id}')",
+            s.group,
+            s.symbol,
+        )
+        for s in playbook.statuses
+        if s.settable
+    ]
     for c in CONTROLS:
         action, extra = CONTROL_ACTIONS[c.id]
         table.append(Key(c.id, ",".join(k for k in (c.key, extra) if k), c.label, c.description, action))
     known = {k.id for k in table}
     for name, keys in keymap.items():
         if name not in known:
-            raise LeadtuiError(f"config key keys.{name}: not a status or control (one of: {', '.join(sorted(known))})")
-    table = [Key(k.id, ",".join(_normal(x.strip()) for x in keymap[k.id].split(",")) if k.id in keymap else k.keys,
-                 k.label, k.description, k.action, k.group, k.symbol, k.keys) for k in table]
+            raise LeadtuiError(
+                f"config key keys.{name}: not a status or control (one of: {', '.join(sorted(known))})"
+            )
+    table = [
+        Key(
+            k.id,
+            ",".join(_normal(x.strip()) for x in keymap[k.id].split(",")) if k.id in keymap else k.keys,
+            k.label,
+            k.description,
+            k.action,
+            k.group,
+            k.symbol,
+            k.keys,
+        )
+        for k in table
+    ]
     taken: dict[str, Key] = {}
     for k in table:
         for key in k.keys.split(","):
             if key in taken:
-                mine, other = (taken[key], k) if taken[key].id in keymap and k.id not in keymap else (k, taken[key])
-                raise LeadtuiError(f"config key keys.{mine.id}: {_shown(key)!r} is already the key of {other.label}")
+                mine, other = (
+                    (taken[key], k) if taken[key].id in keymap and k.id not in keymap else (k, taken[key])
+                )
+                raise LeadtuiError(
+                    f"config key keys.{mine.id}: {_shown(key)!r} is already the key of {other.label}"
+                )
             taken[key] = k
     return table
 

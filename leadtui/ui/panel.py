@@ -11,8 +11,14 @@ from textual.widgets import Static
 from leadtui.clock import parse_iso
 from leadtui.ui.style import plain, status_text
 
-KPI_LABELS = (("dials", "dials"), ("contacts", "contacts"), ("appointments", "appts"), ("offers", "offers"),
-              ("contracts", "contracts"), ("under_contract", "UC"))
+KPI_LABELS = (
+    ("dials", "dials"),
+    ("contacts", "contacts"),
+    ("appointments", "appts"),
+    ("offers", "offers"),
+    ("contracts", "contracts"),
+    ("under_contract", "UC"),
+)
 EVENTS = 5  # the last events the panel shows, room allowing
 
 
@@ -29,9 +35,20 @@ class ClaimPanel(Static):
 
     _shown: dict | None = None
 
-    def show(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
-             kpis: dict | None, suggest: str = "") -> None:
-        self._shown = dict(lead=lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis, suggest=suggest)
+    def show(
+        self,
+        lead: dict | None,
+        *,
+        rep: str,
+        now: datetime,
+        why: str | None,
+        run_length: int,
+        kpis: dict | None,
+        suggest: str = "",
+    ) -> None:
+        self._shown = dict(
+            lead=lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis, suggest=suggest
+        )
         # the panel's size is set by the layout, not its text: repaint only
         self.update(self.fitted(**self._shown), layout=False)
 
@@ -39,8 +56,18 @@ class ClaimPanel(Static):
         if self._shown is not None:
             self.update(self.fitted(**self._shown), layout=False)
 
-    def text(self, lead: dict | None, *, rep: str, now: datetime, why: str | None, run_length: int,
-             kpis: dict | None, suggest: str = "", events: int | None = None) -> Text:
+    def text(
+        self,
+        lead: dict | None,
+        *,
+        rep: str,
+        now: datetime,
+        why: str | None,
+        run_length: int,
+        kpis: dict | None,
+        suggest: str = "",
+        events: int | None = None,
+    ) -> Text:
         out = Text()
         if lead is None:
             out.append("No lead here.\n", style="dim")
@@ -85,15 +112,25 @@ class ClaimPanel(Static):
         out.append_text(kpi)
         return out
 
-    def _lead(self, out: Text, lead: dict, rep: str, now: datetime, why: str | None, run_length: int,
-              shown_events: int | None = None) -> None:
+    def _lead(
+        self,
+        out: Text,
+        lead: dict,
+        rep: str,
+        now: datetime,
+        why: str | None,
+        run_length: int,
+        shown_events: int | None = None,
+    ) -> None:
         zone = lead.get("zone")
         out.append(f"Lead {lead['id']}  ")
         out.append_text(status_text(lead, self.app.theme_variables))
         if lead["dead"]:
             out.append("  DEAD", style="bold reverse")
         out.append(f"\n{plain(lead['owner_name'])}\n", style="bold")
-        out.append(f"{plain(lead['address'])}, {plain(lead['city'])} {plain(lead['state'])} {plain(lead['zip'])}\n")
+        out.append(
+            f"{plain(lead['address'])}, {plain(lead['city'])} {plain(lead['state'])} {plain(lead['zip'])}\n"
+        )
         holder = lead["owner"]
         owner = "you" if holder and holder.lower() == rep.lower() else holder or "the pool"
         out.append("Owner: ", style="dim")
@@ -102,16 +139,20 @@ class ClaimPanel(Static):
             out.append(f", held until {_when(lead['hold_until'], zone)}")
         out.append("\n")
         usable = [p for p in lead["phones"] if not (p["bad"] or p["dnc"] or p["litigator"])]
-        current = next((p["position"] for p in lead["phones"] if p["current"] and p in usable),
-                       usable[0]["position"] if usable else None)
+        current = next(
+            (p["position"] for p in lead["phones"] if p["current"] and p in usable),
+            usable[0]["position"] if usable else None,
+        )
         for phone in lead["phones"]:
             is_current = phone["position"] == current
             mark = "▶" if is_current else " "
             flags = [name.upper() for name in ("dnc", "litigator", "bad") if phone[name]]
             if phone["wrong_reports"] and not phone["bad"]:
                 flags.append(f"wrong number {phone['wrong_reports']} of 3")
-            out.append(f" {mark} {phone['position']} {phone['number']} {plain(phone['type'] or '')}",
-                       style="bold" if is_current else "")
+            out.append(
+                f" {mark} {phone['position']} {phone['number']} {plain(phone['type'] or '')}",
+                style="bold" if is_current else "",
+            )
             if flags:
                 out.append(" " + " ".join(flags), style="bold red")
             if is_current:
@@ -124,22 +165,30 @@ class ClaimPanel(Static):
             out.append(f"Local time {now.astimezone(ZoneInfo(zone)):%a %H:%M} ({zone})\n")
         if not lead["dead"]:
             out.append(f"Can't call now: {why}\n" if why else "Can call now\n", style="bold" if why else "")
-        for key, label in (("next_call_at", "Next call"), ("followup_requested_at", "Asked for"),
-                           ("appointment_at", "Appointment")):
+        for key, label in (
+            ("next_call_at", "Next call"),
+            ("followup_requested_at", "Asked for"),
+            ("appointment_at", "Appointment"),
+        ):
             if lead[key]:
                 out.append(f"{label}: ", style="dim")
                 out.append(f"{_when(lead[key], zone)}\n")
         if lead["offer_amount"] is not None:
             out.append(f"Offer: ${lead['offer_amount']:,.0f}\n")
         if lead["source_list"] or lead["source_status"]:
-            out.append(f"Source: {plain(lead['source_list'] or '')} {plain(lead['source_status'] or '')}\n", style="dim")
+            out.append(
+                f"Source: {plain(lead['source_list'] or '')} {plain(lead['source_status'] or '')}\n",
+                style="dim",
+            )
         count = EVENTS if shown_events is None else shown_events
         events = lead.get("events", [])[-count:] if count else []
         if events:
             out.append("Last events\n", style="bold")
         for event in reversed(events):
-            out.append(f" {_when(event['at'], zone)[4:]} {plain(event['rep'] or 'system')} {event_words(event)}\n",
-                       style="strike dim" if event["undone"] else "")
+            out.append(
+                f" {_when(event['at'], zone)[4:]} {plain(event['rep'] or 'system')} {event_words(event)}\n",
+                style="strike dim" if event["undone"] else "",
+            )
 
 
 def event_words(event: dict) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from rich.segment import Segment
 from rich.style import Style
@@ -53,7 +53,9 @@ class LeadList(ScrollView, can_focus=True):
     def current(self) -> dict | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def set_rows(self, rows: list[dict], more: bool, keep: int | None = None, kept: dict | None = None) -> None:
+    def set_rows(
+        self, rows: list[dict], more: bool, keep: int | None = None, kept: dict | None = None
+    ) -> None:
         """Replace the rows; the cursor stays on lead `keep`. A kept lead no longer among them (`kept`,
         with why in `gone`) stays where it was, marked: the cursor never jumps to another lead (F1)."""
         ids = [r["id"] for r in rows]
@@ -126,8 +128,12 @@ class LeadList(ScrollView, can_focus=True):
         index = self.scroll_offset.y + y
         width = self.size.width
         if index >= len(self.rows):
-            text = Text("  loading more…" if self.more and index == len(self.rows) else
-                        (f"  {self.empty_text}" if not self.rows and index == 0 else ""), style="dim")
+            text = Text(
+                "  loading more…"
+                if self.more and index == len(self.rows)
+                else (f"  {self.empty_text}" if not self.rows and index == 0 else ""),
+                style="dim",
+            )
             return self._strip(text, width, Style())
         row = self.rows[index]
         selected = index == self.cursor
@@ -138,8 +144,15 @@ class LeadList(ScrollView, can_focus=True):
         text.append_text(status)
         text.append(" ")
         waiting = self.pending.get(row["id"], 0)
-        tag = (f"saving {waiting}…" if waiting > 1 else "saving…") if waiting else (
-            row.get("gone") or row.get("why") or {"due": "due", "mine": "mine"}.get(row.get("queue", ""), ""))
+        tag = (
+            (f"saving {waiting}…" if waiting > 1 else "saving…")
+            if waiting
+            else (
+                row.get("gone")
+                or row.get("why")
+                or {"due": "due", "mine": "mine"}.get(row.get("queue", ""), "")
+            )
+        )
         owner = "" if row.get("queue") or row.get("why") or row.get("gone") else (row["owner"] or "pool")
         name = plain(row["owner_name"])
         place = plain(f"{row['address']}, {row['city'] or ''} {row['state'] or ''}")
@@ -147,11 +160,19 @@ class LeadList(ScrollView, can_focus=True):
         text.append(f"{name[: rest // 2]:<{rest // 2}} ", style="bold" if not row["dead"] else "strike")
         text.append(f"{place[: rest - rest // 2 - 1]:<{rest - rest // 2 - 1}} ")
         text.append(owner, style="dim")
-        text.append(tag, style="italic" if tag in ("due", "mine") else "bold reverse" if row.get("gone") and not waiting
-                    else "dim")
+        text.append(
+            tag,
+            style="italic"
+            if tag in ("due", "mine")
+            else "bold reverse"
+            if row.get("gone") and not waiting
+            else "dim",
+        )
         return self._strip(text, width, Style(reverse=True) if selected and self.has_focus else Style())
 
     def _strip(self, text: Text, width: int, style: Style) -> Strip:
         text.truncate(width, pad=True)
         segments = list(text.render(self.app.console))
-        return Strip([Segment(s.text, (s.style or Style()) + style) for s in segments if s.text != "\n"]).crop(0, width)
+        return Strip(
+            [Segment(s.text, (s.style or Style()) + style) for s in segments if s.text != "\n"]
+        ).crop(0, width)

@@ -26,7 +26,9 @@ def group_style(variables: dict[str, str], group: str) -> str:
 
 def plain(value: object) -> str:
     """Outside text for one line: literal (no escapes obeyed), newlines shown as ↵."""
-    return safe("" if value is None else str(value)).replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
+    return (
+        safe("" if value is None else str(value)).replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
+    )
 
 
 def status_text(lead: dict, variables: dict[str, str]) -> Text:

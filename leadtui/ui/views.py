@@ -92,23 +92,54 @@ class Detail(View):
     def reload(self) -> None:
         lead = self.app.svc.lead(self.lead_id, events=True)
         fields = Text()
-        for key in ("owner_name", "address", "city", "state", "zip", "mailing_address", "mailing_city", "mailing_state",
-                    "mailing_zip", "apn", "county", "source_list", "source_status", "owner", "hold_until",
-                    "next_call_at", "followup_requested_at", "appointment_at", "offer_amount", "contract_path", "notes"):
+        for key in (
+            "owner_name",
+            "address",
+            "city",
+            "state",
+            "zip",
+            "mailing_address",
+            "mailing_city",
+            "mailing_state",
+            "mailing_zip",
+            "apn",
+            "county",
+            "source_list",
+            "source_status",
+            "owner",
+            "hold_until",
+            "next_call_at",
+            "followup_requested_at",
+            "appointment_at",
+            "offer_amount",
+            "contract_path",
+            "notes",
+        ):
             if lead[key] not in (None, ""):
                 fields.append(f"{key.replace('_', ' '):>22}  ", style="dim")
                 fields.append(f"{plain(lead[key])}\n")
         for phone in lead["phones"]:
             flags = " ".join(n.upper() for n in ("dnc", "litigator", "bad") if phone[n])
-            fields.append(f"{'phone ' + str(phone['position']):>22}  {phone['number']} {plain(phone['type'] or '')} {flags}\n")
+            fields.append(
+                f"{'phone ' + str(phone['position']):>22}  {phone['number']} {plain(phone['type'] or '')} {flags}\n"
+            )
         self.query_one("#fields", Static).update(fields)
         events = lead["events"]
-        self.fill(("at", "rep", "event"), [(e["at"], e["rep"] or "system", event_words(e) + (" (undone)" if e["undone"] else ""))
-                                           for e in reversed(events)],
-                  [str(e["id"]) for e in reversed(events)], "no events")
+        self.fill(
+            ("at", "rep", "event"),
+            [
+                (e["at"], e["rep"] or "system", event_words(e) + (" (undone)" if e["undone"] else ""))
+                for e in reversed(events)
+            ],
+            [str(e["id"]) for e in reversed(events)],
+            "no events",
+        )
         self.query_one("#view-title", Static).update(
-            Text(f"Lead {lead['id']} · {lead['symbol']} {lead['status_label']} · {len(events)} events",
-                 style=group_style(self.app.theme_variables, lead["group"])))
+            Text(
+                f"Lead {lead['id']} · {lead['symbol']} {lead['status_label']} · {len(events)} events",
+                style=group_style(self.app.theme_variables, lead["group"]),
+            )
+        )
 
 
 class Replies(View):
@@ -123,14 +154,19 @@ class Replies(View):
 
     def reload(self) -> None:
         rows = self.app.svc.replies()
-        self.fill(("received", "from", "lead", "reply"),
-                  [(r["received_at"], r["from_number"], r["lead_id"] or "no match", r["body"]) for r in rows],
-                  [str(r["id"]) for r in rows], "none open")
+        self.fill(
+            ("received", "from", "lead", "reply"),
+            [(r["received_at"], r["from_number"], r["lead_id"] or "no match", r["body"]) for r in rows],
+            [str(r["id"]) for r in rows],
+            "none open",
+        )
 
     def action_clear(self) -> None:
         reply = self.selected()
         if reply is not None:
-            self.app.act(lambda svc, seen, pin: svc.clear_reply(reply, self.app.rep), lambda *_: self.reload())
+            self.app.act(
+                lambda svc, seen, pin: svc.clear_reply(reply, self.app.rep), lambda *_: self.reload()
+            )
 
 
 class Approvals(View):
@@ -141,9 +177,15 @@ class Approvals(View):
 
     def reload(self) -> None:
         rows = self.app.svc.approvals(self.app.rep)
-        self.fill(("#", "lead", "status", "rep", "asked", "state", "why"),
-                  [(r["id"], r["lead_id"], r["status"], r["rep"], r["requested_at"], r["state"], r["why"] or "")
-                   for r in rows], [str(r["id"]) for r in rows], "none pending")
+        self.fill(
+            ("#", "lead", "status", "rep", "asked", "state", "why"),
+            [
+                (r["id"], r["lead_id"], r["status"], r["rep"], r["requested_at"], r["state"], r["why"] or "")
+                for r in rows
+            ],
+            [str(r["id"]) for r in rows],
+            "none pending",
+        )
 
     def action_decide(self, approve: bool) -> None:
         approval = self.selected()
@@ -156,10 +198,14 @@ class Approvals(View):
 
         def rejected(why: str | None) -> None:
             if why:
-                self.app.act(lambda svc, seen, pin: svc.reject(approval, rep, pin, why), lambda *_: self.reload())
+                self.app.act(
+                    lambda svc, seen, pin: svc.reject(approval, rep, pin, why), lambda *_: self.reload()
+                )
 
-        self.app.ask(Ask("Reject", "Why? The rep reads this.", check=lambda t: (None if t.strip() else "say why", "")),
-                     rejected)
+        self.app.ask(
+            Ask("Reject", "Why? The rep reads this.", check=lambda t: (None if t.strip() else "say why", "")),
+            rejected,
+        )
 
 
 class Outbox(View):
@@ -170,9 +216,23 @@ class Outbox(View):
 
     def reload(self) -> None:
         rows = self.app.svc.outbox(("pending", "failed", "dead"))
-        self.fill(("#", "lead", "action", "state", "tries", "due", "last error"),
-                  [(r["id"], r["lead_id"], r["action"], r["state"], r["attempts"], r["due_at"], r["last_error"] or "")
-                   for r in rows], [str(r["id"]) for r in rows], "nothing waiting")
+        self.fill(
+            ("#", "lead", "action", "state", "tries", "due", "last error"),
+            [
+                (
+                    r["id"],
+                    r["lead_id"],
+                    r["action"],
+                    r["state"],
+                    r["attempts"],
+                    r["due_at"],
+                    r["last_error"] or "",
+                )
+                for r in rows
+            ],
+            [str(r["id"]) for r in rows],
+            "nothing waiting",
+        )
 
     def action_retry(self) -> None:
         action = self.selected()
@@ -192,11 +252,17 @@ class Help(View):
 
 def help_text(table: list[Key], variables: dict[str, str]) -> Text:
     out = Text()
-    for title, entries in (("Statuses", [k for k in table if k.group]), ("Controls", [k for k in table if not k.group])):
+    for title, entries in (
+        ("Statuses", [k for k in table if k.group]),
+        ("Controls", [k for k in table if not k.group]),
+    ):
         out.append(f"{title}\n", style="bold underline")
         for k in entries:
             out.append(f"  {k.display:>8}  ", style="bold")
-            out.append(f"{k.symbol + ' ' if k.symbol else ''}{k.label:<20}", style=group_style(variables, k.group) if k.group else "")
+            out.append(
+                f"{k.symbol + ' ' if k.symbol else ''}{k.label:<20}",
+                style=group_style(variables, k.group) if k.group else "",
+            )
             out.append(f" {k.description}\n", style="dim")
         out.append("\n")
     out.append("In lists: pageup/pagedown, home/end. Dialogs: enter saves, escape cancels.\n", style="dim")
