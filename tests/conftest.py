@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from leadtui import config
+from leadtui.automation.worker import Worker
 from leadtui.cli import cli
 from leadtui.service import Service, init_database
 from leadtui.store.db import connect
@@ -128,3 +130,29 @@ def run_cli(*args: str, input: str | None = None, code: int = 0):
         assert "Traceback" not in result.stderr and lines, result.stderr
         assert lines[-1].startswith(("error: ", "refused: ")), result.stderr
     return result
+
+
+# --- the automation worker (used with `pytestmark = pytest.mark.usefixtures("isolated_dirs")`) ---
+
+
+@pytest.fixture
+def isolated_dirs(tmp_path, monkeypatch):
+    """The user's data and config folders under tmp_path (the default automation log lives there)."""
+    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "conf"))
+
+
+@pytest.fixture
+def open_worker(make_service, clock):
+    """open_worker(cfg) -> a Worker on the test database with the test clock; closed at teardown."""
+    opened: list[Worker] = []
+
+    def make(cfg: config.Config, **kwargs) -> Worker:
+        svc = make_service()
+        worker = Worker.open(svc.db.path, cfg, now=clock.now, **kwargs)
+        opened.append(worker)
+        return worker
+
+    yield make
+    for worker in opened:
+        worker.close()

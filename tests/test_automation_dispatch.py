@@ -15,19 +15,19 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 from conftest import START
-from test_automation_targets import (  # noqa: F401
+from test_automation_targets import (
     SECRET,
     WAIT,
     Sink,
-    isolated_dirs,
     needs_offer,
-    open_worker,
     states,
     webhook_config,
     write_config,
 )
 
 from leadtui.cli import cli
+
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
 
 LATER = START + timedelta(minutes=1)  # past the 30 s undo window
 

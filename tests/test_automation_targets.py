@@ -25,7 +25,8 @@ from conftest import REP, add_lead
 
 from leadtui import config
 from leadtui.automation.targets import SMS_MAX
-from leadtui.automation.worker import Worker
+
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
 
 WAIT = 10  # seconds any server waits on the test before giving up, so nothing hangs
 
@@ -140,29 +141,6 @@ def verify(request: dict, key: bytes = SECRET_BYTES) -> bool:
     signed = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + request["body"]
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     return any(hmac.compare_digest(f"v1,{expected}", part) for part in h["webhook-signature"].split())
-
-
-@pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path, monkeypatch):
-    """The user's data and config folders under tmp_path (the default automation log lives there)."""
-    monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "conf"))
-
-
-@pytest.fixture
-def open_worker(make_service, clock):
-    """open_worker(cfg) -> a Worker on the test database with the test clock; closed at teardown."""
-    opened = []
-
-    def make(cfg: config.Config, **kwargs) -> Worker:
-        svc = make_service()
-        worker = Worker.open(svc.db.path, cfg, now=clock.now, **kwargs)
-        opened.append(worker)
-        return worker
-
-    yield make
-    for worker in opened:
-        worker.close()
 
 
 def needs_offer(svc, **fields) -> dict:

@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import pytest
 from conftest import MANAGER, PIN, REP, add_lead
-from test_automation_targets import isolated_dirs, needs_offer, open_worker, states, write_config  # noqa: F401 (fixtures)
+from test_automation_targets import needs_offer, states, write_config
 
 from leadtui.automation.worker import backoff, retry, start_background
 from leadtui.errors import LeadtuiError, Refused
+
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
 
 
 @pytest.fixture

@@ -12,20 +12,21 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from typing import ClassVar
 
 import pytest
-from test_automation_targets import (  # noqa: F401
+from test_automation_targets import (
     SECRET,
     WAIT,
     LocalHTTP,
-    isolated_dirs,
     needs_offer,
-    open_worker,
     webhook_config,
     write_config,
 )
 
 from leadtui.automation.targets import REPLY_CAP
+
+pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
 
 GAP = 0.2  # seconds between two bytes of a trickling server: well under any per-read timeout here
 TIMEOUT = 1  # the target's timeout_seconds: a whole delivery, not one read
@@ -147,8 +148,8 @@ def test_hardening_delivery_reply_read_up_to_a_cap(
 class SlowGreetingSMTP(socketserver.StreamRequestHandler):
     """An SMTP server that trickles its greeting a byte at a time, then accepts any mail."""
 
-    delivered: list[bytes] = []
-    broken = threading.Event()
+    delivered: ClassVar[list[bytes]] = []  # shared by the handler of every connection
+    broken: ClassVar[threading.Event] = threading.Event()
 
     def handle(self):
         try:
