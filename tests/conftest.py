@@ -13,7 +13,9 @@ again returns a second station on the same file (same playbook). No mocks anywhe
 
 from __future__ import annotations
 
+import csv
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -119,6 +121,12 @@ def cli_env(tmp_path, monkeypatch):
     for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
+
+
+def read_csv(path: str | Path) -> list[list[str]]:
+    """The rows of a CSV file leadtui wrote (UTF-8 with a BOM, as a spreadsheet wants it)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
 
 
 def run_cli(*args: str, input: str | None = None, code: int = 0):

@@ -78,7 +78,7 @@ def test_w19_undo_the_reps_last_action_unless_the_lead_changed_since():
     d, target = decide_undo(lead(), events, ALICE, NOW)
     assert target["id"] == 1 and d.fields == {"status": "new", "owner": None} and d.undoes == 1
     with pytest.raises(Refused, match="changed since"):
-        decide_undo(lead(), events + [event(2, "claim", rep="bob")], ALICE, NOW)
+        decide_undo(lead(), [*events, event(2, "claim", rep="bob")], ALICE, NOW)
     with pytest.raises(Refused, match="nothing of yours"):
         decide_undo(lead(), [event(1, "status", minutes_ago=11)], ALICE, NOW)
 
@@ -113,7 +113,7 @@ def test_f2_reservations_another_reps_screen_refuses_the_same_reps_does_not():
 def test_w13_approval_stale_after_a_change_and_one_request_per_lead():
     approval = {"id": 4, "lead_id": 7, "status": "dead-deal"}
     approval_guard(approval, [event(9, "approval_rejected")])
-    with pytest.raises(Refused, match="stale.*claim by bob"):
+    with pytest.raises(Refused, match=r"stale.*claim by bob"):
         approval_guard(approval, [event(9, "claim", rep="bob")])
     with pytest.raises(Refused, match="#4"):
         one_request_guard(approval)

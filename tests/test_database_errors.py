@@ -28,7 +28,9 @@ def leadtui(db: Path, *args: str, env: dict | None = None):
         **(env or {}),
     }
     full.pop("LEADTUI_CONFIG", None)
-    result = subprocess.run(CLI + list(args), capture_output=True, text=True, env=full, cwd=db.parent)
+    result = subprocess.run(
+        CLI + list(args), capture_output=True, text=True, env=full, cwd=db.parent, check=False
+    )
     assert "Traceback" not in result.stderr, result.stderr
     return result
 

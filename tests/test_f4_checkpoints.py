@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import pytest
 
@@ -101,10 +102,10 @@ def test_f4_a_long_import_checkpoints_and_starts_the_wal_over_while_a_station_wr
         station.close()
     frames = [f for f, _ in seen]
     assert len(seen) > 40 and commits  # many batches, and the station wrote meanwhile
-    assert any(b < a for a, b in zip(frames, frames[1:]))  # the WAL was started over, more than once:
-    assert sum(b < a for a, b in zip(frames, frames[1:])) >= 2
+    assert any(b < a for a, b in pairwise(frames))  # the WAL was started over, more than once:
+    assert sum(b < a for a, b in pairwise(frames)) >= 2
     page = svc.db.conn.execute("PRAGMA page_size").fetchone()[0]
-    written = sum(max(0, b - a) for a, b in zip(frames, frames[1:]))
+    written = sum(max(0, b - a) for a, b in pairwise(frames))
     assert max(size for _, size in seen) < written * page  # shorter than all the import wrote
     assert svc.db.backlog() < AUTOCHECKPOINT  # (the station's commits since the import's last copy)
     assert svc.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -82,7 +82,7 @@ def test_f4_many_connections_each_write_once_and_none_is_lost(make_service):
     def station(n: int) -> None:
         db = connect(path, busy_timeout_ms=30_000)
         try:
-            for i in range(25):
+            for _ in range(25):
                 with db.write(background=n % 3 == 0) as conn:
                     value = int(
                         conn.execute(
@@ -94,7 +94,7 @@ def test_f4_many_connections_each_write_once_and_none_is_lost(make_service):
                         " DO UPDATE SET value = excluded.value",
                         (str(value + 1),),
                     )
-        except BaseException as exc:  # handed to the test
+        except BaseException as exc:  # noqa: BLE001 (whatever it is, handed to the test)
             errors.append(exc)
         finally:
             db.close()
@@ -163,7 +163,7 @@ def test_f4_sweep_over_several_chunks_releases_every_hold_once(make_service, clo
 
 
 def _legacy_floor(svc, n: int) -> None:
-    for i in range(n):
+    for _ in range(n):
         add_lead(svc)
     with svc.db.write() as conn:
         conn.execute(
@@ -254,7 +254,7 @@ def test_f4_the_pin_is_checked_before_the_transaction_and_checked_unchanged_insi
     def approve() -> None:
         try:
             result.append(svc.approve(approval, MANAGER, PIN))
-        except BaseException as exc:  # handed to the test
+        except BaseException as exc:  # noqa: BLE001 (whatever it is, handed to the test)
             result.append(exc)
 
     with holder.db.write() as conn:

@@ -37,6 +37,7 @@ def leadtui(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.Completed
             text=True,
             capture_output=True,
             timeout=GUARD,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"leadtui {' '.join(args)} blocked")
@@ -201,7 +202,7 @@ def test_hardening_huge_delay_seconds_is_a_one_line_error_naming_the_value(tmp_p
 
     path = tmp_path / "config.toml"
     path.write_text("[automation]\ndelay_seconds = 99999999999999\n", "utf-8")
-    with pytest.raises(LeadtuiError, match="automation.delay_seconds.*99,999,999,999,999"):
+    with pytest.raises(LeadtuiError, match=r"automation\.delay_seconds.*99,999,999,999,999"):
         configlib.load(str(path))
 
 
@@ -220,6 +221,7 @@ def test_hardening_run_without_a_terminal_exits_2_at_once(tmp_path):
             stderr=subprocess.PIPE,
             env=env,
             timeout=60,
+            check=False,
         )
     assert proc.returncode == 2
     assert (

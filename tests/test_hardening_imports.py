@@ -6,7 +6,7 @@ import os
 from datetime import UTC
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import read_csv, run_cli
 
 HEADER = "Owner Name,Property Address,City,State,Zip,Phone 1\n"
 
@@ -72,7 +72,6 @@ def test_hardening_import_an_unused_column_named_twice_is_fine(cli_env):
 
 
 def test_hardening_import_short_row_is_rejected_whole_with_its_line(cli_env):
-    import csv
     import json
 
     run_cli("init", "--test-clock")
@@ -85,7 +84,7 @@ def test_hardening_import_short_row_is_rejected_whole_with_its_line(cli_env):
     )
     result = json.loads(run_cli("import", str(path), "--json").stdout)
     assert (result["inserted"], result["rows_rejected"]) == (1, 1)
-    rows = list(csv.reader(open(result["rejects_path"], encoding="utf-8-sig", newline="")))
+    rows = read_csv(result["rejects_path"])
     assert rows[1][0] == "3" and "3 cells" in rows[1][3] and "cut off" in rows[1][3]
     assert "only three" not in run_cli("leads", "--json").stdout
 

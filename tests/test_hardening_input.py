@@ -177,7 +177,7 @@ def _on_a_terminal(args: list[str], env: dict) -> tuple[subprocess.Popen, int]:
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        preexec_fn=controlling,
+        preexec_fn=controlling,  # noqa: PLW1509 (only the child can take its controlling terminal)
         close_fds=True,
     )
     os.close(slave)

@@ -63,7 +63,7 @@ def terminal_width(line: str) -> int:
 
 
 async def test_hardening_amount_dialog_refuses_inf_and_nan(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -83,7 +83,7 @@ async def test_hardening_amount_dialog_refuses_inf_and_nan(floor, tmp_path):
 
 
 async def test_hardening_bidi_zero_width_and_zwj_names_keep_every_column(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     for size in ((80, 24), (120, 40)):
         async with app_for(floor, tmp_path).run_test(size=size) as pilot:
@@ -106,7 +106,6 @@ async def test_hardening_bidi_zero_width_and_zwj_names_keep_every_column(floor, 
 
 
 async def test_hardening_escape_leaves_every_view(floor, tmp_path):
-    path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -132,7 +131,7 @@ async def test_hardening_escape_leaves_every_view(floor, tmp_path):
 
 
 async def test_hardening_j_k_move_in_every_list(floor, tmp_path):
-    path, ids = floor
+    path, _ids = floor
     svc = Service.open(path)
     try:
         for number in ("(305) 555-0102", "(305) 555-0103"):  # three drip replies to move through
@@ -164,7 +163,7 @@ async def test_hardening_j_k_move_in_every_list(floor, tmp_path):
 
 
 async def test_hardening_notices_never_cover_the_keybar(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         screen = await ready(pilot)
@@ -181,7 +180,7 @@ async def test_hardening_notices_never_cover_the_keybar(floor, tmp_path):
 
 
 async def test_hardening_keybar_fits_3_rows_at_80x24_with_the_kpi_line(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import read_csv, run_cli
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
 # sample -> (preset, data rows, distinct properties)
@@ -365,7 +365,7 @@ def test_b5_hostile_cells_are_stored_exactly_and_shown_literally(env):
     with db(env) as conn:
         stored = [tuple(r) for r in conn.execute("SELECT owner_name, source_status FROM leads ORDER BY id")]
     assert stored[: len(HOSTILE)] == [(t, t) for t in HOSTILE.values()]
-    rejects = list(csv.reader(Path(result["rejects_path"]).open(encoding="utf-8-sig", newline="")))
+    rejects = read_csv(result["rejects_path"])
     # its own line: the row before spans lines 7-11 (two cells with two line breaks each)
     assert rejects[1] == ["12", "Phone", "not a phone", "not a valid phone number; phone dropped"]
     for args in (
@@ -394,7 +394,7 @@ def test_b2_bad_phone_cell_is_dropped_the_row_kept_and_a_row_without_address_rej
     assert (result["inserted"], result["rows_rejected"], result["phones_rejected"]) == (2, 1, 2)
     assert [p["number"] for p in phones_of(env, "12 Oak St")] == ["+13055550102"]
     assert [p["number"] for p in phones_of(env, "14 Oak St")] == ["+442079460958"]
-    rejects = list(csv.reader(open(result["rejects_path"], encoding="utf-8-sig", newline="")))
+    rejects = read_csv(result["rejects_path"])
     assert [r[0] for r in rejects[1:]] == ["2", "3", "4"] and "no property address" in rejects[2][3]
 
 

@@ -46,7 +46,7 @@ def test_w14_eight_processes_claim_twenty_leads_each_won_once(tmp_path):
         for rep in reps
     ]
     results = {}
-    for rep, proc in zip(reps, procs):
+    for rep, proc in zip(reps, procs, strict=True):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         results[rep] = json.loads(out)

@@ -71,7 +71,7 @@ def test_b1_group_counts_every_group_in_order(svc):
 
 
 def test_b1_group_counts_wholesale(svc):
-    new, dialled, offer, made, gone, rejected = (add_lead(svc) for _ in range(6))
+    _new, dialled, offer, made, gone, rejected = (add_lead(svc) for _ in range(6))
     svc.set_status(dialled["id"], DIAL, REP)
     svc.set_status(offer["id"], "needs-offer", REP)
     svc.set_status(made["id"], "offer-made", REP)

@@ -64,7 +64,7 @@ def test_l1_wholesale_add_lead_gets_new_too(make_service):
 
 def test_l2_time_passing_and_sweep_change_nothing(svc, clock):
     leads = [add_lead(svc) for _ in LIFECYCLE_ORDER]
-    for lead, status in zip(leads, LIFECYCLE_ORDER):
+    for lead, status in zip(leads, LIFECYCLE_ORDER, strict=True):
         if status != "new":
             svc.set_status(lead["id"], status, REP)
     svc.claim(leads[3]["id"], REP)  # an owned lead: still nothing happens by itself
@@ -118,7 +118,7 @@ def test_l2_playbook_suggests_next_stage(svc):
 def test_l3_counts_every_status_new_first(svc):
     counts = svc.counts()
     assert list(counts) == LIFECYCLE_ORDER
-    assert list(counts)[0] == "new"
+    assert next(iter(counts)) == "new"
     assert set(counts.values()) == {0}
 
 
@@ -272,7 +272,7 @@ def test_l5_real_run_maps_every_legacy_value(svc, legacy):
 
 def test_l5_real_run_one_migrate_event_per_lead_changed(svc, legacy, clock):
     svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT, rep=MANAGER)
-    for (lead_id, want), (src, _) in zip(legacy, LEGACY):
+    for (lead_id, want), (src, _) in zip(legacy, LEGACY, strict=True):
         migrated = events(svc, lead_id, "migrate")
         if want == "new":  # New stays New, no legacy value: no event
             assert migrated == []
@@ -304,7 +304,9 @@ def test_l5_second_run_changes_nothing(svc, legacy, clock):
 def test_l5_without_default_other_values_are_left_alone(svc, legacy):
     result = svc.migrate_statuses(LEGACY_MAP, None)
     assert result["changed"] == 5
-    statuses = {src: svc.lead(lead_id)["status"] for (lead_id, _), (src, _) in zip(legacy, LEGACY)}
+    statuses = {
+        src: svc.lead(lead_id)["status"] for (lead_id, _), (src, _) in zip(legacy, LEGACY, strict=True)
+    }
     assert statuses["Cold"] == "new" and statuses["Call back in spring"] == "new"
     assert statuses["Hot"] == "active"
 
@@ -330,7 +332,7 @@ def test_l5_legacy_map_on_wholesale_is_an_error(make_service):
     before = dump(svc)
     with pytest.raises(
         LeadtuiError,
-        match="unknown status 'engage'|unknown status 'active'|unknown status 'non-client'|unknown status 'future'",
+        match=r"unknown status '(engage|active|non-client|future)'",
     ):
         svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT)
     assert dump(svc) == before
@@ -345,7 +347,7 @@ def test_l5_unknown_rep_is_an_error(svc, legacy):
 
 def test_l5_rerun_keeps_what_reps_decided_since(svc, legacy, clock):
     svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT)
-    hot = next(lead_id for (lead_id, _), (src, _) in zip(legacy, LEGACY) if src == "Hot")
+    hot = next(lead_id for (lead_id, _), (src, _) in zip(legacy, LEGACY, strict=True) if src == "Hot")
     clock.advance(days=3)
     svc.set_status(hot, "closed", REP)  # the deal closed
     again = svc.migrate_statuses(LEGACY_MAP, LEGACY_DEFAULT, dry_run=True)

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import MANAGER, NEWBIE, NY, PIN, REP, START, add_lead
@@ -332,7 +333,7 @@ def test_w6_contract_drafted_with_lead_fields_path_on_lead(svc, tmp_path):
     svc.set_status(lead["id"], "send-contract", REP)
     path = svc.lead(lead["id"])["contract_path"]
     assert path and path.startswith(str(tmp_path / "contracts"))
-    text = open(path, encoding="utf-8").read()
+    text = Path(path).read_text(encoding="utf-8")
     for expected in (
         "Maria Lopez",
         "12 Palm Ave, Miami, FL 33139",
@@ -588,7 +589,7 @@ def test_w11_already_sold_needs_confirmation_showing_other_properties(svc):
 
 
 def test_w11_other_properties_come_with_their_phones(svc):
-    home, rental, sharing, _ = family(svc)
+    home, _rental, _sharing, _ = family(svc)
     with pytest.raises(NeedsConfirmation) as err:
         svc.set_status(home["id"], "already-sold", REP)
     assert [[p["number"] for p in x["phones"]] for x in err.value.others] == [
@@ -607,7 +608,7 @@ def test_w11_other_properties_skip_dead_leads(svc):
 
 def test_w11_already_sold_needs_source(svc):
     home, *_ = family(svc)
-    with pytest.raises(LeadtuiError, match="propstream|assessor"):
+    with pytest.raises(LeadtuiError, match=r"propstream|assessor"):
         svc.set_status(home["id"], "already-sold", REP, confirm=True)
     with pytest.raises(LeadtuiError, match="W11"):
         svc.set_status(home["id"], "already-sold", REP, confirm=True, source="zillow")
@@ -813,7 +814,9 @@ def test_w14_two_stations_claim_at_once_exactly_one_wins(make_service):
         except Refused as exc:
             results[rep] = exc
 
-    threads = [threading.Thread(target=station, args=(s, r)) for s, r in zip(stations, (REP, NEWBIE))]
+    threads = [
+        threading.Thread(target=station, args=(s, r)) for s, r in zip(stations, (REP, NEWBIE), strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -1083,7 +1086,7 @@ def test_w19_undo_refused_when_another_rep_changed_lead(svc):
     lead = add_lead(svc)
     svc.set_status(lead["id"], "not-contacted", REP)
     svc.set_status(lead["id"], "not-contacted", NEWBIE)
-    with pytest.raises(Refused, match="changed since.*newbie"):
+    with pytest.raises(Refused, match=r"changed since.*newbie"):
         svc.undo(lead["id"], REP)
 
 

@@ -108,7 +108,7 @@ def test_bulk_needs_the_callers_transaction_and_known_columns(db):
     with pytest.raises(RuntimeError, match="write transaction"):
         bulk.insert_leads(db.conn, make_leads(1))
     with pytest.raises(ValueError, match="not columns of leads"), db.write() as conn:
-        bulk.insert_leads(conn, make_leads(1), columns=LEAD_COLUMNS + ("id; DROP TABLE leads",))
+        bulk.insert_leads(conn, make_leads(1), columns=(*LEAD_COLUMNS, "id; DROP TABLE leads"))
 
 
 def test_bulk_error_rolls_back_with_the_callers_transaction(db):

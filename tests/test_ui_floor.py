@@ -53,7 +53,7 @@ def lead(floor, lead_id: int, events: bool = False) -> dict:
 
 
 async def test_queue_order_due_then_mine_then_pool_and_excluded_with_reasons(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -88,7 +88,7 @@ async def test_j_k_and_arrows_move_and_panel_follows(floor, tmp_path):
 
 
 async def test_w1_purple_key_dials_and_triple_dial_moves_to_next_phone_then_next_lead(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -106,7 +106,7 @@ async def test_w1_purple_key_dials_and_triple_dial_moves_to_next_phone_then_next
 
 
 async def test_w2_green_key_claims_the_pool_lead_with_undo_toast(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -121,7 +121,7 @@ async def test_w2_green_key_claims_the_pool_lead_with_undo_toast(floor, tmp_path
 
 
 async def test_w8_yellow_key_releases(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -132,7 +132,7 @@ async def test_w8_yellow_key_releases(floor, tmp_path):
 
 
 async def test_w12_red_wrong_number_key_counts_reports(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -146,7 +146,7 @@ async def test_w12_red_wrong_number_key_counts_reports(floor, tmp_path):
 
 
 async def test_w4_appointment_dialog_sets_time_and_escape_cancels(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -167,7 +167,7 @@ async def test_w4_appointment_dialog_sets_time_and_escape_cancels(floor, tmp_pat
 
 
 async def test_w5_offer_amount_enter_skips_or_takes_125k(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -182,7 +182,7 @@ async def test_w5_offer_amount_enter_skips_or_takes_125k(floor, tmp_path):
 
 
 async def test_w11_already_sold_lists_other_properties_then_confirms_source(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -205,7 +205,7 @@ async def test_w11_already_sold_lists_other_properties_then_confirms_source(floo
 
 
 async def test_w18_followup_dialog_shows_both_dates(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -221,7 +221,7 @@ async def test_w18_followup_dialog_shows_both_dates(floor, tmp_path):
 
 
 async def test_w16_assign_picker_filters_and_manager_needs_pin(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -247,7 +247,7 @@ async def test_w16_assign_picker_filters_and_manager_needs_pin(floor, tmp_path):
 
 
 async def test_w14_w15_claim_release_and_refusal_is_a_notice(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -266,7 +266,7 @@ async def test_w14_w15_claim_release_and_refusal_is_a_notice(floor, tmp_path):
 
 
 async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path, rep=NEWBIE)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -288,7 +288,7 @@ async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path
 
 
 async def test_b4_detail_timeline_replies_clear_outbox_and_help(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -316,7 +316,7 @@ async def test_b4_detail_timeline_replies_clear_outbox_and_help(floor, tmp_path)
 
 
 async def test_pipeline_tabs_with_counts_and_search(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -337,7 +337,7 @@ async def test_pipeline_tabs_with_counts_and_search(floor, tmp_path):
 
 
 async def test_keymap_remaps_a_status_through_set_keymap(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path, keys={"needs-offer": "9"})
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -350,7 +350,7 @@ async def test_keymap_remaps_a_status_through_set_keymap(floor, tmp_path):
 
 
 async def test_command_palette_runs_a_control_from_the_table(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
@@ -389,7 +389,7 @@ async def test_a_count_or_page_read_that_comes_back_while_the_app_closes_is_drop
 
 
 async def test_b5_outside_text_is_shown_literally(floor, tmp_path):
-    path, ids = floor
+    _path, ids = floor
     app = app_for(floor, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)

@@ -52,7 +52,7 @@ def burst(app, text: str) -> None:
 async def test_f2_two_stations_open_on_different_leads_f1_a_lead_taken_meanwhile_stays_marked(
     floor, tmp_path
 ):
-    path, ids = floor
+    path, _ids = floor
     bob = Leadtui(path, settings(tmp_path), BOB)
     carol = Leadtui(path, settings(tmp_path), CAROL)
     async with bob.run_test(size=(120, 40)) as bp, carol.run_test(size=(120, 40)) as cp:
