@@ -626,7 +626,7 @@ def _load(svc: Service, leads: list[dict[str, Any]]) -> range:
     """Insert the leads into the pool, one import event each, in one transaction."""
     with svc.db.write() as conn:
         ids = bulk.insert_leads(conn, leads, lambda lead: lead["phones"])
-        for lead_id, lead in zip(ids, leads):
+        for lead_id, lead in zip(ids, leads, strict=True):
             at = lead["imported"]
             q.insert_event(
                 conn,
@@ -646,7 +646,7 @@ def _candidates(ids: range, leads: list[dict[str, Any]]) -> list[_Lead]:
     for lead in leads:
         owners[lead["owner_key"]] = owners.get(lead["owner_key"], 0) + 1
     out = []
-    for lead_id, lead in zip(ids, leads):
+    for lead_id, lead in zip(ids, leads, strict=True):
         good = [p for p in lead["phones"] if not (p[3] or p[4])]
         first = good[0] if good else (None,) * 6
         out.append(

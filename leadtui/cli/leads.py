@@ -364,7 +364,7 @@ def _read_map(path: Path) -> tuple[dict, str | None]:
         raise LeadtuiError(f"{path}: {exc}") from None
     unknown = set(data) - {"default", "map"}
     if unknown:
-        raise LeadtuiError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected default, [map])")
+        raise LeadtuiError(f"{path}: unknown key {min(unknown)!r} (expected default, [map])")
     mapping, default = data.get("map", {}), data.get("default")
     if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
         raise LeadtuiError(f"{path}: [map] must map source statuses to status ids (strings)")
@@ -400,7 +400,7 @@ def config_path_cmd(state: State) -> None:
     """Print where the config, database and data live."""
     from leadtui import config
 
-    path, named = config.config_path(state.config)
+    path, _named = config.config_path(state.config)
     data = {
         "config": str(path),
         "config_exists": path.exists(),

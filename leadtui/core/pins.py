@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 MIN_DIGITS = 6
 TRIES = 5  # wrong PINs in a row that lock a manager's PIN
@@ -31,7 +32,7 @@ def pin_problem(pin: str) -> str | None:
     """Why a new PIN won't do (None when it will): 6 to 12 digits, not one digit repeated nor a run."""
     if not (pin.isascii() and pin.isdigit() and MIN_DIGITS <= len(pin) <= 12):
         return f"a PIN must be {MIN_DIGITS} to 12 digits"
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
     if len(steps) == 1 and steps <= {-1, 0, 1}:
         return (
             f"a PIN can't be a run like 000000 or 123456: {'one digit repeated' if steps == {0} else 'a run'}"
@@ -40,7 +41,7 @@ def pin_problem(pin: str) -> str | None:
 
 
 def locked(until: str | None, now: datetime) -> bool:
-    return bool(until) and datetime.fromisoformat(until) > now
+    return datetime.fromisoformat(until) > now if until else False
 
 
 def lock_until(now: datetime) -> datetime:

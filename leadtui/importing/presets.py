@@ -398,5 +398,5 @@ def _layout(preset: Preset, names: list[str], maps: dict[str, str]) -> Layout:
         elif target == "email":
             emails.append(i)
         elif target != "ignore":
-            cols[target] = (i,) + tuple(c for c in cols.get(target, ()) if c != i)
+            cols[target] = (i, *(c for c in cols.get(target, ()) if c != i))
     return Layout(preset, {f: c for f, c in cols.items() if c}, phones, emails, len(names))

@@ -13,6 +13,7 @@ it stops when the importing process goes (its pipe closes), however that ends.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -143,10 +144,9 @@ class Readers:
             if message is None:
                 return
             yield message
-            try:
+            # it may have sent its last chunk and gone (if it died, its next message says so)
+            with contextlib.suppress(ConnectionError):
                 pipe.send(None)
-            except ConnectionError:
-                pass  # it has sent its last chunk and gone (if it died, its next message says so)
             number += 1
 
     def _receive(self, index: int) -> Staged | None:
@@ -238,7 +238,7 @@ def _read(
         pass  # the importing process is gone or stopping: so are we
     except LeadtuiError as exc:
         _tell(pipe, str(exc))
-    except Exception as exc:  # a bug: say what, in one line, rather than die silently
+    except Exception as exc:  # noqa: BLE001 (a bug: say what, in one line, rather than die silently)
         _tell(pipe, f"an import reader failed: {type(exc).__name__}: {exc}")
     finally:
         if slots is not None:
@@ -246,7 +246,5 @@ def _read(
 
 
 def _tell(pipe: Connection, message: str) -> None:
-    try:
+    with contextlib.suppress(ConnectionError):  # the importing process is gone: nobody to tell
         pipe.send(message)
-    except ConnectionError:
-        pass

@@ -43,8 +43,8 @@ def read_replies(path: Path) -> Iterator[tuple[int, str, str, str] | Reject]:
             raise LeadtuiError(
                 f"{path}: not a replies file: no column for {', '.join(missing)} (expected From, Body, Received At)"
             )
-        for line, cells in table:
-            cells = cells + [""] * (len(table.header) - len(cells))
+        for line, row in table:
+            cells = row + [""] * (len(table.header) - len(row))
             values = [cells[cols[n]] for n in NAMES]
             if not any(v.strip() for v in cells):
                 continue

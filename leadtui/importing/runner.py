@@ -26,6 +26,7 @@ import errno
 import gc
 import os
 import queue
+import sqlite3
 import stat
 import sys
 import threading
@@ -45,7 +46,7 @@ from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store import indexes
-from leadtui.store.db import SLICE, Database, Notice, finish_deferred, make_way
+from leadtui.store.db import SLICE, Database, Notice, describe, fault, finish_deferred, make_way
 
 BATCH = 20_000  # rows a batch holds at most
 HOLD = SLICE  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
@@ -126,6 +127,7 @@ class Batches:
     totals: Counter = field(default_factory=Counter)
     count: int = 0
     size: int = 0  # rows in the next batch: set from how long the last one held the lock
+    storing: bool = False  # a batch went to the database
 
     def __post_init__(self) -> None:
         self.size = min(self.limit, FIRST_BATCH)
@@ -136,6 +138,16 @@ class Batches:
         self.count += 1
         return readers.stage(self.staging, slot, pending)
 
+    def stopped(self, error: LeadtuiError) -> LeadtuiError:
+        """The error that stopped the import, with what it stored before (once it stored)."""
+        if self.storing:
+            error.args = (
+                f"{error}; the import stopped there, with {self.totals['inserted']} new and"
+                f" {self.totals['merged']} merged leads stored, each batch whole: run it again once it"
+                " can go on (what is in already is matched, not added twice)",
+            )
+        return error
+
     def write(self, path: str, batch: dict) -> None:
         """The writer's part: one staged batch into the database, in one write transaction."""
         if self.dry_run:
@@ -143,6 +155,7 @@ class Batches:
                 new = store.count_new(conn)
             self.totals.update(inserted=new, merged=batch["rows"] - new)
             return
+        self.storing = True
         stamp = clock.stamp(self.now)
         with store.attached(self.db.conn, path):
             with self.db.write(background=True) as conn:
@@ -194,7 +207,7 @@ class Writer(threading.Thread):
             if self.error is None:
                 try:
                     self.batches.write(*job)
-                except BaseException as exc:  # handed to the reading thread
+                except BaseException as exc:  # noqa: BLE001 (whatever it is, the reading thread raises it)
                     self.error = exc
 
     def _next(self) -> tuple[str, dict] | None:
@@ -206,7 +219,7 @@ class Writer(threading.Thread):
                 except queue.Empty:
                     if not indexes.fill_search(self.batches.db):
                         break
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 (as above)
             self.error = exc
         return self.queue.get()
 
@@ -354,6 +367,13 @@ def run_import(
                     _read_here(batches, table, reader, rejects, counts, progress)
                 if not counts["rows"]:
                     raise LeadtuiError(f"{path}: no rows under the header; nothing stored")
+        except LeadtuiError as exc:
+            raise batches.stopped(exc) from None
+        except sqlite3.Error as exc:
+            if not fault(exc):
+                raise
+            # (the floor's own are told by its writes: this is the scratch folder's, or a temporary file's)
+            raise batches.stopped(describe(staging.folder, exc)) from None
         finally:
             rejects.close()
             untune()

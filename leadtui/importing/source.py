@@ -16,7 +16,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from leadtui.errors import LeadtuiError
 
@@ -203,8 +203,8 @@ class Table:
                 if self.skipping:
                     yield number, None
                     continue
-                line = line.rstrip("\r\n")
-                yield number, line.split(delimiter) if line else []
+                text = line.rstrip("\r\n")
+                yield number, text.split(delimiter) if text else []
                 continue
             feed.first, feed.taken = line, 0
             try:
@@ -223,7 +223,7 @@ class Table:
     def close(self) -> None:
         self._raw.close()
 
-    def __enter__(self) -> Table:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,6 +9,7 @@ which is what the rep would have seen had the screen caught up (F1)."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -75,10 +76,8 @@ class Writer:
         self._jobs.put(None)
         self._thread.join(timeout)
         if not self._thread.is_alive():
-            try:
+            with contextlib.suppress(LeadtuiError):  # the lease runs out by itself
                 self.svc.unreserve()
-            except LeadtuiError:
-                pass  # the lease runs out by itself
             self.svc.close()
 
     def _run(self) -> None:

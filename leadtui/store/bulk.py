@@ -92,7 +92,7 @@ def insert_leads(
     while chunk := list(islice(it, batch)):
         lead_rows, phone_rows = [], []
         for lead_id, lead in enumerate(chunk, next_id):
-            lead_rows.append((lead_id, *[lead.get(c, d) for c, d in zip(columns, defaults)]))
+            lead_rows.append((lead_id, *[lead.get(c, d) for c, d in zip(columns, defaults, strict=True)]))
             if phones_of is not None:
                 phone_rows.extend((lead_id, *p) for p in phones_of(lead))
         conn.executemany(f"INSERT INTO temp.{STAGE}({cols}) VALUES ({marks})", lead_rows)
