@@ -37,10 +37,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_status import build  # noqa: E402  (same folder)
+from bench_status import build  # (same folder)
 
-from leadtui.service import Service  # noqa: E402
-from leadtui.store.db import connect  # noqa: E402
+from leadtui.service import Service
+from leadtui.store.db import connect
 
 
 class Sink:

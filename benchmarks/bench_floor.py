@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import itertools
 import json
 import multiprocessing as mp
@@ -404,10 +405,8 @@ class Job:
         self.killed = True
         proc = self.proc
         if proc is not None and proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
                 os.killpg(proc.pid, signal.SIGKILL)  # the group this job started
-            except ProcessLookupError:
-                pass
         self.thread.join(30)
 
 
@@ -922,7 +921,7 @@ class Floor:
             if not s:
                 print(f"  {name:<8} {won[name]:>5} no claim tried")
                 continue
-            worst = max(worst, max(s))
+            worst = max(worst, *s)
             reads = f"{_pct(r['reads'], 50):>7.1f} ms" if r["reads"] else ""
             print(
                 f"  {name:<8} {won[name]:>5} {k.get('taken', 0):>6} {k.get('lost', 0):>5} {_pct(s, 50):>8.1f} "

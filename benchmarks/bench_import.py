@@ -42,9 +42,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_status import FIRST, LAST, PLACES, STREETS, SUFFIXES, _phone_plan  # noqa: E402
+from bench_status import FIRST, LAST, PLACES, STREETS, SUFFIXES, _phone_plan
 
-from leadtui.store.queries import fts_query  # noqa: E402
+from leadtui.store.queries import fts_query
 
 SEED = 20261124
 TARGET_ROWS_S, TARGET_RSS_MB, TARGET_REPORT_S = 50_000, 300, 0.5
@@ -105,7 +105,7 @@ def generate(path: Path, rows: int, seed: int = SEED) -> None:
             if earlier and random_() < 0.02:
                 row = list(choice(earlier))
             else:
-                city, state, zip3, county, areas = choice(PLACES)
+                city, state, zip3, county, _areas = choice(PLACES)
                 street = f"{randrange(1, 20000)} {choice(STREETS)} {choice(SUFFIXES).capitalize()}"
                 zip_code = f"{zip3}{randrange(100):02d}"
                 first, last = choice(FIRST), choice(LAST)

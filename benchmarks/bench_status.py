@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -160,7 +160,7 @@ def generate(n: int, seed: int = SEED):
     statuses = [s for s, _, _ in STATUSES]
     weights = [w for _, w, _ in STATUSES]
     owned = {s for s, _, o in STATUSES if o}
-    base = datetime(2026, 1, 5, 14, 0, tzinfo=timezone.utc)
+    base = datetime(2026, 1, 5, 14, 0, tzinfo=UTC)
     stamps = [(base + timedelta(days=d)).isoformat() for d in range(300)]
     choice, randrange, random_ = rng.choice, rng.randrange, rng.random
     status_of = rng.choices(statuses, weights, k=n)
@@ -246,7 +246,7 @@ def build(path: Path, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple
         ), lead
         for p in lead["phones"]:
             assert phonelib.normalize(p[1]) == p[1], p
-    columns = LEAD_COLUMNS + ("owner", "dead")
+    columns = (*LEAD_COLUMNS, "owner", "dead")
     leads = generate(n, seed)
     made = loaded = 0.0
     done = 0
