@@ -31,6 +31,7 @@ from leadtui.errors import LeadtuiError
 from leadtui.importing.presets import parse_maps, resolve
 from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
 from leadtui.importing.source import Table
+from leadtui.store.db import describe, fault
 from leadtui.store.imports import Slots
 
 READERS = 2  # processes; more would share the same two cores with the storing
@@ -239,7 +240,10 @@ def _read(
     except LeadtuiError as exc:
         _tell(pipe, str(exc))
     except Exception as exc:  # noqa: BLE001 (a bug: say what, in one line, rather than die silently)
-        _tell(pipe, f"an import reader failed: {type(exc).__name__}: {exc}")
+        if fault(exc):  # its scratch folder's disk is full (or failing)
+            _tell(pipe, str(describe(folder, exc)))
+        else:
+            _tell(pipe, f"an import reader failed: {type(exc).__name__}: {exc}")
     finally:
         if slots is not None:
             slots.close()

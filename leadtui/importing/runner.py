@@ -142,9 +142,9 @@ class Batches:
         """The error that stopped the import, with what it stored before (once it stored)."""
         if self.storing:
             error.args = (
-                f"{error}; the import stopped there, with {self.totals['inserted']} new and"
-                f" {self.totals['merged']} merged leads stored, each batch whole: run it again once it"
-                " can go on (what is in already is matched, not added twice)",
+                f"{error}; the import stopped there: {self.totals['inserted']} new and"
+                f" {self.totals['merged']} merged leads are stored, each batch whole, and a re-run adds"
+                " the rest (what is in already is matched, not added twice)",
             )
         return error
 

@@ -22,8 +22,9 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeGuard
 
 from leadtui.errors import Busy, LeadtuiError
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
@@ -47,11 +48,15 @@ JOB_CHECKPOINT = (
 )
 JOB_WAL_RESTART = 16000  # pages long, the WAL is started over by a job (it waits for its checkpointer first)
 RESTART_BACKLOG = 200  # pages waiting at most for a job's transaction to copy them back first (~1-2 ms)
+SQLITE_IOERR, SQLITE_FULL = 10, 13  # primary result codes: https://sqlite.org/rescode.html
+LOW_SPACE = 1 << 20  # bytes free on its disk under which a disk I/O error is the disk being full
 
 
 def describe(path: Path | str, exc: sqlite3.Error) -> LeadtuiError:
     """One line for a SQLite failure, in a rep's words where we can."""
     text = str(exc)
+    if disk_full(path, exc):
+        return _full_error(path, text)
     if "locked" in text or "busy" in text:
         return _busy_error(path)
     if "readonly" in text or "read-only" in text:
@@ -61,6 +66,47 @@ def describe(path: Path | str, exc: sqlite3.Error) -> LeadtuiError:
     if "unable to open" in text:
         return LeadtuiError(f"{path}: can't open the database file ({text})")
     return LeadtuiError(f"{path}: database error: {text}")
+
+
+def fault(exc: BaseException) -> TypeGuard[sqlite3.Error]:
+    """A failure of the machine rather than of the statement: the disk full, or an I/O error."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+        SQLITE_FULL,
+        SQLITE_IOERR,
+    )
+
+
+def disk_full(path: Path | str, exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL, or an I/O error with (almost) no room left on the database's disk: SQLite
+    gives that where it grows its -shm file (SQLITE_IOERR_SHMSIZE), e.g. at a first write."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == SQLITE_FULL:
+        return True
+    free = _free_space(path) if code == SQLITE_IOERR else None
+    return free is not None and free < LOW_SPACE
+
+
+def _full_error(path: Path | str, text: str) -> LeadtuiError:
+    free = _free_space(path)
+    if free is None:
+        room = ""
+    elif free < LOW_SPACE:
+        room = f"; {free // 1024} KiB free on its disk"
+    else:  # SQLite's temporary files (sorts, temp tables) go to TMPDIR or /var/tmp, maybe another disk
+        room = f"; its disk shows {free >> 20} MiB free: a quota, or the temporary folder's disk (TMPDIR), is full"
+    return LeadtuiError(
+        f"{path}: the disk is full ({text}{room}): what was being written is not stored; make room and try again"
+    )
+
+
+def _free_space(path: Path | str) -> int | None:
+    """Bytes a user (not root) may still write on the disk `path` is on; None if unknown (or
+    `path` names no file: "database" where the CLI does not know which)."""
+    try:
+        info = os.statvfs(path)
+    except (OSError, ValueError):
+        return None
+    return info.f_bavail * info.f_frsize
 
 
 def _busy_error(path: Path | str) -> Busy:
@@ -325,15 +371,15 @@ class Database:
                     self.conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
             try:
                 yield self.conn
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+            except BaseException as exc:
+                self._rollback()
+                if fault(exc):  # no caller can do better with it: one line naming the floor
+                    raise describe(self.path, exc) from None
                 raise
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise describe(self.path, exc) from None
         finally:
             if gate is not None:
@@ -341,14 +387,24 @@ class Database:
         if self._checkpointer is not None:
             self._checkpointer.due()
 
+    def _rollback(self) -> None:
+        """End a failed transaction, unless SQLite already has: it rolls back by itself on some
+        errors (a full disk among them), and a ROLLBACK then failed with "cannot rollback - no
+        transaction is active", which hid the cause. Nor may a failing ROLLBACK hide it."""
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One consistent snapshot for several SELECTs."""
         self.conn.execute("BEGIN")
         try:
             yield self.conn
-        finally:
-            self.conn.execute("COMMIT")
+        except BaseException:
+            self._rollback()  # (a sort that found its temporary disk full may have ended it already)
+            raise
+        self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
