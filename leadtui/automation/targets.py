@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,6 +32,7 @@ from urllib.parse import quote
 from leadtui import __version__, clock
 from leadtui.automation.templates import inline, render, render_inline
 from leadtui.config import secret
+from leadtui.core import phones
 from leadtui.errors import LeadtuiError
 
 SMS_MAX = 1600  # Twilio's limit on a message body, in characters
@@ -285,18 +287,51 @@ class Webhook(_Configured):
         return f"HTTP {reply.status_code}"
 
 
-class Sms(_Configured):
-    """Twilio's Messages API: form fields To, From, Body; HTTP basic auth (account SID, auth token)."""
+def recipient(to: str) -> str:
+    """An SMS `to` as the floor stores phones: E.164 when it is a phone number, else as written."""
+    return phones.normalize(to) or to
 
-    def __init__(self, name: str, table: dict, client: Any):
+
+def route(automation: dict, action: str) -> str | None:
+    """The target `action` goes to under this config; None when it is only logged (mode `log`, no route)."""
+    return automation["routes"].get(action) if automation["mode"] == "dispatch" else None
+
+
+def texted_to(automation: dict, action: str, lead_id: int, payload: dict, key: str) -> str | None:
+    """D4: the number this config would text the action to, or None when it sends no SMS (not routed
+    to an `sms` target, or a `to` that does not fill: such an action goes dead when tried)."""
+    name = route(automation, action)
+    table = automation["targets"][name] if name else None
+    if table is None or table["kind"] != "sms":
+        return None
+    try:
+        to = render_inline(
+            table["to"], context(action, lead_id, payload, key), f"automation.targets.{name}.to"
+        ).strip()
+    except LeadtuiError:
+        return None
+    return recipient(to) if to else None
+
+
+class Sms(_Configured):
+    """Twilio's Messages API: form fields To, From, Body; HTTP basic auth (account SID, auth token).
+
+    D4: `dnc(number)` is asked as each text goes, and a DNC number gets none: the action is dead
+    at once, saying so (the floor's phones are the truth, read at that moment)."""
+
+    def __init__(self, name: str, table: dict, client: Any, dnc: Callable[[str], bool]):
         super().__init__(name, table)
-        self.client = client
+        self.client, self.dnc = client, dnc
         self.sid, self.token = self.secret("account_sid"), self.secret("auth_token")
         base = _http_url(f"{self.where}.api_base", table["api_base"]).rstrip("/")
         self.url = f"{base}/2010-04-01/Accounts/{quote(self.sid, safe='')}/Messages.json"
 
     def deliver(self, message: Message) -> str | None:
         to = self.fill("to", self.table["to"], message)
+        if self.dnc(recipient(to)):
+            raise DeliveryError(
+                f"{to} is DNC (opted out, or on a do-not-call list): no text goes to it (D4)", permanent=True
+            )
         body = message.text if len(message.text) <= SMS_MAX else message.text[: SMS_MAX - 1] + "…"
         reply = _post(
             self.client,
@@ -464,10 +499,10 @@ class Command(_Configured):
 class Router:
     """The targets of one config: which one an action goes to, and the shared HTTP client."""
 
-    def __init__(self, automation: dict, templates_dir: Path | None = None):
-        self.templates_dir = templates_dir
+    def __init__(self, automation: dict, templates_dir: Path | None = None, *, dnc: Callable[[str], bool]):
+        self.templates_dir, self.dnc = templates_dir, dnc
         self.log = Log(automation["log_path"])
-        self.routes = automation["routes"] if automation["mode"] == "dispatch" else {}
+        self.automation = automation
         self.client = None
         self.targets: dict[str, Target] = {}
         if automation["mode"] != "dispatch":
@@ -493,7 +528,7 @@ class Router:
         return (
             Webhook(name, table, self.client)
             if kind == "webhook"
-            else Sms(name, table, self.client)
+            else Sms(name, table, self.client, self.dnc)
             if kind == "sms"
             else Email(name, table, self.templates_dir)
             if kind == "email"
@@ -502,7 +537,8 @@ class Router:
 
     def target(self, action: str) -> Target:
         """The routed target; an action with no route (or mode `log`) goes to the automation log."""
-        return self.targets[self.routes[action]] if action in self.routes else self.log
+        name = route(self.automation, action)
+        return self.targets[name] if name else self.log
 
     @property
     def lease_seconds(self) -> float:

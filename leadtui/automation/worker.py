@@ -26,6 +26,7 @@ from leadtui.automation.targets import DeliveryError, Message, Router, Target, c
 from leadtui.automation.templates import render
 from leadtui.config import config_dir
 from leadtui.errors import LeadtuiError, Refused
+from leadtui.store import optouts
 from leadtui.store import outbox as store
 from leadtui.store.db import Database, connect
 
@@ -92,13 +93,13 @@ class Worker:
         self.db, self.now, self.rng = db, now, rng
         self.templates_dir = templates_dir
         self.max_attempts = automation["max_attempts"]
-        self.router = Router(automation, templates_dir)
+        self.router = Router(automation, templates_dir, dnc=self._dnc)
 
     @classmethod
     def open(cls, db_path: Path | str, config: Any, **kwargs: Any) -> Worker:
         """A worker with its own connection; config errors (a missing secret, ...) raise LeadtuiError."""
         kwargs.setdefault("templates_dir", user_templates())
-        db = connect(db_path, busy_timeout_ms=config.raw.get("database", {}).get("busy_timeout_ms"))
+        db = connect(db_path, busy_timeout_ms=config.database.get("busy_timeout_ms"))
         # The worker's own commits need not survive a power cut: a lost lease is taken again, a lost
         # outcome means one more delivery under the same idempotency key (at least once either way).
         # The floor's commits, on their own connections, stay synchronous=FULL.
@@ -109,6 +110,11 @@ class Worker:
         except BaseException:
             db.close()
             raise
+
+    def _dnc(self, number: str) -> bool:
+        """D4: whether `number` is DNC, as the database has it the moment a text goes."""
+        with self.db.read() as conn:
+            return optouts.is_dnc(conn, number)
 
     def close(self) -> None:
         self.router.close()

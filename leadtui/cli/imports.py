@@ -131,7 +131,8 @@ def inbox(ctx: click.Context, **params: Any) -> None:
                     click.echo(
                         safe(
                             f"{r['id']:>6}  {r['received_at']}  {r['from_number']:<13} "
-                            f"{'lead ' + str(r['lead_id']) if r['lead_id'] else 'no lead':<12} {r['body']}"
+                            f"{'lead ' + str(r['lead_id']) if r['lead_id'] else 'no lead':<12} "
+                            f"{'[opted out] ' if r['opted_out'] else ''}{r['body']}"
                         )
                     )
                     for r in rows
@@ -169,11 +170,13 @@ def inbox_import(state: State, file: str) -> None:
             added.append(got)
     rejects.sort(key=lambda r: r["line"])
     new = set(added)
-    matched = sum(1 for r in svc.replies() if r["id"] in new and r["lead_id"])
+    mine = [r for r in svc.replies() if r["id"] in new]
+    matched = sum(1 for r in mine if r["lead_id"])
     summary = {
         "added": len(added),
         "matched": matched,
         "unmatched": len(added) - matched,
+        "opted_out": sum(1 for r in mine if r["opted_out"]),  # D4: their numbers are DNC now
         "duplicates": duplicates,
         "rejected": len(rejects),
         "rejects": rejects,
@@ -183,7 +186,8 @@ def inbox_import(state: State, file: str) -> None:
         summary,
         lambda s: [
             click.echo(
-                f"{s['added']} replies added ({s['matched']} matched to a lead), "
+                f"{s['added']} replies added ({s['matched']} matched to a lead, "
+                f"{s['opted_out']} opted out), "
                 f"{s['duplicates']} already in, {s['rejected']} rejected"
             ),
             *(click.echo(safe(f"  line {r['line']}: {r['reason']}"), err=True) for r in s["rejects"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from leadtui import clock
+from leadtui.core import optout
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
+from leadtui.store import optouts, slices
 from leadtui.store import queries as q
-from leadtui.store import slices
 from leadtui.store.db import SLICE
 
 LEGACY_MAP = {"new": "new", "followed up": "engage", "hot": "active", "exclude": "non-client"}
@@ -86,7 +88,9 @@ class Jobs(Base):
 
     def add_replies(self, replies: list[tuple[str, str, datetime]]) -> list[int | LeadtuiError | None]:
         """Drip replies in, all in one transaction: for each, its id, None when it was already
-        stored, or why it can't be (a number that is no phone, a time out of range)."""
+        stored, or why it can't be (a number that is no phone, a time out of range).
+
+        D4: a reply that is an opt-out (core.optout) marks its number DNC in the same transaction."""
         from leadtui.core import phones as phonelib
 
         checked: list[tuple[str, str, str] | LeadtuiError] = []
@@ -98,8 +102,70 @@ class Jobs(Base):
                 checked.append(LeadtuiError(f"a time out of range: {received_at.isoformat()}"))
                 continue
             checked.append((e164, body, at) if e164 else LeadtuiError(f"not a phone number: {number!r}"))
+        now = self.now()
+        stored: list[int | LeadtuiError | None] = []
         with self.db.write() as conn:
-            return [c if isinstance(c, LeadtuiError) else q.insert_reply(conn, *c) for c in checked]
+            for c in checked:
+                if isinstance(c, LeadtuiError):
+                    stored.append(c)
+                    continue
+                reply_id = q.insert_reply(conn, *c)
+                word = optout.opt_out(c[1])
+                if reply_id is not None and word:
+                    self._opted_out(conn, reply_id, c[0], word, now)
+                stored.append(reply_id)
+        return stored
+
+    def _opted_out(
+        self, conn: sqlite3.Connection, reply_id: int, number: str, word: str, now: datetime
+    ) -> None:
+        """D4: every lead's phone with this number is DNC from now on, and the lead's texts to it that
+        have not gone are cancelled (which actions are texts, and to whom, comes from the config's
+        [automation]; the SMS target also refuses a DNC number when a text goes). One event per
+        lead, by the system: no rep's undo takes an opt-out back (undo restores no DNC flag)."""
+        stamp = clock.stamp(now)
+        why = f"{number} opted out (reply {reply_id}: {word}); no text goes to it (D4)"
+        for phone in optouts.phones(conn, number):
+            if not phone["dnc"]:
+                optouts.mark_dnc(conn, phone["id"])
+            texts = self._texts_to(conn, phone["lead_id"], number)
+            for row in texts:
+                optouts.cancel(conn, row["id"], stamp, why)
+            flying = [row for row in texts if row["lease_until"] and row["lease_until"] > stamp]
+            data = {
+                "reply": reply_id,
+                "word": word,
+                "phone": phone["position"],
+                "number": number,
+                "already_dnc": bool(phone["dnc"]) or None,
+                "cancelled": [f"{row['action']} #{row['id']}" for row in texts] or None,
+                "in_flight": [f"{row['action']} #{row['id']}" for row in flying] or None,
+            }
+            self._event(
+                conn,
+                now,
+                lead_id=phone["lead_id"],
+                rep=None,
+                kind="opted_out",
+                phone_id=phone["id"],
+                data={k: v for k, v in data.items() if v is not None},
+            )
+
+    def _texts_to(self, conn: sqlite3.Connection, lead_id: int, number: str) -> list[sqlite3.Row]:
+        """The lead's actions not yet sent that this config texts to `number` (none without a config)."""
+        from leadtui.automation.targets import texted_to  # the SMS targets' modules load only when needed
+
+        automation = self.automation
+        if automation is None:
+            return []
+        return [
+            row
+            for row in optouts.open_actions(conn, lead_id)
+            if texted_to(
+                automation, row["action"], lead_id, json.loads(row["payload"]), row["idempotency_key"]
+            )
+            == number
+        ]
 
     def migrate_statuses(
         self,
@@ -123,8 +189,8 @@ class Jobs(Base):
         `progress` hears the last lead id looked at after each chunk.
         """
         mapping = {k.strip().casefold(): v for k, v in mapping.items()}
-        for target in {*mapping.values(), *([default] if default else [])}:
-            self.playbook.status(target)
+        for known in {*mapping.values(), *([default] if default else [])}:
+            self.playbook.status(known)
         now = self.now()
         plan = {"map": mapping, "default": default}
         with self.db.read() as conn:
@@ -150,7 +216,7 @@ class Jobs(Base):
                             if target != row["status"]:
                                 run.changed += 1
                                 if not dry_run:
-                                    lead = q.lead(conn, row["id"])
+                                    lead = self._lead(conn, row["id"])
                                     self._change(
                                         conn,
                                         lead,

@@ -143,7 +143,8 @@ class Detail(View):
 
 
 class Replies(View):
-    """W17: inbound drip replies matched to leads; Clear SMS marks one handled."""
+    """W17: inbound drip replies matched to leads; Clear SMS marks one handled. An opt-out says
+    "opted out" (D4: its number is DNC)."""
 
     TITLE_TEXT = "Drip Replies"
 
@@ -155,8 +156,17 @@ class Replies(View):
     def reload(self) -> None:
         rows = self.app.svc.replies()
         self.fill(
-            ("received", "from", "lead", "reply"),
-            [(r["received_at"], r["from_number"], r["lead_id"] or "no match", r["body"]) for r in rows],
+            ("received", "from", "lead", "", "reply"),
+            [
+                (
+                    r["received_at"],
+                    r["from_number"],
+                    r["lead_id"] or "no match",
+                    "opted out" if r["opted_out"] else "",
+                    r["body"],
+                )
+                for r in rows
+            ],
             [str(r["id"]) for r in rows],
             "none open",
         )
