@@ -75,6 +75,7 @@ def open_service(db_path: Path | str, config: Any = None, **kwargs: Any) -> Serv
     if config is not None:
         kwargs.setdefault("rules", CallingRules.from_config(config.calling))
         kwargs.setdefault("delay_seconds", config.automation["delay_seconds"])
+        kwargs.setdefault("automation", config.automation)
         kwargs.setdefault("busy_timeout_ms", config.raw.get("database", {}).get("busy_timeout_ms"))
         if "reserve_seconds" in config.raw.get("floor", {}):
             kwargs.setdefault("reserve_seconds", config.raw["floor"]["reserve_seconds"])

@@ -67,8 +67,10 @@ class Base:
         templates_dir: Path | None = None,
         station: str | None = None,
         reserve_seconds: int = RESERVE_SECONDS,
+        automation: dict | None = None,
     ):
         self.db = db
+        self.automation = automation  # the config's [automation]: which actions are texts, to whom (D4)
         self.station = station or new_station()
         self.reserve_seconds = reserve_seconds
         self.now = now

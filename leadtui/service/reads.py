@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
+from leadtui.core.optout import opt_out
 from leadtui.core.playbook import KPI_COUNTERS
 from leadtui.core.rules import why_not_now
 from leadtui.errors import LeadtuiError, Refused
@@ -299,9 +300,10 @@ class Reads(Base):
         ]
 
     def replies(self) -> list[dict]:
+        """W17's open replies; `opted_out` when one is an opt-out (D4: its number went DNC as it came in)."""
         with self.db.read() as conn:
             rows = q.open_replies(conn)
-        return [dict(r) for r in rows]
+        return [{**dict(r), "opted_out": opt_out(r["body"]) is not None} for r in rows]
 
     def reservations(self) -> list[dict]:
         """F2: which station has which lead on screen, until when (for managers and `leadtui reservations`)."""
