@@ -157,7 +157,7 @@ SCHEMA: dict = {
     "rep": _str,
     "playbook": _nonempty,
     "keys": _Map(_nonempty),
-    "calling": _LIMITS | {"states": _Map(_LIMITS, key=_state)},
+    "calling": _LIMITS | {"states": _Map(_LIMITS, key=_state), "min_gap_minutes": _int(0)},
     "automation": {
         "mode": _choice("log", "dispatch"),
         "delay_seconds": _int(0),

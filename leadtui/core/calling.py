@@ -1,11 +1,12 @@
-"""Rule B3: the calling window in the lead's local time and the per-phone 24 h cap."""
+"""Rule B3: the calling window in the lead's local time and the per-phone 24 h cap; and when the
+window next opens (D1 says when a refused call can go)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -130,6 +131,12 @@ def _cap(value: Any, key: str) -> int:
     return value
 
 
+def _gap(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise LeadtuiError(f"{key}: expected a whole number of minutes (0 or more), got {value!r}")
+    return value
+
+
 def _overrides(table: dict, key: str) -> tuple[Window | None, int | None]:
     """The window and cap a config table sets, None where it is silent."""
     window = _window(table["window"], f"{key}.window") if "window" in table else None
@@ -139,11 +146,13 @@ def _overrides(table: dict, key: str) -> tuple[Window | None, int | None]:
 
 @dataclass(frozen=True)
 class CallingRules:
-    """The default window and cap, with per-state overrides keyed by two-letter code."""
+    """The default window and cap, with per-state overrides keyed by two-letter code, and the
+    minimum gap between two calls to one number (D1)."""
 
     window: Window = Window(time(8), time(21))
     max_per_phone_24h: int = 3
     states: Mapping[str, StateRule] = field(default_factory=dict)
+    min_gap_minutes: int = 0
 
     def window_for(self, state: str | None) -> Window:
         rule = self.states.get(_state_key(state))
@@ -165,7 +174,8 @@ class CallingRules:
             _state_key(code): StateRule(*_overrides(table, f"calling.states.{code}"))
             for code, table in section.get("states", {}).items()
         }
-        return cls(window or cls.window, cap or cls.max_per_phone_24h, states)
+        gap = _gap(section.get("min_gap_minutes", 0), "calling.min_gap_minutes")
+        return cls(window or cls.window, cap or cls.max_per_phone_24h, states, gap)
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,21 @@ def check_dial(
             reason = f"{dials_24h} {noun} to this phone in the last 24 h (cap {cap})"
             return Verdict(False, reason, local=local)
     return Verdict(True, local=local)
+
+
+def next_open(moment: datetime, zone: str | None, window: Window) -> datetime | None:
+    """The first moment from `moment` on inside `window` in the zone's local time (zone unknown: in
+    every fallback zone at once), or None when those zones' windows never overlap."""
+    zones = [ZoneInfo(name) for name in ((zone,) if zone else FALLBACK_ZONES)]
+    at = moment
+    for _ in range(2 * len(zones) + 1):
+        closed = [z for z in zones if not window.contains(at.astimezone(z).time())]
+        if not closed:
+            return at
+        local = at.astimezone(closed[0])
+        day = local.date() + timedelta(days=0 if local.time() < window.start else 1)
+        at = datetime.combine(day, window.start, tzinfo=closed[0])
+    return None
 
 
 class OpenNow:

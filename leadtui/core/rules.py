@@ -133,8 +133,10 @@ def decide_status(
     rules: CallingRules = CallingRules(),
     dials_24h: Callable[[int], int] = lambda _id: 0,
     approved: bool = False,
+    gated: bool = False,
 ) -> Decision:
-    """Apply status `st` for `actor`, or raise Refused / LeadtuiError saying why not."""
+    """Apply status `st` for `actor`, or raise Refused / LeadtuiError saying why not. `gated`: the
+    outcome of a call placed through the D1 gate, so its dial is not checked a second time."""
     alive_guard(lead)
     if not st.settable:
         raise Refused(f"{st.label} is set only by an import or `add`, not by hand")
@@ -173,7 +175,7 @@ def decide_status(
     if st.reports_per_phone and not _wrong_number(d, st, lead, phones, phone):
         return d
     if st.dial:
-        _dial(d, st, lead, phones, phone, now, rules, dials_24h, override)
+        _dial(d, st, lead, phones, phone, now, rules, dials_24h, override, gated)
     _ownership(d, st, lead, actor, now)
     d.fields["status"] = st.id
     if appointment_at is not None:
@@ -214,23 +216,24 @@ def _wrong_number(d: Decision, st: Status, lead: Row, phones: Sequence[Row], pos
     return True
 
 
-def _dial(d, st, lead, phones, position, now, rules, dials_24h, override) -> None:
+def _dial(d, st, lead, phones, position, now, rules, dials_24h, override, gated) -> None:
     """W1 + B3: record one dial attempt on the current phone, advancing after the run."""
     target = pick_phone(lead, phones, position, dialable)
-    verdict = check_dial(
-        now,
-        zone=target["tz"],
-        state=lead["state"],
-        dnc=bool(target["dnc"]),
-        litigator=bool(target["litigator"]),
-        bad=bool(target["bad"]),
-        dials_24h=dials_24h(target["id"]),
-        rules=rules,
-        override=override,
-    )
-    if not verdict.ok:
-        hint = " (--override to dial anyway)" if verdict.overridable else ""
-        raise Refused(f"no dial on {_label(target)}: {verdict.reason} (B3){hint}")
+    if not gated:
+        verdict = check_dial(
+            now,
+            zone=target["tz"],
+            state=lead["state"],
+            dnc=bool(target["dnc"]),
+            litigator=bool(target["litigator"]),
+            bad=bool(target["bad"]),
+            dials_24h=dials_24h(target["id"]),
+            rules=rules,
+            override=override,
+        )
+        if not verdict.ok:
+            hint = " (--override to dial anyway)" if verdict.overridable else ""
+            raise Refused(f"no dial on {_label(target)}: {verdict.reason} (B3){hint}")
     run = lead["dial_run"] + 1 if target["position"] == lead["cur_phone"] else 1
     d.dial, d.phone_id = True, target["id"]
     d.data.update(attempt=run, of=st.run_length, phone=target["position"], override=override or None)
