@@ -8,17 +8,14 @@ kind "none" changes nothing (the lead is already as asked)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from leadtui.clock import stamp
 from leadtui.core.followup import half_way
-from leadtui.core.rules import Actor, Decision, alive_guard, holder_guard
+from leadtui.core.rules import Actor, Decision, Row, alive_guard, holder_guard
 from leadtui.errors import Refused
-
-Row = Mapping[str, Any]
 
 UNDO_WINDOW = timedelta(minutes=10)
 UNDOABLE = ("status", "wrong_report", "claim", "release", "assign", "followup", "approval_requested")

@@ -228,7 +228,8 @@ def parse(text: str, filename: str) -> Playbook:
     )
     if not groups:
         groups = tuple(Group(g, g.title()) for g in GROUPS)
-    statuses, keys = [], {}
+    statuses: list[Status] = []
+    keys: dict[str, str] = {}  # key -> the status it sets
     for i, entry in enumerate(data["status"]):
         status = Status(**_check(_STATUS_FIELDS, entry, "status", i, loc))
         if any(s.id == status.id for s in statuses):

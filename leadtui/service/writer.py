@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from leadtui.core.decide import Seen
@@ -91,7 +92,7 @@ class Writer:
             with self._lock:
                 if not job.reserve:
                     self._pending[job.lead_id] -= 1
-            self._post(lambda job=job, result=result, lead=lead: job.done(result, lead))
+            self._post(partial(job.done, result, lead))
 
     def _apply(self, job: Job) -> tuple[Any, dict | None]:
         seen = job.seen

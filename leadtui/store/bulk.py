@@ -90,7 +90,8 @@ def insert_leads(
     start = next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM leads").fetchone()[0]
     it = iter(leads)
     while chunk := list(islice(it, batch)):
-        lead_rows, phone_rows = [], []
+        lead_rows: list[tuple[Any, ...]] = []
+        phone_rows: list[tuple[Any, ...]] = []
         for lead_id, lead in enumerate(chunk, next_id):
             lead_rows.append((lead_id, *[lead.get(c, d) for c, d in zip(columns, defaults, strict=True)]))
             if phones_of is not None:

@@ -222,7 +222,7 @@ def write_batch(
     last call's new ids' stop). Returns the new leads' ids and the number of phones added."""
     start = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM main.leads").fetchone()[0]
     keyed = keyed_from is not None
-    if keyed and start > keyed_from:
+    if keyed_from is not None and start > keyed_from:
         _key(conn, keyed_from)
     _match(conn, keyed)
     # The new rows, numbered from 1 in the file's order (an emptied table's rowids start at 1,

@@ -136,13 +136,13 @@ def _build(db: Database, plan: dict) -> None:
     while True:
         began = time.perf_counter()
         with db.write() as conn:
-            plan = _plan(conn)  # again, inside the lock: another station may be finishing too
-            if plan is None:
+            current = _plan(conn)  # again, inside the lock: another station may be finishing too
+            if current is None:
                 return
-            if _search(conn, plan, FILL) < FILL:  # the rest are in: triggers back in the same transaction
+            if _search(conn, current, FILL) < FILL:  # the rest are in: triggers back in the same transaction
                 for name in TRIGGERS:
-                    if name in plan["sql"] and not _exists(conn, name):
-                        conn.execute(plan["sql"][name])
+                    if name in current["sql"] and not _exists(conn, name):
+                        conn.execute(current["sql"][name])
                 conn.execute("DROP TRIGGER IF EXISTS leads_import_hold")
                 conn.execute("DELETE FROM meta WHERE key = ?", (MARK,))
                 return
