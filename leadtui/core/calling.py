@@ -137,7 +137,7 @@ def _gap(value: Any, key: str) -> int:
     return value
 
 
-def _overrides(table: dict, key: str) -> tuple[Window | None, int | None]:
+def _overrides(table: Mapping[str, Any], key: str) -> tuple[Window | None, int | None]:
     """The window and cap a config table sets, None where it is silent."""
     window = _window(table["window"], f"{key}.window") if "window" in table else None
     cap = table.get("max_per_phone_24h")
@@ -167,7 +167,7 @@ class CallingRules:
         return [self.window] + [r.window for r in self.states.values() if r.window]
 
     @classmethod
-    def from_config(cls, section: dict) -> CallingRules:
+    def from_config(cls, section: Mapping[str, Any]) -> CallingRules:
         """Rules from the `[calling]` config table; every key optional."""
         window, cap = _overrides(section, "calling")
         states = {

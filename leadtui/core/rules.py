@@ -6,10 +6,10 @@ and writes the Decision (lead fields, phone fields, event, outbox rows) at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from leadtui.clock import parse_iso
@@ -17,7 +17,14 @@ from leadtui.core.calling import CallingRules, check_dial, resolve_zone
 from leadtui.core.playbook import Status
 from leadtui.errors import LeadtuiError, Refused
 
-Row = Mapping[str, Any]
+
+class Row(Protocol):
+    """A record read by column name: a sqlite3.Row from the store, or a dict."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+DEFAULT_RULES = CallingRules()  # the default window and cap (frozen, so one is shared)
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,9 @@ class Decision:
 class NeedsConfirmation(Refused):
     """W11: the rep must look at the owner's other properties and confirm first."""
 
-    others: list = []
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.others: list[dict] = []  # the owner's other properties, as the service finds them
 
 
 def holder_guard(lead: Row, actor: Actor, rule: str = "W14") -> None:
@@ -130,7 +139,7 @@ def decide_status(
     source: str | None = None,
     confirm: bool = False,
     override: bool = False,
-    rules: CallingRules = CallingRules(),
+    rules: CallingRules = DEFAULT_RULES,
     dials_24h: Callable[[int], int] = lambda _id: 0,
     approved: bool = False,
     gated: bool = False,
@@ -216,7 +225,18 @@ def _wrong_number(d: Decision, st: Status, lead: Row, phones: Sequence[Row], pos
     return True
 
 
-def _dial(d, st, lead, phones, position, now, rules, dials_24h, override, gated) -> None:
+def _dial(
+    d: Decision,
+    st: Status,
+    lead: Row,
+    phones: Sequence[Row],
+    position: int | None,
+    now: datetime,
+    rules: CallingRules,
+    dials_24h: Callable[[int], int],
+    override: bool,
+    gated: bool,
+) -> None:
     """W1 + B3: record one dial attempt on the current phone, advancing after the run."""
     target = pick_phone(lead, phones, position, dialable)
     if not gated:
