@@ -97,6 +97,9 @@ def test_w20_kpi_report_per_rep_per_day(env, monkeypatch):
         "offers",
         "contracts",
         "under_contract",
+        "calls",  # D2: from the call log, after the W20 counters
+        "connects",
+        "talk_seconds",
     ]
     assert len(rows) == 4
     run("report", "kpi", "--since", "yesterday", code=2)

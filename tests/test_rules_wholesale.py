@@ -1173,6 +1173,9 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
             "offers": 1,
             "contracts": 1,
             "under_contract": 1,
+            "calls": 2,  # D2: the two Not Contacted, reported on a floor that dials by hand
+            "connects": 0,
+            "talk_seconds": 0,
         },
         {
             "rep": NEWBIE,
@@ -1183,6 +1186,9 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
             "offers": 0,
             "contracts": 0,
             "under_contract": 0,
+            "calls": 1,
+            "connects": 0,
+            "talk_seconds": 0,
         },
         {
             "rep": NEWBIE,
@@ -1193,6 +1199,9 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
             "offers": 0,
             "contracts": 0,
             "under_contract": 0,
+            "calls": 1,
+            "connects": 0,
+            "talk_seconds": 0,
         },
     ]
     assert [(r["rep"], r["day"]) for r in svc.kpis(day="2026-11-24")] == [(NEWBIE, "2026-11-24")]

@@ -68,8 +68,18 @@ def print_lead(lead: dict) -> None:
         what = e.get("status") or ""
         detail = e.get("data") or {}
         extra = " ".join(f"{k}={v}" for k, v in detail.items() if k != "phones_before")
+        head = f"    {e['at']}  {e['rep'] or 'system':<10} {e['kind']:<18} {what} "
+        if e["kind"] == "note":  # D5: the text as typed, shown literally, its lines kept in the column
+            on = f"(call #{detail['call']}) " if detail.get("call") else ""
+            extra = on + detail["text"].replace("\n", "\n" + " " * len(head))
         undone = " (undone)" if e["undone"] else ""
-        click.echo(safe(f"    {e['at']}  {e['rep'] or 'system':<10} {e['kind']:<18} {what} {extra}{undone}"))
+        click.echo(safe(f"{head}{extra}{undone}"))
+    if lead.get("calls"):
+        from leadtui.cli.calls import call_line
+
+        click.echo(f"  calls ({len(lead['calls'])})")
+        for call in lead["calls"]:
+            click.echo(f"    {call_line(call)}")
 
 
 @command(cli)

@@ -8,6 +8,7 @@ import click
 from click.core import ParameterSource
 
 from leadtui.cli.root import State, cli, command, emit
+from leadtui.core.dialing import CALL_COUNTERS
 from leadtui.core.playbook import KPI_COUNTERS
 from leadtui.text import safe, safe_json
 
@@ -103,9 +104,10 @@ def report_status(state: State, fmt: str | None, list_name: str | None, contacts
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day on (YYYY-MM-DD).")
 @click.option("--format", "fmt", type=FORMATS, help="table (default), csv or json (same as --json).")
 def report_kpi(state: State, since, fmt: str | None) -> None:
-    """Per rep, per day: dials, contacts, appointments, offers, contracts, under contract (W20)."""
+    """Per rep, per day: dials, contacts, appointments, offers, contracts, under contract (W20); and
+    from the call log, calls placed, connects and talk seconds."""
     data = state.service().kpis(since=since.date().isoformat() if since else None)
-    header = ["rep", "day", *KPI_COUNTERS]
+    header = ["rep", "day", *KPI_COUNTERS, *CALL_COUNTERS]
     rows = [[d[h] for h in header] for d in data]
 
     def table() -> None:

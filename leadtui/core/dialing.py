@@ -13,20 +13,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from leadtui.core.calling import FALLBACK_ZONES, CallingRules, check_dial, next_open
 from leadtui.core.decide import reservation_guard
-from leadtui.core.rules import Actor, alive_guard, holder_guard
+from leadtui.core.rules import Actor, Row, alive_guard, holder_guard
 from leadtui.errors import Refused
-
-
-class Row(Protocol):
-    """A row as read (a database row or a dict): its fields by name."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
 
 DAY = timedelta(hours=24)
 CALL_COUNTERS = ("calls", "connects", "talk_seconds")  # W20 from the call log: placed, answered, talk time

@@ -16,6 +16,7 @@ from leadtui.core.playbook import Playbook
 from leadtui.core.playbook import load as load_playbook
 from leadtui.errors import Refused
 from leadtui.service.base import Outcome, PinRequired
+from leadtui.service.calls import Calls
 from leadtui.service.controls import Controls
 from leadtui.service.jobs import LEGACY_DEFAULT, LEGACY_MAP, Jobs
 from leadtui.service.leads import Leads
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 
-class Service(Reads, Leads, Controls, Managing, Jobs):
+class Service(Reads, Leads, Controls, Managing, Jobs, Calls):
     """Every floor action; one instance per station (or per CLI call)."""
 
 

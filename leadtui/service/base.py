@@ -3,6 +3,7 @@ helpers each write uses (who acts, the lead, its event)."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -21,11 +22,13 @@ from leadtui.core.playbook import parse as parse_playbook
 from leadtui.core.rules import Actor
 from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
+from leadtui.store import calls as calllog
 from leadtui.store import queries as q
 from leadtui.store import reservations
 from leadtui.store.db import Database, Notice, connect
 
 RESERVE_SECONDS = 120  # F2: how long a station's lead stays reserved unless renewed ([floor] reserve_seconds)
+PAYLOAD_NOTES = 3  # W3: the latest notes an action carries
 
 
 def new_station() -> str:
@@ -171,6 +174,18 @@ class Base:
     def _visible_to(viewer: Actor | None) -> str | None:
         return viewer.name if viewer and not viewer.manager else None
 
+    def _may_see(self, conn: sqlite3.Connection, lead: sqlite3.Row, viewer: str | None) -> None:
+        visible_to = self._visible_to(self._viewer(conn, viewer))
+        if visible_to and lead["owner"] and lead["owner"].lower() != visible_to.lower():
+            raise Refused(
+                f"lead {lead['id']} is held by {lead['owner']}: only they and managers see it (W14)"
+            )
+
+    def _calls_24h(self, conn: sqlite3.Connection, now: datetime) -> Callable[[int], int]:
+        """B3's count for a phone: its calls in the 24 h before `now`, from the call log (D2)."""
+        since = clock.stamp(now - timedelta(hours=24))
+        return lambda phone_id: calllog.count_since(conn, phone_id, since)
+
     def _parse_at(self, text: str, lead, phones) -> datetime:
         """An appointment time; without an offset it is the lead's local time."""
         from zoneinfo import ZoneInfo
@@ -197,6 +212,10 @@ class Base:
                 p["position"],
             ),
         )
+        notes = [
+            {"at": n["at"], "rep": n["rep"], "text": json.loads(n["data"])["text"]}
+            for n in calllog.notes(conn, lead_id, PAYLOAD_NOTES)
+        ]  # W3: the underwriter reads the rep's latest notes too (D5)
         return {
             "lead_id": lead_id,
             "rep": rep,
@@ -207,7 +226,8 @@ class Base:
             "zip": row["zip"],
             "status": row["status"],
             "phone": good[0]["number"] if good else None,
-            "notes": row["notes"],
+            "notes": "\n".join([*([row["notes"]] if row["notes"] else []), *(n["text"] for n in notes)]),
+            "latest_notes": notes,
             "appointment_at": row["appointment_at"],
             "offer_amount": row["offer_amount"],
             "contract_path": row["contract_path"],

@@ -17,6 +17,7 @@ from leadtui.core.decide import (
 from leadtui.core.rules import Decision
 from leadtui.errors import Refused
 from leadtui.service.base import Base, Outcome, PinRequired
+from leadtui.store import calls as calllog
 from leadtui.store import queries as q
 from leadtui.store import reservations
 
@@ -103,6 +104,7 @@ class Controls(Base):
                 q.decide_approval(conn, approval["id"], "cancelled", actor.name, clock.stamp(now), "undone")
             for pid, values in d.phones.items():
                 q.update_phone(conn, pid, values)
+            calllog.reopen(conn, target["id"])  # a call whose outcome this was waits for a new one (D3)
             cancelled, went = q.cancel_actions(conn, clock.stamp(now), event_id=target["id"])
             if cancelled:
                 d.data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]

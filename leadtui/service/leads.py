@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from leadtui import clock
 from leadtui.core.calling import resolve_zone
@@ -13,6 +13,7 @@ from leadtui.core.identity import address_key, owner_key
 from leadtui.core.rules import Actor, NeedsConfirmation, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
+from leadtui.service.calls import call_for, log_outcome
 from leadtui.service.drafts import draft_contract
 from leadtui.service.shapes import lead_json
 from leadtui.store import queries as q
@@ -124,18 +125,24 @@ class Leads(Base):
         confirm: bool = False,
         override: bool = False,
         seen: Seen | None = None,
+        call_id: int | None = None,
     ) -> Outcome:
-        """A status key: core decides, one transaction stores lead, event and outbox rows."""
+        """A status key: core decides, one transaction stores lead, event and outbox rows. It is the
+        outcome of call `call_id` (else of this station's call to the lead still waiting for one):
+        linked to it, on its phone, with no second dial check (D1 gated the call). A dial recorded
+        with no call is logged as a reported call (D2: caps count calls)."""
         st = self.playbook.status(status)
         now = self.now()
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             phones = q.phones(conn, [lead_id])[lead_id]
+            call = call_for(conn, lead_id, call_id, self.station)
+            if phone is None and call is not None:
+                phone = call["phone_position"]
             if phone is None and seen is not None:
                 phone = seen.phone  # F1: the phone that was on screen
             appointment = self._parse_at(at, lead, phones) if at else None
-            since = clock.stamp(now - timedelta(hours=24))
             try:
                 d = decide_status(
                     st,
@@ -150,7 +157,8 @@ class Leads(Base):
                     confirm=confirm,
                     override=override,
                     rules=self.rules,
-                    dials_24h=lambda pid: q.dials_since(conn, pid, since),
+                    dials_24h=self._calls_24h(conn, now),
+                    gated=call is not None,
                 )
             except NeedsConfirmation as exc:
                 numbers = [p["number"] for p in phones]
@@ -170,7 +178,10 @@ class Leads(Base):
                 }.items()
                 if v is not None
             }
-            return self._apply(conn, lead, phones, d, actor, now, inputs=inputs)
+            extra = {"call": call["id"]} if call is not None else None
+            out = self._apply(conn, lead, phones, d, actor, now, extra=extra, inputs=inputs)
+            log_outcome(conn, call, st.id, d, out.event_id, phones, actor.name, self.station, now)
+            return out
 
     def _apply(
         self,

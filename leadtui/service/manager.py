@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import date
 
 from leadtui import clock
 from leadtui.core.decide import approval_guard, decide_revive
@@ -13,6 +13,7 @@ from leadtui.core.pins import hash_pin, pin_problem
 from leadtui.core.rules import decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
+from leadtui.service.calls import log_outcome
 from leadtui.store import queries as q
 
 
@@ -91,7 +92,7 @@ class Managing(Base):
                 approved=True,
                 appointment_at=self._parse_at(at, lead, phones) if at else None,
                 rules=self.rules,
-                dials_24h=lambda pid: q.dials_since(conn, pid, clock.stamp(now - timedelta(hours=24))),
+                dials_24h=self._calls_24h(conn, now),
                 **given,
             )
             outcome = self._apply(
@@ -102,6 +103,9 @@ class Managing(Base):
                 requester,
                 now,
                 extra={"approval": approval_id, "approved_by": manager.name},
+            )
+            log_outcome(
+                conn, None, row["status"], d, outcome.event_id, phones, requester.name, self.station, now
             )
             q.decide_approval(conn, approval_id, "approved", manager.name, clock.stamp(now))
         outcome.message = f"approval #{approval_id} approved: {outcome.message}"

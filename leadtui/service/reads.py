@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
+from leadtui.core.dialing import CALL_COUNTERS
 from leadtui.core.optout import opt_out
 from leadtui.core.playbook import KPI_COUNTERS
 from leadtui.core.rules import why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
-from leadtui.service.shapes import event_json, lead_json
+from leadtui.service.shapes import call_json, event_json, lead_json
+from leadtui.store import calls as calllog
 from leadtui.store import queries as q
 from leadtui.store import reservations
 
@@ -45,6 +47,7 @@ class Reads(Base):
             if events:
                 undone = q.undone_ids(conn, lead_id)
                 out["events"] = [event_json(e, undone) for e in q.events(conn, lead_id)]
+                out["calls"] = [call_json(c) for c in calllog.select(conn, lead_id=lead_id)]  # D2
         return out
 
     def search(
@@ -149,8 +152,7 @@ class Reads(Base):
         return out[:limit]
 
     def _why_not(self, conn: sqlite3.Connection, lead, phones: list, now: datetime) -> str | None:
-        since = clock.stamp(now - timedelta(hours=24))
-        return why_not_now(lead, phones, now, self.rules, lambda pid: q.dials_since(conn, pid, since))
+        return why_not_now(lead, phones, now, self.rules, self._calls_24h(conn, now))
 
     def why_not(self, lead_id: int) -> str | None:
         """Why lead `lead_id` can't be dialled now (B3, cadence), or None."""
@@ -213,17 +215,24 @@ class Reads(Base):
         return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
 
     def kpis(self, *, day: str | None = None, rep: str | None = None, since: str | None = None) -> list[dict]:
-        """W20: per rep per day, credited at the key press, undone presses not counted."""
+        """W20: per rep per day, credited at the key press, undone presses not counted; and from the
+        call log (D2), calls placed, connects (answered) and talk seconds, which undo leaves alone."""
         with self.db.read() as conn:
             rows = q.kpi_events(conn, day, rep, since)
+            logged = calllog.kpis(conn, day, rep, since)
         table: dict[tuple[str, str], dict] = {}
-        for row in rows:
-            entry = table.setdefault(
-                (row["rep"], row["day"]),
-                {"rep": row["rep"], "day": row["day"], **dict.fromkeys(KPI_COUNTERS, 0)},
+
+        def entry(who: str, on: str) -> dict:
+            return table.setdefault(
+                (who, on), {"rep": who, "day": on, **dict.fromkeys((*KPI_COUNTERS, *CALL_COUNTERS), 0)}
             )
+
+        for row in rows:
+            counts = entry(row["rep"], row["day"])
             for counter in row["kpi"].split(","):
-                entry[counter] += 1
+                counts[counter] += 1
+        for row in logged:
+            entry(row["rep"], row["day"]).update({c: row[c] for c in CALL_COUNTERS})
         return [table[k] for k in sorted(table)]
 
     def reps(self) -> list[dict]:
@@ -240,13 +249,6 @@ class Reads(Base):
             }
             for r in rows
         ]
-
-    def _may_see(self, conn, lead, viewer: str | None) -> None:
-        visible_to = self._visible_to(self._viewer(conn, viewer))
-        if visible_to and lead["owner"] and lead["owner"].lower() != visible_to.lower():
-            raise Refused(
-                f"lead {lead['id']} is held by {lead['owner']}: only they and managers see it (W14)"
-            )
 
     def visible_to(self, viewer: str | None) -> str | None:
         """The rep whose view limits what `viewer` sees (None: everything, for a manager or no rep)."""

@@ -1,4 +1,4 @@
-"""JSON shapes of leads and events, as the CLI prints them and the screen reads them."""
+"""JSON shapes of leads, events and calls, as the CLI prints them and the screen reads them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from leadtui.clock import parse_iso
 from leadtui.core.calling import resolve_zone
 from leadtui.core.playbook import Playbook
 from leadtui.errors import LeadtuiError
@@ -89,3 +90,36 @@ def event_json(row: sqlite3.Row, undone: set[int]) -> dict:
         out["undoes"] = row["undoes"]
     out["undone"] = row["id"] in undone
     return out
+
+
+def call_json(row: sqlite3.Row) -> dict:
+    """One call of the log (D2): `phone` is the phone's position on the lead, `duration` the seconds from
+    answered to ended (null unless both), `outcome` the status recorded for it (null until then, or once
+    undone), `open` true until it has an outcome (D3), `reported` true for a row logged from a status
+    key on a floor that dials by hand."""
+    answered, ended = row["answered_at"], row["ended_at"]
+    duration = None
+    if answered and ended:
+        duration = max(0, round((parse_iso(ended) - parse_iso(answered)).total_seconds()))
+    return {
+        "id": row["id"],
+        "lead_id": row["lead_id"],
+        "phone": row["phone_position"],
+        "number": row["number"],
+        "rep": row["rep"],
+        "station": row["station"],
+        "system": row["system"],
+        "remote_id": row["remote_id"],
+        "placed_at": row["placed_at"],
+        "ringing_at": row["ringing_at"],
+        "answered_at": answered,
+        "ended_at": ended,
+        "duration": duration,
+        "end_reason": row["end_reason"],
+        "detail": row["detail"],
+        "outcome": None if row["outcome_undone"] else row["outcome_status"],
+        "notes": row["notes"],
+        "recording": row["recording"],
+        "open": row["outcome_event_id"] is None,
+        "reported": bool(row["reported"]),
+    }

@@ -423,14 +423,6 @@ def undone_ids(conn: sqlite3.Connection, lead_id: int) -> set[int]:
     }
 
 
-def dials_since(conn: sqlite3.Connection, phone_id: int, since: str) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM events e WHERE e.phone_id = ? AND e.dial = 1 AND e.at > ?"
-        " AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)",
-        (phone_id, since),
-    ).fetchone()[0]
-
-
 def kpi_events(
     conn: sqlite3.Connection, day: str | None, rep_name: str | None, since: str | None = None
 ) -> list[sqlite3.Row]:

@@ -207,4 +207,47 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE reps ADD COLUMN pin_failures INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE reps ADD COLUMN pin_locked_until TEXT;
     """,
+    # 6: the call log (D2): one row per call placed, or reported with its outcome on a floor that
+    # dials by hand. Caps (B3, D1) count these rows; undo never removes one. Dials recorded before
+    # it existed become reported rows, so a floor's caps carry over.
+    """
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        lead_id INTEGER NOT NULL REFERENCES leads(id),
+        phone_id INTEGER NOT NULL REFERENCES phones(id),
+        number TEXT NOT NULL,
+        rep TEXT NOT NULL COLLATE NOCASE,
+        station TEXT NOT NULL,
+        system TEXT NOT NULL,
+        remote_id TEXT NOT NULL DEFAULT '',
+        placed_at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        ringing_at TEXT,
+        answered_at TEXT,
+        ended_at TEXT,
+        end_reason TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        outcome_status TEXT,
+        outcome_event_id INTEGER REFERENCES events(id),
+        notes TEXT NOT NULL DEFAULT '',
+        recording TEXT NOT NULL DEFAULT '',
+        reported INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX calls_phone ON calls(phone_id, placed_at);
+    CREATE INDEX calls_number ON calls(number, placed_at);
+    CREATE INDEX calls_lead ON calls(lead_id, id);
+    CREATE INDEX calls_rep ON calls(rep, placed_at);
+    CREATE INDEX calls_day ON calls(day, rep);
+    CREATE INDEX calls_outcome ON calls(outcome_event_id);
+    CREATE INDEX calls_open ON calls(rep) WHERE outcome_event_id IS NULL;
+    CREATE TRIGGER calls_no_delete BEFORE DELETE ON calls BEGIN
+        SELECT RAISE(ABORT, 'calls are never deleted');
+    END;
+    INSERT INTO calls (lead_id, phone_id, number, rep, station, system, placed_at, day,
+                       outcome_status, outcome_event_id, reported)
+        SELECT e.lead_id, e.phone_id, p.number, coalesce(e.rep, ''), '', 'manual', e.at, e.day,
+               e.status, e.id, 1
+        FROM events e JOIN phones p ON p.id = e.phone_id
+        WHERE e.dial = 1 ORDER BY e.id;
+    """,
 )
