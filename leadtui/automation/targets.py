@@ -9,6 +9,7 @@ anything is sent.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -26,7 +27,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 from urllib.parse import quote
 
 from leadtui import __version__, clock
@@ -161,7 +162,7 @@ class _Deadline:
         self._timer = threading.Timer(seconds, self._cut)
         self._timer.daemon = True
 
-    def __enter__(self) -> _Deadline:
+    def __enter__(self) -> Self:
         self._timer.start()
         return self
 
@@ -188,10 +189,8 @@ class _Deadline:
 
     @staticmethod
     def _shut(sock: socket.socket) -> None:
-        try:
+        with contextlib.suppress(OSError):  # already closed: nothing in progress to end
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:  # already closed: nothing in progress to end
-            pass
 
 
 @dataclass(frozen=True)
@@ -479,12 +478,8 @@ class Command(_Configured):
             except subprocess.TimeoutExpired:
                 returncode = None
             finally:
-                try:
-                    os.killpg(
-                        proc.pid, signal.SIGKILL
-                    )  # the command's whole session, whatever it left running
-                except OSError:
-                    pass
+                with contextlib.suppress(OSError):  # (unless it is gone already)
+                    os.killpg(proc.pid, signal.SIGKILL)  # the command's session, whatever it left running
                 proc.wait()
             if returncode is None:
                 raise DeliveryError(f"{argv[0]} ran past {self.timeout:g}s and was stopped")

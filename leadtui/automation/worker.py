@@ -132,7 +132,7 @@ class Worker:
             detail = target.deliver(self._message(leased, now))
         except DeliveryError as exc:
             return self._failed(leased, target, exc)
-        except Exception as exc:  # a bug in a target must not stop the worker; the action is retried
+        except Exception as exc:  # noqa: BLE001 (a bug in a target must not stop the worker; the action is retried)
             return self._failed(leased, target, DeliveryError(f"internal error {type(exc).__name__}: {exc}"))
         with self.db.write(background=True) as conn:
             kept = store.finish(conn, leased, self.now(), target.state, target.name, detail)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import click
 
@@ -16,7 +16,7 @@ from leadtui.text import safe
 class _Bar:
     """A rich progress bar on stderr (a terminal only): bytes read, rows, rate, and what it is doing."""
 
-    def __enter__(self) -> _Bar:
+    def __enter__(self) -> Self:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -161,7 +161,8 @@ def inbox_import(state: State, file: str) -> None:
             items.append((line, (number, body, parse_iso(received))))
         except (ValueError, OverflowError):
             rejects.append({"line": line, "reason": f"not a date and time: {received[:40]!r}"})
-    for (line, _), got in zip(items, svc.add_replies([reply for _, reply in items])):  # one transaction
+    stored = svc.add_replies([reply for _, reply in items])  # one transaction
+    for (line, _), got in zip(items, stored, strict=True):
         if isinstance(got, LeadtuiError):
             rejects.append({"line": line, "reason": str(got)})
         elif got is None:

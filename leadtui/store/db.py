@@ -448,10 +448,8 @@ class _Checkpointer(threading.Thread):
                 return
         backlog = self.db.backlog()
         if backlog and backlog <= RESTART_BACKLOG:
-            try:
+            with suppress(sqlite3.Error):  # best effort: the next job's turn tries again
                 self.db.conn.execute("PRAGMA main.wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass
 
     def stop(self) -> None:
         with self.wake:
@@ -571,10 +569,8 @@ def finish_deferred(db: Database, notice: Notice | None = None) -> None:
     slower lookups, and search without the new leads), and the next open tries again."""
     from leadtui.store import indexes  # it builds on this module
 
-    try:
+    with suppress(LeadtuiError, sqlite3.Error):
         indexes.finish(db, notice)
-    except (LeadtuiError, sqlite3.Error):
-        pass
 
 
 def _migrate(db: Database, version: int) -> None:
