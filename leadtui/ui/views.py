@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -19,7 +21,7 @@ class View(Screen):
     """A full screen opened from the floor; escape goes back, and the floor's next and previous keys
     (j/k unless remapped) move in its list."""
 
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
     DEFAULT_CSS = """
     View > .title { text-style: bold; background: $boost; padding: 0 1; }
     View > DataTable { height: 1fr; }
@@ -59,7 +61,7 @@ class View(Screen):
         was = self.selected()
         table.clear(columns=True)
         table.add_columns(*columns)
-        for key, row in zip(keys, rows):
+        for key, row in zip(keys, rows, strict=True):
             table.add_row(*(Text(plain(cell)) for cell in row), key=key)
         if was is not None and str(was) in keys:
             table.move_cursor(row=keys.index(str(was)), animate=False)
@@ -183,7 +185,10 @@ class Approvals(View):
     """W13: pending approvals; a manager approves (y) or rejects (n, with why) with their PIN."""
 
     TITLE_TEXT = "Approvals"
-    BINDINGS = [Binding("y", "decide(True)", "Approve"), Binding("n", "decide(False)", "Reject")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "decide(True)", "Approve"),
+        Binding("n", "decide(False)", "Reject"),
+    ]
 
     def reload(self) -> None:
         rows = self.app.svc.approvals(self.app.rep)
@@ -222,7 +227,7 @@ class Outbox(View):
     """Actions not yet delivered (pending, failed, dead), with retry for the dead ones."""
 
     TITLE_TEXT = "Outbox"
-    BINDINGS = [Binding("R", "retry", "Retry")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("R", "retry", "Retry")]
 
     def reload(self) -> None:
         rows = self.app.svc.outbox(("pending", "failed", "dead"))
