@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadtui.core.calling import CallingRules
 from leadtui.core.playbook import Playbook
@@ -24,6 +24,9 @@ from leadtui.service.manager import Managing
 from leadtui.service.reads import Reads
 from leadtui.store import queries as q
 from leadtui.store.db import connect, describe
+
+if TYPE_CHECKING:
+    from leadtui.config import Config
 
 __all__ = [
     "LEGACY_DEFAULT",
@@ -71,7 +74,7 @@ def init_database(
         db.close()
 
 
-def open_service(db_path: Path | str, config: Any = None, **kwargs: Any) -> Service:
+def open_service(db_path: Path | str, config: Config | None = None, **kwargs: Any) -> Service:
     """A Service set up from the config (calling rules, undo delay)."""
     if config is not None:
         kwargs.setdefault("rules", CallingRules.from_config(config.calling))

@@ -8,18 +8,18 @@ import os
 import secrets
 import socket
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from leadtui import clock
 from leadtui.core import pins
 from leadtui.core.calling import CallingRules
 from leadtui.core.decide import Seen, reservation_guard, seen_guard
 from leadtui.core.playbook import parse as parse_playbook
-from leadtui.core.rules import Actor
+from leadtui.core.rules import Actor, Row
 from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
 from leadtui.store import calls as calllog
@@ -94,7 +94,7 @@ class Base:
     @classmethod
     def open(
         cls, path: Path | str, busy_timeout_ms: int | None = None, notice: Notice | None = None, **kwargs: Any
-    ):
+    ) -> Self:
         db = connect(path, busy_timeout_ms=busy_timeout_ms, notice=notice)
         try:
             return cls(db, **kwargs)
@@ -110,12 +110,16 @@ class Base:
     def _actor(self, conn: sqlite3.Connection, name: str | None) -> Actor:
         if not name:
             raise LeadtuiError("say who you are: --rep NAME (or env LEADTUI_REP, or rep in the config)")
-        row = q.rep(conn, name)
-        if row is None:
-            raise LeadtuiError(f"no rep named {name!r}: add one with `leadtui reps add {name}`")
+        row = self._rep(conn, name)
         if not row["active"]:
             raise Refused(f"rep {row['name']} is not active")
         return Actor(row["name"], row["role"] == "manager", date.fromisoformat(row["started"]))
+
+    def _rep(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row:
+        row = q.rep(conn, name)
+        if row is None:
+            raise LeadtuiError(f"no rep named {name!r}: add one with `leadtui reps add {name}`")
+        return row
 
     def _lead(self, conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row:
         row = q.lead(conn, lead_id)
@@ -186,12 +190,12 @@ class Base:
         since = clock.stamp(now - timedelta(hours=24))
         return lambda phone_id: calllog.count_since(conn, phone_id, since)
 
-    def _parse_at(self, text: str, lead, phones) -> datetime:
+    def _parse_at(self, text: str, lead: Row, phones: Sequence[Row]) -> datetime:
         """An appointment time; without an offset it is the lead's local time."""
         from zoneinfo import ZoneInfo
 
         try:
-            value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))  # noqa: FURB162 (as in clock.parse_iso)
         except ValueError:
             raise LeadtuiError(f"not an ISO-8601 date and time: {text!r} (e.g. 2026-12-01T15:00)") from None
         if value.tzinfo is None:
@@ -201,7 +205,7 @@ class Base:
 
     def _payload(self, conn: sqlite3.Connection, lead_id: int, rep: str) -> dict:
         """What an action carries: the lead as it is after the change, in the same transaction."""
-        row = q.lead(conn, lead_id)
+        row = self._lead(conn, lead_id)
         phones = q.phones(conn, [lead_id])[lead_id]
         # W3: the phone to reach the owner on: never one marked bad (a wrong number); dialable first
         good = sorted(
@@ -247,7 +251,7 @@ class Base:
                 raise Refused(f"only a manager may {what}")
             if pin is None:
                 raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
-            row = q.rep(conn, actor.name)
+            row = self._rep(conn, actor.name)
         if pins.locked(row["pin_locked_until"], now):
             raise Refused(
                 f"{actor.name}'s PIN is locked until {row['pin_locked_until'][11:16]} UTC after "
@@ -269,7 +273,7 @@ class Base:
 
         def again(conn: sqlite3.Connection) -> Actor:
             current = self._actor(conn, actor.name)
-            if not current.manager or q.rep(conn, actor.name)["pin_hash"] != stored:
+            if not current.manager or self._rep(conn, actor.name)["pin_hash"] != stored:
                 raise Refused(
                     f"{actor.name}'s manager role or PIN changed meanwhile; nothing was changed, try again"
                 )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from leadtui import clock
 from leadtui.core.decide import (
@@ -14,7 +17,7 @@ from leadtui.core.decide import (
     decide_reserve,
     decide_undo,
 )
-from leadtui.core.rules import Decision
+from leadtui.core.rules import Actor, Decision
 from leadtui.errors import Refused
 from leadtui.service.base import Base, Outcome, PinRequired
 from leadtui.store import calls as calllog
@@ -25,14 +28,28 @@ from leadtui.store import reservations
 class Controls(Base):
     """W14-W16, W18, W19 and F2. Each is read -> core decides -> store applies, in one transaction."""
 
-    def _store(self, conn, lead, d: Decision, now: datetime, actor: str, **event) -> Outcome:
+    def _store(
+        self,
+        conn: sqlite3.Connection,
+        lead: sqlite3.Row,
+        d: Decision,
+        now: datetime,
+        actor: str,
+        **event: Any,
+    ) -> Outcome:
         """Apply a control's Decision: the lead's fields and its event (nothing for kind "none")."""
         if d.kind == "none":
             return Outcome(lead["id"], d.message)
         event_id = self._change(conn, lead, d.fields, now, actor, d.kind, data=d.data or None, **event)
         return Outcome(lead["id"], d.message, event_id)
 
-    def _as_manager(self, conn, check, rep: str | None, what: str) -> None:
+    def _as_manager(
+        self,
+        conn: sqlite3.Connection,
+        check: Callable[[sqlite3.Connection], Actor] | None,
+        rep: str | None,
+        what: str,
+    ) -> None:
         """Inside the transaction: the PIN given was checked before it (or is asked for now)."""
         actor = self._actor(conn, rep)
         if not actor.manager:
@@ -149,7 +166,7 @@ class Controls(Base):
             )
         return chosen
 
-    def _may_reserve(self, conn, lead_id: int, actor, now: datetime) -> bool:
+    def _may_reserve(self, conn: sqlite3.Connection, lead_id: int, actor: Actor, now: datetime) -> bool:
         lead = q.lead(conn, lead_id)
         if lead is None:
             return False

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from leadtui import clock
 from leadtui.core.calling import resolve_zone
 from leadtui.core.decide import Seen, one_request_guard
 from leadtui.core.identity import address_key, owner_key
-from leadtui.core.rules import Actor, NeedsConfirmation, decide_status
+from leadtui.core.rules import Actor, Decision, NeedsConfirmation, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
 from leadtui.service.calls import call_for, log_outcome
@@ -21,6 +23,10 @@ from leadtui.store import queries as q
 
 class Leads(Base):
     """Adding leads and setting statuses (W1-W13, L1, L2)."""
+
+    if TYPE_CHECKING:  # from Reads, beside it in Service
+
+        def lead(self, lead_id: int, *, events: bool = False, viewer: str | None = None) -> dict: ...
 
     def add_lead(
         self,
@@ -185,10 +191,10 @@ class Leads(Base):
 
     def _apply(
         self,
-        conn,
-        lead,
-        phones,
-        d,
+        conn: sqlite3.Connection,
+        lead: sqlite3.Row,
+        phones: list[sqlite3.Row],
+        d: Decision,
         actor: Actor,
         now: datetime,
         extra: dict | None = None,
@@ -197,6 +203,7 @@ class Leads(Base):
         """Store a Decision: lead and phone fields, the event, outbox rows, the approval."""
         data = {k: v for k, v in {**d.data, **(extra or {})}.items() if v is not None}
         if d.kind == "approval_requested":
+            assert d.status is not None  # decide_status names the status asked for
             one_request_guard(q.pending_approval(conn, lead["id"], actor.name))
             event_id = self._event(
                 conn, now, lead_id=lead["id"], rep=actor.name, kind=d.kind, status=d.status

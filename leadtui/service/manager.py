@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from leadtui import clock
 from leadtui.core.decide import approval_guard, decide_revive
 from leadtui.core.names import rep_name_problem
 from leadtui.core.pins import hash_pin, pin_problem
-from leadtui.core.rules import decide_status
+from leadtui.core.rules import Actor, Decision, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
 from leadtui.service.calls import log_outcome
@@ -19,6 +20,22 @@ from leadtui.store import queries as q
 
 class Managing(Base):
     """W10, W13 and the floor's reps."""
+
+    if TYPE_CHECKING:  # from Reads and Leads, beside it in Service
+
+        def reps(self) -> list[dict]: ...
+
+        def _apply(
+            self,
+            conn: sqlite3.Connection,
+            lead: sqlite3.Row,
+            phones: list[sqlite3.Row],
+            d: Decision,
+            actor: Actor,
+            now: datetime,
+            extra: dict | None = None,
+            inputs: dict | None = None,
+        ) -> Outcome: ...
 
     def add_rep(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from leadtui import clock
@@ -11,7 +11,7 @@ from leadtui.core.calling import OpenNow, narrowest, widest
 from leadtui.core.dialing import CALL_COUNTERS
 from leadtui.core.optout import opt_out
 from leadtui.core.playbook import KPI_COUNTERS
-from leadtui.core.rules import why_not_now
+from leadtui.core.rules import Row, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
 from leadtui.service.shapes import call_json, event_json, lead_json
@@ -104,6 +104,7 @@ class Reads(Base):
         is_open = OpenNow(now, widest(self.rules.windows()))
         phase, after = cursor
         elsewhere = (self.station, clock.stamp(now))
+        more: tuple[str, int] | None
         with self.db.read() as conn:
             actor = self._actor(conn, rep)
             if phase == "due":
@@ -138,6 +139,7 @@ class Reads(Base):
                 phones = q.phones(conn, [r["id"] for r in rows])
                 for row in rows:
                     lead = lead_json(self.playbook, row, phones[row["id"]])
+                    why: str | None
                     if row["dead"]:
                         why = f"dead: {lead['status_label']}"
                     elif row["owner"] and row["owner"] != actor.name:
@@ -151,7 +153,9 @@ class Reads(Base):
                 after = rows[-1]["id"]
         return out[:limit]
 
-    def _why_not(self, conn: sqlite3.Connection, lead, phones: list, now: datetime) -> str | None:
+    def _why_not(
+        self, conn: sqlite3.Connection, lead: Row, phones: Sequence[Row], now: datetime
+    ) -> str | None:
         return why_not_now(lead, phones, now, self.rules, self._calls_24h(conn, now))
 
     def why_not(self, lead_id: int) -> str | None:
@@ -282,7 +286,9 @@ class Reads(Base):
         """Pending approvals; a manager sees everyone's, a rep only their own (with the why of a rejection)."""
         with self.db.read() as conn:
             actor = self._actor(conn, rep)
-            states = ("pending", "approved", "rejected", "cancelled") if all_states else ("pending",)
+            states: tuple[str, ...] = (
+                ("pending", "approved", "rejected", "cancelled") if all_states else ("pending",)
+            )
             if not actor.manager and not all_states:
                 states = ("pending", "rejected")
             rows = q.approvals(conn, states=states, rep_name=None if actor.manager else actor.name)

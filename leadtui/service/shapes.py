@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Sequence
 
 from leadtui.clock import parse_iso
 from leadtui.core.calling import resolve_zone
 from leadtui.core.playbook import Playbook
+from leadtui.core.rules import Row
 from leadtui.errors import LeadtuiError
 
 
-def zone_of(lead: Mapping[str, Any], phones: list) -> str | None:
+def zone_of(lead: Row, phones: Sequence[Row]) -> str | None:
     """The lead's time zone: its first phone's, else its property state's."""
     tzs = [p["tz"] for p in phones if p["tz"]]
     return tzs[0] if tzs else resolve_zone((), lead["state"])

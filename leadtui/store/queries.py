@@ -137,13 +137,19 @@ def phones(conn: sqlite3.Connection, lead_ids: Iterable[int]) -> dict[int, list[
     return out
 
 
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The id the INSERT just run on `cur` gave its row (sqlite3 types lastrowid as optional)."""
+    assert cur.lastrowid is not None, "no row was inserted"
+    return cur.lastrowid
+
+
 def insert_lead(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
     cols = [c for c in LEAD_COLUMNS if c in fields]
     cur = conn.execute(
         f"INSERT INTO leads({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
         [fields[c] for c in cols],
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def insert_phones(conn: sqlite3.Connection, rows: Iterable[tuple]) -> None:
@@ -198,7 +204,8 @@ def search(
     after: int = 0,
     statuses: Iterable[str] = (),
 ) -> list[sqlite3.Row]:
-    where, args = ["dead = ?", "id > ?"], [1 if dead else 0, after]
+    where = ["dead = ?", "id > ?"]
+    args: list[Any] = [1 if dead else 0, after]
     statuses = list(statuses)
     if statuses:
         where.append(_in("status", statuses))
@@ -397,7 +404,7 @@ def insert_event(
             dumps(data),
         ),
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> list[sqlite3.Row]:
@@ -459,7 +466,7 @@ def insert_action(
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (lead_id, event_id, action, f"leadtui-{lead_id}-{event_id}-{action}", now, due, dumps(payload)),
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def cancel_actions(
@@ -492,7 +499,8 @@ def actions(
     lead_id: int | None = None,
     visible_to: str | None = None,
 ) -> list[sqlite3.Row]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if visible_to is not None:
         where.append("lead_id IN (SELECT id FROM leads WHERE owner IS NULL OR owner = ?)")
         args.append(visible_to)
@@ -524,7 +532,7 @@ def insert_approval(
         "INSERT INTO approvals(lead_id, rep, status, requested_at, event_id, inputs) VALUES (?, ?, ?, ?, ?, ?)",
         (lead_id, rep_name, status, now, event_id, dumps(inputs)),
     )
-    return cur.lastrowid
+    return inserted_id(cur)
 
 
 def pending_approval(conn: sqlite3.Connection, lead_id: int, rep_name: str) -> sqlite3.Row | None:
