@@ -9,9 +9,11 @@ import os
 import re
 import stat
 import tomllib
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from leadtui.core.controls import CONTROL_KEYS
 from leadtui.errors import LeadtuiError
@@ -85,19 +87,19 @@ class Playbook:
 
 
 # field -> (type, required, check); check returns an error text or None
-def _one_of(values):
+def _one_of(values: Collection[str]) -> Callable[[Any], str | None]:
     return lambda v: None if v in values else f"{v!r} is not one of {', '.join(values)}"
 
 
-def _each_of(values):
+def _each_of(values: Collection[str]) -> Callable[[Any], str | None]:
     return lambda v: next((f"{x!r} is not one of {', '.join(values)}" for x in v if x not in values), None)
 
 
-def _positive(v):
+def _positive(v: int) -> str | None:
     return None if v > 0 else "must be at least 1"
 
 
-def _key(v):
+def _key(v: str) -> str | None:
     return None if v == "" or _KEY.match(v) else f"{v!r} is not a key name"
 
 
