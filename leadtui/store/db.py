@@ -32,7 +32,7 @@ from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
 try:
     import fcntl
 except ImportError:  # not a POSIX system: no gate, SQLite's own busy handler only
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module or None: Gate.available() asks which
 
 DEFAULT_BUSY_MS = 5000
 FILE_MODE = (
