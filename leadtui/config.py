@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import tomllib
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, TypedDict, cast
 
 import platformdirs
 
@@ -74,9 +75,10 @@ class _Map:
 class _Tagged:
     tag: str
     variants: dict[str, dict]
+    default: str | None = None  # the variant of a table without the tag (else the tag is required)
 
 
-Node = Union[dict, _Map, _Tagged, Callable[[Any], str | None]]
+Node = dict | _Map | _Tagged | Callable[[Any], str | None]
 
 
 def _is_int(v: Any) -> bool:
@@ -105,6 +107,14 @@ def _choice(*names: str) -> Callable[[Any], str | None]:
     return _leaf(lambda v: v in names, _one_of(names))
 
 
+def _is_ip(v: str) -> bool:
+    try:
+        ipaddress.ip_address(v)
+    except ValueError:
+        return False
+    return True
+
+
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
@@ -117,12 +127,19 @@ _str = _leaf(lambda v: isinstance(v, str), "must be a string")
 _nonempty = _leaf(lambda v: isinstance(v, str) and v, "must be a non-empty string")
 _bool = _leaf(lambda v: isinstance(v, bool), "must be true or false")
 _seconds = _leaf(lambda v: (_is_int(v) or isinstance(v, float)) and v > 0, "must be a number > 0")
+
+
+def _seconds_upto(high: int) -> Callable[[Any], str | None]:
+    """A number of seconds > 0 and at most `high`."""
+    return lambda v: _seconds(v) or (f"must be <= {high}" if v > high else None)
+
+
 _argv = _leaf(
     lambda v: isinstance(v, list) and v and all(isinstance(a, str) for a in v),
     "must be a non-empty array of strings",
 )
 _window = _leaf(_is_window, 'must be ["HH:MM", "HH:MM"] with the start before the end')
-_smtp = _leaf(lambda v: isinstance(v, str) and re.fullmatch(r"[^:\s]+:\d+", v), 'must be "host:port"')
+_host_port = _leaf(lambda v: isinstance(v, str) and re.fullmatch(r"[^:\s]+:\d+", v), 'must be "host:port"')
 _state = _leaf(lambda k: k in US_STATES, "must be a two-letter US state code in capitals")
 
 
@@ -142,7 +159,7 @@ _TARGET = _Tagged(
         | _secrets("account_sid", "auth_token"),
         "email": _KIND
         | {
-            "smtp": _Req(_smtp),
+            "smtp": _Req(_host_port),
             "username": _str,
             "from": _nonempty,
             "to": _Req(_nonempty),
@@ -153,6 +170,57 @@ _TARGET = _Tagged(
         "command": _KIND | {"argv": _Req(_argv), "timeout_seconds": _seconds},
     },
 )
+# [dialer]: the station's phone system (leadtui.telephony); a table without `kind` is "manual".
+_port = _int(1, 65535)
+_line = _leaf(
+    lambda v: isinstance(v, str) and v.strip() and not re.search(r"[\x00-\x1f\x7f]", v),
+    "must be a non-empty string on one line",
+)
+_ip = _leaf(lambda v: isinstance(v, str) and _is_ip(v), "must be an IP address")
+_audio = _leaf(
+    lambda v: isinstance(v, str) and re.fullmatch(r"[a-z0-9_]+(,[^\x00-\x1f\x7f]*)?", v),
+    'must be "module,device" (e.g. "alsa,default")',
+)
+_DIAL = {"kind": _str, "ring_seconds": _seconds_upto(600)}
+_OWN_BARESIP = {  # a baresip the station starts itself
+    "account": _line,
+    "sip_port": _port,
+    "control_port": _port,
+    "config_dir": _nonempty,
+    "sip_address": _ip,
+    "audio_source": _audio,
+    "audio_player": _audio,
+} | _secrets("auth_pass")
+_DIALER = _Tagged(
+    "kind",
+    {
+        "manual": _DIAL,
+        "baresip": _DIAL | {"uri": _Req(_line), "control": _host_port} | _OWN_BARESIP,
+        "twilio": _DIAL
+        | {"from": _Req(_line), "to": _Req(_line), "api_base": _nonempty, "poll_seconds": _seconds_upto(60)}
+        | _secrets("account_sid", "auth_token"),
+        "ami": _DIAL
+        | {
+            "host": _Req(_line),
+            "port": _port,
+            "username": _Req(_line),
+            "channel": _Req(_line),
+            "context": _Req(_line),
+            "caller_id": _line,
+        }
+        | _secrets("secret"),
+        "command": _DIAL | {"argv": _Req(_argv), "timeout_seconds": _seconds_upto(3600)},
+    },
+    default="manual",
+)
+DIALER_BASE = {"kind": "manual", "ring_seconds": 30}
+DIALER_DEFAULTS: dict[str, dict] = {  # by kind, over DIALER_BASE
+    "manual": {},
+    "baresip": {"audio_source": "alsa,default", "audio_player": "alsa,default"},
+    "twilio": {"api_base": "https://api.twilio.com", "poll_seconds": 1},
+    "ami": {"port": 5038},
+    "command": {"timeout_seconds": 30},
+}
 SCHEMA: dict = {
     "rep": _str,
     "playbook": _nonempty,
@@ -168,6 +236,7 @@ SCHEMA: dict = {
     },
     "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
     "floor": {"reserve_seconds": _int(10)},  # F2: how long the lead on a station's screen stays reserved
+    "dialer": _DIALER,
 }
 
 
@@ -188,11 +257,12 @@ def _check(node: Node, v: Any, key: str) -> None:
     if isinstance(node, (dict, _Map, _Tagged)) and not isinstance(v, dict):
         raise _Invalid(f"{key} must be a table, got {_show(v)}")
     if isinstance(node, _Tagged):
-        if node.tag not in v:
+        tag = v.get(node.tag, node.default)
+        if tag is None:
             raise _Invalid(f"{at(node.tag)} is required")
-        if v[node.tag] not in node.variants:
-            raise _Invalid(f"{at(node.tag)} {_one_of(node.variants)}, got {_show(v[node.tag])}")
-        node = node.variants[v[node.tag]]
+        if tag not in node.variants:
+            raise _Invalid(f"{at(node.tag)} {_one_of(node.variants)}, got {_show(tag)}")
+        node = node.variants[tag]
     if isinstance(node, dict):
         for k, sub in v.items():
             if k not in node:
@@ -209,8 +279,56 @@ def _check(node: Node, v: Any, key: str) -> None:
         raise _Invalid(f"{key} {problem}, got {_show(v)}")
 
 
+_SIP_TEMPLATE = re.compile(r"sips?:[^@{}\s]*\{number\}[^@{}\s]*@[^@{}\s]+")
+_ACCOUNT = re.compile(r"<?sips?:[^\s;>@]+@[^\s;>]+")
+
+
+def _check_dialer(d: dict) -> None:
+    """What the schema can't say about [dialer]: keys that go together, templates, required secrets."""
+    kind = d.get("kind", "manual")
+    for name in ("account_sid", "auth_token", "secret"):
+        if name in _DIALER.variants[kind] and name not in d and f"{name}_env" not in d:
+            raise _Invalid(f'dialer.{name} (or {name}_env) is required for kind "{kind}"')
+    if kind == "ami" and re.search(r"[\r\n]", d.get("secret", "")):
+        raise _Invalid("dialer.secret must be on one line")
+    if kind == "command" and not any("{number}" in arg for arg in d["argv"]):
+        raise _Invalid(f"dialer.argv must pass {{number}} in one of its arguments, got {_show(d['argv'])}")
+    if kind != "baresip":
+        return
+    if not _SIP_TEMPLATE.fullmatch(d["uri"]):
+        raise _Invalid(
+            "dialer.uri must be a full SIP URI using {number} (and no other {...}) before the @, "
+            f'e.g. "sip:{{number}}@pbx.example:5060", got {_show(d["uri"])}'
+        )
+    own = [k for k in _OWN_BARESIP if k in d]
+    if "control" in d:
+        if own:
+            raise _Invalid(
+                f"dialer.{own[0]} is for a baresip the station starts (dialer.account); "
+                "with dialer.control leadtui uses one already running"
+            )
+        return
+    for k in ("account", "sip_port", "control_port"):
+        if k not in d:
+            raise _Invalid(f'dialer.{k} is required for kind "baresip" (or dialer.control, a running one)')
+    if not _ACCOUNT.match(d["account"]):
+        raise _Invalid(
+            f'dialer.account must be a SIP account line such as "<sip:1001@pbx.example>;regint=3600", '
+            f"got {_show(d['account'])}"
+        )
+    if ("auth_pass" in d or "auth_pass_env" in d) and "auth_pass=" in d["account"]:
+        raise _Invalid("dialer.account has an auth_pass and so does dialer.auth_pass; keep one")
+    if d["control_port"] in (d["sip_port"], d["sip_port"] + 1):
+        raise _Invalid(
+            "dialer.control_port must be neither dialer.sip_port nor sip_port + 1 (baresip takes both), "
+            f"got {d['control_port']}"
+        )
+
+
 def _validate(raw: dict) -> None:
     _check(SCHEMA, raw, "")
+    if "dialer" in raw:
+        _check_dialer(raw["dialer"])
     auto = raw.get("automation", {})
     for action, target in auto.get("routes", {}).items():
         if target not in auto.get("targets", {}):
@@ -280,8 +398,58 @@ def check_keys(keymap: dict[str, str], playbook: Playbook) -> None:
 
 
 MASK = "********"
-SECRET_KEYS = ("secret", "account_sid", "auth_token", "password")
+SECRET_KEYS = ("secret", "account_sid", "auth_token", "password", "auth_pass")
 _URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@:]*:)([^/@]*)(@)", re.IGNORECASE)
+_AUTH_PASS = re.compile(r"(auth_pass=)([^;>\s]*)")
+
+
+def _masked(table: dict) -> dict:
+    """A target or [dialer] to show: a secret given directly (not its *_env name), a URL's password and
+    a SIP account line's auth_pass masked."""
+    shown = {k: MASK if k in SECRET_KEYS else v for k, v in table.items()}
+    for k in ("url", "api_base"):
+        if isinstance(shown.get(k), str):
+            shown[k] = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), shown[k])
+    if isinstance(shown.get("account"), str):
+        shown["account"] = _AUTH_PASS.sub(lambda m: m.group(1) + MASK, shown["account"])
+    return shown
+
+
+class StateLimits(TypedDict, total=False):
+    """[calling.states.XX]: one state's window and cap, over [calling]'s."""
+
+    window: list[str]  # ["HH:MM", "HH:MM"] in the lead's local time
+    max_per_phone_24h: int
+
+
+class CallingConfig(StateLimits, total=False):
+    """[calling]: the default window and cap (B3), per-state overrides, the gap between two calls (D1)."""
+
+    states: dict[str, StateLimits]  # by two-letter state code
+    min_gap_minutes: int
+
+
+class AutomationConfig(TypedDict):
+    """[automation] with its defaults filled in and its log path resolved."""
+
+    mode: Literal["log", "dispatch"]
+    delay_seconds: int
+    max_attempts: int
+    log_path: str
+    routes: dict[str, str]  # action -> target name
+    targets: dict[str, dict[str, Any]]  # name -> a table checked by its kind (_TARGET)
+
+
+class DatabaseConfig(TypedDict, total=False):
+    """[database] (leadtui's own addition to the SPEC's format)."""
+
+    busy_timeout_ms: int
+
+
+class FloorConfig(TypedDict, total=False):
+    """[floor]."""
+
+    reserve_seconds: int  # F2: how long the lead on a station's screen stays reserved
 
 
 @dataclass(frozen=True)
@@ -293,8 +461,11 @@ class Config:
     rep: str | None
     playbook: str | None
     keys: dict[str, str]
-    calling: dict
-    automation: dict
+    calling: CallingConfig
+    automation: AutomationConfig
+    dialer: dict = field(default_factory=lambda: dict(DIALER_BASE))
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    floor: FloorConfig = field(default_factory=FloorConfig)
 
     def check_keys(self, playbook: Playbook) -> None:
         """[keys] against the floor's playbook (the one stored in the database); errors name the file."""
@@ -304,15 +475,13 @@ class Config:
             raise LeadtuiError(f"{self.path}: {exc}") from None
 
     def masked_automation(self) -> dict:
-        """[automation] to show: a secret given directly (not its *_env name) and a URL's password masked."""
-        targets = {}
-        for name, table in self.automation["targets"].items():
-            shown = {k: MASK if k in SECRET_KEYS else v for k, v in table.items()}
-            for k in ("url", "api_base"):
-                if isinstance(shown.get(k), str):
-                    shown[k] = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), shown[k])
-            targets[name] = shown
+        """[automation] to show, secrets masked."""
+        targets = {name: _masked(table) for name, table in self.automation["targets"].items()}
         return {**self.automation, "targets": targets}
+
+    def masked_dialer(self) -> dict:
+        """[dialer] to show, secrets masked."""
+        return _masked(self.dialer)
 
 
 def _beside(path: Path, value: str) -> str:
@@ -353,10 +522,59 @@ def load(explicit: str | None = None) -> Config:
         name: (SMS_DEFAULTS if t["kind"] == "sms" else {}) | t for name, t in given.get("targets", {}).items()
     }
     routes = given.get("routes", {})
-    automation = AUTOMATION_DEFAULTS | given | {"log_path": log_path, "routes": routes, "targets": targets}
-    return Config(
-        path, raw, raw.get("rep"), playbook, raw.get("keys", {}), raw.get("calling", {}), automation
+    # checked against SCHEMA by _validate above: the table is what AutomationConfig says
+    automation = cast(
+        AutomationConfig,
+        AUTOMATION_DEFAULTS | given | {"log_path": log_path, "routes": routes, "targets": targets},
     )
+    return Config(
+        path,
+        raw,
+        raw.get("rep"),
+        playbook,
+        raw.get("keys", {}),
+        raw.get("calling", {}),
+        automation,
+        _dialer(path, raw),
+        database=raw.get("database", {}),
+        floor=raw.get("floor", {}),
+    )
+
+
+def _dialer(path: Path, raw: dict) -> dict:
+    """[dialer] with its defaults; a relative config_dir taken from the config file's folder."""
+    given = raw.get("dialer", {})
+    kind = given.get("kind", "manual")
+    dialer = DIALER_BASE | DIALER_DEFAULTS[kind] | given
+    if "config_dir" in given:
+        dialer["config_dir"] = _beside(path, given["config_dir"])
+    return dialer
+
+
+class OptionValue(LeadtuiError):
+    """A filled argv value that a program would read as an option."""
+
+    def __init__(self, index: int, value: str):
+        super().__init__(
+            f"argv[{index}] would pass {value[:40]!r}, which starts with '-': a program would read it "
+            'as an option (put "--" before it in argv)'
+        )
+        self.index, self.value = index, value
+
+
+def fill_argv(templates: list[str], fill: Callable[[int, str], str]) -> list[str]:
+    """The argv of a config's `argv` templates, each filled by `fill(index, template)`. A value that came
+    from outside can't become an option: an argument whose template doesn't itself start with `-` but
+    whose value does raises OptionValue, unless a `--` argument comes before it (after which programs
+    read no options)."""
+    argv, ended = [], False
+    for i, template in enumerate(templates):
+        value = fill(i, template)
+        if value.startswith("-") and "{" in template and not template.startswith("-") and not ended:
+            raise OptionValue(i, value)
+        ended = ended or template == "--"
+        argv.append(value)
+    return argv
 
 
 def secret(table: dict, name: str, where: str) -> str | None:

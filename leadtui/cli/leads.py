@@ -431,5 +431,6 @@ def config_show(state: State) -> None:
         "keys": settings.keys,
         "calling": settings.calling,
         "automation": settings.masked_automation(),
+        "dialer": settings.masked_dialer(),
     }  # no secret in clear
     emit(state, data, lambda d: click.echo(safe(json.dumps(d, indent=2, default=str))))

@@ -1,0 +1,43 @@
+"""What an adapter emitted, for the telephony tests: `Recorder` is the `emit` given to start()."""
+
+from __future__ import annotations
+
+import threading
+
+from leadtui.telephony import CallEvent
+
+WAIT = 10.0  # seconds a test waits for an event before failing, so nothing hangs
+
+
+class Recorder:
+    """The `emit` given to start(): every event, and the thread it came on."""
+
+    def __init__(self) -> None:
+        self.events: list[CallEvent] = []
+        self.threads: set[str] = set()
+        self.changed = threading.Condition()
+
+    def __call__(self, event: CallEvent) -> None:
+        with self.changed:
+            self.events.append(event)
+            self.threads.add(threading.current_thread().name)
+            self.changed.notify_all()
+
+    def of(self, key: str) -> list[CallEvent]:
+        with self.changed:
+            return [e for e in self.events if e.key == key]
+
+    def wait(self, key: str, state: str) -> list[CallEvent]:
+        """The events of call `key` once one of them is `state`."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: any(e.state == state for e in self.of(key)), WAIT), (
+                self.events
+            )
+        return self.of(key)
+
+    def ended(self, key: str) -> list[CallEvent]:
+        return self.wait(key, "ended")
+
+
+def states(events: list[CallEvent]) -> list[str]:
+    return [e.state for e in events]
