@@ -21,7 +21,7 @@ from pathlib import Path
 from phone_events import WAIT
 
 from leadtui.telephony.baresip import Netstrings, netstring, spawn, stop, write_config
-from leadtui.telephony.base import tcp
+from leadtui.telephony.base import quickack, tcp
 
 _CALLEE_AUDIO = {"audio_source": "ausine,440", "audio_player": "aubridge,leadtui_rig"}
 
@@ -117,6 +117,7 @@ class Baresip:
             if not data:
                 return
             at = time.perf_counter()
+            quickack(self.sock)
             with self.changed:
                 for message in reader.feed(data):
                     if message.get("response"):
