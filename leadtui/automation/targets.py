@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from leadtui import __version__, clock
 from leadtui.automation.templates import inline, render, render_inline
-from leadtui.config import secret
+from leadtui.config import OptionValue, fill_argv, secret
 from leadtui.core import phones
 from leadtui.errors import LeadtuiError
 
@@ -442,22 +442,11 @@ class Command(_Configured):
         return [(f"argv[{i}]", arg) for i, arg in enumerate(self.table["argv"])]
 
     def argv(self, message: Message) -> list[str]:
-        """The filled argv. A value that came from the lead can't become an option: an argument whose
-        template doesn't itself start with `-` but whose value does is refused, unless a `--` argument
-        comes before it (after which programs read no options)."""
-        argv, ended = [], False
-        for key, source in self.templated():
-            value = self.fill(key, source, message)
-            if value.startswith("-") and "{" in source and not source.startswith("-") and not ended:
-                raise DeliveryError(
-                    f"{self.where}.{key} would pass {value[:40]!r}, which starts with '-', "
-                    f"for lead {message.lead_id}: a program would read it as an option "
-                    '(put "--" before it in argv)',
-                    permanent=True,
-                )
-            ended = ended or source == "--"
-            argv.append(value)
-        return argv
+        """The filled argv; a value from the lead that would become an option is refused (config.fill_argv)."""
+        try:
+            return fill_argv(self.table["argv"], lambda i, source: self.fill(f"argv[{i}]", source, message))
+        except OptionValue as exc:
+            raise DeliveryError(f"{self.where}.{exc} (lead {message.lead_id})", permanent=True) from None
 
     def deliver(self, message: Message) -> str | None:
         argv = self.argv(message)
