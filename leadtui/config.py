@@ -289,6 +289,8 @@ def _check_dialer(d: dict) -> None:
     for name in ("account_sid", "auth_token", "secret"):
         if name in _DIALER.variants[kind] and name not in d and f"{name}_env" not in d:
             raise _Invalid(f'dialer.{name} (or {name}_env) is required for kind "{kind}"')
+    if kind == "twilio" and not d.get("api_base", "https://").startswith(("http://", "https://")):
+        raise _Invalid(f"dialer.api_base must start with http:// or https://, got {_show(d['api_base'])}")
     if kind == "ami" and re.search(r"[\r\n]", d.get("secret", "")):
         raise _Invalid("dialer.secret must be on one line")
     if kind == "command" and not any("{number}" in arg for arg in d["argv"]):

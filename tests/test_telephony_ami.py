@@ -210,7 +210,13 @@ def test_originate_fields_answered_then_the_station_hangs_up(phone, asterisk: Fa
     hangup = asterisk.sent("Hangup")[0]
     assert hangup["Channel"] == "PJSIP/1001-00000001"  # the name OriginateResponse gave
     login = asterisk.sent("Login")[0]
-    assert (login["Username"], login["Secret"]) == (USER, SECRET)
+    assert login == {
+        "Action": "Login",
+        "Username": USER,
+        "Secret": SECRET,
+        "Events": "call",
+        "ActionID": "leadtui-floor_1_4242_ab12-login",
+    }
 
 
 def test_the_far_end_hangs_up_after_answering_is_completed(phone, asterisk: FakeAsterisk) -> None:

@@ -141,6 +141,10 @@ OWN = BASE + 'account = "<sip:1001@pbx.example>"\nsip_port = 5060\ncontrol_port 
             'dialer.auth_token (or auth_token_env) is required for kind "twilio"',
         ),
         (TWILIO + "poll_seconds = 0\n", "dialer.poll_seconds must be a number > 0, got 0"),
+        (
+            TWILIO + 'api_base = "ftp://x"\n',
+            'dialer.api_base must start with http:// or https://, got "ftp://x"',
+        ),
         (TWILIO + 'channel = "PJSIP/1"\n', "unknown key 'dialer.channel'"),
         (
             AMI.replace('secret = "ami-direct-secret"\n', ""),

@@ -118,7 +118,13 @@ class AmiPhone(Line):
                 raise TelephonyError(f"{self.where} is not an Asterisk Manager: {self.reader.banner[:60]!r}")
             if self.reader.banner is not None and not sent:
                 sock.sendall(
-                    action("Login", Username=self.dialer["username"], Secret=self.secret, ActionID=action_id)
+                    action(
+                        "Login",
+                        Username=self.dialer["username"],
+                        Secret=self.secret,
+                        Events="call",  # the class of Newstate, OriginateResponse and Hangup; no others
+                        ActionID=action_id,
+                    )
                 )
                 sent = True
             for message in messages:

@@ -5,7 +5,9 @@ ports from [dialer]) or connects to one already running (`control`). baresip ans
 with ok even for a target that can't be reached: the outcome comes as call events
 (CALL_RINGING, CALL_ESTABLISHED, CALL_CLOSED with the reason), which may arrive before the
 response to the command. baresip 1.0's `hangup` takes no call id: it ends the newest call, so
-the station keeps one call up at a time.
+the station keeps one call up at a time. ctrl_tcp serves one client: another program connecting
+to a running baresip takes its events away from the station (whose calls then end on their ring
+time, unconfirmed).
 """
 
 from __future__ import annotations

@@ -54,8 +54,6 @@ class TwilioPhone:
     def __init__(self, dialer: dict, *, sid: str, token: str):
         self.dialer, self.sid, self.token = dialer, sid, token
         base = dialer["api_base"].rstrip("/")
-        if not base.startswith(("http://", "https://")):
-            raise TelephonyError(f"dialer.api_base must start with http:// or https://, got {base!r}")
         self.account_url = f"{base}/2010-04-01/Accounts/{quote(sid, safe='')}"
         self.poll_seconds = float(dialer["poll_seconds"])
         self.calls = Calls(dialer["ring_seconds"])
