@@ -14,6 +14,12 @@ class Control:
 
 
 CONTROLS: tuple[Control, ...] = (
+    Control("dial", "d", "Dial", "Call the lead's current phone; after no answer, Not Contacted and redial"),
+    Control("hangup", "h", "Hang Up", "End the call"),
+    Control("note", "t", "Note", "Write a note on the lead (also during a call)"),
+    Control("next-phone", "greater_than_sign", "Next phone", "The lead's next phone becomes current"),
+    Control("previous-phone", "less_than_sign", "Prev phone", "The lead's previous phone becomes current"),
+    Control("pick-phone", "p", "Phone", "Choose the current phone by its number"),
     Control("claim", "c", "Claim", "Lock this pool lead to you"),
     Control("release", "r", "Release", "Put your lead back in the pool"),
     Control("assign", "a", "Assign To", "Give the lead to a rep"),
@@ -40,6 +46,8 @@ CONTROLS: tuple[Control, ...] = (
 CONTROL_KEYS = frozenset(c.key for c in CONTROLS) | {
     "/",
     "?",
+    "<",
+    ">",
     "[",
     "]",
     "up",

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import App
@@ -21,10 +21,11 @@ from leadtui.service import PinRequired, open_service
 from leadtui.service.base import new_station
 from leadtui.service.writer import Job, Writer
 from leadtui.text import safe
+from leadtui.ui.calls import CallUpdate
 from leadtui.ui.dialogs import Ask, Dialog, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.keys import bindings, key_table, remapped
-from leadtui.ui.style import theme_defaults
+from leadtui.ui.style import plain, theme_defaults
 
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
 SWEEP_SECONDS = 60  # W9: held leads whose 7 days ran out go back to the pool
@@ -71,7 +72,7 @@ class Leadtui(App):
     is sending."""
 
     TITLE = "leadtui"
-    COMMANDS = {KeyCommands}
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {KeyCommands}
     CSS_PATH = "leadtui.tcss"
 
     def __init__(self, db_path: Path, config: Any, rep: str | None, **service_options: Any) -> None:
@@ -89,6 +90,8 @@ class Leadtui(App):
         self.table = key_table(self.svc.playbook, config.keys)
         self.floor_class = type("FloorScreen", (Floor,), {"BINDINGS": bindings(self.table)})
         self.rep = self._known_rep(rep)
+        self.phone: Any = None  # the phone system, once started (off the screen's thread)
+        self.phone_error: str | None = None
         self._version = self.svc.data_version()
         from leadtui.automation.worker import (
             start_background,  # config errors raise here, before the screen
@@ -114,6 +117,7 @@ class Leadtui(App):
             self._writer_service, lambda fn: self.post_message(Written(fn)), self._db_waiting
         )
         self.set_keymap(remapped(self.table))
+        self.run_worker(self._open_phone, thread=True, group="phone")
         if self.rep:
             self._start()
         else:
@@ -136,6 +140,96 @@ class Leadtui(App):
         self.push_screen(self.floor_class())
         self.set_interval(SWEEP_SECONDS, self.sweep)
         self.set_interval(POLL_SECONDS, self.poll)
+        self.run_worker(self._open_calls, thread=True, group="open-calls")
+
+    # --- the phone system (issue 15) --------------------------------------------------------------
+
+    def _open_phone(self) -> None:
+        """Start the station's phone system on a worker thread: a SIP agent or a server may be slow."""
+        from leadtui.telephony import open_phone
+
+        try:
+            phone = open_phone(self.config.dialer, station=self.svc.station)
+            phone.start(lambda event: self.post_message(CallUpdate(event)))
+        except LeadtuiError as exc:
+            self.phone_error = f"Dialer: {exc}"
+            self.call_from_thread(self.notify, safe(self.phone_error), severity="error", markup=False)
+            return
+        self.phone = phone
+
+    def on_call_update(self, message: CallUpdate) -> None:
+        floor = self.floor
+        if floor is not None and not floor.closed():
+            floor.call_update(message.event)
+        else:
+            self.writer.submit(self.call_job(message.event))
+
+    def call_job(self, event: Any) -> Job:
+        """Log a phone-system event on the call's row (D2), behind the keys already queued."""
+        return Job(
+            None,
+            lambda svc, seen: svc.call_event(
+                int(event.key),
+                event.state,
+                reason=event.reason,
+                detail=event.detail,
+                remote_id=event.remote_id,
+                recording=event.recording,
+            ),
+            self._job_failed,
+        )
+
+    def hangup_job(self, call_id: int) -> Job:
+        phone = self.phone
+        return Job(None, lambda svc, seen: phone.hangup(str(call_id)), self._job_failed)
+
+    def _job_failed(self, result: Any, after: dict | None) -> None:
+        if isinstance(result, Exception):
+            self.notify(safe(str(result)), title="Call", severity="error", timeout=6, markup=False)
+
+    def _open_calls(self) -> None:
+        """D3: calls this rep placed that have no outcome (a station stopped mid-call) are asked first."""
+        calls = self.read(lambda svc: svc.open_calls(rep=self.rep))
+        if calls:
+            self.call_from_thread(self._ask_outcome, calls)
+
+    def _ask_outcome(self, calls: list[dict]) -> None:
+        call, rest = calls[0], calls[1:]
+        floor = self.floor
+        if floor is None:
+            return
+        lead = self.svc.lead(call["lead_id"])
+        if not call["ended_at"]:
+            self.writer.submit(
+                Job(
+                    None,
+                    lambda svc, seen: svc.call_event(
+                        call["id"], "ended", reason="failed", detail="the station stopped during the call"
+                    ),
+                    self._job_failed,
+                )
+            )
+        choices = [
+            (k.id, f"{k.display}  {k.label}")
+            for k in self.table
+            if k.group and not self.svc.playbook.status(k.id).requires
+        ]
+
+        def picked(status: str | None) -> None:
+            if status:
+                floor.record_open_call(lead, call, status)
+            if rest:
+                self._ask_outcome(rest)
+
+        self.ask(
+            Pick(
+                f"Lead {lead['id']} {plain(lead['owner_name'])}: the call to {call['number']} "
+                f"at {call['placed_at'][11:16]} has no outcome",
+                choices,
+                hint="Its outcome? Type to filter, enter to record it (escape asks again next start)",
+            ),
+            picked,
+        )
 
     def on_unmount(self) -> None:
         self.close()
@@ -144,6 +238,8 @@ class Leadtui(App):
         """Let the delivery in flight finish (its lease covers a slow one), apply the keys still
         queued, let go of the station's lead, then close the connections."""
         self._stop_worker(5)
+        if self.phone is not None:
+            self.phone.close()  # an open call keeps its row: the next start asks for its outcome (D3)
         if self.writer is not None:
             self.writer.close()
         else:

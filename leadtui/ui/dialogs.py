@@ -1,13 +1,14 @@
 """The dialogs the rules need: a line of input (appointment, amount, follow-up, PIN, why), a type-to-filter
-picker (rep, assign), and the Already Sold confirmation. Escape cancels every one of them."""
+picker (rep, assign), the Already Sold confirmation and the phone to call. Escape cancels every one of them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
@@ -19,7 +20,7 @@ from leadtui.ui.style import plain
 class Dialog(ModalScreen):
     """A modal box with a title; escape dismisses it with None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
     DEFAULT_CSS = """
     Dialog { align: center middle; }
     Dialog > Vertical { width: 70; max-width: 100%; height: auto; max-height: 100%; border: thick $accent;
@@ -177,6 +178,42 @@ class ConfirmSold(Dialog):
             lines.append("  ".join(f"[{key}] {source}" for key, source in self.keys.items()), style="bold")
             lines.append("   escape: cancel", style="dim")
             yield Static(lines, id="others")
+
+    def closes_on(self, event) -> bool:
+        return event.key == "escape" or event.character in self.keys
+
+    def on_key(self, event) -> None:
+        if event.character in self.keys:
+            event.stop()
+            self.dismiss(self.keys[event.character])
+
+
+class PickPhone(Dialog):
+    """The lead's phones, one key each (its number in the list); escape keeps the current one."""
+
+    def __init__(self, lead: dict, phones: list[dict]) -> None:
+        super().__init__()
+        self.lead = lead
+        self.keys = {
+            str(p["position"]): p["position"]
+            for p in phones
+            if p["position"] < 10 and not (p["bad"] or p["dnc"] or p["litigator"])
+        }
+        self.phones = phones
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Lead {self.lead['id']}: which phone?", classes="title")
+            lines = Text()
+            for p in self.phones:
+                flags = " ".join(name.upper() for name in ("dnc", "litigator", "bad") if p[name])
+                key = f"[{p['position']}]" if str(p["position"]) in self.keys else "   "
+                lines.append(f"{key} {p['number']} {plain(p['type'] or '')} ")
+                lines.append(f"{flags}\n", style="bold red")
+            if not self.keys:
+                lines.append("No phone of this lead may be dialled.\n", style="dim")
+            lines.append("escape: keep the current one", style="dim")
+            yield Static(lines, id="phones")
 
     def closes_on(self, event) -> bool:
         return event.key == "escape" or event.character in self.keys

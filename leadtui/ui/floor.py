@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from textual.widgets import Input, Static
 from leadtui.core.followup import half_way
 from leadtui.errors import LeadtuiError
 from leadtui.service.writer import Job
+from leadtui.ui.calls import CallKeys
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.keybar import KeyBar
 from leadtui.ui.panel import ClaimPanel
@@ -62,7 +64,7 @@ def pipeline_tabs(playbook) -> list[Tab]:
     return tabs
 
 
-class Floor(Screen):
+class Floor(CallKeys, Screen):
     """The rep's station. Bindings come from the key table (see ui.keys); the app builds the subclass."""
 
     DEFAULT_CSS = """
@@ -76,6 +78,10 @@ class Floor(Screen):
     Floor #panel { width: 42%; min-width: 32; max-width: 64; height: 1fr; border-left: solid $primary-darken-2;
                    padding: 0 1; overflow-y: auto; }
     Floor #said { height: 1; padding: 0 1; background: $boost; color: $text; }
+    Floor #call { display: none; height: 1; padding: 0 1; background: $accent 30%; }
+    Floor #call.shown { display: block; }
+    Floor #note { display: none; }
+    Floor #note.shown { display: block; }
     Floor #keybar { height: auto; border-top: solid $primary-darken-2; padding: 0 1; }
     """
 
@@ -98,11 +104,15 @@ class Floor(Screen):
         self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
         self.reserved_at = 0.0  # when the lead on screen was last reserved (renewed by the app's poll)
         playbook = self.app.svc.playbook
-        asks = {"followup", "assign"} | {s.id for s in playbook.statuses if _asks(s)}
+        self.chosen = {}
+        self._early = {}
+        self.noting: dict | None = None  # the lead the note box writes on
+        asks = {"followup", "assign", "note", "pick-phone"} | {s.id for s in playbook.statuses if _asks(s)}
         self.dialog_keys = {key for k in self.app.table if k.id in asks for key in k.keys.split(",")}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield Static(id="call")
         yield Static(id="tabs")
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -111,6 +121,7 @@ class Floor(Screen):
                     id="search",
                 )
                 yield LeadList(id="queue", pending=self.pending)
+                yield Input(placeholder="the note — enter saves it, escape drops it", id="note")
             yield ClaimPanel(id="panel")
         yield Static(id="said")
         yield KeyBar(self.app.table, id="keybar")
@@ -118,6 +129,7 @@ class Floor(Screen):
     def on_mount(self) -> None:
         self.query_one(LeadList).focus()
         self.load()
+        self.set_interval(1, self.tick_call)
 
     @property
     def list(self) -> LeadList:
@@ -145,7 +157,7 @@ class Floor(Screen):
     def _page(self, generation: int, cursor, keep: int | None = None, want: int = PAGE) -> None:
         rows, more_at = [], cursor
         while True:
-            got, more_at = self.app.read(lambda svc: self._fetch(svc, more_at))
+            got, more_at = self.app.read(partial(self._fetch, cursor=more_at))
             rows += got
             if more_at is None or (len(rows) >= want and got):
                 break
@@ -285,6 +297,7 @@ class Floor(Screen):
             run_length=run,
             kpis=self.kpis,
             suggest=self._suggest(lead),
+            chosen=self.chosen.get(lead_id) if lead_id is not None else None,
         )
 
     def _suggest(self, lead: dict | None) -> str:
@@ -357,6 +370,8 @@ class Floor(Screen):
                 markup=False,
             )
             return None
+        elif lead["id"] in self.chosen:
+            lead = {**lead, "current_phone": self.chosen[lead["id"]]}
         return lead
 
     def action_cursor(self, delta: int) -> None:
@@ -417,8 +432,18 @@ class Floor(Screen):
         """Queue the status on the writer; when it lands, repaint (and move on when the rule says so)."""
         app = self.app
         label = app.svc.playbook.status(status_id).label
+        call = self.with_call(lead)
+        hang_up, call_id = call.pop("hang_up", False), call.get("call_id")
+        phone = app.phone
+        self.chosen.pop(lead["id"], None)
+
+        def apply(svc, seen, pin):
+            if hang_up and phone is not None:
+                phone.hangup(str(call_id))  # one press: the line is dropped, then the outcome recorded
+            return svc.set_status(lead["id"], status_id, app.rep, seen=seen, **inputs, **call)
 
         def done(outcome, after) -> None:
+            self.call_done(call_id, status_id)
             if outcome.approval_id:
                 self.notify(
                     plain(app.about(lead, outcome.message)),
@@ -437,11 +462,7 @@ class Floor(Screen):
             ):
                 self.list.move(1)
 
-        app.act(
-            lambda svc, seen, pin: svc.set_status(lead["id"], status_id, app.rep, seen=seen, **inputs),
-            done,
-            lead=lead,
-        )
+        app.act(apply, done, lead=lead)
 
     def pending_on(self, lead_id: int | None) -> None:
         """A key is queued on the writer: its row shows it at once."""
@@ -573,7 +594,9 @@ class Floor(Screen):
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "search":
+        if event.input.id == "note":
+            self.save_note(event.value)
+        elif event.input.id == "search":
             self.query_text = event.value.strip()
             if not self.query_text:
                 event.input.remove_class("shown")
@@ -582,6 +605,10 @@ class Floor(Screen):
 
     def key_escape(self) -> None:
         """Escape leaves a search, then the excluded list, then a pipeline tab: back to the queue."""
+        if self.query_one("#note", Input).has_class("shown"):
+            self.noting = None
+            self.close_note()
+            return
         box = self.query_one("#search", Input)
         if box.has_class("shown") or self.query_text:
             box.value, self.query_text = "", ""

@@ -13,6 +13,9 @@ MIN_CONTROL = 6  # shortest a control's label is cut to before controls give way
 ROWS_PER = 8  # the bar may take one row per this many rows of the terminal, and at least 3
 # the controls a rep uses most, first; when the bar can't hold them all, the rest are behind `?`
 PRIORITY = (
+    "dial",
+    "hangup",
+    "note",
     "undo",
     "claim",
     "release",
@@ -30,6 +33,9 @@ PRIORITY = (
     "previous",
     "palette",
     "clear-sms",
+    "pick-phone",
+    "next-phone",
+    "previous-phone",
     "quit",
 )
 

@@ -17,6 +17,12 @@ from leadtui.errors import LeadtuiError
 
 # control id -> (Textual action, extra default keys)
 CONTROL_ACTIONS = {
+    "dial": ("dial", ""),
+    "hangup": ("hangup", ""),
+    "note": ("note", ""),
+    "next-phone": ("phone(1)", ""),
+    "previous-phone": ("phone(-1)", ""),
+    "pick-phone": ("pick_phone", ""),
     "claim": ("claim", ""),
     "release": ("release", ""),
     "assign": ("assign", ""),
@@ -84,7 +90,7 @@ def key_table(playbook: Playbook, keymap: dict[str, str]) -> list[Key]:
         action, extra = CONTROL_ACTIONS[c.id]
         table.append(Key(c.id, ",".join(k for k in (c.key, extra) if k), c.label, c.description, action))
     known = {k.id for k in table}
-    for name, keys in keymap.items():
+    for name in keymap:
         if name not in known:
             raise LeadtuiError(
                 f"config key keys.{name}: not a status or control (one of: {', '.join(sorted(known))})"

@@ -20,6 +20,7 @@ KPI_LABELS = (
     ("under_contract", "UC"),
 )
 EVENTS = 5  # the last events the panel shows, room allowing
+NOTES = 2  # the last notes the panel shows (D5)
 
 
 def _when(value: str | None, zone: str | None) -> str:
@@ -45,9 +46,17 @@ class ClaimPanel(Static):
         run_length: int,
         kpis: dict | None,
         suggest: str = "",
+        chosen: int | None = None,
     ) -> None:
         self._shown = dict(
-            lead=lead, rep=rep, now=now, why=why, run_length=run_length, kpis=kpis, suggest=suggest
+            lead=lead,
+            rep=rep,
+            now=now,
+            why=why,
+            run_length=run_length,
+            kpis=kpis,
+            suggest=suggest,
+            chosen=chosen,
         )
         # the panel's size is set by the layout, not its text: repaint only
         self.update(self.fitted(**self._shown), layout=False)
@@ -66,13 +75,14 @@ class ClaimPanel(Static):
         run_length: int,
         kpis: dict | None,
         suggest: str = "",
+        chosen: int | None = None,
         events: int | None = None,
     ) -> Text:
         out = Text()
         if lead is None:
             out.append("No lead here.\n", style="dim")
         else:
-            self._lead(out, lead, rep, now, why, run_length, events)
+            self._lead(out, lead, rep, now, why, run_length, events, chosen)
             if suggest:
                 out.append(f"Next stage? {suggest} (your call)\n", style="italic")
         out.append("\n")
@@ -121,6 +131,7 @@ class ClaimPanel(Static):
         why: str | None,
         run_length: int,
         shown_events: int | None = None,
+        chosen: int | None = None,
     ) -> None:
         zone = lead.get("zone")
         out.append(f"Lead {lead['id']}  ")
@@ -143,6 +154,8 @@ class ClaimPanel(Static):
             (p["position"] for p in lead["phones"] if p["current"] and p in usable),
             usable[0]["position"] if usable else None,
         )
+        if chosen is not None and any(p["position"] == chosen for p in usable):
+            current = chosen  # the phone the rep chose for the next dial
         for phone in lead["phones"]:
             is_current = phone["position"] == current
             mark = "▶" if is_current else " "
@@ -180,8 +193,15 @@ class ClaimPanel(Static):
                 f"Source: {plain(lead['source_list'] or '')} {plain(lead['source_status'] or '')}\n",
                 style="dim",
             )
+        notes = [e for e in lead.get("events", []) if e["kind"] == "note" and not e["undone"]][-NOTES:]
+        if notes:
+            out.append("Notes\n", style="bold")
+        for note in reversed(notes):
+            text = (note.get("data") or {}).get("text", "")
+            out.append(f" {_when(note['at'], zone)[4:]} {plain(note['rep'] or 'system')}: ", style="dim")
+            out.append(f"{plain(text)}\n")
         count = EVENTS if shown_events is None else shown_events
-        events = lead.get("events", [])[-count:] if count else []
+        events = [e for e in lead.get("events", []) if e["kind"] != "note"][-count:] if count else []
         if events:
             out.append("Last events\n", style="bold")
         for event in reversed(events):

@@ -1,0 +1,179 @@
+"""The station dials (issue 15) as a rep meets it, in Pilot on a real floor file: the call bar, one-key
+outcome, redial, phone choice, notes typed during a call, and the gate refusing before any phone system
+hears of it. Calls go to a real baresip "lead's phone" on 127.0.0.1 (tests/baresip_rig.py), or through
+the manual adapter where the rep dials by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from baresip_rig import Baresip, baresip_pids, free_port
+from ui_floor import build_floor, isolate, notes, press, settle
+from ui_floor import lead_at as lead
+
+from leadtui import config
+from leadtui.service import Service
+from leadtui.ui.app import Leadtui
+from leadtui.ui.floor import Floor
+from leadtui.ui.dialogs import PickPhone
+
+REP = "alice"
+
+
+def write_config(tmp_path: Path, dialer: dict | None) -> config.Config:
+    """The config file a station reads, with its [dialer] table (none: manual)."""
+    path = tmp_path / "config" / "config.toml"
+    path.parent.mkdir(exist_ok=True)
+    lines = []
+    if dialer:
+        lines.append("[dialer]")
+        lines += [f"{k} = {v!r}" if isinstance(v, int) else f'{k} = "{v}"' for k, v in dialer.items()]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return config.load(str(path))
+
+
+def baresip_dialer(tmp_path: Path, callee: Baresip, **extra) -> dict:
+    return {
+        "kind": "baresip",
+        "uri": f"sip:{{number}}@127.0.0.1:{callee.sip_port}",
+        "account": "<sip:station@127.0.0.1>;regint=0",
+        "sip_port": free_port(sip=True),
+        "control_port": free_port(),
+        "config_dir": str(tmp_path / "station"),
+        "sip_address": "127.0.0.1",
+        "audio_source": "ausine,440",
+        "audio_player": "aubridge,station",
+        **extra,
+    }
+
+
+@pytest.fixture
+def floor(tmp_path, monkeypatch):
+    path = isolate(tmp_path, monkeypatch)
+    return path, build_floor(path)
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(tmp_path: Path):
+    yield
+    assert baresip_pids(tmp_path) == []
+
+
+async def ready(pilot) -> Floor:
+    app = pilot.app
+    for _ in range(500):
+        await pilot.pause(0.02)
+        screen = app.screen
+        if isinstance(screen, Floor) and screen.list.rows and screen.reserved_at and app.phone:
+            await settle(pilot)
+            return screen
+    raise AssertionError(f"the floor never became ready: {app.phone_error}")
+
+
+async def on_lead(pilot, floor: Floor, lead_id: int) -> None:
+    """Move the cursor to `lead_id` with j/k as a rep would."""
+    for _ in range(len(floor.list.rows)):
+        if floor.list.current["id"] == lead_id:
+            await settle(pilot)
+            return
+        await press(pilot, "j")
+    raise AssertionError(f"lead {lead_id} is not in the queue")
+
+
+async def until(pilot, test, what: str, seconds: float = 10.0):
+    for _ in range(int(seconds / 0.02)):
+        value = test()
+        if value:
+            return value
+        await pilot.pause(0.02)
+    raise AssertionError(f"never: {what}")
+
+
+def calls_of(path: Path, lead_id: int) -> list[dict]:
+    svc = Service.open(path)
+    try:
+        return svc.calls(lead=lead_id)
+    finally:
+        svc.close()
+
+
+def bar(floor: Floor) -> str:
+    return str(floor.query_one("#call").render())
+
+
+async def test_d1_manual_floor_d_logs_a_gated_call_and_the_outcome_key_closes_it(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, write_config(tmp_path, None), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["pool"])
+        await press(pilot, "d")
+        [call] = calls_of(path, ids["pool"])
+        assert (call["system"], call["rep"], call["open"]) == ("manual", REP, True)
+        assert "dial it by hand" in bar(f)
+        await press(pilot, "n")
+        [call] = calls_of(path, ids["pool"])
+        assert (call["outcome"], call["open"]) == ("not-contacted", False)
+        assert "done: Not Contacted" in bar(f)
+        assert len([e for e in lead(path, ids["pool"], events=True)["events"] if e["kind"] == "status"]) >= 1
+
+
+@pytest.fixture
+def rig(floor, tmp_path):
+    """The floor, and a lead's phone (real baresip) answering for the pool leads' numbers: Pat Pool's
+    phone picks up, Tom Two's two phones ring until the test rejects or hangs up."""
+    path, ids = floor
+    number = {key: lead(path, ids[key])["phones"] for key in ("pool", "two_phones", "dnc")}
+    accounts = {number["pool"][0]["number"]: "auto"}
+    accounts |= {p["number"]: "manual" for p in number["two_phones"]}
+    accounts |= {number["dnc"][0]["number"]: "auto"}
+    callee = Baresip(tmp_path / "lead", accounts)
+    yield path, ids, callee, number
+    callee.stop()
+
+
+async def test_d1_answered_call_shows_connected_and_one_outcome_key_hangs_up_and_records_it(rig, tmp_path):
+    path, ids, callee, number = rig
+    app = Leadtui(path, write_config(tmp_path, baresip_dialer(tmp_path, callee)), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["pool"])
+        await press(pilot, "d")
+        await until(pilot, lambda: "connected" in bar(f), "the call bar says connected")
+        callee.wait("CALL_ESTABLISHED", number["pool"][0]["number"])
+        await press(pilot, "1")  # Needs Offer: hangs up and records it, in one press
+        callee.wait("CALL_CLOSED", number["pool"][0]["number"])
+        await until(pilot, lambda: calls_of(path, ids["pool"])[0]["ended_at"], "the hang-up is logged")
+        await settle(pilot)
+        [call] = calls_of(path, ids["pool"])
+        assert (call["outcome"], call["end_reason"], call["system"]) == ("needs-offer", "hung-up", "baresip")
+        assert call["answered_at"] and call["duration"] is not None
+        assert lead(path, ids["pool"])["status"] == "needs-offer"
+
+
+async def test_d1_rejected_call_offers_not_contacted_and_d_redials_after_recording_it(rig, tmp_path):
+    path, ids, callee, number = rig
+    first = number["two_phones"][0]["number"]
+    app = Leadtui(path, write_config(tmp_path, baresip_dialer(tmp_path, callee)), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["two_phones"])
+        await press(pilot, "d")
+        callee.wait("CALL_INCOMING", first)
+        await until(pilot, lambda: "ringing" in bar(f), "the call bar says ringing")
+        callee.hangup(first)  # the owner rejects it
+        await until(pilot, lambda: "ended: rejected" in bar(f), "the call bar says rejected")
+        assert "Not Contacted" in bar(f) and "redial" in bar(f)
+        before = len(callee.events)
+        await press(pilot, "d")  # redial: Not Contacted for the first call, then the same number again
+        callee.wait("CALL_INCOMING", first, after=before)
+        calls = await until(
+            pilot, lambda: (got := calls_of(path, ids["two_phones"]))[1:] and got, "a second call"
+        )
+        assert [c["number"] for c in calls] == [first, first]
+        assert (calls[0]["outcome"], calls[0]["end_reason"]) == ("not-contacted", "rejected")
+        assert calls[1]["open"]
+        await press(pilot, "h")
+        await until(pilot, lambda: "hung up" in bar(f), "the call bar says hung up")
