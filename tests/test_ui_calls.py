@@ -5,7 +5,8 @@ the manual adapter where the rep dials by hand."""
 
 from __future__ import annotations
 
-import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from ui_floor import lead_at as lead
 from leadtui import config
 from leadtui.service import Service
 from leadtui.ui.app import Leadtui
+from leadtui.ui.dialogs import Pick, PickPhone
 from leadtui.ui.floor import Floor
-from leadtui.ui.dialogs import PickPhone
 
 REP = "alice"
 
@@ -177,3 +178,101 @@ async def test_d1_rejected_call_offers_not_contacted_and_d_redials_after_recordi
         assert calls[1]["open"]
         await press(pilot, "h")
         await until(pilot, lambda: "hung up" in bar(f), "the call bar says hung up")
+
+
+async def test_d1_a_phone_marked_dnc_after_it_was_shown_is_refused_and_never_rings(rig, tmp_path):
+    path, ids, callee, _ = rig
+    app = Leadtui(path, write_config(tmp_path, baresip_dialer(tmp_path, callee)), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["pool"])
+        svc = Service.open(path)  # an opt-out lands while the lead is on screen
+        svc.db.conn.execute("UPDATE phones SET dnc = 1 WHERE lead_id = ?", (ids["pool"],))
+        svc.close()
+        await press(pilot, "d")
+        assert any("no phone left to use" in n for n in notes(app)), notes(app)
+        assert calls_of(path, ids["pool"]) == [] and f.call is None
+        await pilot.pause(0.3)
+        assert callee.seen("CALL_INCOMING") == []  # the phone system heard nothing of it
+
+
+async def test_d1_phone_choice_next_and_by_its_number_then_the_dial_goes_to_that_number(rig, tmp_path):
+    path, ids, callee, number = rig
+    second = number["two_phones"][1]["number"]
+    app = Leadtui(path, write_config(tmp_path, baresip_dialer(tmp_path, callee)), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["two_phones"])
+        await press(pilot, "greater_than_sign")
+        assert f.chosen[ids["two_phones"]] == 2
+        await press(pilot, "p")
+        assert isinstance(app.screen, PickPhone)
+        await press(pilot, "1")
+        assert f.chosen[ids["two_phones"]] == 1
+        await press(pilot, "less_than_sign")
+        assert f.chosen[ids["two_phones"]] == 2
+        await press(pilot, "d")
+        callee.wait("CALL_INCOMING", second)
+        [call] = await until(pilot, lambda: calls_of(path, ids["two_phones"]), "the call is logged")
+        assert (call["number"], call["phone"]) == (second, 2)
+        await press(pilot, "W")  # Wrong Number reports the phone on screen: the second one
+        phones = lead(path, ids["two_phones"])["phones"]
+        assert [p["wrong_reports"] for p in phones] == [0, 1]
+
+
+async def test_d5_a_note_typed_in_a_burst_while_the_call_rings_is_saved_exactly_on_the_call(rig, tmp_path):
+    path, ids, callee, number = rig
+    first = number["two_phones"][0]["number"]
+    text = "wife answered, call back after 5 [b]not bold[/b] \\e[31m"
+    app = Leadtui(path, write_config(tmp_path, baresip_dialer(tmp_path, callee)), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["two_phones"])
+        await press(pilot, "d")
+        callee.wait("CALL_INCOMING", first)
+        await pilot.press("t", *[{" ": "space"}.get(c, c) for c in text], "enter")
+        await settle(pilot)
+        await until(pilot, lambda: "ringing" in bar(f), "the call still rings and its bar updates")
+        [call] = calls_of(path, ids["two_phones"])
+        assert call["notes"] == text and call["open"]
+        shown = lead(path, ids["two_phones"], events=True)
+        assert [e["data"]["text"] for e in shown["events"] if e["kind"] == "note"] == [text]
+        panel = str(f.query_one("#panel").render())
+        assert "[b]not bold[/b] \\e[31m" in panel  # literal: markup and escapes inert
+        await press(pilot, "h")
+        callee.wait("CALL_CLOSED", first)
+
+
+async def test_d3_a_station_killed_mid_call_asks_for_the_outcome_at_its_next_start(rig, tmp_path):
+    path, ids, callee, _ = rig
+    settings = write_config(tmp_path, baresip_dialer(tmp_path, callee))
+    station = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).parent / "dial_station.py"),
+            str(path),
+            str(settings.path),
+            REP,
+            str(ids["pool"]),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert station.stdout.readline().strip() == "up"
+    finally:
+        station.kill()
+        station.wait()
+    [call] = calls_of(path, ids["pool"])
+    assert call["open"] and call["answered_at"] and not call["ended_at"]
+    app = Leadtui(path, config.load(str(settings.path)), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, Pick), "the open call is asked for first")
+        assert "has no outcome" in str(app.screen.query_one(".title").render())
+        await pilot.press(*"needs", "enter")
+        await settle(pilot)
+        [call] = await until(
+            pilot, lambda: [c for c in calls_of(path, ids["pool"]) if not c["open"]], "the outcome lands"
+        )
+        assert call["outcome"] == "needs-offer" and call["ended_at"]
+        assert call["detail"] == "the station stopped during the call"

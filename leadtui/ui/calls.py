@@ -238,7 +238,7 @@ class CallKeys:
             self.say(self.app.about(lead, "no phone that may be dialled"))
             return
         at = lead.get("current_phone")
-        i = usable.index(at) if at in usable else -1 if delta > 0 else 0
+        i = usable.index(at) if at in usable else 0  # none yet: the first usable one is current
         self.choose_phone(lead, usable[(i + delta) % len(usable)])
 
     def action_pick_phone(self) -> None:
