@@ -99,7 +99,7 @@ class Worker:
     def open(cls, db_path: Path | str, config: Any, **kwargs: Any) -> Worker:
         """A worker with its own connection; config errors (a missing secret, ...) raise LeadtuiError."""
         kwargs.setdefault("templates_dir", user_templates())
-        db = connect(db_path, busy_timeout_ms=config.raw.get("database", {}).get("busy_timeout_ms"))
+        db = connect(db_path, busy_timeout_ms=config.database.get("busy_timeout_ms"))
         # The worker's own commits need not survive a power cut: a lost lease is taken again, a lost
         # outcome means one more delivery under the same idempotency key (at least once either way).
         # The floor's commits, on their own connections, stay synchronous=FULL.

@@ -80,9 +80,9 @@ def open_service(db_path: Path | str, config: Config | None = None, **kwargs: An
         kwargs.setdefault("rules", CallingRules.from_config(config.calling))
         kwargs.setdefault("delay_seconds", config.automation["delay_seconds"])
         kwargs.setdefault("automation", config.automation)
-        kwargs.setdefault("busy_timeout_ms", config.raw.get("database", {}).get("busy_timeout_ms"))
-        if "reserve_seconds" in config.raw.get("floor", {}):
-            kwargs.setdefault("reserve_seconds", config.raw["floor"]["reserve_seconds"])
+        kwargs.setdefault("busy_timeout_ms", config.database.get("busy_timeout_ms"))
+        if "reserve_seconds" in config.floor:
+            kwargs.setdefault("reserve_seconds", config.floor["reserve_seconds"])
         from leadtui.config import config_dir
 
         templates = config_dir() / "templates"
