@@ -98,6 +98,19 @@ async def test_f3_a_burst_f_3_weeks_enter_n_schedules_the_follow_up_then_dials(f
         assert events_[0]["data"]["asked"] == "3 weeks" and events_[1]["status"] == "not-contacted"
 
 
+async def test_f1_a_move_while_a_re_list_loads_is_kept_not_undone_by_it(floor, tmp_path):
+    path, _ids = floor
+    app = Leadtui(path, settings(tmp_path), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        before = screen.list.current["id"]
+        screen.load(keep=before)  # another station committed: the queue re-lists ...
+        screen.action_cursor(1)  # ... and the rep moves on before its page arrives
+        moved_to = screen.list.current["id"]
+        await settle(pilot)
+        assert moved_to != before and screen.list.current["id"] == moved_to
+
+
 async def test_f3_a_past_appointment_keeps_the_dialog_open_with_its_text(floor, tmp_path):
     path, ids = floor
     app = Leadtui(path, settings(tmp_path), REP)

@@ -95,6 +95,7 @@ class Floor(CallKeys, Screen):
         self.generation = 0  # pages from an older listing are dropped
         self.shown = 0  # the listing whose first page is on screen
         self._keeping: int | None = None  # the lead the newest listing keeps under the cursor
+        self._at_load: int | None = None  # the lead under the cursor when it began loading
         self.counts: dict[str, int] = {}
         self.kpis: dict = {}
         self._count_timer = None
@@ -144,6 +145,7 @@ class Floor(CallKeys, Screen):
         if self.shown != self.generation:
             keep = self._keeping
         self._keeping = keep
+        self._at_load = self.list.current["id"] if self.list.current else None
         self.generation += 1
         self.cursor = None
         self.list.empty_text = "Loading…"
@@ -224,6 +226,11 @@ class Floor(CallKeys, Screen):
             )
         )
         if first:
+            here = self.list.current
+            if keep is not None and here is not None and here["id"] != self._at_load:
+                keep = here["id"]  # the rep moved while it loaded: their lead, not the one before
+                if keep not in {r["id"] for r in rows}:
+                    kept = here if here.get("gone") else self.app.svc.gone(keep, self.app.rep)
             self.shown = generation
             self._pick_first = keep is None
             self.list.set_rows(rows, cursor is not None, keep, kept)
