@@ -15,6 +15,7 @@ from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 
+from leadtui.clock import parse_iso
 from leadtui.core.decide import Seen
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import PinRequired, open_service
@@ -199,7 +200,7 @@ class Leadtui(App):
         if floor is None:
             return
         lead = self.svc.lead(call["lead_id"])
-        if not call["ended_at"]:
+        if not call["ended_at"] and call["system"] not in ("manual", "command"):  # those report no end
             self.writer.submit(
                 Job(
                     None,
@@ -224,7 +225,7 @@ class Leadtui(App):
         self.ask(
             Pick(
                 f"Lead {lead['id']} {plain(lead['owner_name'])}: the call to {call['number']} "
-                f"at {call['placed_at'][11:16]} has no outcome",
+                f"at {parse_iso(call['placed_at']).astimezone():%a %H:%M} has no outcome",
                 choices,
                 hint="Its outcome? Type to filter, enter to record it (escape asks again next start)",
             ),

@@ -150,7 +150,12 @@ class CallKeys:
             return
         app, call = self.app, self.call
         if call is not None and call.up:
-            self.say(app.about(call.lead, f"a call is up: {self._key('hangup')} hangs up first"))
+            told = (
+                f"a call is up: {self._key('hangup')} hangs up first"
+                if call.events
+                else "this call has no outcome yet: go back to the lead and press its outcome"
+            )
+            self.say(app.about(call.lead, told))
             return
         if app.phone is None:
             self.notify(app.phone_error or "The phone system is still starting.", severity="warning")
