@@ -267,7 +267,9 @@ async def test_d3_a_station_killed_mid_call_asks_for_the_outcome_at_its_next_sta
     assert call["open"] and call["answered_at"] and not call["ended_at"]
     app = Leadtui(path, config.load(str(settings.path)), REP)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, Pick), "the open call is asked for first")
+        await until(
+            pilot, lambda: isinstance(app.screen, Pick) and app.screen.query(".title"), "the open call is asked"
+        )
         assert "has no outcome" in str(app.screen.query_one(".title").render())
         await pilot.press(*"needs", "enter")
         await settle(pilot)
