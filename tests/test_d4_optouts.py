@@ -229,7 +229,10 @@ def test_d4_sms_to_a_dnc_phone_refused_by_the_sms_target(make_service, open_work
     state, why = actions(svc, lead["id"])["send_contract_link"]
     number = lead["phones"][0]["number"]
     assert state == "dead"
-    assert why == f"{number} is DNC (opted out, or on a do-not-call list): no text goes to it (D4)"
+    assert (
+        why
+        == f"{number} is DNC (opted out, or on a do-not-call list) or a litigator: no text goes to it (D4)"
+    )
     event = svc.lead(lead["id"], events=True)["events"][-1]
     assert event["kind"] == "automation_dead" and "(D4)" in event["data"]["error"]
 
@@ -248,6 +251,18 @@ def test_d4_dnc_is_read_when_the_text_goes_not_when_it_was_queued(make_service, 
         clock.advance(seconds=31)
         assert worker.run_once() == {"sent": 1}  # not DNC: the text goes
     assert len(sink.requests) == 1
+
+
+def test_d4_a_litigator_phone_gets_no_text_either(make_service, open_worker, cfg, clock):
+    svc = make_service()
+    lead = add_lead(svc)
+    svc.set_status(lead["id"], "send-contract", REP)
+    svc.db.conn.execute("UPDATE phones SET litigator = 1 WHERE lead_id = ?", (lead["id"],))
+    with Sink() as sink:
+        worker = open_worker(cfg(sink.url))
+        clock.advance(seconds=31)
+        assert worker.run_once() == {"dead": 1}
+    assert sink.requests == []
 
 
 def test_d4_opt_out_while_the_text_is_in_flight_cancels_it_and_says_so(make_service, open_worker, cfg, clock):

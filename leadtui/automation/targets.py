@@ -315,8 +315,8 @@ def texted_to(automation: dict, action: str, lead_id: int, payload: dict, key: s
 class Sms(_Configured):
     """Twilio's Messages API: form fields To, From, Body; HTTP basic auth (account SID, auth token).
 
-    D4: `dnc(number)` is asked as each text goes, and a DNC number gets none: the action is dead
-    at once, saying so (the floor's phones are the truth, read at that moment)."""
+    D4: `dnc(number)` is asked as each text goes, and a DNC (or litigator) number gets none: the action
+    is dead at once, saying so (the floor's phones are the truth, read at that moment)."""
 
     def __init__(self, name: str, table: dict, client: Any, dnc: Callable[[str], bool]):
         super().__init__(name, table)
@@ -329,7 +329,8 @@ class Sms(_Configured):
         to = self.fill("to", self.table["to"], message)
         if self.dnc(recipient(to)):
             raise DeliveryError(
-                f"{to} is DNC (opted out, or on a do-not-call list): no text goes to it (D4)", permanent=True
+                f"{to} is DNC (opted out, or on a do-not-call list) or a litigator: no text goes to it (D4)",
+                permanent=True,
             )
         body = message.text if len(message.text) <= SMS_MAX else message.text[: SMS_MAX - 1] + "…"
         reply = _post(

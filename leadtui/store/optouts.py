@@ -33,8 +33,11 @@ def cancel(conn: sqlite3.Connection, action_id: int, now: str, why: str) -> None
 
 
 def is_dnc(conn: sqlite3.Connection, number: str) -> bool:
-    """True when any lead has this number marked DNC (by an opt-out, a list, or by hand)."""
+    """True when any lead has this number marked DNC (by an opt-out, a list, or by hand) or litigator:
+    neither is ever called (B3) nor texted."""
     return (
-        conn.execute("SELECT 1 FROM phones WHERE number = ? AND dnc = 1 LIMIT 1", (number,)).fetchone()
+        conn.execute(
+            "SELECT 1 FROM phones WHERE number = ? AND (dnc = 1 OR litigator = 1) LIMIT 1", (number,)
+        ).fetchone()
         is not None
     )
