@@ -250,4 +250,16 @@ MIGRATIONS: tuple[str, ...] = (
         FROM events e JOIN phones p ON p.id = e.phone_id
         WHERE e.dial = 1 ORDER BY e.id;
     """,
+    # 7: the manager's inbox (issue 16): a rep's reason on an approval request; a follow-up's
+    # scope (callback 'mine': the lead stays the rep's; 'anyone': it goes back to the pool when
+    # due); replies read by their lead. Follow-ups made before it (asked for, still scheduled and
+    # held) become 'mine', as W18 kept them.
+    """
+    ALTER TABLE approvals ADD COLUMN reason TEXT;
+    ALTER TABLE leads ADD COLUMN callback TEXT CHECK (callback IN ('mine', 'anyone'));
+    UPDATE leads SET callback = 'mine'
+        WHERE followup_requested_at IS NOT NULL AND next_call_at IS NOT NULL AND owner IS NOT NULL AND dead = 0;
+    CREATE INDEX leads_callback ON leads(next_call_at) WHERE callback IS NOT NULL AND dead = 0;
+    CREATE INDEX replies_lead ON replies(lead_id, received_at);
+    """,
 )
