@@ -268,7 +268,9 @@ async def test_d3_a_station_killed_mid_call_asks_for_the_outcome_at_its_next_sta
     app = Leadtui(path, config.load(str(settings.path)), REP)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(
-            pilot, lambda: isinstance(app.screen, Pick) and app.screen.query(".title"), "the open call is asked"
+            pilot,
+            lambda: isinstance(app.screen, Pick) and app.screen.query(".title"),
+            "the open call is asked",
         )
         assert "has no outcome" in str(app.screen.query_one(".title").render())
         await pilot.press(*"needs", "enter")
@@ -278,3 +280,20 @@ async def test_d3_a_station_killed_mid_call_asks_for_the_outcome_at_its_next_sta
         )
         assert call["outcome"] == "needs-offer" and call["ended_at"]
         assert call["detail"] == "the station stopped during the call"
+
+
+async def test_d2_the_detail_view_shows_the_lead_s_calls_and_notes_on_its_timeline(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, write_config(tmp_path, None), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["pool"])
+        await press(pilot, "d")
+        await pilot.press("t", *"[i]wife[/i]", "enter")
+        await settle(pilot)
+        await press(pilot, "n")
+        await press(pilot, "enter")
+        table = app.screen.query_one("DataTable")
+        rows = [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+        assert any("call +1" in r and "(manual)" in r and "→ not-contacted" in r for r in rows), rows
+        assert any("note : [i]wife[/i]" in r for r in rows), rows

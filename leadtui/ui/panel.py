@@ -219,6 +219,8 @@ def event_words(event: dict) -> str:
         words.append(event["status"])
     if "attempt" in data:
         words.append(f"dial {data['attempt']} of {data['of']}")
+    if "text" in data:  # a note's words (D5), shown literally by plain() below
+        words.append(f": {data['text']}")
     for key in ("asked", "to", "undid", "queued", "cancelled", "source"):
         if key in data:
             value = data[key]

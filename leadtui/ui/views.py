@@ -127,13 +127,20 @@ class Detail(View):
             )
         self.query_one("#fields", Static).update(fields)
         events = lead["events"]
+        timeline = [
+            (
+                e["at"],
+                str(e["id"]),
+                e["rep"] or "system",
+                event_words(e) + (" (undone)" if e["undone"] else ""),
+            )
+            for e in events
+        ] + [(c["placed_at"], f"call-{c['id']}", c["rep"], call_words(c)) for c in lead.get("calls", [])]
+        timeline.sort(key=lambda row: row[0], reverse=True)
         self.fill(
             ("at", "rep", "event"),
-            [
-                (e["at"], e["rep"] or "system", event_words(e) + (" (undone)" if e["undone"] else ""))
-                for e in reversed(events)
-            ],
-            [str(e["id"]) for e in reversed(events)],
+            [(at, rep, words) for at, _, rep, words in timeline],
+            [key for _, key, _, _ in timeline],
             "no events",
         )
         self.query_one("#view-title", Static).update(
@@ -142,6 +149,19 @@ class Detail(View):
                 style=group_style(self.app.theme_variables, lead["group"]),
             )
         )
+
+
+def call_words(call: dict) -> str:
+    """A call on the timeline (D2): the number, how it went and its outcome."""
+    words = [f"call {call['number']} ({call['system']})"]
+    if call["answered_at"]:
+        words.append(
+            f"answered, {call['duration'] or 0:.0f} s" if call["duration"] is not None else "answered"
+        )
+    if call["end_reason"]:
+        words.append(f"ended: {call['end_reason']}")
+    words.append(f"→ {call['outcome']}" if call["outcome"] else "no outcome yet")
+    return plain(" ".join(words))
 
 
 class Replies(View):
