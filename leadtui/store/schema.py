@@ -262,4 +262,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX leads_callback ON leads(next_call_at) WHERE callback IS NOT NULL AND dead = 0;
     CREATE INDEX replies_lead ON replies(lead_id, received_at);
     """,
+    # 8: the live floor (issue 16): one row per running station, kept by its own writer: what it
+    # is doing (idle, on a lead, dialling, in a call, wrapping up; offline once closed) since when,
+    # on which lead and call, its pause and reason, and its heartbeat (stopped: offline). And the
+    # rep's last status, read at once for the floor view.
+    """
+    CREATE TABLE stations (
+        station TEXT PRIMARY KEY,
+        rep TEXT NOT NULL COLLATE NOCASE,
+        state TEXT NOT NULL CHECK (state IN ('idle', 'lead', 'dialling', 'call', 'wrapup', 'offline')),
+        since TEXT NOT NULL,
+        lead_id INTEGER REFERENCES leads(id),
+        call_id INTEGER REFERENCES calls(id),
+        pause_reason TEXT,
+        paused_at TEXT,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    );
+    CREATE INDEX stations_seen ON stations(heartbeat_at);
+    CREATE INDEX events_rep_status ON events(rep, id) WHERE kind = 'status';
+    """,
 )
