@@ -282,4 +282,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX stations_seen ON stations(heartbeat_at);
     CREATE INDEX events_rep_status ON events(rep, id) WHERE kind = 'status';
     """,
+    # 9: cool-off (issue 16): a lead a status released stays out of every queue until
+    # cooloff_until (the playbook's cooloff_days). And the vendor's property facts, one typed
+    # column each (core.facts: search compares them as numbers, export writes each).
+    """
+    ALTER TABLE leads ADD COLUMN cooloff_until TEXT;
+    ALTER TABLE leads ADD COLUMN est_value INTEGER;
+    ALTER TABLE leads ADD COLUMN equity INTEGER;
+    ALTER TABLE leads ADD COLUMN equity_pct REAL;
+    ALTER TABLE leads ADD COLUMN beds INTEGER;
+    ALTER TABLE leads ADD COLUMN baths REAL;
+    ALTER TABLE leads ADD COLUMN sqft INTEGER;
+    ALTER TABLE leads ADD COLUMN year_built INTEGER;
+    ALTER TABLE leads ADD COLUMN last_sale_date TEXT;
+    ALTER TABLE leads ADD COLUMN last_sale_price INTEGER;
+    ALTER TABLE leads ADD COLUMN mls_status TEXT;
+    ALTER TABLE leads ADD COLUMN vacant INTEGER;
+    ALTER TABLE leads ADD COLUMN property_type TEXT;
+    """,
 )
