@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from baresip_rig import Baresip, baresip_pids, free_port
+from conftest import START
 from ui_floor import build_floor, isolate, notes, press, settle
 from ui_floor import lead_at as lead
 
@@ -297,3 +299,88 @@ async def test_d2_the_detail_view_shows_the_lead_s_calls_and_notes_on_its_timeli
         rows = [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
         assert any("call +1" in r and "(manual)" in r and "→ not-contacted" in r for r in rows), rows
         assert any("note : [i]wife[/i]" in r for r in rows), rows
+
+
+def _outside_window(svc, lead_id):
+    svc.db.conn.execute("UPDATE phones SET tz = 'Pacific/Guam' WHERE lead_id = ?", (lead_id,))  # 6:00 there
+
+
+def _dnc(svc, lead_id):
+    svc.db.conn.execute("UPDATE phones SET dnc = 1 WHERE lead_id = ?", (lead_id,))
+
+
+def _litigator(svc, lead_id):
+    svc.db.conn.execute("UPDATE phones SET litigator = 1 WHERE lead_id = ?", (lead_id,))
+
+
+def _one_call_before(svc, lead_id):
+    svc.claim(lead_id, REP)
+    call = svc.place_call(lead_id, REP, system="manual")
+    svc.set_status(lead_id, "needs-offer", REP, call_id=call["id"])  # not a dial run: the gap applies
+
+
+def _a_call_logged_meanwhile(svc, lead_id):
+    """A call to the lead's phone logged a minute ago, by bob before the lead went back to the pool."""
+    svc.db.conn.execute(
+        "INSERT INTO calls (lead_id, phone_id, number, rep, station, system, placed_at, day, reported)"
+        " SELECT lead_id, id, number, ?, 'other', 'manual', ?, ?, 1 FROM phones WHERE lead_id = ?",
+        ("bob", (START - timedelta(minutes=1)).isoformat(), START.date().isoformat(), lead_id),
+    )
+
+
+def _reserved_by_bob(svc, lead_id):
+    svc.db.conn.execute(
+        "UPDATE reservations SET rep = 'bob', station = 'bob-station' WHERE lead_id = ?", (lead_id,)
+    )
+
+
+# rule -> (what the floor gets: before the station opens, or once the lead is on its screen; the
+# [calling] table; words of the refusal)
+GATES = {
+    "b3_outside_the_calling_window": (None, _outside_window, {}, "outside calling hours"),
+    "b3_dnc": (None, _dnc, {}, "no phone left to use"),
+    "b3_litigator": (None, _litigator, {}, "no phone left to use"),
+    "b3_over_the_cap": (
+        None,
+        _a_call_logged_meanwhile,
+        {"states": {"FL": {"max_per_phone_24h": 1}}},
+        "cap 1",
+    ),
+    "d1_inside_the_minimum_gap": (_one_call_before, None, {"min_gap_minutes": 30}, "gap"),
+    "f2_reserved_by_another_rep": (None, _reserved_by_bob, {}, "bob"),
+}
+
+
+def _on_floor(path: Path, change, lead_id: int) -> None:
+    if change is not None:
+        svc = Service.open(path)
+        change(svc, lead_id)
+        svc.close()
+
+
+@pytest.mark.parametrize("rule", GATES)
+async def test_gate_refuses_before_the_phone_system_hears_of_the_call(rule, rig, tmp_path):
+    """B3, D1, F2: a refused dial is a notice naming the lead and why; the lead's phone sees no INVITE."""
+    path, ids, callee, _ = rig
+    early, late, calling, words = GATES[rule]
+    _on_floor(path, early, ids["pool"])
+    settings = write_config(tmp_path, baresip_dialer(tmp_path, callee))
+    if calling:
+        table = tmp_path / "config" / "config.toml"
+        lines = ["[calling]"] + [f"{k} = {v}" for k, v in calling.items() if k != "states"]
+        for state, limits in calling.get("states", {}).items():
+            lines += [f"[calling.states.{state}]"] + [f"{k} = {v}" for k, v in limits.items()]
+        table.write_text(table.read_text("utf-8") + "\n".join(lines) + "\n", "utf-8")
+        settings = config.load(str(table))
+    app = Leadtui(path, settings, REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["pool"])
+        _on_floor(path, late, ids["pool"])
+        logged = len(calls_of(path, ids["pool"]))
+        await press(pilot, "d")
+        refusal = [n for n in notes(app) if n.startswith(f"Lead {ids['pool']} Pat Pool:")]
+        assert refusal and words in refusal[-1], notes(app)
+        assert len(calls_of(path, ids["pool"])) == logged and f.call is None
+        await pilot.pause(0.3)
+        assert callee.seen("CALL_INCOMING") == [] and callee.seen("CALL_ESTABLISHED") == []
