@@ -31,7 +31,8 @@ BOSS = Actor("boss", True, date(2024, 1, 1))
 
 
 def lead(**fields) -> dict:
-    return {"id": 7, "owner": None, "hold_until": None, "dead": 0, "status": "new", **fields}
+    row = {"id": 7, "owner": None, "hold_until": None, "dead": 0, "status": "new", "callback": None}
+    return {**row, **fields}
 
 
 def event(id: int, kind: str, rep: str | None = "alice", minutes_ago: float = 1, **fields) -> dict:

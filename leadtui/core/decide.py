@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from leadtui.clock import stamp
 from leadtui.core.followup import half_way
+from leadtui.core.inbox import ANYONE, MINE
 from leadtui.core.rules import Actor, Decision, Row, alive_guard, holder_guard
-from leadtui.errors import Refused
+from leadtui.errors import LeadtuiError, Refused
 
 UNDO_WINDOW = timedelta(minutes=10)
 UNDOABLE = ("status", "wrong_report", "claim", "release", "assign", "followup", "approval_requested")
@@ -30,6 +31,8 @@ CHANGES = (
     "revive",
     "hold_expired",
     "migrate",
+    "callback_due",
+    "handover",
 )
 
 
@@ -83,7 +86,7 @@ def decide_claim(lead: Row, actor: Actor) -> Decision:
     holder_guard(lead, actor)
     return Decision(
         kind="claim",
-        fields={"owner": actor.name, "hold_until": None},
+        fields={"owner": actor.name, "hold_until": None, **_callback_held(lead)},
         message=f"lead {lead['id']} claimed by {actor.name}",
     )
 
@@ -95,7 +98,7 @@ def decide_release(lead: Row, actor: Actor) -> tuple[Decision, bool]:
         return Decision(kind="none", message=f"lead {lead['id']} is already in the pool"), False
     d = Decision(
         kind="release",
-        fields={"owner": None, "hold_until": None},
+        fields={"owner": None, "hold_until": None, **_callback_pooled(lead)},
         message=f"lead {lead['id']} released to the pool",
     )
     return d, not _same(lead["owner"], actor.name)
@@ -109,18 +112,21 @@ def decide_assign(lead: Row, actor: Actor, target: Actor) -> tuple[Decision, boo
         return Decision(kind="none", message=f"lead {lead['id']} is already {target.name}'s"), False
     d = Decision(
         kind="assign",
-        fields={"owner": target.name, "hold_until": None},
+        fields={"owner": target.name, "hold_until": None, **_callback_held(lead)},
         data={"from": owner, "to": target.name},
         message=f"lead {lead['id']} assigned to {target.name}",
     )
     return d, bool(owner) and not _same(owner, actor.name)
 
 
-def decide_followup(lead: Row, actor: Actor, now: datetime, asked: str) -> Decision:
-    """W18: call back at half the interval the lead asked for; the lead stays with the rep."""
+def decide_followup(lead: Row, actor: Actor, now: datetime, asked: str, scope: str = MINE) -> Decision:
+    """W18: call back at half the interval the lead asked for; the lead stays with the rep until then.
+    A callback is the rep's own (`mine`, W18) or `anyone`'s: back to the pool when due (issue 16)."""
     requested, scheduled = half_way(now, asked)
     alive_guard(lead)
     holder_guard(lead, actor)
+    if scope not in (MINE, ANYONE):
+        raise LeadtuiError(f"a callback is {MINE} or {ANYONE}, not {scope!r}")
     return Decision(
         kind="followup",
         fields={
@@ -128,10 +134,29 @@ def decide_followup(lead: Row, actor: Actor, now: datetime, asked: str) -> Decis
             "hold_until": None,
             "next_call_at": scheduled,
             "followup_requested_at": requested,
+            "callback": scope,
         },
-        data={"asked": asked, "requested": stamp(requested), "scheduled": stamp(scheduled)},
-        message=f"call back {scheduled.date().isoformat()} (asked for {requested.date().isoformat()})",
+        data={
+            "asked": asked,
+            "requested": stamp(requested),
+            "scheduled": stamp(scheduled),
+            "callback": scope,
+        },
+        message=(
+            f"call back {scheduled.date().isoformat()} (asked for {requested.date().isoformat()})"
+            + ("; anyone's: back to the pool when due" if scope == ANYONE else "")
+        ),
     )
+
+
+def _callback_held(lead: Row) -> dict:
+    """A lead that gets an owner: an `anyone` callback on it becomes theirs (it won't go back to the pool)."""
+    return {"callback": MINE} if lead["callback"] == ANYONE else {}
+
+
+def _callback_pooled(lead: Row) -> dict:
+    """A lead back in the pool: a callback on it becomes anyone's, still made when due."""
+    return {"callback": ANYONE} if lead["callback"] == MINE else {}
 
 
 def decide_undo(lead: Row, events: Sequence[Row], actor: Actor, now: datetime) -> tuple[Decision, Row]:
@@ -182,16 +207,25 @@ def decide_revive(
     return Decision(kind="revive", fields=restore, data={"killed_by": kill["rep"] if kill else None})
 
 
+def approval_stale(later: Sequence[Row]) -> str | None:
+    """W13: what changed on the lead since a request (`later`: its events after the request), e.g.
+    "claim by bob", or None while the request still matches the lead."""
+    changed = [e for e in later if e["kind"] in CHANGES or e["kind"] == "undo"]
+    if not changed:
+        return None
+    last = changed[-1]
+    what = f"{last['kind'].replace('_', ' ')}{' ' + last['status'] if last['status'] else ''}"
+    return f"{what} by {last['rep'] or 'the system'}"
+
+
 def approval_guard(approval: Row, later: Sequence[Row]) -> None:
     """W13: a request is approved only as it was asked: refused if the lead changed since (events
     after the request, undone ones excluded), saying what changed."""
-    changed = [e for e in later if e["kind"] in CHANGES or e["kind"] == "undo"]
-    if changed:
-        last = changed[-1]
-        what = f"{last['kind'].replace('_', ' ')}{' ' + last['status'] if last['status'] else ''}"
+    what = approval_stale(later)
+    if what:
         raise Refused(
             f"approval #{approval['id']} is stale: lead {approval['lead_id']} changed since it was asked "
-            f"({what} by {last['rep'] or 'the system'}); reject it, the rep can ask again (W13)"
+            f"({what}); reject it, the rep can ask again (W13)"
         )
 
 

@@ -126,6 +126,15 @@ def _label(phone: Row) -> str:
     return f"phone {phone['position']} ({phone['number']})"
 
 
+def needs_approval(st: Status, actor: Actor, now: datetime) -> bool:
+    """W13: whether `st` set by `actor` now is only a request (a rep in their first `approval_days` days)."""
+    return (
+        bool(st.approval_days)
+        and not actor.manager
+        and now.date() < actor.started + timedelta(days=st.approval_days)
+    )
+
+
 def decide_status(
     st: Status,
     lead: Row,
@@ -166,12 +175,7 @@ def decide_status(
             )
         if source not in st.confirm_sources:
             raise LeadtuiError(f"{st.label} needs --source {'|'.join(st.confirm_sources)} (W11)")
-    if (
-        st.approval_days
-        and not approved
-        and not actor.manager
-        and now.date() < actor.started + timedelta(days=st.approval_days)
-    ):
+    if not approved and needs_approval(st, actor, now):
         return Decision(
             kind="approval_requested",
             status=st.id,
@@ -181,6 +185,8 @@ def decide_status(
     d = Decision(status=st.id, kpi=st.kpi, actions=st.actions, draft=st.draft)
     if lead["hold_until"]:
         d.fields["hold_until"] = None  # W9: anything the rep does ends the hold
+    if lead["callback"]:
+        d.fields["callback"] = None  # a status is the callback made: an `anyone` one stays where it is
     if st.reports_per_phone and not _wrong_number(d, st, lead, phones, phone):
         return d
     if st.dial:

@@ -18,6 +18,7 @@ from leadtui.errors import Refused
 from leadtui.service.base import Outcome, PinRequired
 from leadtui.service.calls import Calls
 from leadtui.service.controls import Controls
+from leadtui.service.inbox import Inbox
 from leadtui.service.jobs import LEGACY_DEFAULT, LEGACY_MAP, Jobs
 from leadtui.service.leads import Leads
 from leadtui.service.manager import Managing
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class Service(Reads, Leads, Controls, Managing, Jobs, Calls):
+class Service(Reads, Leads, Controls, Managing, Jobs, Calls, Inbox):
     """Every floor action; one instance per station (or per CLI call)."""
 
 

@@ -17,6 +17,7 @@ from leadtui.core.decide import (
     decide_reserve,
     decide_undo,
 )
+from leadtui.core.inbox import ANYONE, MINE
 from leadtui.core.rules import Actor, Decision
 from leadtui.errors import Refused
 from leadtui.service.base import Base, Outcome, PinRequired
@@ -95,13 +96,17 @@ class Controls(Base):
                 self._as_manager(conn, check, rep, f"take a lead from {lead['owner']}")
             return self._store(conn, lead, d, now, actor.name)
 
-    def followup(self, lead_id: int, rep: str | None, asked: str, *, seen: Seen | None = None) -> Outcome:
-        """W18: call back at half the interval the lead asked for; the lead stays with the rep."""
+    def followup(
+        self, lead_id: int, rep: str | None, asked: str, *, anyone: bool = False, seen: Seen | None = None
+    ) -> Outcome:
+        """W18: call back at half the interval the lead asked for; the lead stays with the rep. An
+        `anyone` callback goes back to the pool when due, for any rep to make (issue 16)."""
         now = self.now()
+        scope = ANYONE if anyone else MINE
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
-            return self._store(conn, lead, decide_followup(lead, actor, now, asked), now, actor.name)
+            return self._store(conn, lead, decide_followup(lead, actor, now, asked, scope), now, actor.name)
 
     def undo(self, lead_id: int, rep: str | None, *, seen: Seen | None = None) -> Outcome:
         """W19: reverse the rep's last action on the lead within 10 minutes."""

@@ -12,9 +12,9 @@ from typing import Any
 
 from leadtui import clock
 from leadtui.core import optout
-from leadtui.errors import LeadtuiError, Refused
-from leadtui.service.base import Base, Outcome
-from leadtui.store import optouts, slices
+from leadtui.errors import LeadtuiError
+from leadtui.service.base import Base
+from leadtui.store import inbox, optouts, slices
 from leadtui.store import queries as q
 from leadtui.store.db import SLICE
 
@@ -25,20 +25,33 @@ PROGRESS = "migrate_statuses"  # meta key: how far a status migration got (_Run)
 
 
 class Jobs(Base):
-    """Work over many leads, and replies in and cleared."""
+    """Work over many leads, and replies in."""
 
     def sweep(self, chunk: int = CHUNK) -> list[int]:
-        """W9: holds past their date go back to the pool. Returns the leads released.
+        """W9: holds past their date go back to the pool; so do `anyone` callbacks once due (issue 16:
+        their lead stays marked a callback, due for every rep). Returns the leads released.
 
         F4: `chunk` leads a transaction at most (fewer once it held the lock SLICE), each a
         background slice: a station waiting to write goes between two."""
+        return self._release(slices.expired_holds, "hold_expired", "held_by", chunk) + self._release(
+            inbox.due_anyone, "callback_due", "callback_of", chunk
+        )
+
+    def _release(
+        self,
+        due: Callable[[sqlite3.Connection, str, int], list[sqlite3.Row]],
+        kind: str,
+        holder: str,
+        chunk: int,
+    ) -> list[int]:
+        """The leads `due` finds go to the pool, a slice at a time; one `kind` event each."""
         now = self.now()
         stamp = clock.stamp(now)
         released: list[int] = []
         while True:
             with self.db.write(background=True) as conn:
                 began = time.perf_counter()
-                rows = slices.expired_holds(conn, stamp, chunk)
+                rows = due(conn, stamp, chunk)
                 done: list[int] = []
                 for lead in rows:
                     self._change(
@@ -47,8 +60,8 @@ class Jobs(Base):
                         {"owner": None, "hold_until": None},
                         now,
                         None,
-                        "hold_expired",
-                        data={"held_by": lead["owner"]},
+                        kind,
+                        data={holder: lead["owner"]},
                     )
                     done.append(lead["id"])
                     if time.perf_counter() - began > SLICE:
@@ -56,28 +69,6 @@ class Jobs(Base):
             released += done
             if len(done) == len(rows) < chunk:
                 return released
-
-    def clear_reply(self, reply_id: int, rep: str | None) -> Outcome:
-        """W17: mark a drip reply handled (who, when); it leaves the list."""
-        now = self.now()
-        with self.db.write() as conn:
-            actor = self._actor(conn, rep)
-            row = q.reply(conn, reply_id)
-            if row is None:
-                raise LeadtuiError(f"no reply {reply_id}")
-            if row["cleared_at"]:
-                raise Refused(f"reply {reply_id} was already cleared by {row['cleared_by']}")
-            q.clear_reply(conn, reply_id, actor.name, clock.stamp(now))
-            if row["lead_id"]:
-                self._event(
-                    conn,
-                    now,
-                    lead_id=row["lead_id"],
-                    rep=actor.name,
-                    kind="sms_cleared",
-                    data={"reply": reply_id, "from": row["from_number"]},
-                )
-        return Outcome(row["lead_id"], f"reply {reply_id} cleared")
 
     def add_reply(self, number: str, body: str, received_at: datetime) -> int | None:
         """A drip reply in, matched to a lead by phone. None when it was already stored."""

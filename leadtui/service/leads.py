@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from leadtui import clock
+from leadtui.core import inbox
 from leadtui.core.calling import resolve_zone
 from leadtui.core.decide import Seen, one_request_guard
 from leadtui.core.identity import address_key, owner_key
@@ -132,12 +133,15 @@ class Leads(Base):
         override: bool = False,
         seen: Seen | None = None,
         call_id: int | None = None,
+        why: str | None = None,
     ) -> Outcome:
         """A status key: core decides, one transaction stores lead, event and outbox rows. It is the
         outcome of call `call_id` (else of this station's call to the lead still waiting for one):
         linked to it, on its phone, with no second dial check (D1 gated the call). A dial recorded
-        with no call is logged as a reported call (D2: caps count calls)."""
+        with no call is logged as a reported call (D2: caps count calls). `why`: the rep's one-line
+        reason, kept on an approval request (W13) for the manager, else on the event."""
         st = self.playbook.status(status)
+        why = inbox.reason(why)
         now = self.now()
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
@@ -184,7 +188,7 @@ class Leads(Base):
                 }.items()
                 if v is not None
             }
-            extra = {"call": call["id"]} if call is not None else None
+            extra = {"call": call["id"] if call is not None else None, "why": why}
             out = self._apply(conn, lead, phones, d, actor, now, extra=extra, inputs=inputs)
             log_outcome(conn, call, st.id, d, out.event_id, phones, actor.name, self.station, now)
             return out
@@ -205,8 +209,15 @@ class Leads(Base):
         if d.kind == "approval_requested":
             assert d.status is not None  # decide_status names the status asked for
             one_request_guard(q.pending_approval(conn, lead["id"], actor.name))
+            why = data.pop("why", None)
             event_id = self._event(
-                conn, now, lead_id=lead["id"], rep=actor.name, kind=d.kind, status=d.status
+                conn,
+                now,
+                lead_id=lead["id"],
+                rep=actor.name,
+                kind=d.kind,
+                status=d.status,
+                data={"why": why} if why else None,
             )
             approval = q.insert_approval(
                 conn,
@@ -216,6 +227,7 @@ class Leads(Base):
                 now=clock.stamp(now),
                 event_id=event_id,
                 inputs=inputs or {},
+                reason=why,
             )
             return Outcome(lead["id"], f"{d.message} (approval #{approval})", event_id, approval_id=approval)
         if d.phones:

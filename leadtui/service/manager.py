@@ -119,7 +119,7 @@ class Managing(Base):
                 d,
                 requester,
                 now,
-                extra={"approval": approval_id, "approved_by": manager.name},
+                extra={"approval": approval_id, "approved_by": manager.name, "why": row["reason"]},
             )
             log_outcome(
                 conn, None, row["status"], d, outcome.event_id, phones, requester.name, self.station, now

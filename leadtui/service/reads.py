@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
 from leadtui.core.dialing import CALL_COUNTERS
-from leadtui.core.optout import opt_out
 from leadtui.core.playbook import KPI_COUNTERS
 from leadtui.core.rules import Row, why_not_now
 from leadtui.errors import LeadtuiError, Refused
@@ -281,37 +280,6 @@ class Reads(Base):
             }
             for r in rows
         ]
-
-    def approvals(self, rep: str, *, all_states: bool = False) -> list[dict]:
-        """Pending approvals; a manager sees everyone's, a rep only their own (with the why of a rejection)."""
-        with self.db.read() as conn:
-            actor = self._actor(conn, rep)
-            states: tuple[str, ...] = (
-                ("pending", "approved", "rejected", "cancelled") if all_states else ("pending",)
-            )
-            if not actor.manager and not all_states:
-                states = ("pending", "rejected")
-            rows = q.approvals(conn, states=states, rep_name=None if actor.manager else actor.name)
-        return [
-            {
-                "id": r["id"],
-                "lead_id": r["lead_id"],
-                "rep": r["rep"],
-                "status": r["status"],
-                "state": r["state"],
-                "requested_at": r["requested_at"],
-                "decided_by": r["decided_by"],
-                "decided_at": r["decided_at"],
-                "why": r["why"],
-            }
-            for r in rows
-        ]
-
-    def replies(self) -> list[dict]:
-        """W17's open replies; `opted_out` when one is an opt-out (D4: its number went DNC as it came in)."""
-        with self.db.read() as conn:
-            rows = q.open_replies(conn)
-        return [{**dict(r), "opted_out": opt_out(r["body"]) is not None} for r in rows]
 
     def reservations(self) -> list[dict]:
         """F2: which station has which lead on screen, until when (for managers and `leadtui reservations`)."""

@@ -53,6 +53,7 @@ def lead_json(playbook: Playbook, row: sqlite3.Row, phones: list[sqlite3.Row]) -
         "offer_amount": row["offer_amount"],
         "contract_path": row["contract_path"],
         "followup_requested_at": row["followup_requested_at"],
+        "callback": row["callback"],  # mine | anyone: whose call it is when next_call_at comes
         "dead": bool(row["dead"]),
         "notes": row["notes"],
         "current_phone": cur,

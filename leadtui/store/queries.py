@@ -23,6 +23,7 @@ STATE_FIELDS = (
     "cur_phone",
     "dial_run",
     "dead",
+    "callback",
 )
 PHONE_STATE = ("bad", "wrong_reports")
 LEAD_COLUMNS = (
@@ -277,14 +278,17 @@ def queue_due(
     is_open: IsOpen,
     elsewhere: Elsewhere,
 ) -> list[sqlite3.Row]:
-    """The rep's follow-ups due now and today's appointments, soonest first."""
+    """The rep's follow-ups due now, today's appointments and the pool's callbacks due now (anyone's
+    to make), soonest first."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
             SELECT id FROM leads WHERE dead = 0 AND owner = ? AND next_call_at <= ?
-            UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?)
+            UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?
+            UNION SELECT id FROM leads INDEXED BY leads_callback
+                WHERE callback IS NOT NULL AND dead = 0 AND owner IS NULL AND next_call_at <= ?)
           AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY coalesce(next_call_at, appointment_at), id LIMIT ?"""
-    return conn.execute(sql, [rep_name, now, rep_name, *day, *elsewhere, limit]).fetchall()
+    return conn.execute(sql, [rep_name, now, rep_name, *day, now, *elsewhere, limit]).fetchall()
 
 
 def queue_mine(
@@ -307,10 +311,10 @@ def queue_mine(
 def queue_pool(
     conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen, elsewhere: Elsewhere
 ) -> list[sqlite3.Row]:
-    """Pool leads that may be dialled now, by id after `after`."""
+    """Pool leads that may be dialled now, by id after `after` (a callback due is in `queue_due`)."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
-          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
+          AND (next_call_at IS NULL OR next_call_at <= ?) AND l.callback IS NULL AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY id LIMIT ?"""
     return conn.execute(sql, [after, now, *elsewhere, limit]).fetchall()
 
@@ -527,10 +531,12 @@ def insert_approval(
     now: str,
     event_id: int,
     inputs: dict,
+    reason: str | None = None,
 ) -> int:
     cur = conn.execute(
-        "INSERT INTO approvals(lead_id, rep, status, requested_at, event_id, inputs) VALUES (?, ?, ?, ?, ?, ?)",
-        (lead_id, rep_name, status, now, event_id, dumps(inputs)),
+        "INSERT INTO approvals(lead_id, rep, status, requested_at, event_id, inputs, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (lead_id, rep_name, status, now, event_id, dumps(inputs), reason),
     )
     return inserted_id(cur)
 
@@ -550,15 +556,6 @@ def events_after(conn: sqlite3.Connection, lead_id: int, event_id: int) -> list[
 
 def approval(conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
-
-
-def approvals(conn: sqlite3.Connection, *, states: Iterable[str], rep_name: str | None) -> list[sqlite3.Row]:
-    states = list(states)
-    where, args = [_in("state", states)], states
-    if rep_name:
-        where.append("rep = ?")
-        args.append(rep_name)
-    return conn.execute(f"SELECT * FROM approvals WHERE {' AND '.join(where)} ORDER BY id", args).fetchall()
 
 
 def decide_approval(
@@ -587,10 +584,6 @@ def insert_reply(conn: sqlite3.Connection, number: str, body: str, received_at: 
 
 def reply(conn: sqlite3.Connection, reply_id: int) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM replies WHERE id = ?", (reply_id,)).fetchone()
-
-
-def open_replies(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM replies WHERE cleared_at IS NULL ORDER BY received_at, id").fetchall()
 
 
 def clear_reply(conn: sqlite3.Connection, reply_id: int, rep_name: str, now: str) -> None:
