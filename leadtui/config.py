@@ -18,6 +18,7 @@ import platformdirs
 from leadtui.core.calling import STATE_TZ
 from leadtui.core.controls import CONTROLS
 from leadtui.core.playbook import Playbook, read_regular
+from leadtui.core.stations import reason_problem
 from leadtui.errors import LeadtuiError
 
 APP = "leadtui"
@@ -143,6 +144,15 @@ _host_port = _leaf(lambda v: isinstance(v, str) and re.fullmatch(r"[^:\s]+:\d+",
 _state = _leaf(lambda k: k in US_STATES, "must be a two-letter US state code in capitals")
 
 
+def _pause_codes(v: Any) -> str | None:
+    if not (isinstance(v, list) and v and all(isinstance(c, str) for c in v)):
+        return "must be a non-empty array of strings"
+    problem = next((p for c in v if (p := reason_problem(c))), None)
+    if problem:
+        return f"has a bad code: {problem}"
+    return "has a code twice" if len({c.strip().lower() for c in v}) < len(v) else None
+
+
 def _secrets(*names: str) -> dict:
     """A secret may be given directly or as NAME_env naming an environment variable."""
     return {k: _nonempty for n in names for k in (n, f"{n}_env")}
@@ -235,7 +245,10 @@ SCHEMA: dict = {
         "targets": _Map(_TARGET),
     },
     "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
-    "floor": {"reserve_seconds": _int(10)},  # F2: how long the lead on a station's screen stays reserved
+    "floor": {
+        "reserve_seconds": _int(10),  # F2: how long the lead on a station's screen stays reserved
+        "pause_codes": _pause_codes,  # the reasons a rep picks from to pause (issue 16)
+    },
     "dialer": _DIALER,
 }
 
@@ -452,6 +465,7 @@ class FloorConfig(TypedDict, total=False):
     """[floor]."""
 
     reserve_seconds: int  # F2: how long the lead on a station's screen stays reserved
+    pause_codes: list[str]  # the reasons to pause (default core.stations.PAUSE_CODES)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from leadtui.service.jobs import LEGACY_DEFAULT, LEGACY_MAP, Jobs
 from leadtui.service.leads import Leads
 from leadtui.service.manager import Managing
 from leadtui.service.reads import Reads
+from leadtui.service.stations import Stations
 from leadtui.store import queries as q
 from leadtui.store.db import connect, describe
 
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-class Service(Reads, Leads, Controls, Managing, Jobs, Calls, Inbox):
+class Service(Reads, Leads, Controls, Managing, Jobs, Calls, Stations, Inbox):
     """Every floor action; one instance per station (or per CLI call)."""
 
 

@@ -11,12 +11,14 @@ from leadtui import clock
 from leadtui.core.decide import Seen
 from leadtui.core.dialing import decide_call
 from leadtui.core.rules import Decision, dialable, holder_guard, pick_phone
+from leadtui.core.stations import pause_guard
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
 from leadtui.service.shapes import call_json
+from leadtui.service.stations import refresh as station_moved
 from leadtui.store import calls as calllog
 from leadtui.store import queries as q
-from leadtui.store import reservations
+from leadtui.store import reservations, stations
 
 NOTE_LIMIT = 4000  # characters in one note (D5)
 STATES = ("ringing", "answered", "ended")
@@ -52,6 +54,7 @@ def log_outcome(
     as a reported call (the rep dialled by hand), so caps count it."""
     if call is not None and event_id is not None:
         calllog.link_outcome(conn, call["id"], status, event_id)
+        station_moved(conn, call["station"], now)  # that station's call is done: it wraps up no more
     elif call is None and d.dial and d.phone_id is not None:
         number = next(p["number"] for p in phones if p["id"] == d.phone_id)
         calllog.insert(
@@ -116,6 +119,7 @@ class Calls(Base):
         station = station or self.station
         with self.db.write() as conn:
             actor = self._actor(conn, rep)
+            pause_guard(stations.get(conn, station))
             lead = self._target(conn, lead_id, actor, seen, now)
             phones = q.phones(conn, [lead_id])[lead_id]
             if phone is None and seen is not None:
@@ -146,6 +150,7 @@ class Calls(Base):
                 placed_at=clock.stamp(now),
                 day=now.date().isoformat(),
             )
+            station_moved(conn, station, now)
             return call_json(_call(conn, call_id))
 
     def call_event(
@@ -170,7 +175,8 @@ class Calls(Base):
             (recording, "recording"),
         ):
             _said(value, what)
-        now = clock.stamp(self.now())
+        moment = self.now()
+        now = clock.stamp(moment)
         with self.db.write() as conn:
             call = _call(conn, call_id)
             fields: dict[str, str] = {}
@@ -186,6 +192,7 @@ class Calls(Base):
             if recording and not call["recording"]:
                 fields["recording"] = recording
             calllog.record(conn, call_id, fields)
+            station_moved(conn, call["station"], moment)
             return call_json(_call(conn, call_id))
 
     def note(

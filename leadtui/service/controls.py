@@ -21,6 +21,7 @@ from leadtui.core.inbox import ANYONE, MINE
 from leadtui.core.rules import Actor, Decision
 from leadtui.errors import Refused
 from leadtui.service.base import Base, Outcome, PinRequired
+from leadtui.service.stations import refresh as station_moved
 from leadtui.store import calls as calllog
 from leadtui.store import queries as q
 from leadtui.store import reservations
@@ -127,6 +128,7 @@ class Controls(Base):
             for pid, values in d.phones.items():
                 q.update_phone(conn, pid, values)
             calllog.reopen(conn, target["id"])  # a call whose outcome this was waits for a new one (D3)
+            station_moved(conn, self.station, now)
             cancelled, went = q.cancel_actions(conn, clock.stamp(now), event_id=target["id"])
             if cancelled:
                 d.data["cancelled"] = [f"{a['action']} #{a['id']}" for a in cancelled]
@@ -160,15 +162,16 @@ class Controls(Base):
             )
             if chosen is None:
                 reservations.drop(conn, self.station, clock.stamp(now))
-                return None
-            reservations.put(
-                conn,
-                chosen,
-                actor.name,
-                self.station,
-                clock.stamp(now),
-                clock.stamp(now + timedelta(seconds=self.reserve_seconds)),
-            )
+            else:
+                reservations.put(
+                    conn,
+                    chosen,
+                    actor.name,
+                    self.station,
+                    clock.stamp(now),
+                    clock.stamp(now + timedelta(seconds=self.reserve_seconds)),
+                )
+            station_moved(conn, self.station, now)
         return chosen
 
     def _may_reserve(self, conn: sqlite3.Connection, lead_id: int, actor: Actor, now: datetime) -> bool:
@@ -183,5 +186,7 @@ class Controls(Base):
 
     def unreserve(self) -> None:
         """This station lets go of its lead (moving to none, or quitting)."""
+        now = self.now()
         with self.db.write() as conn:
-            reservations.drop(conn, self.station, clock.stamp(self.now()))
+            reservations.drop(conn, self.station, clock.stamp(now))
+            station_moved(conn, self.station, now)
