@@ -26,6 +26,7 @@ from leadtui.ui.calls import CallUpdate
 from leadtui.ui.dialogs import Ask, Dialog, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.keys import bindings, key_table, remapped
+from leadtui.ui.presence import StationApp
 from leadtui.ui.style import plain, theme_defaults
 
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
@@ -67,7 +68,7 @@ class Written(Message):
         self.fn = fn
 
 
-class Leadtui(App):
+class Leadtui(StationApp, App):
     """One station of the call floor. It also runs the automation worker in a thread (log or dispatch
     mode, from the config): leases keep it from sending what another station or `leadtui dispatch`
     is sending."""
@@ -137,6 +138,7 @@ class Leadtui(App):
         self._start()
 
     def _start(self) -> None:
+        self.start_station()
         self.sweep()
         self.push_screen(self.floor_class())
         self.set_interval(SWEEP_SECONDS, self.sweep)
@@ -242,6 +244,7 @@ class Leadtui(App):
         if self.phone is not None:
             self.phone.close()  # an open call keeps its row: the next start asks for its outcome (D3)
         if self.writer is not None:
+            self.close_station()
             self.writer.close()
         else:
             self._writer_service.close()

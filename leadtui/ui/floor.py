@@ -24,6 +24,7 @@ from leadtui.ui.calls import CallKeys
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.keybar import KeyBar
 from leadtui.ui.panel import ClaimPanel
+from leadtui.ui.presence import StationKeys
 from leadtui.ui.queue import LeadList
 from leadtui.ui.style import group_style, plain
 
@@ -64,7 +65,7 @@ def pipeline_tabs(playbook) -> list[Tab]:
     return tabs
 
 
-class Floor(CallKeys, Screen):
+class Floor(StationKeys, CallKeys, Screen):
     """The rep's station. Bindings come from the key table (see ui.keys); the app builds the subclass."""
 
     DEFAULT_CSS = """
@@ -108,7 +109,9 @@ class Floor(CallKeys, Screen):
         self.chosen = {}
         self._early = {}
         self.noting: dict | None = None  # the lead the note box writes on
-        asks = {"followup", "assign", "note", "pick-phone"} | {s.id for s in playbook.statuses if _asks(s)}
+        asks = {"followup", "assign", "note", "pick-phone", "pause"} | {
+            s.id for s in playbook.statuses if _asks(s)
+        }
         self.dialog_keys = {key for k in self.app.table if k.id in asks for key in k.keys.split(",")}
 
     def compose(self) -> ComposeResult:
@@ -250,7 +253,7 @@ class Floor(CallKeys, Screen):
 
     def reserve(self) -> None:
         """Reserve the lead under the cursor (after a fresh listing, the first one free from there on)."""
-        if self.closed():
+        if self.closed() or self.app.paused is not None:  # a paused station holds no lead
             return
         lead = self.list.current
         if lead is not None and lead.get("gone"):
@@ -347,6 +350,7 @@ class Floor(CallKeys, Screen):
             if self.query_text
             else ""
         )
+        mode = " · ".join(m for m in (self.station_note(), mode) if m)
         self.query_one("#title", Static).update(
             Text(f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True)
         )

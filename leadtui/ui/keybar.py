@@ -37,6 +37,8 @@ PRIORITY = (
     "next-phone",
     "previous-phone",
     "quit",
+    "pause",
+    "floor-view",
 )
 
 

@@ -41,6 +41,8 @@ CONTROL_ACTIONS = {
     "replies": ("replies", ""),
     "approvals": ("approvals", ""),
     "outbox": ("outbox", ""),
+    "pause": ("pause", ""),
+    "floor-view": ("floor_view", ""),
     "quit": ("app.quit", ""),
 }
 
