@@ -322,7 +322,7 @@ def test_d4_inbox_import_marks_opt_outs_in_the_replies_list(cli_env, monkeypatch
 
 async def test_d4_drip_replies_view_shows_opted_out(tmp_path, monkeypatch):
     from leadtui.ui.app import Leadtui
-    from leadtui.ui.views import Replies
+    from leadtui.ui.inbox_views import Replies
 
     path = isolate(tmp_path, monkeypatch)
     ids = build_floor(path)
@@ -343,5 +343,5 @@ async def test_d4_drip_replies_view_shows_opted_out(tmp_path, monkeypatch):
         table = app.screen.query_one("DataTable")
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
     by_body = {row[-1]: row for row in rows}
-    assert by_body["UNSUBSCRIBE"][3] == "opted out"
-    assert by_body["Call me after 5 [b]please[/b]"][3] == ""
+    assert "opted out" in by_body["UNSUBSCRIBE"]
+    assert "opted out" not in by_body["Call me after 5 [b]please[/b]"]

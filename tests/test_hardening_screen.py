@@ -17,7 +17,8 @@ from ui_floor import build_floor, isolate, press, settings
 from leadtui.service import Service
 from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask
-from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
+from leadtui.ui.inbox_views import Approvals, Replies
+from leadtui.ui.views import Detail, Help, Outbox
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # one glyph on some terminals, four on others
 STEERING = "\u202eevil\u202c \u2066iso\u2069 zero\u200bwidth\u2060\ufeff"

@@ -14,7 +14,8 @@ from leadtui.store.db import connect
 from leadtui.ui.app import Leadtui
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
 from leadtui.ui.floor import Floor
-from leadtui.ui.views import Approvals, Detail, Help, Outbox, Replies
+from leadtui.ui.inbox_views import Approvals, Replies
+from leadtui.ui.views import Detail, Help, Outbox
 
 
 @pytest.fixture
@@ -271,7 +272,7 @@ async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await go_to(pilot, screen, ids["pool"])
-        await press(pilot, "D")
+        await press(pilot, "D", "enter")  # a request asks a reason: enter sends none
         assert not lead(floor, ids["pool"])["dead"]
         assert any("approval" in n for n in notes(app))
     boss = app_for(floor, tmp_path, rep=MANAGER)

@@ -116,29 +116,20 @@ def import_cmd(
 @_global_options
 @click.pass_context
 def inbox(ctx: click.Context, **params: Any) -> None:
-    """Drip replies matched to leads by phone (W17); `inbox` alone lists the open ones."""
+    """Drip replies matched to leads by phone (W17); `inbox` alone lists the open ones, as --rep may
+    see them (their own leads', the pool's and unmatched ones; a manager, or no rep: all)."""
     state = ctx.find_object(State)
     for key in GLOBALS:
         if params[key] is not None:
             setattr(state, key, params[key])
     if ctx.invoked_subcommand is None:
-        replies = state.service().replies()
+        from leadtui.cli.inbox import reply_line
+
+        svc = state.service()
         emit(
             state,
-            replies,
-            lambda rows: (
-                [
-                    click.echo(
-                        safe(
-                            f"{r['id']:>6}  {r['received_at']}  {r['from_number']:<13} "
-                            f"{'lead ' + str(r['lead_id']) if r['lead_id'] else 'no lead':<12} "
-                            f"{'[opted out] ' if r['opted_out'] else ''}{r['body']}"
-                        )
-                    )
-                    for r in rows
-                ]
-                or click.echo("no open replies")
-            ),
+            svc.replies(state.rep_name),
+            lambda rows: [click.echo(reply_line(svc, r)) for r in rows] or click.echo("no open replies"),
         )
 
 

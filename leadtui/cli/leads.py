@@ -227,7 +227,8 @@ def show(state: State, lead_id: int) -> None:
 @click.option("--source", type=click.Choice(["propstream", "assessor"]), help="Where the sale was seen.")
 @click.option("--confirm", is_flag=True, help="Confirm a status that asks for it.")
 @click.option("--override", is_flag=True, help="Dial outside the window or past the cap (never DNC).")
-def set_status(state: State, lead_id, status, phone, at, amount, source, confirm, override) -> None:
+@click.option("--why", help="One line for the manager when the status needs approval (W13).")
+def set_status(state: State, lead_id, status, phone, at, amount, source, confirm, override, why) -> None:
     """Apply a status as --rep."""
     from leadtui.core.rules import NeedsConfirmation
 
@@ -242,6 +243,7 @@ def set_status(state: State, lead_id, status, phone, at, amount, source, confirm
             source=source,
             confirm=confirm,
             override=override,
+            why=why,
         )
     except OverflowError:  # a time whose UTC moment is past year 9999
         if at is None:
@@ -283,13 +285,14 @@ def assign(state: State, lead_id: int, to_rep: str) -> None:
 @command(cli)
 @click.argument("lead_id", metavar="LEAD", type=int)
 @click.argument("when")
-def followup(state: State, lead_id: int, when: str) -> None:
-    """Schedule the call at half the interval asked ("6 months" -> 3 months) (W18)."""
+@click.option("--anyone", is_flag=True, help="Anyone's callback: the lead goes back to the pool when due.")
+def followup(state: State, lead_id: int, when: str, anyone: bool) -> None:
+    """Schedule the call at half the interval asked ("6 months" -> 3 months) (W18); yours, or --anyone's."""
     if len(when) > 100:  # no follow-up is written that long (and a 5,000-digit number is no date)
         raise LeadtuiError(
             f"can't read follow-up {shown(when)}: say e.g. '6 months', '3 weeks', '90 days' or a date"
         )
-    outcome(state, state.service().followup(lead_id, state.rep_name, when))
+    outcome(state, state.service().followup(lead_id, state.rep_name, when, anyone=anyone))
 
 
 @command(cli)
@@ -302,7 +305,8 @@ def undo(state: State, lead_id: int) -> None:
 @command(cli)
 @click.option("--all", "all_states", is_flag=True, help="Decided ones too.")
 def approvals(state: State, all_states: bool) -> None:
-    """Approvals: a manager sees the pending ones; a rep their own, with why."""
+    """Approvals: a manager sees the pending ones; a rep their own, with why. Each with its lead's
+    owner and address, the rep's reason, and STALE when the lead moved on since (it can't be approved)."""
     rows = state.service().approvals(state.rep_name, all_states=all_states)
     emit(
         state,
@@ -310,8 +314,10 @@ def approvals(state: State, all_states: bool) -> None:
         lambda rs: [
             click.echo(
                 safe(
-                    f"#{r['id']:<5} lead {r['lead_id']:<7} {r['status']:<14} by {r['rep']:<10} {r['state']}"
-                    f"{'  why: ' + r['why'] if r['why'] else ''}"
+                    f"#{r['id']:<5} lead {r['lead_id']:<7} {r['status']:<14} by {r['rep']:<10} "
+                    f"{'STALE (' + r['stale'] + ')' if r['stale'] else r['state']}  "
+                    f"{r['lead']['owner_name']}, {r['lead']['address']}"
+                    f"{'  reason: ' + r['reason'] if r['reason'] else ''}{'  why: ' + r['why'] if r['why'] else ''}"
                 )
             )
             for r in rs

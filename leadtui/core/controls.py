@@ -39,6 +39,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("replies", "i", "Replies", "Drip replies, to clear (W17)"),
     Control("approvals", "m", "Approvals", "Pending approvals (managers approve or reject)"),
     Control("outbox", "o", "Outbox", "Queued, failed and dead actions, with retry"),
+    Control("callbacks", "g", "Callbacks", "Callbacks overdue, today and this week, with appointments"),
     Control("pause", "z", "Pause", "Pause this station with a reason (no calls meanwhile); again to resume"),
     Control("floor-view", "v", "Floor view", "Every station live: rep, state, lead, today's KPIs (managers)"),
     Control("quit", "ctrl+q", "Quit", "Leave leadtui"),

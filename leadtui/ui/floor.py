@@ -17,11 +17,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from leadtui.core.followup import half_way
-from leadtui.errors import LeadtuiError
 from leadtui.service.writer import Job
 from leadtui.ui.calls import CallKeys
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
+from leadtui.ui.inbox import InboxKeys, ask_why
 from leadtui.ui.keybar import KeyBar
 from leadtui.ui.panel import ClaimPanel
 from leadtui.ui.presence import StationKeys
@@ -65,7 +64,7 @@ def pipeline_tabs(playbook) -> list[Tab]:
     return tabs
 
 
-class Floor(StationKeys, CallKeys, Screen):
+class Floor(InboxKeys, StationKeys, CallKeys, Screen):
     """The rep's station. Bindings come from the key table (see ui.keys); the app builds the subclass."""
 
     DEFAULT_CSS = """
@@ -109,9 +108,11 @@ class Floor(StationKeys, CallKeys, Screen):
         self.chosen = {}
         self._early = {}
         self.noting: dict | None = None  # the lead the note box writes on
+        self.asks_why = set(self.app.svc.approval_statuses(self.app.rep))  # W13: a request asks a reason
         asks = {"followup", "assign", "note", "pick-phone", "pause"} | {
             s.id for s in playbook.statuses if _asks(s)
         }
+        asks |= self.asks_why
         self.dialog_keys = {key for k in self.app.table if k.id in asks for key in k.keys.split(",")}
 
     def compose(self) -> ComposeResult:
@@ -350,6 +351,7 @@ class Floor(StationKeys, CallKeys, Screen):
             if self.query_text
             else ""
         )
+        mode = " · ".join(m for m in (self.inbox_note(), mode) if m)
         mode = " · ".join(m for m in (self.station_note(), mode) if m)
         self.query_one("#title", Static).update(
             Text(f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True)
@@ -393,7 +395,7 @@ class Floor(StationKeys, CallKeys, Screen):
         if lead is None:
             return
         st = self.app.svc.playbook.status(status_id)
-        if _asks(st):
+        if _asks(st) or st.id in self.asks_why:
             self._ask_then_set(lead, st)
         else:
             self.set_status(lead, st.id, {})
@@ -435,6 +437,11 @@ class Floor(StationKeys, CallKeys, Screen):
                 if source is None:
                     return
                 inputs.update(source=source, confirm=True)
+            if st.id in self.asks_why:
+                why = await self.app.ask_wait(ask_why(st.label))
+                if why is None:
+                    return
+                inputs["why"] = why
             self.set_status(lead, st.id, inputs)
         finally:
             self.app.release("closing")
@@ -567,37 +574,6 @@ class Floor(StationKeys, CallKeys, Screen):
 
         self.app.ask(Pick(f"Assign lead {lead['id']} to", reps), picked)
 
-    def action_followup(self) -> None:
-        lead = self.current()
-        if lead is None:
-            return
-        now = self.app.svc.now()
-
-        def check(text: str) -> tuple[str | None, str]:
-            try:
-                asked, scheduled = half_way(now, text)
-            except LeadtuiError as exc:
-                return str(exc), ""
-            return None, f"asked for {asked:%a %b %d %Y} → call on {scheduled:%a %b %d %Y} (half way)"
-
-        def given(text: str | None) -> None:
-            if text:
-                self.app.act(
-                    lambda svc, seen, pin: svc.followup(lead["id"], self.app.rep, text, seen=seen),
-                    lambda outcome, after: self._done(lead, outcome),
-                    lead=lead,
-                )
-
-        self.app.ask(
-            Ask(
-                "General Follow-Up",
-                "When did they ask to be called? (6 months, 3 weeks, 90 days, a date)",
-                placeholder="6 months",
-                check=check,
-            ),
-            given,
-        )
-
     def action_search(self) -> None:
         box = self.query_one("#search", Input)
         box.add_class("shown")
@@ -655,16 +631,6 @@ class Floor(StationKeys, CallKeys, Screen):
         from leadtui.ui.views import Help
 
         self.app.push_screen(Help())
-
-    def action_replies(self) -> None:
-        from leadtui.ui.views import Replies
-
-        self.app.push_screen(Replies())
-
-    def action_approvals(self) -> None:
-        from leadtui.ui.views import Approvals
-
-        self.app.push_screen(Approvals())
 
     def action_outbox(self) -> None:
         from leadtui.ui.views import Outbox

@@ -39,6 +39,7 @@ PRIORITY = (
     "quit",
     "pause",
     "floor-view",
+    "callbacks",
 )
 
 

@@ -41,6 +41,7 @@ CONTROL_ACTIONS = {
     "replies": ("replies", ""),
     "approvals": ("approvals", ""),
     "outbox": ("outbox", ""),
+    "callbacks": ("callbacks", ""),
     "pause": ("pause", ""),
     "floor-view": ("floor_view", ""),
     "quit": ("app.quit", ""),

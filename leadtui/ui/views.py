@@ -1,4 +1,5 @@
-"""The other views: lead detail with its timeline, Drip Replies, Approvals, Outbox, and help."""
+"""The other views: lead detail with its timeline, Outbox, and help (Drip Replies, Approvals and
+Callbacks are in ui.inbox)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from leadtui.ui.dialogs import Ask
 from leadtui.ui.keys import Key
 from leadtui.ui.panel import event_words
 from leadtui.ui.style import group_style, plain
@@ -162,85 +162,6 @@ def call_words(call: dict) -> str:
         words.append(f"ended: {call['end_reason']}")
     words.append(f"→ {call['outcome']}" if call["outcome"] else "no outcome yet")
     return plain(" ".join(words))
-
-
-class Replies(View):
-    """W17: inbound drip replies matched to leads; Clear SMS marks one handled. An opt-out says
-    "opted out" (D4: its number is DNC)."""
-
-    TITLE_TEXT = "Drip Replies"
-
-    def on_mount(self) -> None:
-        key = next(k for k in self.app.table if k.id == "clear-sms")
-        self._bindings.bind(key.keys, "clear", key.label)
-        super().on_mount()
-
-    def reload(self) -> None:
-        rows = self.app.svc.replies()
-        self.fill(
-            ("received", "from", "lead", "", "reply"),
-            [
-                (
-                    r["received_at"],
-                    r["from_number"],
-                    r["lead_id"] or "no match",
-                    "opted out" if r["opted_out"] else "",
-                    r["body"],
-                )
-                for r in rows
-            ],
-            [str(r["id"]) for r in rows],
-            "none open",
-        )
-
-    def action_clear(self) -> None:
-        reply = self.selected()
-        if reply is not None:
-            self.app.act(
-                lambda svc, seen, pin: svc.clear_reply(reply, self.app.rep), lambda *_: self.reload()
-            )
-
-
-class Approvals(View):
-    """W13: pending approvals; a manager approves (y) or rejects (n, with why) with their PIN."""
-
-    TITLE_TEXT = "Approvals"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "decide(True)", "Approve"),
-        Binding("n", "decide(False)", "Reject"),
-    ]
-
-    def reload(self) -> None:
-        rows = self.app.svc.approvals(self.app.rep)
-        self.fill(
-            ("#", "lead", "status", "rep", "asked", "state", "why"),
-            [
-                (r["id"], r["lead_id"], r["status"], r["rep"], r["requested_at"], r["state"], r["why"] or "")
-                for r in rows
-            ],
-            [str(r["id"]) for r in rows],
-            "none pending",
-        )
-
-    def action_decide(self, approve: bool) -> None:
-        approval = self.selected()
-        if approval is None:
-            return
-        rep = self.app.rep
-        if approve:
-            self.app.act(lambda svc, seen, pin: svc.approve(approval, rep, pin), lambda *_: self.reload())
-            return
-
-        def rejected(why: str | None) -> None:
-            if why:
-                self.app.act(
-                    lambda svc, seen, pin: svc.reject(approval, rep, pin, why), lambda *_: self.reload()
-                )
-
-        self.app.ask(
-            Ask("Reject", "Why? The rep reads this.", check=lambda t: (None if t.strip() else "say why", "")),
-            rejected,
-        )
 
 
 class Outbox(View):
