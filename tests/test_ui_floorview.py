@@ -9,7 +9,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import MANAGER
+from conftest import MANAGER, PIN
 from textual.widgets import DataTable
 from ui_floor import build_floor, isolate, notes, press, settle
 from ui_floor import lead_at as lead
@@ -30,8 +30,8 @@ def floor(tmp_path, monkeypatch):
     path = isolate(tmp_path, monkeypatch)
     ids = build_floor(path)
     svc = Service.open(path)
-    svc.add_rep(BOB)
-    svc.add_rep(CAROL)
+    svc.add_rep(BOB, acting=MANAGER, acting_pin=PIN)
+    svc.add_rep(CAROL, acting=MANAGER, acting_pin=PIN)
     svc.close()
     return path, ids
 
