@@ -2,7 +2,7 @@
 read its worker thread makes every half second (`Service.floor`: every station's row, the lead each
 is on, the reps' KPIs for today and their last outcome).
 
-    python benchmarks/bench_floorview.py --db /tmp/leadtui-f4b/leads-1m.db
+    python benchmarks/bench_floorview.py --db /tmp/leadtui-bench/leads-1m.db
     python benchmarks/bench_floorview.py --db ... --stations 20 --days 30 --reads 500
 
 `--db` is bench_status's database (1,000,000 leads). It is never written: the bench works on a copy
