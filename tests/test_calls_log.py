@@ -13,6 +13,7 @@ from conftest import NEWBIE, REP, add_lead
 
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import Service, init_database
+from leadtui.store import db as db_module
 from leadtui.store.db import connect
 from leadtui.store.schema import MIGRATIONS
 
@@ -206,13 +207,14 @@ def test_d2_bad_call_events_are_one_line_errors(svc, args, message):
         svc.call_event(1, "ended", detail="x" * 501)
 
 
-def test_d2_upgrading_a_floor_turns_its_dials_into_reported_calls(tmp_path, clock):
-    # a floor made before the call log (schema 5) with a dial recorded: its cap carries over
+def test_d2_upgrading_a_floor_turns_its_dials_into_reported_calls(tmp_path, clock, monkeypatch):
+    # a floor made before the call log, with a dial recorded: its cap carries over
     path = tmp_path / "old.db"
-    init_database(path, "wholesale", test_clock=True)
+    before_calls = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE calls" in m)
+    with monkeypatch.context() as old:  # opening it again runs the call log's migration and every later one
+        old.setattr(db_module, "MIGRATIONS", MIGRATIONS[:before_calls])
+        init_database(path, "wholesale", test_clock=True)
     conn = sqlite3.connect(path)
-    conn.execute("DROP TABLE calls")
-    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
     conn.execute("INSERT INTO reps VALUES ('alice', 'rep', '2025-01-01', NULL, 1, '2025-01-01', 0, NULL)")
     conn.execute(
         "INSERT INTO leads (id, owner_name, address, status, owner, created_at, updated_at)"
