@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def parse_iso(text: str) -> datetime:
@@ -31,3 +33,22 @@ def now() -> datetime:
 def stamp(moment: datetime) -> str:
     """How times are stored: UTC, second precision, ISO-8601 with offset (sorts as text)."""
     return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone `name` ("America/New_York"), or None if there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, malformed, or a folder's name
+        return None
+
+
+def system_zone() -> tzinfo:
+    """The system's time zone: by its IANA name where TZ or /etc/localtime gives one (so a day starts
+    at the right hour across a DST change), else the offset it has now."""
+    name = os.environ.get("TZ")
+    if name is None:
+        target = str(Path("/etc/localtime").resolve())
+        name = target.partition("/zoneinfo/")[2]
+    found = zone(name.removeprefix(":")) if name else None
+    return found or datetime.now(UTC).astimezone().tzinfo or UTC

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypedDict, cast
 
 import platformdirs
 
+from leadtui.clock import zone
 from leadtui.core.calling import STATE_TZ
 from leadtui.core.controls import CONTROLS
 from leadtui.core.playbook import Playbook, read_regular
@@ -125,6 +126,10 @@ def _is_window(v: Any) -> bool:
 
 
 _str = _leaf(lambda v: isinstance(v, str), "must be a string")
+_zone = _leaf(
+    lambda v: isinstance(v, str) and zone(v) is not None,
+    'must be an IANA time zone name, e.g. "America/New_York"',
+)
 _nonempty = _leaf(lambda v: isinstance(v, str) and v, "must be a non-empty string")
 _bool = _leaf(lambda v: isinstance(v, bool), "must be true or false")
 _seconds = _leaf(lambda v: (_is_int(v) or isinstance(v, float)) and v > 0, "must be a number > 0")
@@ -247,6 +252,7 @@ SCHEMA: dict = {
     "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
     "floor": {
         "reserve_seconds": _int(10),  # F2: how long the lead on a station's screen stays reserved
+        "timezone": _zone,  # the floor's day and hours for KPIs, "Today", reports, the agenda (W20)
         "pause_codes": _pause_codes,  # the reasons a rep picks from to pause (issue 16)
     },
     "dialer": _DIALER,
@@ -465,6 +471,7 @@ class FloorConfig(TypedDict, total=False):
     """[floor]."""
 
     reserve_seconds: int  # F2: how long the lead on a station's screen stays reserved
+    timezone: str  # IANA name: the floor's day (default: the system's zone)
     pause_codes: list[str]  # the reasons to pause (default core.stations.PAUSE_CODES)
 
 

@@ -7,7 +7,7 @@
         clock.advance(minutes=11)
 
 `make_service(playbook="wholesale")` opens a Service on tmp_path/"leads.db" with the
-injected clock, delay_seconds=30 and contracts_dir=tmp_path/"contracts". Calling it
+injected clock, the floor's day in New York, delay_seconds=30 and contracts_dir=tmp_path/"contracts". Calling it
 again returns a second station on the same file (same playbook). No mocks anywhere.
 """
 
@@ -96,7 +96,13 @@ def make_service(tmp_path, clock):
         path = tmp_path / "leads.db"
         first = not path.exists()
         init_database(path, playbook, test_clock=True)
-        options = {"now": clock.now, "delay_seconds": 30, "contracts_dir": tmp_path / "contracts", **kwargs}
+        options = {
+            "now": clock.now,
+            "zone": NY,  # the floor's day (W20) is New York's on any host
+            "delay_seconds": 30,
+            "contracts_dir": tmp_path / "contracts",
+            **kwargs,
+        }
         svc = Service(connect(path), **options)
         opened.append(svc)
         if first and reps:
@@ -118,6 +124,7 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
     monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    monkeypatch.setenv("TZ", "America/New_York")  # the system's zone: the floor's day (W20)
     for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path

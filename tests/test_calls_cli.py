@@ -196,6 +196,7 @@ def test_w20_report_kpi_gains_calls_connects_and_talk_seconds(floor):
         "calls": 2,
         "connects": 1,
         "talk_seconds": 0,  # the test clock stands still: answered and ended at one moment
+        "contact_rate": 0.5,  # W20 (issue 16): contacts per dial
     }
     table = run("report", "kpi").stdout.splitlines()
     assert table[0].split() == [
@@ -210,4 +211,5 @@ def test_w20_report_kpi_gains_calls_connects_and_talk_seconds(floor):
         "calls",
         "connects",
         "talk_seconds",
+        "contact_rate",
     ]

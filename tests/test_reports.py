@@ -100,6 +100,7 @@ def test_w20_kpi_report_per_rep_per_day(env, monkeypatch):
         "calls",  # D2: from the call log, after the W20 counters
         "connects",
         "talk_seconds",
+        "contact_rate",  # issue 16: contacts per dial, a column added at the end
     ]
     assert len(rows) == 4
     run("report", "kpi", "--since", "yesterday", code=2)

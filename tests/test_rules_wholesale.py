@@ -1176,6 +1176,7 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
             "calls": 2,  # D2: the two Not Contacted, reported on a floor that dials by hand
             "connects": 0,
             "talk_seconds": 0,
+            "contact_rate": 0.6,  # issue 16: contacts per dial
         },
         {
             "rep": NEWBIE,
@@ -1189,6 +1190,7 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
             "calls": 1,
             "connects": 0,
             "talk_seconds": 0,
+            "contact_rate": 0.0,
         },
         {
             "rep": NEWBIE,
@@ -1202,6 +1204,7 @@ def test_w20_kpis_per_rep_per_day(svc, clock):
             "calls": 1,
             "connects": 0,
             "talk_seconds": 0,
+            "contact_rate": 0.0,
         },
     ]
     assert [(r["rep"], r["day"]) for r in svc.kpis(day="2026-11-24")] == [(NEWBIE, "2026-11-24")]

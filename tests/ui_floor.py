@@ -55,6 +55,7 @@ def build_floor(path: Path) -> dict[str, int]:
 def isolate(tmp_path: Path, monkeypatch) -> Path:
     """The app's clock fixed at START, its data and config under tmp_path, and the floor built there."""
     monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    monkeypatch.setenv("TZ", "America/New_York")  # the system's zone: the floor's day (W20)
     monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
     return tmp_path / "leads.db"

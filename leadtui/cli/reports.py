@@ -8,8 +8,7 @@ import click
 from click.core import ParameterSource
 
 from leadtui.cli.root import State, cli, command, emit
-from leadtui.core.dialing import CALL_COUNTERS
-from leadtui.core.playbook import KPI_COUNTERS
+from leadtui.core.kpi import COUNTERS
 from leadtui.text import safe, safe_json
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -101,19 +100,34 @@ def report_status(state: State, fmt: str | None, list_name: str | None, contacts
 
 
 @command(report, "kpi")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this day on (YYYY-MM-DD).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this floor day on (YYYY-MM-DD).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Up to this floor day (YYYY-MM-DD).")
+@click.option(
+    "--by",
+    type=click.Choice(["day", "hour"]),
+    default="day",
+    show_default=True,
+    help="Per rep per day, or per hour too.",
+)
 @click.option("--format", "fmt", type=FORMATS, help="table (default), csv or json (same as --json).")
-def report_kpi(state: State, since, fmt: str | None) -> None:
-    """Per rep, per day: dials, contacts, appointments, offers, contracts, under contract (W20); and
-    from the call log, calls placed, connects and talk seconds."""
-    data = state.service().kpis(since=since.date().isoformat() if since else None)
-    header = ["rep", "day", *KPI_COUNTERS, *CALL_COUNTERS]
+def report_kpi(state: State, since, until, by: str, fmt: str | None) -> None:
+    """Per rep, per floor day ([floor] timezone), or per hour: dials, contacts, appointments, offers,
+    contracts, under contract (W20, each credited once per lead per status per day); from the call
+    log, calls placed, connects and talk seconds; and the contact rate (contacts per dial)."""
+    data = state.service().kpis(
+        since=since.date().isoformat() if since else None,
+        until=until.date().isoformat() if until else None,
+        by=by,
+    )
+    header = ["rep", "day", *(["hour"] if by == "hour" else []), *COUNTERS, "contact_rate"]
     rows = [[d[h] for h in header] for d in data]
 
     def table() -> None:
         click.echo(" ".join(f"{h:<12}" for h in header))
-        for row in rows:
-            click.echo(safe(" ".join(f"{v!s:<12}" for v in row)))
+        for d, row in zip(data, rows, strict=True):
+            rate = d["contact_rate"]
+            cells = [*row[:-1], "-" if rate is None else f"{rate:.0%}"]
+            click.echo(safe(" ".join(f"{v!s:<12}" for v in cells)))
 
     _show(_fmt(state, fmt), data, header, rows, table)
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from leadtui.clock import stamp
 from leadtui.core.followup import half_way
 from leadtui.core.inbox import ANYONE, MINE
+from leadtui.core.kpi import FOLLOWUP, FOLLOWUP_KPI
 from leadtui.core.rules import Actor, Decision, Row, alive_guard, holder_guard
 from leadtui.errors import LeadtuiError, Refused
 
@@ -129,6 +130,8 @@ def decide_followup(lead: Row, actor: Actor, now: datetime, asked: str, scope: s
         raise LeadtuiError(f"a callback is {MINE} or {ANYONE}, not {scope!r}")
     return Decision(
         kind="followup",
+        kpi=FOLLOWUP_KPI,  # W20: the owner asked to be called back, a conversation
+        press=FOLLOWUP,
         fields={
             "owner": actor.name,
             "hold_until": None,

@@ -21,7 +21,6 @@ from leadtui.core.rules import Actor, Row, alive_guard, holder_guard
 from leadtui.errors import Refused
 
 DAY = timedelta(hours=24)
-CALL_COUNTERS = ("calls", "connects", "talk_seconds")  # W20 from the call log: placed, answered, talk time
 
 
 @dataclass(frozen=True)

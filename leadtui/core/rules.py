@@ -50,6 +50,7 @@ class Decision:
     message: str = ""
     data: dict = field(default_factory=dict)
     undoes: int | None = None  # W19: the event an undo reverses
+    press: str | None = None  # the key pressed (a status id, or "followup"): W20 credits it once a day
 
 
 class NeedsConfirmation(Refused):
@@ -182,7 +183,7 @@ def decide_status(
             message=f"{st.label} needs a manager's approval in your first {st.approval_days} days (W13); request sent",
         )
 
-    d = Decision(status=st.id, kpi=st.kpi, actions=st.actions, draft=st.draft)
+    d = Decision(status=st.id, kpi=st.kpi, actions=st.actions, draft=st.draft, press=st.id)
     if lead["hold_until"]:
         d.fields["hold_until"] = None  # W9: anything the rep does ends the hold
     if lead["callback"]:
@@ -217,6 +218,7 @@ def _wrong_number(d: Decision, st: Status, lead: Row, phones: Sequence[Row], pos
     left = [p for p in phones if p["id"] != target["id"] and not p["bad"]]
     if reports < st.reports_per_phone or left:
         d.kind, d.status, d.actions, d.draft = "wrong_report", None, (), ""  # a report; the status waits
+        d.data["press"] = st.id  # what was pressed, for W20's once a day
     if reports < st.reports_per_phone:
         d.message = f"wrong number {reports} of {st.reports_per_phone} on {_label(target)} (W12)"
         return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from leadtui.core.calling import CallingRules
 from leadtui.core.playbook import Playbook
@@ -20,6 +21,7 @@ from leadtui.service.calls import Calls
 from leadtui.service.controls import Controls
 from leadtui.service.inbox import Inbox
 from leadtui.service.jobs import LEGACY_DEFAULT, LEGACY_MAP, Jobs
+from leadtui.service.kpis import Kpis
 from leadtui.service.leads import Leads
 from leadtui.service.manager import Managing
 from leadtui.service.reads import Reads
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 
-class Service(Reads, Leads, Controls, Managing, Jobs, Calls, Stations, Inbox):
+class Service(Reads, Kpis, Leads, Controls, Managing, Jobs, Calls, Stations, Inbox):
     """Every floor action; one instance per station (or per CLI call)."""
 
 
@@ -85,6 +87,8 @@ def open_service(db_path: Path | str, config: Config | None = None, **kwargs: An
         kwargs.setdefault("busy_timeout_ms", config.database.get("busy_timeout_ms"))
         if "reserve_seconds" in config.floor:
             kwargs.setdefault("reserve_seconds", config.floor["reserve_seconds"])
+        if "timezone" in config.floor:  # the floor's day (W20); else the system's zone
+            kwargs.setdefault("zone", ZoneInfo(config.floor["timezone"]))
         from leadtui.config import config_dir
 
         templates = config_dir() / "templates"

@@ -10,7 +10,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Self
 
@@ -18,11 +18,13 @@ from leadtui import clock
 from leadtui.core import pins
 from leadtui.core.calling import CallingRules
 from leadtui.core.decide import Seen, reservation_guard, seen_guard
+from leadtui.core.kpi import PRESSES, once_a_day
 from leadtui.core.playbook import parse as parse_playbook
-from leadtui.core.rules import Actor, Row
+from leadtui.core.rules import Actor, Decision, Row
 from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
 from leadtui.store import calls as calllog
+from leadtui.store import kpis as kpi_store
 from leadtui.store import queries as q
 from leadtui.store import reservations
 from leadtui.store.db import Database, Notice, connect
@@ -71,12 +73,14 @@ class Base:
         station: str | None = None,
         reserve_seconds: int = RESERVE_SECONDS,
         automation: dict | None = None,
+        zone: tzinfo | None = None,
     ):
         self.db = db
+        self.zone = zone or clock.system_zone()  # the floor's day and hours ([floor] timezone)
         self.automation = automation  # the config's [automation]: which actions are texts, to whom (D4)
         self.station = station or new_station()
         self.reserve_seconds = reserve_seconds
-        self.now = now
+        self.now = lambda: now().astimezone(self.zone)  # the floor's wall clock: its date is the floor's day
         self.rules = rules or CallingRules()
         self.delay = timedelta(seconds=delay_seconds)
         self.contracts_dir = contracts_dir
@@ -147,6 +151,12 @@ class Base:
 
     def _event(self, conn: sqlite3.Connection, now: datetime, **kwargs: Any) -> int:
         return q.insert_event(conn, at=clock.stamp(now), day=now.date().isoformat(), **kwargs)
+
+    def _credit(
+        self, conn: sqlite3.Connection, lead_id: int, d: Decision, rep: str, now: datetime
+    ) -> Decision:
+        """W20: the press as credited: a repeat of the rep's on the lead this floor day credits nothing."""
+        return once_a_day(d, lambda: kpi_store.presses(conn, lead_id, rep, now.date().isoformat(), PRESSES))
 
     def _change(
         self,

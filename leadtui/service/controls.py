@@ -42,7 +42,10 @@ class Controls(Base):
         """Apply a control's Decision: the lead's fields and its event (nothing for kind "none")."""
         if d.kind == "none":
             return Outcome(lead["id"], d.message)
-        event_id = self._change(conn, lead, d.fields, now, actor, d.kind, data=d.data or None, **event)
+        d = self._credit(conn, lead["id"], d, actor, now)  # W20: a follow-up's credit, once a day
+        event_id = self._change(
+            conn, lead, d.fields, now, actor, d.kind, data=d.data or None, kpi=d.kpi, **event
+        )
         return Outcome(lead["id"], d.message, event_id)
 
     def _as_manager(

@@ -205,6 +205,8 @@ class Leads(Base):
         inputs: dict | None = None,
     ) -> Outcome:
         """Store a Decision: lead and phone fields, the event, outbox rows, the approval."""
+        # W20: a repeated key credits and queues nothing
+        d = self._credit(conn, lead["id"], d, actor.name, now)
         data = {k: v for k, v in {**d.data, **(extra or {})}.items() if v is not None}
         if d.kind == "approval_requested":
             assert d.status is not None  # decide_status names the status asked for

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
-from leadtui.core.dialing import CALL_COUNTERS
-from leadtui.core.playbook import KPI_COUNTERS
 from leadtui.core.rules import Row, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
@@ -216,27 +214,6 @@ class Reads(Base):
             rows = q.agenda(conn, actor.name, clock.stamp(self.now()))
             phones = q.phones(conn, [r["id"] for r in rows])
         return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
-
-    def kpis(self, *, day: str | None = None, rep: str | None = None, since: str | None = None) -> list[dict]:
-        """W20: per rep per day, credited at the key press, undone presses not counted; and from the
-        call log (D2), calls placed, connects (answered) and talk seconds, which undo leaves alone."""
-        with self.db.read() as conn:
-            rows = q.kpi_events(conn, day, rep, since)
-            logged = calllog.kpis(conn, day, rep, since)
-        table: dict[tuple[str, str], dict] = {}
-
-        def entry(who: str, on: str) -> dict:
-            return table.setdefault(
-                (who, on), {"rep": who, "day": on, **dict.fromkeys((*KPI_COUNTERS, *CALL_COUNTERS), 0)}
-            )
-
-        for row in rows:
-            counts = entry(row["rep"], row["day"])
-            for counter in row["kpi"].split(","):
-                counts[counter] += 1
-        for row in logged:
-            entry(row["rep"], row["day"]).update({c: row[c] for c in CALL_COUNTERS})
-        return [table[k] for k in sorted(table)]
 
     def reps(self) -> list[dict]:
         with self.db.read() as conn:

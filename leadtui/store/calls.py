@@ -160,22 +160,3 @@ def notes(conn: sqlite3.Connection, lead_id: int, limit: int) -> list[sqlite3.Ro
         (lead_id, limit),
     ).fetchall()
     return rows[::-1]
-
-
-def kpis(
-    conn: sqlite3.Connection, day: str | None, rep: str | None, since: str | None = None
-) -> list[sqlite3.Row]:
-    """W20 from the log, per rep per day: calls, connects (answered) and talk seconds (answered to ended)."""
-    where, args = ["1"], list[Any]()
-    for clause, value in (("day = ?", day), ("day >= ?", since), ("rep = ?", rep)):
-        if value is not None:
-            where.append(clause)
-            args.append(value)
-    return conn.execute(
-        "SELECT rep, day, count(*) AS calls, count(answered_at) AS connects,"
-        " coalesce(sum(CASE WHEN answered_at IS NOT NULL AND ended_at IS NOT NULL"
-        "  THEN max(0, CAST(round((julianday(ended_at) - julianday(answered_at)) * 86400) AS INTEGER))"
-        " END), 0) AS talk_seconds"
-        f" FROM calls WHERE {' AND '.join(where)} GROUP BY rep, day",
-        args,
-    ).fetchall()

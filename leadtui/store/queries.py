@@ -434,24 +434,6 @@ def undone_ids(conn: sqlite3.Connection, lead_id: int) -> set[int]:
     }
 
 
-def kpi_events(
-    conn: sqlite3.Connection, day: str | None, rep_name: str | None, since: str | None = None
-) -> list[sqlite3.Row]:
-    where, args = ["e.kpi IS NOT NULL", "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"], []
-    if day:
-        where.append("e.day = ?")
-        args.append(day)
-    if since:
-        where.append("e.day >= ?")
-        args.append(since)
-    if rep_name:
-        where.append("e.rep = ?")
-        args.append(rep_name)
-    return conn.execute(
-        f"SELECT e.rep, e.day, e.kpi FROM events e WHERE {' AND '.join(where)}", args
-    ).fetchall()
-
-
 # --- outbox -----------------------------------------------------------------------------------
 
 

@@ -300,4 +300,25 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE leads ADD COLUMN vacant INTEGER;
     ALTER TABLE leads ADD COLUMN property_type TEXT;
     """,
+    # 10: KPIs (issue 16, W20): the indexes the leaderboard, the 14-day chart and `report kpi` read
+    # through, covering, in their GROUP BY order (day, rep): the counters credited (and when, for
+    # per-hour figures), and the call log's times. On 1M leads with 30 days of 20 reps' presses
+    # (benchmarks/bench_manager.py) the floor's 14-day read of events went from 73 to 13 ms (undone
+    # ones read apart, through the undos of those days: events_undos), of calls from 27 to 14 ms.
+    """
+    DROP INDEX events_kpi;
+    CREATE INDEX events_kpi ON events(day, rep, kpi, at) WHERE kpi IS NOT NULL;
+    DROP INDEX calls_day;
+    CREATE INDEX calls_day ON calls(day, rep, placed_at, answered_at, ended_at);
+    CREATE INDEX events_undos ON events(day, undoes) WHERE undoes IS NOT NULL;
+    """,
+    # 11: callbacks by rep (issue 16, inbox): a rep's callbacks and the pool's are two short ranges
+    # (their badge, their view, the pool's due calls at the top of every queue), and the sweep reads
+    # only the anyone's callbacks still held, not a walk of the whole floor's callbacks. On 1M leads
+    # with 20,000 callbacks due, a rep's due count went from 31 to 0.1 ms and the sweep from 35 to 1 ms.
+    """
+    CREATE INDEX leads_callback_owner ON leads(owner, next_call_at) WHERE callback IS NOT NULL AND dead = 0;
+    CREATE INDEX leads_callback_held ON leads(next_call_at)
+        WHERE callback = 'anyone' AND owner IS NOT NULL AND dead = 0;
+    """,
 )
