@@ -236,7 +236,7 @@ def test_hand_over_moves_a_reps_leads_and_callbacks_in_one_step(svc, clock):
         svc.hand_over(REP, "ALICE", MANAGER, PIN)
     with pytest.raises(LeadtuiError, match="no rep named"):
         svc.hand_over(REP, "ghost", MANAGER, PIN)
-    result = svc.hand_over(REP, NEWBIE, MANAGER, PIN)
+    result = svc.hand_over(REP, NEWBIE, MANAGER, PIN, chunk=2)  # F4: two slices
     assert (result["leads"], result["callbacks"], result["to"]) == (3, 1, NEWBIE)
     for lead in (plain, called, held):
         got = svc.lead(lead["id"], events=True)

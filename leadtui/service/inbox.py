@@ -5,6 +5,7 @@ badges a station shows, and a rep's hand-over of their leads and callbacks."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime, tzinfo
 
 from leadtui import clock
@@ -17,11 +18,13 @@ from leadtui.service.base import Base, Outcome
 from leadtui.service.shapes import event_json, lead_json
 from leadtui.store import inbox
 from leadtui.store import queries as q
+from leadtui.store.db import SLICE
 
 CONTEXT_EVENTS = 5  # the lead's last events an approval shows
 CONTEXT_REPLIES = 3  # and its last replies
 CALLBACK_DAYS = 7  # the callbacks view looks this many days ahead ("my callbacks this week")
-CALLBACK_LIMIT = 2000  # rows of callbacks (and of appointments) one read returns at most
+HANDOVER_CHUNK = 500  # leads a hand-over moves in one transaction at most (F4)
+CALLBACK_LIMIT = 500  # rows of callbacks (and of appointments) one read returns at most
 
 
 class Inbox(Base):
@@ -175,18 +178,13 @@ class Inbox(Base):
             booked = inbox.appointments(
                 conn, visible_to, clock.stamp(start), clock.stamp(end), CALLBACK_LIMIT
             )
-            phones = q.phones(conn, {r["id"] for r in [*called, *booked]})
-        out = [
-            self._callback(r, "callback", r["next_call_at"], phones[r["id"]], now, zone) for r in called
-        ] + [
-            self._callback(r, "appointment", r["appointment_at"], phones[r["id"]], now, zone) for r in booked
+        out = [self._callback(r, "callback", r["next_call_at"], now, zone) for r in called] + [
+            self._callback(r, "appointment", r["appointment_at"], now, zone) for r in booked
         ]
         return sorted(out, key=lambda c: (c["rep"] is None, (c["rep"] or "").lower(), c["at"], c["lead_id"]))
 
-    def _callback(
-        self, row: sqlite3.Row, kind: str, at: str, phones: list, now: datetime, zone: tzinfo | None
-    ) -> dict:
-        lead = lead_json(self.playbook, row, phones)
+    def _callback(self, row: sqlite3.Row, kind: str, at: str, now: datetime, zone: tzinfo | None) -> dict:
+        lead = lead_json(self.playbook, row, [])  # its status as shown: no phone is needed
         return {
             "kind": kind,
             "scope": row["callback"] if kind == "callback" else None,
@@ -216,10 +214,16 @@ class Inbox(Base):
                 "callbacks_due": inbox.callbacks_due(conn, self._visible_to(actor), now),
             }
 
-    def hand_over(self, rep: str, to: str | None, by: str | None, pin: str | None) -> dict:
+    def hand_over(
+        self, rep: str, to: str | None, by: str | None, pin: str | None, *, chunk: int = HANDOVER_CHUNK
+    ) -> dict:
         """A manager moves every live lead `rep` holds, their callbacks with them, to rep `to` or (None)
-        to the pool, in one transaction; one `handover` event per lead. To the pool, callbacks become
-        anyone's. `rep` may already be inactive (a deactivated rep's desk is what this empties)."""
+        to the pool, in one step; one `handover` event per lead. To the pool, callbacks become
+        anyone's. `rep` may already be inactive (a deactivated rep's desk is what this empties).
+
+        F4: a desk of thousands of leads goes `chunk` leads a transaction at most (fewer once one
+        held the lock SLICE), each a background slice a station's key may go between; each lead
+        moves whole with its event. Run again after an interruption, it moves what is left."""
         with self.db.read() as conn:
             leaving = self._rep(conn, rep)["name"]
             target = self._actor(conn, to).name if to else None
@@ -227,22 +231,40 @@ class Inbox(Base):
             raise LeadtuiError(f"hand {leaving}'s leads to another rep (or to the pool: no --to)")
         now = self.now()
         check = self._manager_first(by, pin, f"hand {leaving}'s leads over")
-        with self.db.write() as conn:
-            manager = check(conn)
-            if target is not None:
-                self._actor(conn, target)  # still active
-            moved = decide_handover(inbox.held_by(conn, leaving), target)
-            for lead, fields in moved:
-                self._change(
-                    conn, lead, fields, now, manager.name, "handover", data={"from": leaving, "to": target}
-                )
-        callbacks = sum(1 for lead, _ in moved if lead["callback"])
+        moved: list[int] = []
+        moved_to = {"from": leaving, **({"to": target} if target else {})}  # no `to`: the pool
+        callbacks = 0
+        while True:
+            with self.db.write(background=True) as conn:
+                manager = check(conn)
+                if target is not None:
+                    self._actor(conn, target)  # still active
+                began = time.perf_counter()
+                rows = inbox.held_by(conn, leaving, chunk)
+                done = 0
+                for lead, fields in decide_handover(rows, target):
+                    self._change(
+                        conn,
+                        lead,
+                        fields,
+                        now,
+                        manager.name,
+                        "handover",
+                        data=moved_to,
+                    )
+                    moved.append(lead["id"])
+                    callbacks += bool(lead["callback"])
+                    done += 1
+                    if time.perf_counter() - began > SLICE:
+                        break
+            if done == len(rows) < chunk:
+                break
         where = target or "the pool"
         return {
             "rep": leaving,
             "to": target,
             "leads": len(moved),
             "callbacks": callbacks,
-            "lead_ids": [lead["id"] for lead, _ in moved],
+            "lead_ids": moved,
             "message": f"{len(moved)} lead(s) of {leaving}, {callbacks} with a callback, handed to {where}",
         }

@@ -117,8 +117,8 @@ def due_anyone(conn: sqlite3.Connection, now: str, limit: int) -> list[sqlite3.R
     ).fetchall()
 
 
-def held_by(conn: sqlite3.Connection, rep_name: str) -> list[sqlite3.Row]:
-    """Every live lead `rep_name` holds, by id (a hand-over moves them all)."""
+def held_by(conn: sqlite3.Connection, rep_name: str, limit: int) -> list[sqlite3.Row]:
+    """The first `limit` live leads `rep_name` holds, by id (a hand-over moves them a slice at a time)."""
     return conn.execute(
-        "SELECT * FROM leads WHERE owner = ? AND dead = 0 ORDER BY id", (rep_name,)
+        "SELECT * FROM leads WHERE owner = ? AND dead = 0 ORDER BY id LIMIT ?", (rep_name, limit)
     ).fetchall()

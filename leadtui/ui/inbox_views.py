@@ -103,10 +103,11 @@ class Approvals(View):
         found = svc.approvals(self.app.rep)
         self.rows = {str(r["id"]): r for r in found}
         self.fill(
-            ("#", "lead", "owner", "address", "asks", "rep", "reason", "asked", "state"),
+            ("#", "state", "lead", "owner", "address", "asks", "rep", "reason", "asked"),
             [
                 (
                     r["id"],
+                    "STALE" if r["stale"] else r["state"],
                     r["lead_id"],
                     r["lead"]["owner_name"],
                     r["lead"]["address"],
@@ -114,7 +115,6 @@ class Approvals(View):
                     r["rep"],
                     r["reason"] or r["why"] or "",
                     shown_at(svc, r["requested_at"]),
-                    "STALE" if r["stale"] else r["state"],
                 )
                 for r in found
             ],

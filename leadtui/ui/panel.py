@@ -221,7 +221,7 @@ def event_words(event: dict) -> str:
         words.append(f"dial {data['attempt']} of {data['of']}")
     if "text" in data:  # a note's words (D5), shown literally by plain() below
         words.append(f": {data['text']}")
-    for key in ("asked", "to", "undid", "queued", "cancelled", "source"):
+    for key in ("asked", "callback", "to", "undid", "queued", "cancelled", "source"):
         if key in data:
             value = data[key]
             words.append(f"{key} {', '.join(value) if isinstance(value, list) else value}")

@@ -112,6 +112,7 @@ class Detail(View):
             "hold_until",
             "next_call_at",
             "followup_requested_at",
+            "callback",
             "appointment_at",
             "offer_amount",
             "contract_path",
