@@ -42,6 +42,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("callbacks", "g", "Callbacks", "Callbacks overdue, today and this week, with appointments"),
     Control("pause", "z", "Pause", "Pause this station with a reason (no calls meanwhile); again to resume"),
     Control("floor-view", "v", "Floor view", "Every station live: rep, state, lead, today's KPIs (managers)"),
+    Control("board", "b", "Board", "Today's leaderboard and the last 14 days' chart (W20)"),
     Control("quit", "ctrl+q", "Quit", "Leave leadtui"),
 )
 

@@ -637,6 +637,11 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
         self.app.push_screen(Outbox())
 
+    def action_board(self) -> None:
+        from leadtui.ui.board import Board
+
+        self.app.push_screen(Board())
+
 
 def _asks(status) -> bool:
     """Whether a status key opens a dialog first (an appointment, an amount, a confirmation)."""

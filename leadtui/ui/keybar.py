@@ -40,6 +40,7 @@ PRIORITY = (
     "pause",
     "floor-view",
     "callbacks",
+    "board",
 )
 
 

@@ -44,6 +44,7 @@ CONTROL_ACTIONS = {
     "callbacks": ("callbacks", ""),
     "pause": ("pause", ""),
     "floor-view": ("floor_view", ""),
+    "board": ("board", ""),
     "quit": ("app.quit", ""),
 }
 
