@@ -30,10 +30,10 @@ CALLBACK_LIMIT = 500  # rows of callbacks (and of appointments) one read returns
 class Inbox(Base):
     """What lands on a rep's or a manager's desk, and handing a rep's desk over."""
 
-    def floor_zone(self) -> tzinfo | None:
-        """The zone the floor's times are shown and its days counted in: the station's local zone
-        (None: Python's local time, with its daylight-saving rules) until `[floor] timezone` exists."""
-        return None
+    def floor_zone(self) -> tzinfo:
+        """The zone the floor's times are shown and its days counted in (`[floor] timezone`, default
+        the system's)."""
+        return self.zone
 
     def local(self, stamp: str) -> datetime:
         """A stored time (UTC) in the floor's zone, for a screen or a report."""
@@ -183,7 +183,7 @@ class Inbox(Base):
         ]
         return sorted(out, key=lambda c: (c["rep"] is None, (c["rep"] or "").lower(), c["at"], c["lead_id"]))
 
-    def _callback(self, row: sqlite3.Row, kind: str, at: str, now: datetime, zone: tzinfo | None) -> dict:
+    def _callback(self, row: sqlite3.Row, kind: str, at: str, now: datetime, zone: tzinfo) -> dict:
         lead = lead_json(self.playbook, row, [])  # its status as shown: no phone is needed
         return {
             "kind": kind,

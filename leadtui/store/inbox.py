@@ -11,6 +11,7 @@ from leadtui.store.queries import _in
 
 # a lead seen by `?` (a rep): the pool's and theirs; with no viewer, every lead
 _VISIBLE = "(l.owner IS NULL OR l.owner = ?)"
+_CALLBACK = "callback IS NOT NULL AND dead = 0"  # the leads_callback indexes' own condition
 _LEAD = (
     "l.owner_name, l.address, l.city, l.state AS l_state, l.owner AS lead_owner, l.status AS lead_status,"
     " l.dead AS lead_dead"
@@ -64,16 +65,19 @@ def open_replies(conn: sqlite3.Connection, visible_to: str | None) -> list[sqlit
 
 def callbacks(conn: sqlite3.Connection, visible_to: str | None, until: str, limit: int) -> list[sqlite3.Row]:
     """Live leads with a callback scheduled before `until` (overdue ones included), soonest first:
-    `visible_to` a rep: theirs and the pool's (anyone's); else every rep's."""
-    where = ["l.callback IS NOT NULL", "l.dead = 0", "l.next_call_at < ?"]
-    args: list[Any] = [until]
-    if visible_to is not None:
-        where.append(_VISIBLE)
-        args.append(visible_to)
+    `visible_to` a rep: theirs and the pool's (anyone's), two ranges of leads_callback_owner; else
+    every rep's, on leads_callback."""
+    if visible_to is None:
+        return conn.execute(
+            "SELECT * FROM leads INDEXED BY leads_callback WHERE callback IS NOT NULL AND dead = 0"
+            " AND next_call_at < ? ORDER BY next_call_at, id LIMIT ?",
+            (until, limit),
+        ).fetchall()
+    mine = f"SELECT * FROM leads INDEXED BY leads_callback_owner WHERE {_CALLBACK} AND owner = ? AND next_call_at < ?"
+    pool = f"SELECT * FROM leads INDEXED BY leads_callback_owner WHERE {_CALLBACK} AND owner IS NULL AND next_call_at < ?"
     return conn.execute(
-        f"SELECT l.* FROM leads l INDEXED BY leads_callback WHERE {' AND '.join(where)}"
-        " ORDER BY l.next_call_at, l.id LIMIT ?",
-        [*args, limit],
+        f"SELECT * FROM ({mine} UNION ALL {pool}) ORDER BY next_call_at, id LIMIT ?",
+        (visible_to, until, until, limit),
     ).fetchall()
 
 
@@ -98,21 +102,22 @@ def pending_count(conn: sqlite3.Connection) -> int:
 
 def callbacks_due(conn: sqlite3.Connection, visible_to: str | None, now: str) -> int:
     """Callbacks due by `now` that `visible_to` (a rep: theirs and the pool's; None: all) may make."""
-    where = "callback IS NOT NULL AND dead = 0 AND next_call_at <= ?"
-    args: list[Any] = [now]
-    if visible_to is not None:
-        where += " AND (owner IS NULL OR owner = ?)"
-        args.append(visible_to)
-    return conn.execute(
-        f"SELECT count(*) FROM leads INDEXED BY leads_callback WHERE {where}", args
-    ).fetchone()[0]
+    if visible_to is None:
+        sql, args = (
+            f"SELECT count(*) FROM leads INDEXED BY leads_callback WHERE {_CALLBACK} AND next_call_at <= ?",
+            [now],
+        )
+    else:
+        count = f"SELECT count(*) FROM leads INDEXED BY leads_callback_owner WHERE {_CALLBACK} AND next_call_at <= ?"
+        sql, args = f"SELECT ({count} AND owner = ?) + ({count} AND owner IS NULL)", [now, visible_to, now]
+    return conn.execute(sql, args).fetchone()[0]
 
 
 def due_anyone(conn: sqlite3.Connection, now: str, limit: int) -> list[sqlite3.Row]:
     """The first `limit` leads still held whose `anyone` callback is due by `now` (they go to the pool)."""
     return conn.execute(
-        "SELECT * FROM leads INDEXED BY leads_callback WHERE callback = 'anyone' AND dead = 0"
-        " AND next_call_at <= ? AND owner IS NOT NULL ORDER BY next_call_at, id LIMIT ?",
+        "SELECT * FROM leads INDEXED BY leads_callback_held WHERE callback = 'anyone' AND owner IS NOT NULL"
+        " AND dead = 0 AND next_call_at <= ? ORDER BY next_call_at, id LIMIT ?",
         (now, limit),
     ).fetchall()
 

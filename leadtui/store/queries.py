@@ -284,7 +284,7 @@ def queue_due(
     sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
             SELECT id FROM leads WHERE dead = 0 AND owner = ? AND next_call_at <= ?
             UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?
-            UNION SELECT id FROM leads INDEXED BY leads_callback
+            UNION SELECT id FROM leads INDEXED BY leads_callback_owner
                 WHERE callback IS NOT NULL AND dead = 0 AND owner IS NULL AND next_call_at <= ?)
           AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY coalesce(next_call_at, appointment_at), id LIMIT ?"""
