@@ -204,7 +204,7 @@ class Bench(Floor):
                             acting_pin=PIN,
                         )
             if "newbie" not in have:
-                svc.add_rep("newbie", started=NOW.date() - timedelta(days=1))
+                svc.add_rep("newbie", started=NOW.date() - timedelta(days=1), acting="boss", acting_pin=PIN)
             asked, killed = self.plan["dispatch"][:2]
             approval = svc.set_status(asked, "dead-deal", "newbie").approval_id
             svc.set_status(killed, "dead-deal", "alice")

@@ -252,8 +252,9 @@ SCHEMA: dict = {
     "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
     "floor": {
         "reserve_seconds": _int(10),  # F2: how long the lead on a station's screen stays reserved
-        "timezone": _zone,  # the floor's day and hours for KPIs, "Today", reports, the agenda (W20)
         "pause_codes": _pause_codes,  # the reasons a rep picks from to pause (issue 16)
+        "timezone": _zone,  # the floor's day and hours for KPIs, "Today", reports, the agenda (W20)
+        "require_pin": _bool,  # a station opens only with its rep's own PIN (issue 16)
     },
     "dialer": _DIALER,
 }
@@ -471,8 +472,9 @@ class FloorConfig(TypedDict, total=False):
     """[floor]."""
 
     reserve_seconds: int  # F2: how long the lead on a station's screen stays reserved
-    timezone: str  # IANA name: the floor's day (default: the system's zone)
     pause_codes: list[str]  # the reasons to pause (default core.stations.PAUSE_CODES)
+    timezone: str  # IANA name: the floor's day (default: the system's zone)
+    require_pin: bool  # a station opens only with its rep's own PIN (issue 16)
 
 
 @dataclass(frozen=True)

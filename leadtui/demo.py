@@ -401,6 +401,7 @@ def _build(tmp: Path, contracts: Path, now: datetime) -> None:
     moment = [now]
     svc = Service.open(tmp, now=lambda: moment[0], contracts_dir=contracts)
     try:
+        # the manager first, then each rep with the manager's PIN (a rep added once there is a manager)
         for name, days, manager in (
             (DEMO_MANAGER, 3 * 365, True),
             (DEMO_REP, 400, False),
@@ -408,7 +409,14 @@ def _build(tmp: Path, contracts: Path, now: datetime) -> None:
             (NEW_REP, 12, False),
         ):
             moment[0] = now - timedelta(days=days)
-            svc.add_rep(name, manager=manager, started=moment[0].date(), pin=DEMO_PIN if manager else None)
+            svc.add_rep(
+                name,
+                manager=manager,
+                started=moment[0].date(),
+                pin=DEMO_PIN if manager else None,
+                acting=None if manager else DEMO_MANAGER,
+                acting_pin=None if manager else DEMO_PIN,
+            )
         leads = _leads(now)
         _Floor(svc, _candidates(_load(svc, leads), leads), now, moment).live()
         with svc.db.write() as conn:

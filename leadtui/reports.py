@@ -13,15 +13,18 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from leadtui.core.facts import FACTS
 from leadtui.errors import LeadtuiError
 from leadtui.store import queries
 from leadtui.store import reports as store
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PROGRESS_EVERY = 1000  # leads between two progress reports of an export
+Progress = Callable[[int, int], None]  # leads written, leads to write
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -29,6 +32,13 @@ def inert(value: Any) -> Any:
     """A cell a spreadsheet shows as text: `=HYPERLINK(...)` -> `'=HYPERLINK(...)`."""
     if isinstance(value, str) and value.startswith(FORMULA_START) and not _E164.fullmatch(value):
         return "'" + value
+    return value
+
+
+def uninert(value: str) -> str:
+    """`inert` undone, for a file leadtui wrote: `'=HYPERLINK(...)` -> `=HYPERLINK(...)`."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
     return value
 
 
@@ -106,53 +116,73 @@ def status_report(
     return out
 
 
-EXPORT_HEADER = (
-    "ID",
-    "Owner Name",
-    "Address",
-    "City",
-    "State",
-    "Zip",
-    "Mailing Address",
-    "Mailing City",
-    "Mailing State",
-    "Mailing Zip",
-    "APN",
-    "County",
-    "Email",
-    "Status",
-    "Owner",
-    "List",
-    "Source Status",
-    "Dead",
+# The export, one row per lead: (header, field). Everything a lead is, so that `leadtui import`
+# of the file into a fresh floor gives the same leads (importing.presets.LEADTUI reads it back),
+# and into the same floor adds nothing. Times are ISO-8601 as stored (UTC).
+EXPORT: tuple[tuple[str, str], ...] = (
+    ("ID", "id"),
+    ("Owner Name", "owner_name"),
+    ("Address", "address"),
+    ("City", "city"),
+    ("State", "state"),
+    ("Zip", "zip"),
+    ("Mailing Address", "mailing_address"),
+    ("Mailing City", "mailing_city"),
+    ("Mailing State", "mailing_state"),
+    ("Mailing Zip", "mailing_zip"),
+    ("APN", "apn"),
+    ("County", "county"),
+    ("Email", "emails"),
+    ("Status", "status"),
+    ("Owner", "owner"),
+    ("List", "source_list"),
+    ("Source Status", "source_status"),
+    ("Dead", "dead"),
+    ("Hold Until", "hold_until"),
+    ("Next Call", "next_call_at"),
+    ("Appointment", "appointment_at"),
+    ("Offer", "offer_amount"),
+    ("Contract", "contract_path"),
+    ("Follow-Up Asked", "followup_requested_at"),
+    ("Callback", "callback"),
+    ("Cool-Off Until", "cooloff_until"),
+    ("Current Phone", "cur_phone"),
+    ("Dial Run", "dial_run"),
+    ("Notes", "notes"),
+    ("Note Count", "note_count"),
+    ("Note Log", "note_log"),  # the lead's notes (D5) as JSON: [{"at", "rep", "text"}], oldest first
+    *((fact.header, fact.column) for fact in FACTS),
 )
-EXPORT_COLUMNS = (
-    "id",
-    "owner_name",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "mailing_address",
-    "mailing_city",
-    "mailing_state",
-    "mailing_zip",
-    "apn",
-    "county",
-    "emails",
-    "status",
-    "owner",
-    "source_list",
-    "source_status",
-    "dead",
+# Each phone, numbered from 1 in the lead's order: (header template, phone field).
+EXPORT_PHONE: tuple[tuple[str, str], ...] = (
+    ("Phone {}", "number"),
+    ("Phone {} Type", "type"),
+    ("Phone {} DNC", "dnc"),
+    ("Phone {} Litigator", "litigator"),
+    ("Phone {} Bad", "bad"),
+    ("Phone {} Wrong Reports", "wrong_reports"),
 )
+YES_FIELDS = frozenset({"dead", "dnc", "litigator", "bad"})  # written "yes" or left empty
+YES_NO_FACTS = frozenset(f.column for f in FACTS if f.kind == "bool")  # "yes", "no", or empty: unknown
 
 
-def export(svc, path, *, status: str | None = None, viewer: str | None = None) -> int:
+def _cell(field: str, value: Any) -> Any:
+    if field in YES_FIELDS:
+        return "yes" if value else ""
+    if field in YES_NO_FACTS and value is not None:
+        return "yes" if value else "no"
+    if field == "emails":
+        return "; ".join(json.loads(value))
+    return "" if value is None else value
+
+
+def export(
+    svc, path, *, status: str | None = None, viewer: str | None = None, progress: Progress | None = None
+) -> int:
     """Leads (with `status` only, if given) to a CSV a spreadsheet opens safely; returns the leads written.
 
-    One row per lead, phones as `Phone N`, `Phone N Type`, `Phone N DNC`: a generic CSV that
-    `leadtui import` reads back. Written to a temporary file, then renamed into place.
+    One row per lead (EXPORT), its phones after (EXPORT_PHONE), written to a temporary file, then
+    renamed into place. `progress(done, total)` hears how far it got.
     """
     if status is not None:
         svc.playbook.status(status)
@@ -162,22 +192,21 @@ def export(svc, path, *, status: str | None = None, viewer: str | None = None) -
     try:
         with svc.db.read() as conn, open(tmp, "w", encoding="utf-8", newline="") as out:
             n = store.max_phones(conn)
+            total = store.count_contacts(conn, status=status, visible_to=visible_to) if progress else 0
             header = [
-                *EXPORT_HEADER,
-                *(
-                    h.format(i)
-                    for i in range(1, n + 1)
-                    for h in ("Phone {}", "Phone {} Type", "Phone {} DNC")
-                ),
+                *(h for h, _ in EXPORT),
+                *(h.format(i) for i in range(1, n + 1) for h, _ in EXPORT_PHONE),
             ]
 
             def rows():
-                for row, phones in store.contacts(conn, status=status, visible_to=visible_to):
-                    cells = [row[c] for c in EXPORT_COLUMNS]
-                    cells[12] = "; ".join(json.loads(row["emails"]))
-                    cells[17] = "yes" if row["dead"] else ""
+                for done, (row, phones) in enumerate(
+                    store.contacts(conn, status=status, visible_to=visible_to, export=True), 1
+                ):
+                    cells = [_cell(f, row[f]) for _, f in EXPORT]
                     for p in phones:
-                        cells += [p["p_number"], p["p_type"] or "", "yes" if p["p_dnc"] else ""]
+                        cells += [_cell(f, p[f"p_{f}"]) for _, f in EXPORT_PHONE]
+                    if progress and done % PROGRESS_EVERY == 0:
+                        progress(done, total)
                     yield cells
 
             written = write_csv(out, header, rows())
@@ -185,4 +214,6 @@ def export(svc, path, *, status: str | None = None, viewer: str | None = None) -
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise LeadtuiError(f"can't write {path}: {exc.strerror}") from None
+    if progress:
+        progress(written, total)
     return written

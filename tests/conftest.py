@@ -61,10 +61,11 @@ def clock() -> Clock:
 
 
 def add_reps(svc: Service, today: date) -> None:
-    """The standard floor: alice (veteran rep), boss (manager, PIN 482916), newbie (started yesterday)."""
+    """The standard floor: alice (veteran rep), boss (manager, PIN 482916), newbie (started yesterday).
+    The reps come first: once a manager exists, adding a rep needs a manager's PIN."""
     svc.add_rep(REP, started=date(2025, 1, 1))
-    svc.add_rep(MANAGER, manager=True, started=date(2024, 1, 1), pin=PIN)
     svc.add_rep(NEWBIE, started=today - timedelta(days=1))
+    svc.add_rep(MANAGER, manager=True, started=date(2024, 1, 1), pin=PIN)
 
 
 def add_lead(svc: Service, *, phones: int | list[str] = 1, **fields) -> dict:

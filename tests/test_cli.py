@@ -28,8 +28,8 @@ def floor(env):
     """Database with alice (rep), boss (manager, PIN 482916) and two leads."""
     run("init", "--test-clock")
     run("reps", "add", "alice", "--started", "2025-01-01")
-    run("reps", "add", "boss", "--manager", "--started", "2024-01-01", input="482916\n")
     run("reps", "add", "newbie")
+    run("reps", "add", "boss", "--manager", "--started", "2024-01-01", input="482916\n")
     first = data(
         "add",
         "--owner",

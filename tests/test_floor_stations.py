@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REP, START, add_lead
+from conftest import MANAGER, PIN, REP, START, add_lead
 
 from leadtui.core.decide import Seen
 from leadtui.errors import Refused
@@ -27,7 +27,7 @@ WORKER = Path(__file__).with_name("station_worker.py")
 def two(make_service):
     """alice's station and bob's, on one file."""
     alice = make_service()
-    alice.add_rep(BOB)
+    alice.add_rep(BOB, acting=MANAGER, acting_pin=PIN)
     return alice, make_service()
 
 

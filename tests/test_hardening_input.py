@@ -30,8 +30,8 @@ def cli_env(cli_env, monkeypatch):
 
 def _floor(cli_env) -> int:
     run_cli("init")
-    run_cli("reps", "add", MANAGER, "--manager", "--pin", input=f"{PIN}\n")
     run_cli("reps", "add", REP, "--started", "2025-01-01")
+    run_cli("reps", "add", MANAGER, "--manager", "--pin", input=f"{PIN}\n")
     out = run_cli(
         "add",
         "--owner",

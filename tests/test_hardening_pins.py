@@ -141,4 +141,4 @@ def test_hardening_rep_names_one_script_not_confusable_not_reserved(make_service
 def test_hardening_rep_names_in_other_scripts_are_welcome(make_service):
     svc = make_service()
     for name in ("José", "Ольга", "李雷", "Zoë Ann"):
-        svc.add_rep(name)
+        svc.add_rep(name, acting=MANAGER, acting_pin=PIN)

@@ -109,7 +109,7 @@ def test_w20_kpi_report_per_rep_per_day(env, monkeypatch):
 FORMULAS = ['=HYPERLINK("http://x.invalid","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1"]
 
 
-def test_export_makes_formula_cells_inert_and_reads_back_as_a_generic_csv(env, tmp_path):
+def test_export_makes_formula_cells_inert_and_reads_back_as_typed(env, tmp_path):
     floor(env, rows=0)
     path = env / "evil.csv"
     with path.open("w", newline="") as f:
@@ -135,4 +135,8 @@ def test_export_makes_formula_cells_inert_and_reads_back_as_a_generic_csv(env, t
     fresh = tmp_path / "fresh.db"
     run("init", "--test-clock", "--db", str(fresh))
     summary = json.loads(run("import", str(target), "--db", str(fresh), "--json").stdout)
-    assert (summary["preset"], summary["inserted"], summary["rejected"]) == ("generic", len(FORMULAS), 0)
+    assert (summary["preset"], summary["inserted"], summary["rejected"]) == ("leadtui", len(FORMULAS), 0)
+    with sqlite3.connect(fresh) as conn:  # the export's own preset takes the inert quote off again
+        assert [r[0] for r in conn.execute("SELECT owner_name FROM leads ORDER BY id")] == [
+            f.strip() for f in FORMULAS
+        ]

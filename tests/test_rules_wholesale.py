@@ -751,8 +751,8 @@ def test_w13_rep_past_thirty_days_applies_directly(svc):
 
 
 def test_w13_thirty_day_boundary(svc, clock):
-    svc.add_rep("day29", started=clock.now().date() - timedelta(days=29))
-    svc.add_rep("day30", started=clock.now().date() - timedelta(days=30))
+    svc.add_rep("day29", started=clock.now().date() - timedelta(days=29), acting=MANAGER, acting_pin=PIN)
+    svc.add_rep("day30", started=clock.now().date() - timedelta(days=30), acting=MANAGER, acting_pin=PIN)
     young, old = owned(svc, "day29"), owned(svc, "day30")
     assert kill(svc, young["id"], "day29").approval_id is not None
     assert kill(svc, old["id"], "day30").approval_id is None

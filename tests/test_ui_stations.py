@@ -7,7 +7,7 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from conftest import REP, START, Clock
+from conftest import MANAGER, PIN, REP, START, Clock
 from textual import events
 from ui_floor import build_floor, isolate, notes, press, settings, settle
 from ui_floor import lead_at as lead
@@ -26,8 +26,8 @@ def floor(tmp_path, monkeypatch):
     path = isolate(tmp_path, monkeypatch)
     ids = build_floor(path)
     svc = Service.open(path)
-    svc.add_rep(BOB)
-    svc.add_rep(CAROL)
+    svc.add_rep(BOB, acting=MANAGER, acting_pin=PIN)
+    svc.add_rep(CAROL, acting=MANAGER, acting_pin=PIN)
     svc.close()
     return path, ids
 

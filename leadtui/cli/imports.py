@@ -13,8 +13,12 @@ from leadtui.errors import LeadtuiError
 from leadtui.text import safe
 
 
-class _Bar:
-    """A rich progress bar on stderr (a terminal only): bytes read, rows, rate, and what it is doing."""
+class Bar:
+    """A rich progress bar on stderr (a terminal only): how far (bytes read, leads written), rows,
+    time left, and what it is doing."""
+
+    def __init__(self, doing: str = "importing") -> None:
+        self.doing = doing
 
     def __enter__(self) -> Self:
         from rich.console import Console
@@ -30,7 +34,7 @@ class _Bar:
             transient=True,
         )
         self.progress.start()
-        self.task = self.progress.add_task("importing", total=1, rows=0)
+        self.task = self.progress.add_task(self.doing, total=1, rows=0)
         return self
 
     def __call__(self, done: int, size: int, rows: int) -> None:
@@ -86,9 +90,10 @@ def import_cmd(
         rejects_path=Path(rejects) if rejects else None,
         maps=maps,
         dry_run=dry_run,
+        statuses=[s.id for s in svc.playbook.statuses],
     )
     if sys.stderr.isatty() and not state.as_json:
-        with _Bar() as bar:
+        with Bar() as bar:
             summary = run_import(svc.db, Path(file), progress=bar, notice=bar.note, **options)
     else:
         summary = run_import(svc.db, Path(file), **options)

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from leadtui.cli.root import Amount, State, cli, command, emit, outcome, read_pin, shown, with_pin
+from leadtui.cli.root import Amount, State, as_manager, cli, command, emit, outcome, read_pin, shown, with_pin
+from leadtui.core.facts import summary as facts_summary
 from leadtui.errors import LeadtuiError
 from leadtui.text import safe, safe_json
 
@@ -52,9 +53,14 @@ def print_lead(lead: dict) -> None:
         ("appointment_at", "appt"),
         ("offer_amount", "offer"),
         ("contract_path", "contract"),
+        ("cooloff_until", "cool-off"),
     ):
-        if lead[key] is not None:
+        if lead.get(key) is not None:
             click.echo(safe(f"  {label:<9} {lead[key]}"))
+    if lead["emails"]:
+        click.echo(safe(f"  email     {', '.join(lead['emails'])}"))
+    for line in facts_summary(lead.get("facts") or {}):
+        click.echo(safe(f"  facts     {line}"))
     for p in lead["phones"]:
         flags = [name for name in ("dnc", "litigator", "bad") if p[name]]
         if p["wrong_reports"]:
@@ -107,17 +113,25 @@ def reps() -> None:
     """The floor's reps and managers."""
 
 
+def _acting_pin(state: State) -> str:
+    """The acting manager's PIN (--rep names them), asked before anything else is."""
+    if not state.rep_name:
+        raise LeadtuiError("say which manager acts: --rep NAME (their PIN is asked)")
+    return read_pin(f"PIN of acting manager {state.rep_name}")
+
+
 @command(reps, "add")
 @click.argument("name")
 @click.option("--manager", is_flag=True, help="A manager (asks an existing manager's PIN).")
 @click.option("--started", type=click.DateTime(["%Y-%m-%d"]), help="Start date (default today).")
 @click.option("--pin", "set_pin", is_flag=True, help="Set the new rep's PIN (asked; stdin in scripts).")
 def reps_add(state: State, name: str, manager: bool, started, set_pin: bool) -> None:
-    """Add a rep. From a script: stdin gives the acting manager's PIN first, then the new PIN."""
+    """Add a rep. Once the floor has a manager, an acting manager's PIN (--rep) is asked. From a
+    script: stdin gives the acting manager's PIN first, then the new PIN."""
     svc = state.service()
     acting_pin = None
-    if manager and any(r["manager"] and r["active"] for r in svc.reps()):
-        acting_pin = read_pin(f"PIN of acting manager {state.rep_name or '?'}")
+    if any(r["manager"] and r["active"] for r in svc.reps()):
+        acting_pin = _acting_pin(state)
     pin = read_pin(f"new PIN for {name}", new=True) if set_pin or manager else None
     rep = svc.add_rep(
         name,
@@ -128,6 +142,36 @@ def reps_add(state: State, name: str, manager: bool, started, set_pin: bool) -> 
         acting_pin=acting_pin,
     )
     emit(state, rep, f"added {rep['role']} {rep['name']} (started {rep['started']})")
+
+
+@command(reps, "deactivate")
+@click.argument("name")
+@click.option("--to", "to_rep", metavar="REP", help="Hand their leads and callbacks to REP (else: the pool).")
+def reps_deactivate(state: State, name: str, to_rep: str | None) -> None:
+    """Switch a rep off (manager PIN): they open no station and act on nothing; their leads and
+    callbacks go to --to REP, or to the pool."""
+    result = as_manager(state, lambda svc, pin: svc.deactivate(name, state.rep_name, pin, to=to_rep))
+    emit(state, result, result["message"])
+
+
+@command(reps, "activate")
+@click.argument("name")
+def reps_activate(state: State, name: str) -> None:
+    """Switch a rep back on (manager PIN)."""
+    result = as_manager(state, lambda svc, pin: svc.set_active(name, True, state.rep_name, pin))
+    emit(state, result, result["message"])
+
+
+@command(reps, "pin")
+@click.argument("name")
+def reps_pin(state: State, name: str) -> None:
+    """Set or reset a rep's PIN (manager PIN, --rep). Asked on a terminal (the new one twice); from
+    a script, stdin gives the acting manager's PIN first, then the new PIN."""
+    svc = state.service()
+    acting_pin = _acting_pin(state)
+    new_pin = read_pin(f"new PIN for {name}", new=True)
+    result = svc.reset_pin(name, new_pin, state.rep_name, acting_pin)
+    emit(state, result, result["message"])
 
 
 @command(reps, "list")

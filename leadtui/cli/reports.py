@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -136,8 +137,24 @@ def report_kpi(state: State, since, until, by: str, fmt: str | None) -> None:
 @click.argument("target", metavar="FILE.csv", type=click.Path(dir_okay=False))
 @click.option("--status", help="Only leads with this status id.")
 def export(state: State, target: str, status: str | None) -> None:
-    """Leads to a CSV (formula cells made inert); re-importable as a generic CSV."""
+    """Leads to a CSV (formula cells made inert) with everything `import` needs to give them back:
+    status, owner, dates, offer, notes, property facts, each phone with its flags and wrong-number
+    reports. Imported into a fresh floor (reps added first), the leads come back the same; into the
+    same floor, nothing is added. A progress bar shows on a terminal."""
     from leadtui.reports import export as write_export
 
-    n = write_export(state.service(), Path(target), status=status, viewer=state.rep_name)
+    svc = state.service()
+    if sys.stderr.isatty() and not state.as_json:
+        from leadtui.cli.imports import Bar
+
+        with Bar("exporting") as bar:
+            n = write_export(
+                svc,
+                Path(target),
+                status=status,
+                viewer=state.rep_name,
+                progress=lambda done, total: bar(done, total, done),
+            )
+    else:
+        n = write_export(svc, Path(target), status=status, viewer=state.rep_name)
     emit(state, {"file": target, "leads": n}, f"exported {n} lead(s) to {target}")

@@ -252,16 +252,20 @@ def read_pin(prompt: str, *, new: bool = False) -> str:
     return line.strip()
 
 
-def with_pin(state: State, action: Callable[[Any, str | None], Any]) -> None:
-    """Run `action(service, pin)`; if it needs a manager PIN, ask for it and run it again."""
+def as_manager(state: State, action: Callable[[Any, str | None], Any]) -> Any:
+    """`action(service, pin)`'s result; if it needs a manager PIN, ask for it and run it again."""
     from leadtui.service import PinRequired
 
     svc = state.service()
     try:
-        result = action(svc, None)
+        return action(svc, None)
     except PinRequired as exc:
-        result = action(svc, read_pin(f"{exc} — PIN"))
-    outcome(state, result)
+        return action(svc, read_pin(f"{exc} — PIN"))
+
+
+def with_pin(state: State, action: Callable[[Any, str | None], Any]) -> None:
+    """Run `action(service, pin)` (asking a manager PIN if it needs one) and print its outcome."""
+    outcome(state, as_manager(state, action))
 
 
 # --- entry point ------------------------------------------------------------------------------

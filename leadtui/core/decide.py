@@ -135,6 +135,7 @@ def decide_followup(lead: Row, actor: Actor, now: datetime, asked: str, scope: s
         fields={
             "owner": actor.name,
             "hold_until": None,
+            "cooloff_until": None,  # a callback ends a cool-off
             "next_call_at": scheduled,
             "followup_requested_at": requested,
             "callback": scope,

@@ -46,6 +46,7 @@ class Status:
     ownership: str
     alt_keys: tuple[str, ...] = ()
     hold_days: int = 0
+    cooloff_days: int = 0
     actions: tuple[str, ...] = ()
     kpi: tuple[str, ...] = ()
     dial: bool = False
@@ -114,6 +115,7 @@ _STATUS_FIELDS = {
     "description": (str, True, None),
     "ownership": (str, True, _one_of(OWNERSHIP)),
     "hold_days": (int, False, _positive),
+    "cooloff_days": (int, False, _positive),
     "actions": (
         _STR_LIST,
         False,
@@ -248,6 +250,9 @@ def parse(text: str, filename: str) -> Playbook:
             keys[key] = status.id
         if status.ownership == "hold" and not status.hold_days:
             raise loc.error("status", i, "hold_days", "ownership 'hold' needs hold_days")
+        if status.cooloff_days and status.ownership != "release":
+            why = "only a status releasing the lead (ownership 'release') cools off"
+            raise loc.error("status", i, "cooloff_days", why)
         statuses.append(status)
     ids = {s.id for s in statuses}
     if data["initial"] not in ids:

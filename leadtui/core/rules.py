@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from leadtui.clock import parse_iso
 from leadtui.core.calling import CallingRules, check_dial, resolve_zone
+from leadtui.core.cooloff import cooling_text, cooling_until, cooloff_end
 from leadtui.core.playbook import Status
 from leadtui.errors import LeadtuiError, Refused
 
@@ -106,9 +107,12 @@ def why_not_now(
     if not usable:
         return "no good phone (DNC, litigator or bad)"
     target = pick_phone(lead, phones, None, dialable)
+    zone = resolve_zone((target["tz"],) if target["tz"] else (), lead["state"])
+    cooling = cooling_until(lead["cooloff_until"], now)
+    if cooling:
+        return cooling_text(cooling, zone)
     if lead["next_call_at"] and parse_iso(lead["next_call_at"]) > now:
         when = parse_iso(lead["next_call_at"])
-        zone = resolve_zone((target["tz"],) if target["tz"] else (), lead["state"])
         return f"next call {when.astimezone(ZoneInfo(zone)) if zone else when:%a %b %d %H:%M}"
     verdict = check_dial(
         now,
@@ -186,6 +190,8 @@ def decide_status(
     d = Decision(status=st.id, kpi=st.kpi, actions=st.actions, draft=st.draft, press=st.id)
     if lead["hold_until"]:
         d.fields["hold_until"] = None  # W9: anything the rep does ends the hold
+    if lead["cooloff_until"]:
+        d.fields["cooloff_until"] = None  # a new status ends a cool-off (one that releases again starts one)
     if lead["callback"]:
         d.fields["callback"] = None  # a status is the callback made: an `anyone` one stays where it is
     if st.reports_per_phone and not _wrong_number(d, st, lead, phones, phone):
@@ -288,8 +294,11 @@ def _ownership(d: Decision, st: Status, lead: Row, actor: Actor, now: datetime) 
         d.data["claimed"] = True
     if st.ownership == "hold":
         d.fields["hold_until"] = now + timedelta(days=st.hold_days)
-    elif st.ownership == "release" and lead["owner"] is not None:
-        d.fields["owner"] = None
+    elif st.ownership == "release":
+        if lead["owner"] is not None:
+            d.fields["owner"] = None
+        if st.cooloff_days:
+            d.fields["cooloff_until"] = cooloff_end(st, now)
     elif st.ownership == "kill":
         d.kill = True
         d.actions = ()

@@ -18,7 +18,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from leadtui.core.facts import FACTS
 from leadtui.errors import LeadtuiError
+from leadtui.reports import EXPORT
 
 MAX_SLOTS = 30  # Phone 1..30: more than any vendor ships
 
@@ -36,6 +38,9 @@ class Slot:
     type: str | None = None
     dnc: str | None = None
     status: str | None = None
+    litigator: str | None = None  # these three: a leadtui export's own (see LEADTUI)
+    bad: str | None = None
+    wrong: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Preset:
     columns: Mapping[str, tuple[str, ...]]
     phones: tuple[Slot, ...] = ()
     emails: tuple[str, ...] = ("email{n}", "email")
+    restores: bool = False  # a leadtui export: each lead's state (status, owner, dates, ...) comes back
 
     def missing(self, names: set[str]) -> list[str]:
         """The needed columns (display names) absent from a normalised header."""
@@ -59,6 +65,10 @@ def _mailing(prefix: str = "mailing") -> dict[str, tuple[str, ...]]:
     return {f"mailing_{part}": (f"{prefix}{part}",) for part in ("address", "city", "state", "zip")}
 
 
+# The property facts (core.facts), read by every preset from whichever of their headers a file has.
+_FACTS = {fact.column: fact.sources for fact in FACTS}
+
+
 PROPSTREAM = Preset(
     "propstream",
     "PropStream",
@@ -66,6 +76,7 @@ PROPSTREAM = Preset(
     "Mailing Address/City/State/Zip, Phone N, Phone N Type, Phone N DNC, Litigator, Email N",
     ("Address", "City", "State", "Zip", "Owner 1 First Name", "Owner 1 Last Name"),
     {
+        **_FACTS,
         "address": ("address",),
         "unit": ("unit#",),
         "city": ("city",),
@@ -91,6 +102,7 @@ PROPSTREAM_CONTACTS = Preset(
     "Phone N, Phone N Type, Phone N DNC (`Public DNC`), Email N",
     ("Street Address", "City", "State", "Zip", "First Name", "Last Name", "Mail Street Address"),
     {
+        **_FACTS,
         "address": ("streetaddress",),
         "unit": ("streetaddress2",),
         "city": ("city",),
@@ -123,6 +135,7 @@ BATCHLEADS = Preset(
         "Phone 1 DNC",
     ),
     {
+        **_FACTS,
         "address": ("propertyaddress",),
         "city": ("propertycity",),
         "state": ("propertystate",),
@@ -145,6 +158,7 @@ DIRECTSKIP = Preset(
     "Matched First/Last Name, DNC/Litigator Scrub, Phone1..Phone7 with PhoneN Type, Email1..",
     ("Input Property Address", "Input Property City", "Input Property State", "Input Property Zip", "Phone1"),
     {
+        **_FACTS,
         "address": ("inputpropertyaddress",),
         "city": ("inputpropertycity",),
         "state": ("inputpropertystate",),
@@ -164,6 +178,7 @@ REISIFT = Preset(
     "Phone 1..10 with Phone Status N (correct / wrong / do not call)",
     ("Property address", "Property city", "Property state", "Property zip", "Phone Status 1"),
     {
+        **_FACTS,
         "address": ("propertyaddress",),
         "city": ("propertycity",),
         "state": ("propertystate",),
@@ -185,6 +200,7 @@ DEALMACHINE = Preset(
     "first_name, last_name, primary_mailing_*, phone_N, phone_N_type, phone_N_do_not_call, email_address_N",
     ("associated_property_address_full", "first_name", "last_name"),
     {
+        **_FACTS,
         "address_full": ("associatedpropertyaddressfull",),
         "first_name": ("firstname",),
         "last_name": ("lastname",),
@@ -204,6 +220,7 @@ GENERIC = Preset(
         "Owner Name|Owner|Name|Full Name|Last Name|Owner 1 Last Name|Company Name",
     ),
     {
+        **_FACTS,
         "owner_name": ("ownername", "owner", "name", "fullname", "owner1name", "contactname"),
         "company": ("companyname",),
         "first_name": ("firstname", "owner1firstname", "ownerfirstname"),
@@ -237,8 +254,78 @@ GENERIC = Preset(
     ("email{n}", "email", "emailaddress{n}", "emailaddress"),
 )
 
+# What a leadtui export's state columns restore (importing.rows reads them): field -> its header.
+RESTORED = {
+    "lead_status": "Status",
+    "lead_owner": "Owner",
+    **{
+        column: header
+        for header, column in EXPORT
+        if column
+        in (
+            "hold_until",
+            "next_call_at",
+            "appointment_at",
+            "offer_amount",
+            "contract_path",
+            "followup_requested_at",
+            "callback",
+            "cooloff_until",
+            "cur_phone",
+            "dial_run",
+            "dead",
+            "notes",
+            "note_log",
+        )
+    },
+}
+_EXPORTED = {column: (norm(header),) for header, column in EXPORT}
+
+LEADTUI = Preset(
+    "leadtui",
+    "leadtui export",
+    "`leadtui export`'s own file: every lead field and its state (status, owner, dates, offer, notes), "
+    "the property facts, and each phone with its DNC, litigator and bad flags and wrong-number reports",
+    ("Owner Name", "Address", "Status", "Owner", "Dead", "Hold Until", "Next Call", "Dial Run"),
+    {
+        **{
+            field: _EXPORTED[column]
+            for field, column in (
+                ("owner_name", "owner_name"),
+                ("address", "address"),
+                ("city", "city"),
+                ("state", "state"),
+                ("zip", "zip"),
+                ("mailing_address", "mailing_address"),
+                ("mailing_city", "mailing_city"),
+                ("mailing_state", "mailing_state"),
+                ("mailing_zip", "mailing_zip"),
+                ("apn", "apn"),
+                ("county", "county"),
+                ("list", "source_list"),
+                ("status", "source_status"),  # a row's `status` field is the source status
+            )
+        },
+        **{fact.column: _EXPORTED[fact.column] for fact in FACTS},
+        **{field: (norm(header),) for field, header in RESTORED.items()},
+    },
+    (
+        Slot(
+            "phone{n}",
+            "phone{n}type",
+            "phone{n}dnc",
+            litigator="phone{n}litigator",
+            bad="phone{n}bad",
+            wrong="phone{n}wrongreports",
+        ),
+    ),
+    ("email",),
+    restores=True,
+)
+
 # Most specific first: a BatchLeads header would also pass as a generic CSV.
 PRESETS: tuple[Preset, ...] = (
+    LEADTUI,
     DIRECTSKIP,
     REISIFT,
     DEALMACHINE,
@@ -278,13 +365,17 @@ MAP_FIELDS = (
 )
 
 
+PhoneColumns = tuple[int, int | None, int | None, int | None, int | None, int | None, int | None]
+"""A phone's column indexes: number, type, dnc, status, litigator, bad, wrong reports."""
+
+
 @dataclass
 class Layout:
     """A preset resolved against one header: column indexes per field, per phone, per email."""
 
     preset: Preset
     cols: dict[str, tuple[int, ...]]
-    phones: list[tuple[int, int | None, int | None, int | None]]  # number, type, dnc, status
+    phones: list[PhoneColumns]
     emails: list[int] = field(default_factory=list)
     width: int = 0
 
@@ -369,7 +460,7 @@ def _layout(preset: Preset, names: list[str], maps: dict[str, str]) -> Layout:
         if name not in maps:
             index.setdefault(name, i)
     cols = {f: tuple(index[c] for c in cands if c in index) for f, cands in preset.columns.items()}
-    phones: list[tuple[int, int | None, int | None, int | None]] = []
+    phones: list[PhoneColumns] = []
     for slot in preset.phones:
         for n in range(1, MAX_SLOTS + 1) if "{n}" in slot.number else (0,):
             number = index.get(slot.number.format(n=n))
@@ -379,7 +470,7 @@ def _layout(preset: Preset, names: list[str], maps: dict[str, str]) -> Layout:
                         number,
                         *(
                             index.get(t.format(n=n)) if t else None
-                            for t in (slot.type, slot.dnc, slot.status)
+                            for t in (slot.type, slot.dnc, slot.status, slot.litigator, slot.bad, slot.wrong)
                         ),
                     )
                 )
@@ -394,7 +485,7 @@ def _layout(preset: Preset, names: list[str], maps: dict[str, str]) -> Layout:
     for name, target in maps.items():
         i = names.index(name)
         if target == "phone":
-            phones.append((i, None, None, None))
+            phones.append((i, None, None, None, None, None, None))
         elif target == "email":
             emails.append(i)
         elif target != "ignore":

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from leadtui.errors import LeadtuiError
 from leadtui.importing.presets import parse_maps, resolve
-from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
+from leadtui.importing.rows import Floor, Lead, Reject, RowReader, columns_of
 from leadtui.importing.source import Table
 from leadtui.store.db import describe, fault
 from leadtui.store.imports import Slots
@@ -104,6 +104,7 @@ class Readers:
         folder: Path,
         chunk: int,
         count: int = READERS,
+        floor: Floor | None = None,
     ):
         self._pipes: list[Connection] = []
         self._procs: list[subprocess.Popen] = []
@@ -111,8 +112,11 @@ class Readers:
             for index in range(count):
                 mine, theirs = socket.socketpair()
                 with mine, theirs:
+                    given = (
+                        None if floor is None else [floor.initial, sorted(floor.statuses), dict(floor.reps)]
+                    )
                     args = json.dumps(
-                        [str(path), preset, list(maps), list_name, str(folder), index, count, chunk]
+                        [str(path), preset, list(maps), list_name, str(folder), index, count, chunk, given]
                     )
                     self._procs.append(
                         subprocess.Popen(  # it imports leadtui from where this process did
@@ -199,6 +203,7 @@ def _read(
     index: int,
     count: int,
     chunk: int,
+    floor: list | None = None,
 ) -> None:
     """A reading process: chunk n is this one's when n % count == index. Sends a Staged for
     each of its chunks, then None; or a one-line error. Stops quietly if the pipe closes."""
@@ -207,8 +212,9 @@ def _read(
     try:
         with Table(Path(path)) as table:
             layout = resolve(table.header, preset, parse_maps(maps), file=Path(path).name)
-            reader = RowReader(layout, table.header, list_name)
-            slots = Slots(IMPORT_COLUMNS, Path(folder), f"reader{index}-", EACH)
+            known = None if floor is None else Floor(floor[0], frozenset(floor[1]), floor[2])
+            reader = RowReader(layout, table.header, list_name, floor=known)
+            slots = Slots(columns_of(layout), Path(folder), f"reader{index}-", EACH)
             records = iter(table)
             number = staged = 0
             while True:

@@ -32,20 +32,21 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from leadtui import clock
+from leadtui.core.facts import COLUMNS as FACT_COLUMNS
 from leadtui.errors import LeadtuiError
 from leadtui.importing import readers
 from leadtui.importing.presets import parse_maps, resolve
-from leadtui.importing.rows import IMPORT_COLUMNS, Lead, Reject, RowReader
+from leadtui.importing.rows import IMPORT_COLUMNS, Floor, Lead, Reject, RowReader, columns_of
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
-from leadtui.store import indexes
+from leadtui.store import indexes, queries
 from leadtui.store.db import SLICE, Database, Notice, describe, fault, finish_deferred, make_way
 
 BATCH = 20_000  # rows a batch holds at most
@@ -124,6 +125,7 @@ class Batches:
     dry_run: bool
     limit: int = BATCH
     keyed_from: int | None = None  # a first load: the id from which temp.import_keys may lack leads
+    columns: tuple[str, ...] = IMPORT_COLUMNS  # staged (rows.columns_of): a leadtui export's has its state
     totals: Counter = field(default_factory=Counter)
     count: int = 0
     size: int = 0  # rows in the next batch: set from how long the last one held the lock
@@ -160,11 +162,13 @@ class Batches:
         with store.attached(self.db.conn, path):
             with self.db.write(background=True) as conn:
                 locked = time.perf_counter()
+                times = {"created_at": stamp, "updated_at": stamp}
                 ids, added = store.write_batch(
                     conn,
-                    IMPORT_COLUMNS,
-                    {"status": self.status, "created_at": stamp, "updated_at": stamp},
+                    self.columns,
+                    times if "status" in self.columns else {"status": self.status, **times},
                     self.keyed_from,
+                    FACT_COLUMNS,
                 )
                 merged = batch["rows"] - len(ids)
                 store.record(
@@ -295,6 +299,7 @@ def _store_from_readers(
     rejects: RejectsFile,
     counts: Counter,
     progress: Progress | None,
+    floor: Floor | None,
 ) -> None:
     """A first load: reading processes stage the batches, this thread stores them in order,
     and fills search while it waits."""
@@ -305,6 +310,7 @@ def _store_from_readers(
         list_name=list_name,
         folder=batches.staging.folder,
         chunk=batches.limit,
+        floor=floor,
     )
     try:
         for staged in pool.batches(idle=lambda: indexes.fill_search(batches.db)):
@@ -338,19 +344,27 @@ def run_import(
     notice: Notice | None = None,
     batch: int = BATCH,
     parallel: bool | None = None,
+    statuses: Collection[str] = (),
 ) -> dict:
     """Import `path` into `db`; new leads get `status`. Returns the summary (SPEC: import).
     `notice` hears of the indexes being built at the end of a first load. A first load reads
-    in `readers` processes when `parallel`, or by default when the file is big enough."""
+    in `readers` processes when `parallel`, or by default when the file is big enough. A leadtui
+    export gives its leads' own statuses back, those of `statuses` (the playbook's)."""
     mapping = parse_maps(maps)
     with Table(path) as table:
         layout = resolve(table.header, preset, mapping, file=path.name)
-        reader = RowReader(layout, table.header, list_name)
+        floor = None
+        if layout.preset.restores:
+            with db.read() as conn:
+                reps = {r["name"].casefold(): r["name"] for r in queries.reps(conn)}
+            floor = Floor(status, frozenset(statuses) | {status}, reps)
+        reader = RowReader(layout, table.header, list_name, floor=floor)
         rejects = RejectsFile(rejects_path or default_rejects_path(path))
         event = {"file": path.name, "preset": layout.preset.name, "list": list_name}
         indexes.ready(db, notice)
-        staging = store.Staging(IMPORT_COLUMNS)
-        batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch)
+        columns = columns_of(layout)
+        staging = store.Staging(columns)
+        batches = Batches(db, staging, status, now, rep, event, dry_run, limit=batch, columns=columns)
         counts: Counter = Counter()
         untune = _tune_interpreter()
         try:
@@ -362,7 +376,9 @@ def run_import(
                     store.tune_for_load(db.conn, first)
                     batches.keyed_from = 1 if first else None
                 if first and (readers.wanted(table.size) if parallel is None else parallel):
-                    _store_from_readers(batches, table, preset, maps, list_name, rejects, counts, progress)
+                    _store_from_readers(
+                        batches, table, preset, maps, list_name, rejects, counts, progress, floor
+                    )
                 else:
                     _read_here(batches, table, reader, rejects, counts, progress)
                 if not counts["rows"]:
@@ -394,9 +410,10 @@ def run_import(
         "rows": counts["rows"],
         "inserted": totals["inserted"],
         "merged": totals["merged"],
-        "rejected": counts["rows_rejected"] + counts["phones_rejected"],
+        "rejected": counts["rows_rejected"] + counts["phones_rejected"] + counts["values_rejected"],
         "rows_rejected": counts["rows_rejected"],
         "phones_rejected": counts["phones_rejected"],
+        "values_rejected": counts["values_rejected"],
         "phones_added": totals["phones_added"],
         "rejects_path": str(rejects.path) if rejects.written else None,
         "dry_run": dry_run,

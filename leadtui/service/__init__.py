@@ -25,6 +25,7 @@ from leadtui.service.kpis import Kpis
 from leadtui.service.leads import Leads
 from leadtui.service.manager import Managing
 from leadtui.service.reads import Reads
+from leadtui.service.reps import RepAdmin
 from leadtui.service.stations import Stations
 from leadtui.store import queries as q
 from leadtui.store.db import connect, describe
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-class Service(Reads, Kpis, Leads, Controls, Managing, Jobs, Calls, Stations, Inbox):
+class Service(Reads, Kpis, Leads, Controls, Managing, Jobs, Calls, Stations, Inbox, RepAdmin):
     """Every floor action; one instance per station (or per CLI call)."""
 
 

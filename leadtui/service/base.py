@@ -247,39 +247,43 @@ class Base:
             "contract_path": row["contract_path"],
         }
 
+    def _pin_check(self, name: str, pin: str, what: str) -> str:
+        """`name`'s own PIN, checked with no transaction open (scrypt takes tens of ms). Wrong PINs are
+        events, and TRIES in a row lock the PIN for LOCK, on every station (the count lives in the
+        database). Returns the stored hash; Refused if the PIN is wrong, locked or was never set."""
+        now = self.now()
+        with self.db.read() as conn:
+            row = self._rep(conn, name)
+        if pins.locked(row["pin_locked_until"], now):
+            raise Refused(
+                f"{name}'s PIN is locked until {row['pin_locked_until'][11:16]} UTC after {pins.TRIES} wrong tries"
+            )
+        stored = row["pin_hash"]
+        if not pins.pin_ok(stored, pin):
+            try:
+                with self.db.write() as conn:
+                    got = q.pin_failed(conn, name, pins.TRIES, clock.stamp(pins.lock_until(now)))
+                    self._event(conn, now, lead_id=None, rep=name, kind="pin_failed", data={"what": what})
+            except Busy:  # the count waits for a free moment no more than a station would; the answer is no
+                raise Refused(f"wrong PIN for {name}") from None
+            if pins.locked(got["pin_locked_until"], now):
+                raise Refused(f"wrong PIN for {name}: locked for {pins.LOCK.seconds // 60} minutes")
+            raise Refused(f"wrong PIN for {name} ({got['pin_failures']} of {pins.TRIES} before a lock)")
+        return stored
+
     def _manager_first(
         self, name: str | None, pin: str | None, what: str
     ) -> Callable[[sqlite3.Connection], Actor]:
-        """The acting manager and their PIN, checked before any write transaction (scrypt takes tens
-        of ms, and no station may wait on it). Wrong PINs are events, and TRIES in a row lock the PIN
-        for LOCK, on every station (the count lives in the database). Returns the check to run in the
-        write transaction: the same person is still an active manager with the same PIN hash."""
-        now = self.now()
+        """The acting manager and their PIN, checked before any write transaction (`_pin_check`).
+        Returns the check to run in the write transaction: the same person is still an active manager
+        with the same PIN hash."""
         with self.db.read() as conn:
             actor = self._actor(conn, name)
             if not actor.manager:
                 raise Refused(f"only a manager may {what}")
             if pin is None:
                 raise PinRequired(f"{what} needs {actor.name}'s manager PIN")
-            row = self._rep(conn, actor.name)
-        if pins.locked(row["pin_locked_until"], now):
-            raise Refused(
-                f"{actor.name}'s PIN is locked until {row['pin_locked_until'][11:16]} UTC after "
-                f"{pins.TRIES} wrong tries"
-            )
-        stored = row["pin_hash"]
-        if not pins.pin_ok(stored, pin):
-            try:
-                with self.db.write() as conn:
-                    got = q.pin_failed(conn, actor.name, pins.TRIES, clock.stamp(pins.lock_until(now)))
-                    self._event(
-                        conn, now, lead_id=None, rep=actor.name, kind="pin_failed", data={"what": what}
-                    )
-            except Busy:  # the count waits for a free moment no more than a station would; the answer is no
-                raise Refused(f"wrong PIN for {actor.name}") from None
-            if pins.locked(got["pin_locked_until"], now):
-                raise Refused(f"wrong PIN for {actor.name}: locked for {pins.LOCK.seconds // 60} minutes")
-            raise Refused(f"wrong PIN for {actor.name} ({got['pin_failures']} of {pins.TRIES} before a lock)")
+        stored = self._pin_check(actor.name, pin, what)
 
         def again(conn: sqlite3.Connection) -> Actor:
             current = self._actor(conn, actor.name)

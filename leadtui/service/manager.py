@@ -11,6 +11,7 @@ from leadtui import clock
 from leadtui.core.decide import approval_guard, decide_revive
 from leadtui.core.names import rep_name_problem
 from leadtui.core.pins import hash_pin, pin_problem
+from leadtui.core.roster import manager_needed_to_add
 from leadtui.core.rules import Actor, Decision, decide_status
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
@@ -47,7 +48,8 @@ class Managing(Base):
         acting: str | None = None,
         acting_pin: str | None = None,
     ) -> dict:
-        """Add a rep. The first manager needs no one's PIN; later managers need an acting manager's."""
+        """Add a rep. Once the floor has a manager, adding anyone needs an acting manager's PIN (a
+        back-dated rep would skip W13's first 30 days); the first manager needs no one's."""
         name = name.strip()
         with self.db.read() as conn:
             problem = rep_name_problem(name, [r["name"] for r in q.reps(conn)])
@@ -59,22 +61,16 @@ class Managing(Base):
         if problem:
             raise LeadtuiError(problem)
         now = self.now()
-        check = (
-            None  # F4: scrypt (the acting manager's PIN, the new PIN's hash) runs with no transaction open
-        )
-        if manager:
-            with self.db.read() as conn:
-                needed = q.has_manager(conn)
-            if needed:
-                check = self._manager_first(acting, acting_pin, "add a manager")
+        with self.db.read() as conn:
+            needed = manager_needed_to_add(q.has_manager(conn), manager, started, now.date())
+        # F4: scrypt (the acting manager's PIN, the new PIN's hash) runs with no transaction open
+        check = self._manager_first(acting, acting_pin, needed) if needed else None
         hashed = hash_pin(pin) if pin else None
         with self.db.write() as conn:
-            if manager and q.has_manager(conn):
-                if check is None:
-                    raise Refused(
-                        "another manager was added meanwhile: adding one more needs an acting manager's PIN"
-                    )
+            if check is not None:
                 check(conn)
+            elif q.has_manager(conn):
+                raise Refused("a manager was added meanwhile: adding a rep now needs an acting manager's PIN")
             if q.rep(conn, name) is not None:
                 raise LeadtuiError(f"there is already a rep named {name!r}")
             q.insert_rep(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
+from leadtui.core.facts import parse_filters
 from leadtui.core.rules import Row, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
@@ -60,9 +61,11 @@ class Reads(Base):
         after: int = 0,
         statuses: Iterable[str] = (),
     ) -> list[dict]:
-        """Leads as `rep` may see them: the pool and their own (a manager, or no rep: all); by id after `after`."""
+        """Leads as `rep` may see them: the pool and their own (a manager, or no rep: all); by id after `after`.
+        `text` may hold property-fact filters (`beds:3 equity>50000`, core.facts) besides its words."""
         if status:
             self.playbook.status(status)
+        text, filters = parse_filters(text) if text else (text, [])
         if limit is not None and limit < 0:
             raise LeadtuiError("--limit can't be negative")
         with self.db.read() as conn:
@@ -78,11 +81,12 @@ class Reads(Base):
                 status=status,
                 pool=pool,
                 owner=owner,
-                text=text,
+                text=text or None,
                 dead=dead,
                 limit=limit,
                 after=after,
                 statuses=statuses,
+                facts=[(f.column, f.op, f.value) for f in filters],
             )
             phones = q.phones(conn, [r["id"] for r in rows])
         return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from leadtui.clock import parse_iso
 from leadtui.core.calling import resolve_zone
+from leadtui.core.facts import COLUMNS as FACT_COLUMNS
 from leadtui.core.playbook import Playbook
 from leadtui.core.rules import Row
 from leadtui.errors import LeadtuiError
@@ -54,6 +55,8 @@ def lead_json(playbook: Playbook, row: sqlite3.Row, phones: list[sqlite3.Row]) -
         "contract_path": row["contract_path"],
         "followup_requested_at": row["followup_requested_at"],
         "callback": row["callback"],  # mine | anyone: whose call it is when next_call_at comes
+        "cooloff_until": row["cooloff_until"],
+        "facts": {c: row[c] for c in FACT_COLUMNS if row[c] is not None},  # the vendor's (core.facts)
         "dead": bool(row["dead"]),
         "notes": row["notes"],
         "current_phone": cur,

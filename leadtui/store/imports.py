@@ -8,8 +8,8 @@ batch. A killed import keeps whole batches only, and a re-run finds what they st
 
 A row matches a stored lead on county + APN, else on the normalised property address
 (`address_key`). A match keeps the lead (status, owner, fields) and gains the row's new
-phones after its last one; a DNC or litigator flag a row carries is added to the phone it
-names, never removed.
+phones after its last one and the property facts it lacks; a DNC, litigator or bad flag a row
+carries is added to the phone it names, never removed.
 
 A first load (`store.indexes.defer`) has no parcel or address index to match on: it matches
 on `temp.import_keys` instead, the 63-bit hashes of the keys of every lead stored since it
@@ -34,7 +34,8 @@ from leadtui.store.lease import NAME as LEASE
 from leadtui.store.lease import Lease, held
 from leadtui.store.queries import insert_event
 
-PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz")
+PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz", "wrong_reports")
+NOTE_LOG = "note_log"  # a staged column, not a lead's: a leadtui export's notes, stored as note events
 HASHES = ("parcel_h", "address_h")  # a staged row's key hashes (key_hashes), after its columns
 SCRATCH = "leadtui-import-"  # the staging folder's prefix
 SLOTS = 3  # batches staged at once: one being filled, one queued, one being stored
@@ -214,12 +215,18 @@ def count_new(conn: sqlite3.Connection) -> int:
 
 
 def write_batch(
-    conn: sqlite3.Connection, columns: Sequence[str], extra: dict[str, Any], keyed_from: int | None = None
+    conn: sqlite3.Connection,
+    staged: Sequence[str],
+    extra: dict[str, Any],
+    keyed_from: int | None = None,
+    facts: Sequence[str] = (),
 ) -> tuple[range, int]:
     """Store one staged batch in the caller's write transaction: new leads (with `extra` column
-    values, e.g. status and times) and their phones, new phones and flags for matched leads.
+    values, e.g. status and times) and their phones (and notes, from a NOTE_LOG column), new phones
+    and flags for matched leads, and the `facts` columns a matched lead lacks.
     A first load passes `keyed_from`, the id from which temp.import_keys may lack leads (the
     last call's new ids' stop). Returns the new leads' ids and the number of phones added."""
+    columns = [c for c in staged if c != NOTE_LOG]
     start = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM main.leads").fetchone()[0]
     keyed = keyed_from is not None
     if keyed_from is not None and start > keyed_from:
@@ -247,6 +254,15 @@ def write_batch(
             " FROM temp.import_fresh f JOIN stage.leads s USING (seq)) WHERE h IS NOT NULL ORDER BY h",
             (shift,),
         )
+    if NOTE_LOG in staged:  # D5's notes of a lead new here: note events, with their time and rep
+        conn.execute(
+            "INSERT INTO main.events(lead_id, at, day, rep, kind, data)"
+            " SELECT ? + f.id, json_extract(n.value, '$.at'), substr(json_extract(n.value, '$.at'), 1, 10),"
+            "  json_extract(n.value, '$.rep'), 'note', json_object('text', json_extract(n.value, '$.text'))"
+            f" FROM temp.import_fresh f CROSS JOIN stage.leads s ON s.seq = f.seq, json_each(s.{NOTE_LOG}) n"
+            f" WHERE s.{NOTE_LOG} IS NOT NULL ORDER BY f.id, n.key",
+            (shift,),
+        )
     phone_cols = ", ".join(PHONE_ROW)
     conn.execute(
         f"INSERT INTO main.phones(lead_id, {phone_cols})"
@@ -257,17 +273,25 @@ def write_batch(
     # Matched leads: flags first (onto phones they already have), then the phones they lack.
     # (CROSS JOIN: the few matched rows lead, rather than a lookup for every staged phone.)
     conn.execute(
-        "UPDATE main.phones SET dnc = max(phones.dnc, m.dnc), litigator = max(phones.litigator, m.lit)"
-        " FROM (SELECT h.lead_id, p.number, max(p.dnc) AS dnc, max(p.litigator) AS lit"
+        "UPDATE main.phones SET dnc = max(phones.dnc, m.dnc), litigator = max(phones.litigator, m.lit),"
+        " bad = max(phones.bad, m.bad)"
+        " FROM (SELECT h.lead_id, p.number, max(p.dnc) AS dnc, max(p.litigator) AS lit, max(p.bad) AS bad"
         "       FROM temp.import_hits h CROSS JOIN stage.phones p ON p.seq = h.seq WHERE h.lead_id IS NOT NULL"
         "       GROUP BY h.lead_id, p.number) AS m"
         " WHERE phones.lead_id = m.lead_id AND phones.number = m.number"
-        " AND (m.dnc > phones.dnc OR m.lit > phones.litigator)"
+        " AND (m.dnc > phones.dnc OR m.lit > phones.litigator OR m.bad > phones.bad)"
     )
+    if facts:  # a matched lead gains the facts it lacks; the ones it has are kept
+        conn.execute(
+            f"UPDATE main.leads SET {', '.join(f'{c} = coalesce(leads.{c}, s.{c})' for c in facts)}"
+            " FROM temp.import_hits h CROSS JOIN stage.leads s ON s.seq = h.seq"
+            f" WHERE h.lead_id IS NOT NULL AND leads.id = h.lead_id"
+            f" AND ({' OR '.join(f'(leads.{c} IS NULL AND s.{c} IS NOT NULL)' for c in facts)})"
+        )
     conn.execute(
         f"INSERT INTO main.phones(lead_id, {phone_cols})"
         f" SELECT lead_id, last + row_number() OVER (PARTITION BY lead_id ORDER BY seq, position),"
-        f"  number, type, dnc, litigator, bad, tz FROM ("
+        f"  number, type, dnc, litigator, bad, tz, wrong_reports FROM ("
         f"  SELECT h.lead_id, p.seq, {', '.join(f'p.{c}' for c in PHONE_ROW)}, row_number() OVER (PARTITION BY h.lead_id, p.number ORDER BY h.seq, p.position) AS nth,"
         f"   (SELECT coalesce(max(x.position), 0) FROM main.phones x WHERE x.lead_id = h.lead_id) AS last"
         f"  FROM temp.import_hits h CROSS JOIN stage.phones p ON p.seq = h.seq"

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from leadtui.core.facts import COLUMNS as FACT_COLUMNS
 from leadtui.store.reservations import RESERVED_ELSEWHERE
 
 # The lead fields a rule may change: events keep them before and after, undo restores them.
@@ -23,6 +24,7 @@ STATE_FIELDS = (
     "cur_phone",
     "dial_run",
     "dead",
+    "cooloff_until",
     "callback",
 )
 PHONE_STATE = ("bad", "wrong_reports")
@@ -106,6 +108,18 @@ def has_manager(conn: sqlite3.Connection) -> bool:
     return (
         conn.execute("SELECT 1 FROM reps WHERE role = 'manager' AND active = 1 LIMIT 1").fetchone()
         is not None
+    )
+
+
+def set_rep_active(conn: sqlite3.Connection, name: str, active: bool) -> None:
+    conn.execute("UPDATE reps SET active = ? WHERE name = ?", (int(active), name))
+
+
+def set_rep_pin(conn: sqlite3.Connection, name: str, pin_hash: str) -> None:
+    """A new PIN hash; wrong tries counted against the old one, and a lock, are cleared."""
+    conn.execute(
+        "UPDATE reps SET pin_hash = ?, pin_failures = 0, pin_locked_until = NULL WHERE name = ?",
+        (pin_hash, name),
     )
 
 
@@ -204,9 +218,16 @@ def search(
     limit: int | None,
     after: int = 0,
     statuses: Iterable[str] = (),
+    facts: Iterable[tuple[str, str, Any]] = (),
 ) -> list[sqlite3.Row]:
+    """Leads by id after `after`; `facts`: (fact column, op, value) conditions (core.facts.Filter)."""
     where = ["dead = ?", "id > ?"]
     args: list[Any] = [1 if dead else 0, after]
+    for column, op, value in facts:
+        if column not in FACT_COLUMNS or op not in _FACT_OPS:
+            raise ValueError(f"not a fact filter: {column} {op}")
+        where.append(f"{column} {_FACT_OPS[op]} ?")
+        args.append(value)
     statuses = list(statuses)
     if statuses:
         where.append(_in("status", statuses))
@@ -240,6 +261,7 @@ def search(
     return conn.execute(sql, args).fetchall()
 
 
+_FACT_OPS = {"=": "=", "like": "LIKE", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 _PHONEISH = re.compile(r"[\d\s()+.-]+")
 _TOKEN = re.compile(r"[^\W_]+").findall  # as FTS5's unicode61 tokenizer splits text
 
@@ -257,6 +279,9 @@ _DIALABLE = (
     "EXISTS (SELECT 1 FROM phones g WHERE g.lead_id = l.id AND g.bad = 0 AND g.dnc = 0 AND g.litigator = 0)"
 )
 
+
+# A cool-off (core.cooloff) keeps a released lead out of every queue until then; binds `now`.
+_NOT_COOLING = "coalesce(l.cooloff_until <= ?, 1)"
 
 # zone_open(phone_zone, state): the caller's `is_open`, registered for the query that uses it.
 _OPEN = (
@@ -314,19 +339,19 @@ def queue_pool(
     """Pool leads that may be dialled now, by id after `after` (a callback due is in `queue_due`)."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
-          AND (next_call_at IS NULL OR next_call_at <= ?) AND l.callback IS NULL AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
+          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_NOT_COOLING} AND l.callback IS NULL AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, now, *elsewhere, limit]).fetchall()
+    return conn.execute(sql, [after, now, now, *elsewhere, limit]).fetchall()
 
 
 def queue_left_out(
     conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int, is_open: IsOpen
 ) -> list[sqlite3.Row]:
-    """Leads that may be out of the rep's queue (dead, another rep's, not callable now), by id."""
+    """Leads that may be out of the rep's queue (dead, another rep's, not callable now, cooling off), by id."""
     _zone_open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id > ? AND (dead = 1 OR (owner IS NOT NULL AND owner != ?) OR next_call_at > ? OR NOT {_DIALABLE}
-           OR NOT {_OPEN}) ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, rep_name, now, limit]).fetchall()
+           OR NOT {_OPEN} OR NOT {_NOT_COOLING}) ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [after, rep_name, now, now, limit]).fetchall()
 
 
 def data_version(conn: sqlite3.Connection) -> int:

@@ -6,6 +6,8 @@ import sqlite3
 from collections.abc import Iterator
 from itertools import groupby
 
+from leadtui.core.facts import COLUMNS as FACT_COLUMNS
+
 CONTACT_COLUMNS = (
     "id",
     "owner_name",
@@ -56,29 +58,68 @@ def status_counts(
     return out
 
 
+# An export's further lead columns (the state a re-import restores, the facts) and the lead's
+# notes (D5: events of kind note, never undone) as a count and a JSON list, oldest first.
+EXPORT_COLUMNS = (
+    "hold_until",
+    "next_call_at",
+    "appointment_at",
+    "offer_amount",
+    "contract_path",
+    "followup_requested_at",
+    "callback",
+    "cooloff_until",
+    "cur_phone",
+    "dial_run",
+    "notes",
+    *FACT_COLUMNS,
+)
+_NOTES = (
+    "(SELECT count(*) FROM events e WHERE e.lead_id = l.id AND e.kind = 'note') AS note_count,"
+    " (SELECT nullif(json_group_array(json_object('at', at, 'rep', rep, 'text', text)), '[]') FROM"
+    "  (SELECT e.at, e.rep, json_extract(e.data, '$.text') AS text FROM events e"
+    "   WHERE e.lead_id = l.id AND e.kind = 'note' ORDER BY e.id)) AS note_log"
+)
+
+
+def _visible(clause: str, args: list, visible_to: str | None) -> str:
+    if visible_to is None:
+        return clause
+    args.append(visible_to)
+    return f"{clause} {'AND' if clause else 'WHERE'} (l.owner IS NULL OR l.owner = ?)"
+
+
 def contacts(
     conn: sqlite3.Connection,
     rep: str | None = None,
     list_name: str | None = None,
     status: str | None = None,
     visible_to: str | None = None,
+    export: bool = False,
 ) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row]]]:
-    """Each lead (CONTACT_COLUMNS) with its phones, by id, streamed; with `visible_to`, only the
-    pool's leads and that rep's (W14)."""
+    """Each lead (CONTACT_COLUMNS; with `export` also EXPORT_COLUMNS and its notes) with its phones,
+    by id, streamed; with `visible_to`, only the pool's leads and that rep's (W14)."""
     clause, args = _where(rep, list_name, status)
-    if visible_to is not None:
-        clause = f"{clause} {'AND' if clause else 'WHERE'} (l.owner IS NULL OR l.owner = ?)"
-        args.append(visible_to)
-    cols = ", ".join(f"l.{c}" for c in CONTACT_COLUMNS)
+    clause = _visible(clause, args, visible_to)
+    cols = ", ".join(f"l.{c}" for c in CONTACT_COLUMNS + (EXPORT_COLUMNS if export else ()))
+    if export:
+        cols += f", {_NOTES}"
     rows = conn.execute(
         f"SELECT {cols}, p.position AS p_position, p.number AS p_number, p.type AS p_type, p.dnc AS p_dnc,"
-        f" p.litigator AS p_litigator, p.bad AS p_bad"
+        f" p.litigator AS p_litigator, p.bad AS p_bad, p.wrong_reports AS p_wrong_reports"
         f" FROM leads l LEFT JOIN phones p ON p.lead_id = l.id{clause} ORDER BY l.id, p.position",
         args,
     )
     for _, group in groupby(rows, key=lambda r: r["id"]):
         items = list(group)
         yield items[0], [r for r in items if r["p_number"] is not None]
+
+
+def count_contacts(conn: sqlite3.Connection, status: str | None = None, visible_to: str | None = None) -> int:
+    """How many leads `contacts` yields (an export's progress bar)."""
+    clause, args = _where(None, None, status)
+    clause = _visible(clause, args, visible_to)
+    return conn.execute(f"SELECT count(*) FROM leads l{clause}", args).fetchone()[0]
 
 
 def max_phones(conn: sqlite3.Connection) -> int:

@@ -37,6 +37,11 @@ def drop(conn: sqlite3.Connection, station: str, now: str) -> None:
     conn.execute("DELETE FROM reservations WHERE station = ? OR until <= ?", (station, now))
 
 
+def drop_rep(conn: sqlite3.Connection, rep: str) -> None:
+    """Every lead reserved for `rep` is let go (a deactivated rep's station may not hold one)."""
+    conn.execute("DELETE FROM reservations WHERE rep = ?", (rep,))
+
+
 def live(conn: sqlite3.Connection, now: str) -> list[sqlite3.Row]:
     """Every live reservation with its lead's owner name, newest first."""
     return conn.execute(

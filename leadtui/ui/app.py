@@ -27,6 +27,7 @@ from leadtui.ui.dialogs import Ask, Dialog, Pick
 from leadtui.ui.floor import Floor
 from leadtui.ui.keys import bindings, key_table, remapped
 from leadtui.ui.presence import StationApp
+from leadtui.ui.signin import SignIn
 from leadtui.ui.style import plain, theme_defaults
 
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
@@ -68,7 +69,7 @@ class Written(Message):
         self.fn = fn
 
 
-class Leadtui(StationApp, App):
+class Leadtui(SignIn, StationApp, App):
     """One station of the call floor. It also runs the automation worker in a thread (log or dispatch
     mode, from the config): leases keep it from sending what another station or `leadtui dispatch`
     is sending."""
@@ -121,21 +122,9 @@ class Leadtui(StationApp, App):
         self.set_keymap(remapped(self.table))
         self.run_worker(self._open_phone, thread=True, group="phone")
         if self.rep:
-            self._start()
+            self.sign_in(self.rep)
         else:
-            choices = [
-                (r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
-                for r in self.svc.reps()
-                if r["active"]
-            ]
-            self.ask(Pick("Who is at this station?", choices), self._picked)
-
-    def _picked(self, name: str | None) -> None:
-        if name is None:
-            self.exit()
-            return
-        self.rep = name
-        self._start()
+            self.pick_rep()
 
     def _start(self) -> None:
         self.start_station()

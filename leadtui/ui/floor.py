@@ -17,6 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from leadtui.core.facts import parse_filters
+from leadtui.errors import LeadtuiError
 from leadtui.service.writer import Job
 from leadtui.ui.calls import CallKeys
 from leadtui.ui.dialogs import Ask, ConfirmSold, Pick
@@ -584,6 +586,11 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         if event.input.id == "note":
             self.save_note(event.value)
         elif event.input.id == "search":
+            try:
+                parse_filters(event.value)  # `beds:3 equity>50000`: a filter that can't be is said here
+            except LeadtuiError as exc:
+                self.notify(str(exc), title="Search", severity="warning", markup=False)
+                return
             self.query_text = event.value.strip()
             if not self.query_text:
                 event.input.remove_class("shown")

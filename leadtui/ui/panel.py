@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from leadtui.clock import parse_iso
+from leadtui.core.facts import chips, pack
 from leadtui.ui.style import plain, status_text
 
 KPI_LABELS = (
@@ -21,6 +22,7 @@ KPI_LABELS = (
 )
 EVENTS = 5  # the last events the panel shows, room allowing
 NOTES = 2  # the last notes the panel shows (D5)
+FACTS_WIDTH = 60  # the facts' line width before the panel has a size
 
 
 def _when(value: str | None, zone: str | None) -> str:
@@ -188,6 +190,13 @@ class ClaimPanel(Static):
                 out.append(f"{_when(lead[key], zone)}\n")
         if lead["offer_amount"] is not None:
             out.append(f"Offer: ${lead['offer_amount']:,.0f}\n")
+        # the vendor's property facts, for the offer: what fits on two lines (all of them: the detail view)
+        for line in pack(chips(lead.get("facts") or {}), self.size.width or FACTS_WIDTH):
+            out.append(f"{plain(line)}\n")
+        if lead["emails"]:
+            more = f" (+{len(lead['emails']) - 1})" if len(lead["emails"]) > 1 else ""
+            out.append("Email: ", style="dim")
+            out.append(f"{plain(lead['emails'][0])}{more}\n")
         if lead["source_list"] or lead["source_status"]:
             out.append(
                 f"Source: {plain(lead['source_list'] or '')} {plain(lead['source_status'] or '')}\n",

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from leadtui.core.facts import FACTS, shown
 from leadtui.ui.keys import Key
 from leadtui.ui.panel import event_words
 from leadtui.ui.style import group_style, plain
@@ -113,6 +114,7 @@ class Detail(View):
             "next_call_at",
             "followup_requested_at",
             "callback",
+            "cooloff_until",
             "appointment_at",
             "offer_amount",
             "contract_path",
@@ -121,6 +123,13 @@ class Detail(View):
             if lead[key] not in (None, ""):
                 fields.append(f"{key.replace('_', ' '):>22}  ", style="dim")
                 fields.append(f"{plain(lead[key])}\n")
+        for email in lead["emails"]:
+            fields.append(f"{'email':>22}  ", style="dim")
+            fields.append(f"{plain(email)}\n")
+        for fact in FACTS:  # the vendor's property facts, each in full
+            if fact.column in lead["facts"]:
+                fields.append(f"{fact.header:>22}  ", style="dim")
+                fields.append(f"{plain(shown(fact, lead['facts'][fact.column]))}\n")
         for phone in lead["phones"]:
             flags = " ".join(n.upper() for n in ("dnc", "litigator", "bad") if phone[n])
             fields.append(
