@@ -10,13 +10,16 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import MANAGER, NEWBIE, NY, PIN, REP, add_lead, run_cli
+from conftest import MANAGER, NEWBIE, NY, PIN, REP, add_lead, add_reps, run_cli
 
 from leadtui import config
 from leadtui.core import kpi
 from leadtui.core.rules import Decision
 from leadtui.errors import LeadtuiError
-from leadtui.service import Service
+from leadtui.service import Service, init_database
+from leadtui.store import db as db_module
+from leadtui.store.db import connect
+from leadtui.store.schema import MIGRATIONS
 
 # --- core: the rules, no database ------------------------------------------------------------------
 
@@ -345,6 +348,79 @@ def test_w20_chart_shows_the_last_14_floor_days(svc, clock):
     assert svc.chart(rep=NEWBIE)["days"][-1]["dials"] == 0
     with pytest.raises(LeadtuiError, match="1 to 366 days"):
         svc.chart(days=0)
+
+
+def by_day_from_the_hours(svc: Service) -> list[dict]:
+    """The rep-days recounted from the events and the call log (the per-hour read), summed."""
+    hours: dict[tuple[str, str], list[dict]] = {}
+    for row in svc.kpis(by="hour"):
+        hours.setdefault((row["rep"], row["day"]), []).append(row)
+    return [
+        kpi.total(hours[key], rep=key[0], day=key[1])
+        for key in sorted(hours, key=lambda k: (k[0].lower(), k[1]))
+    ]
+
+
+def test_w20_kpi_days_match_the_events_and_the_call_log(svc, clock):
+    a, b = add_lead(svc), add_lead(svc)
+    svc.claim(a["id"], REP)
+    placed = svc.place_call(a["id"], REP, system="baresip")
+    svc.call_event(placed["id"], "answered")
+    clock.advance(seconds=95)
+    svc.call_event(placed["id"], "ended", reason="completed")
+    svc.set_status(a["id"], "needs-offer", REP, call_id=placed["id"])
+    svc.set_status(a["id"], "needs-offer", REP)  # a repeat: nothing
+    svc.set_status(b["id"], "not-contacted", NEWBIE)
+    svc.undo(b["id"], NEWBIE)  # the dial's credit goes, its reported call stays (D2)
+    svc.set_status(b["id"], "not-contacted", NEWBIE)
+    clock.advance(hours=10)  # past midnight in New York: the next floor day
+    svc.followup(a["id"], REP, "3 months")
+    svc.set_status(b["id"], "wrong-number", NEWBIE)
+    days = svc.kpis()
+    assert [
+        (r["rep"], r["day"], r["dials"], r["contacts"], r["calls"], r["connects"], r["talk_seconds"])
+        for r in days
+    ] == [
+        (REP, "2026-11-23", 1, 1, 1, 1, 95),
+        (REP, "2026-11-24", 1, 1, 0, 0, 0),
+        (NEWBIE, "2026-11-23", 1, 0, 2, 0, 0),
+        (NEWBIE, "2026-11-24", 1, 0, 0, 0, 0),
+    ]
+    assert days == by_day_from_the_hours(svc)
+
+
+def test_w20_kpi_days_are_filled_from_a_floor_made_before_them(tmp_path, clock, monkeypatch):
+    path = tmp_path / "old.db"
+    before = next(i for i, m in enumerate(MIGRATIONS) if "CREATE TABLE kpi_days" in m)
+    with monkeypatch.context() as old:  # opening it again runs the KPI days' migration (and any later)
+        old.setattr(db_module, "MIGRATIONS", MIGRATIONS[:before])
+        init_database(path, "wholesale", test_clock=True)
+        svc = Service(connect(path), now=clock.now, zone=NY)
+        add_reps(svc, clock.now().date())
+        lead = add_lead(svc)
+        svc.claim(lead["id"], REP)
+        placed = svc.place_call(lead["id"], REP, system="baresip")
+        svc.call_event(placed["id"], "answered")
+        clock.advance(seconds=42)
+        svc.call_event(placed["id"], "ended", reason="completed")
+        svc.set_status(lead["id"], "offer-made", REP, call_id=placed["id"])
+        svc.set_status(lead["id"], "not-interested", REP)
+        svc.undo(lead["id"], REP)
+        assert not svc.db.conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'kpi_days'").fetchone()
+        svc.close()
+    svc = Service(connect(path), now=clock.now, zone=NY)
+    try:
+        (row,) = svc.kpis()
+        assert (row["dials"], row["contacts"], row["offers"], row["calls"], row["talk_seconds"]) == (
+            1,
+            1,
+            1,
+            1,
+            42,
+        )
+        assert svc.kpis() == by_day_from_the_hours(svc)
+    finally:
+        svc.close()
 
 
 def test_w20_report_kpi_cli_by_hour_until_and_the_rate(cli_env):

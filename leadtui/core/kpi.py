@@ -81,25 +81,31 @@ def local_hour(quarter: str, zone: tzinfo, seen: dict[str, int]) -> int:
     return hour
 
 
-def _blank(rep: str, day: str, hour: int | None) -> dict:
-    head: dict = {"rep": rep, "day": day, **({} if hour is None else {"hour": hour})}
-    return {**head, **dict.fromkeys(COUNTERS, 0)}
+def daily(rows: Iterable[Row]) -> list[dict]:
+    """Rep-days (rep, day and COUNTERS, as kpi_days keeps them) sorted, with `contact_rate`; a day
+    with nothing left (every press undone) is no row."""
+    out = [{"rep": r["rep"], "day": r["day"], **{c: r[c] for c in COUNTERS}} for r in rows]
+    out = [r for r in out if any(r[c] for c in COUNTERS)]
+    out.sort(key=lambda r: (r["rep"].lower(), r["day"]))
+    for row in out:
+        row["contact_rate"] = contact_rate(row["contacts"], row["dials"])
+    return out
 
 
-def tally(credited: Iterable[Row], calls: Iterable[Row], zone: tzinfo | None = None) -> list[dict]:
-    """Per rep per day (per hour with `zone`), sorted: the counters, `contact_rate`, and the call log's.
+def hourly(credited: Iterable[Row], calls: Iterable[Row], zone: tzinfo) -> list[dict]:
+    """Per rep, floor day and floor-local hour, sorted: the counters, `contact_rate` and the call log's.
 
-    `credited` rows: rep, day, kpi (comma-separated counters), n (how many such events; less than 0 for
-    undone ones taken away) and, by hour, quarter (their UTC quarter hour); `calls` rows: rep, day,
-    calls, connects, talk_seconds (and quarter). A rep's day (or hour) with nothing left is no row."""
+    `credited` rows: rep, day, quarter (the events' UTC quarter hour), kpi (comma-separated counters),
+    n (how many such events; less than 0 for undone ones taken away); `calls` rows: rep, day, quarter,
+    calls, connects, talk_seconds. An hour with nothing left is no row."""
     table: dict[tuple, dict] = {}
     seen: dict[str, int] = {}
 
     def entry(row: Row) -> dict:
-        hour = None if zone is None else local_hour(row["quarter"], zone, seen)
+        hour = local_hour(row["quarter"], zone, seen)
         key = (row["rep"], row["day"], hour)
         if key not in table:
-            table[key] = _blank(row["rep"], row["day"], hour)
+            table[key] = {"rep": row["rep"], "day": row["day"], "hour": hour, **dict.fromkeys(COUNTERS, 0)}
         return table[key]
 
     for row in credited:
@@ -110,7 +116,7 @@ def tally(credited: Iterable[Row], calls: Iterable[Row], zone: tzinfo | None = N
         counts = entry(row)
         for counter in CALL_COUNTERS:
             counts[counter] += row[counter]
-    keys = sorted(table, key=lambda k: (k[0].lower(), k[1], k[2] or 0))
+    keys = sorted(table, key=lambda k: (k[0].lower(), k[1], k[2]))
     out = [table[k] for k in keys if any(table[k][c] for c in COUNTERS)]
     for counts in out:
         counts["contact_rate"] = contact_rate(counts["contacts"], counts["dials"])

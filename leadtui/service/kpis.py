@@ -1,11 +1,12 @@
 """W20's reads: KPIs per rep per day or hour, today's leaderboard and the 14-day chart, all on the
-floor's day ([floor] timezone). What a press credits is core.kpi's; this reads what was credited."""
+floor's day ([floor] timezone). What a press credits is core.kpi's; this reads what was credited: by
+day from kpi_days (kept by triggers as events and calls are written), by hour from the events and
+the call log themselves."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import date
-from typing import Any
 
 from leadtui.core import kpi
 from leadtui.errors import LeadtuiError
@@ -15,18 +16,10 @@ from leadtui.store import queries as q
 
 BY = ("day", "hour")
 CHART_DAYS = 14
-# The chart re-reads only its last days: a key writes today's floor day, an undo follows its key
-# within minutes (W19) and a call's end its start, so a day before yesterday no longer changes (and
-# a view that re-reads at every commit on the floor reads 2 days, not 14).
-SETTLING = 2
 
 
 class Kpis(Base):
     """W20: the figures a manager trusts (see leadtui.core.kpi for the definitions as built)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._settled: dict[tuple, list[dict]] = {}  # the chart's days before SETTLING, read once
 
     def today(self) -> date:
         """The floor's day now."""
@@ -49,14 +42,16 @@ class Kpis(Base):
         since, until = (day, day) if day is not None else (since, until)
         with self.db.read() as conn:
             name = self._rep_name(conn, rep)
-            return self._tally(conn, since, until, name, by == "hour")
+            if by == "day":
+                return kpi.daily(store.days(conn, since, until, name))
+            return self._hours(conn, since, until, name)
 
-    def _tally(
-        self, conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None, hourly: bool
+    def _hours(
+        self, conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None
     ) -> list[dict]:
-        credited = store.credited(conn, since, until, rep, by_hour=hourly)
-        logged = store.calls(conn, since, until, rep, by_hour=hourly)
-        return kpi.tally(credited, logged, self.zone if hourly else None)
+        return kpi.hourly(
+            store.credited(conn, since, until, rep), store.calls(conn, since, until, rep), self.zone
+        )
 
     def _rep_name(self, conn: sqlite3.Connection, rep: str | None) -> str | None:
         """A rep's name as stored (names match without case), or None for everyone."""
@@ -72,7 +67,7 @@ class Kpis(Base):
         their figures per floor-local hour, the floor's total, and the floor's figures per hour."""
         on = day or self.today().isoformat()
         with self.db.read() as conn:
-            hours = self._tally(conn, on, on, None, True)
+            hours = self._hours(conn, on, on, None)
             active = [r["name"] for r in q.reps(conn) if r["active"]]
         by_rep: dict[str, list[dict]] = {}
         by_hour: dict[int, list[dict]] = {}
@@ -94,13 +89,7 @@ class Kpis(Base):
         if not 1 <= days <= 366:
             raise LeadtuiError(f"a chart shows 1 to 366 days, not {days}")
         span = kpi.last_days(self.today(), days)
-        live = span[-SETTLING:]
         with self.db.read() as conn:
             name = self._rep_name(conn, rep)
-            rows = self._tally(conn, live[0], live[-1], name, False)
-            if len(span) > len(live):
-                key = (name, span[0], span[-len(live) - 1])
-                if key not in self._settled:
-                    self._settled[key] = self._tally(conn, key[1], key[2], name, False)
-                rows += self._settled[key]
+            rows = kpi.daily(store.days(conn, span[0], span[-1], name))
         return {"rep": name, "zone": str(self.zone), "days": kpi.series(rows, span)}

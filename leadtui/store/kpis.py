@@ -1,11 +1,14 @@
-"""W20's SQL: the credit events carry (per rep, day and counter set), the call log's figures, and a
-rep's presses on a lead in a day (for the once-a-day rule). Each runs in the caller's transaction."""
+"""W20's SQL: each rep's day of counters (kpi_days, kept by triggers as events and calls are written),
+the same by quarter hour from the events and the call log, and a rep's presses on a lead in a day
+(for the once-a-day rule). Each runs in the caller's transaction."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
+
+from leadtui.core.kpi import COUNTERS
 
 # An event stands unless an undo names it.
 STANDING = "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"
@@ -31,42 +34,53 @@ def _where(
     return " AND ".join(where) or "1", args
 
 
-def credited(
-    conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None, *, by_hour: bool = False
+def days(
+    conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None
 ) -> list[sqlite3.Row]:
-    """Credit events per rep, floor day (and UTC quarter hour) and counter set: rep, day, kpi, n (and
-    quarter). Days are inclusive ISO dates; None leaves that end open. Undone events are counted, then
-    taken away again in rows of negative n: an undo follows its event within minutes (W19), so it is
-    among the few undos of the days around, found faster than asking of each event if it stands."""
+    """Each rep's floor days from kpi_days: rep, day and COUNTERS. Days are inclusive ISO dates; None
+    leaves that end open."""
+    where, args = _where("k", since, until, rep)
+    return conn.execute(
+        f"SELECT k.rep, k.day, {', '.join(COUNTERS)} FROM kpi_days k WHERE {where}", args
+    ).fetchall()
+
+
+def credited(
+    conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None
+) -> list[sqlite3.Row]:
+    """Credit events per rep, floor day, UTC quarter hour and counter set: rep, day, quarter, kpi, n.
+    Undone events are counted, then taken away again in rows of negative n: an undo follows its
+    event within minutes (W19), so it is among the few undos of the days around, found faster than
+    asking of each event if it stands."""
     where, args = _where("e", since, until, rep, ("e.kpi IS NOT NULL",))
     near, near_args = _where("u", None, None, None, ("u.undoes IS NOT NULL",))
     for clause, value, shift in ((">=", since, "-2 days"), ("<=", until, "+2 days")):
         if value is not None:  # its event's day or the next (two either side: stations set apart)
             near += f" AND u.day {clause} date(?, '{shift}')"
             near_args.append(value)
-    quarter = f", {_quarter('e.at')} AS quarter" if by_hour else ""
-    group = f"e.day, e.rep, e.kpi{', quarter' if by_hour else ''}"  # events_kpi's order
+    quarter = _quarter("e.at")
+    group = "e.day, e.rep, e.kpi, quarter"  # events_kpi's order first
     return conn.execute(
-        f"SELECT e.rep, e.day{quarter}, e.kpi, count(*) AS n FROM events e WHERE {where} GROUP BY {group}"
-        f" UNION ALL SELECT e.rep, e.day{quarter}, e.kpi, -count(*) AS n FROM events u"
-        f" JOIN events e ON e.id = u.undoes WHERE {near} AND {where} GROUP BY {group}",
+        f"SELECT e.rep, e.day, {quarter} AS quarter, e.kpi, count(*) AS n FROM events e WHERE {where}"
+        f" GROUP BY {group} UNION ALL SELECT e.rep, e.day, {quarter} AS quarter, e.kpi, -count(*) AS n"
+        f" FROM events u JOIN events e ON e.id = u.undoes WHERE {near} AND {where} GROUP BY {group}",
         [*args, *near_args, *args],
     ).fetchall()
 
 
 def calls(
-    conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None, *, by_hour: bool = False
+    conn: sqlite3.Connection, since: str | None, until: str | None, rep: str | None
 ) -> list[sqlite3.Row]:
-    """The call log per rep, floor day (and UTC quarter hour placed): calls, connects (answered) and
-    talk_seconds (answered to ended)."""
+    """The call log per rep, floor day and UTC quarter hour placed: rep, day, quarter, calls, connects
+    (answered) and talk_seconds (answered to ended, as kpi_days counts it)."""
     where, args = _where("c", since, until, rep)
-    quarter = f", {_quarter('c.placed_at')} AS quarter" if by_hour else ""
     return conn.execute(
-        f"SELECT c.rep, c.day{quarter}, count(*) AS calls, count(c.answered_at) AS connects,"
+        f"SELECT c.rep, c.day, {_quarter('c.placed_at')} AS quarter, count(*) AS calls,"
+        " count(c.answered_at) AS connects,"
         " coalesce(sum(CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL"
         "  THEN max(0, CAST(round((julianday(c.ended_at) - julianday(c.answered_at)) * 86400) AS INTEGER))"
         " END), 0) AS talk_seconds"
-        f" FROM calls c WHERE {where} GROUP BY c.day, c.rep{', quarter' if by_hour else ''}",  # calls_day's order
+        f" FROM calls c WHERE {where} GROUP BY c.day, c.rep, quarter",  # calls_day's order first
         args,
     ).fetchall()
 

@@ -321,4 +321,81 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX leads_callback_held ON leads(next_call_at)
         WHERE callback = 'anyone' AND owner IS NOT NULL AND dead = 0;
     """,
+    # 12: KPIs by day (issue 16, W20): each rep's day of counters, kept by triggers in the same
+    # transaction as the event or the call that changes it (a credit, an undo, a call placed, answered,
+    # ended), so the 14-day chart and `report kpi` read a row per rep-day, not every event and call
+    # (on the 1M-lead floor with 30 days of 20 reps, benchmarks/bench_manager.py: the floor's chart
+    # from ~45 to ~3 ms, 30 days of `report kpi` from ~85 to ~5 ms; a key press costs no more within
+    # bench_status's noise). Filled from the events and the call log as they stand.
+    """
+    CREATE TABLE kpi_days (
+        day TEXT NOT NULL,
+        rep TEXT NOT NULL COLLATE NOCASE,
+        dials INTEGER NOT NULL DEFAULT 0,
+        contacts INTEGER NOT NULL DEFAULT 0,
+        appointments INTEGER NOT NULL DEFAULT 0,
+        offers INTEGER NOT NULL DEFAULT 0,
+        contracts INTEGER NOT NULL DEFAULT 0,
+        under_contract INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        connects INTEGER NOT NULL DEFAULT 0,
+        talk_seconds INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, rep)
+    ) WITHOUT ROWID;
+    CREATE TRIGGER kpi_days_credit AFTER INSERT ON events WHEN new.kpi IS NOT NULL AND new.rep IS NOT NULL
+    BEGIN
+        INSERT INTO kpi_days (day, rep, dials, contacts, appointments, offers, contracts, under_contract)
+        SELECT new.day, new.rep, instr(k, ',dials,') > 0, instr(k, ',contacts,') > 0,
+               instr(k, ',appointments,') > 0, instr(k, ',offers,') > 0, instr(k, ',contracts,') > 0,
+               instr(k, ',under_contract,') > 0
+        FROM (SELECT ',' || new.kpi || ',' AS k) WHERE true
+        ON CONFLICT (day, rep) DO UPDATE SET
+            dials = dials + excluded.dials, contacts = contacts + excluded.contacts,
+            appointments = appointments + excluded.appointments, offers = offers + excluded.offers,
+            contracts = contracts + excluded.contracts, under_contract = under_contract + excluded.under_contract;
+    END;
+    CREATE TRIGGER kpi_days_undo AFTER INSERT ON events WHEN new.undoes IS NOT NULL
+    BEGIN
+        UPDATE kpi_days SET
+            dials = dials - (SELECT instr(',' || kpi || ',', ',dials,') > 0 FROM events WHERE id = new.undoes),
+            contacts = contacts - (SELECT instr(',' || kpi || ',', ',contacts,') > 0 FROM events WHERE id = new.undoes),
+            appointments = appointments
+                - (SELECT instr(',' || kpi || ',', ',appointments,') > 0 FROM events WHERE id = new.undoes),
+            offers = offers - (SELECT instr(',' || kpi || ',', ',offers,') > 0 FROM events WHERE id = new.undoes),
+            contracts = contracts - (SELECT instr(',' || kpi || ',', ',contracts,') > 0 FROM events WHERE id = new.undoes),
+            under_contract = under_contract
+                - (SELECT instr(',' || kpi || ',', ',under_contract,') > 0 FROM events WHERE id = new.undoes)
+        WHERE (day, rep) = (SELECT day, rep FROM events WHERE id = new.undoes AND kpi IS NOT NULL);
+    END;
+    CREATE TRIGGER kpi_days_call AFTER INSERT ON calls
+    BEGIN
+        INSERT INTO kpi_days (day, rep, calls, connects, talk_seconds)
+        VALUES (new.day, new.rep, 1, new.answered_at IS NOT NULL, CASE WHEN new.answered_at IS NOT NULL AND new.ended_at IS NOT NULL THEN max(0, CAST(round((julianday(new.ended_at) - julianday(new.answered_at)) * 86400) AS INTEGER)) ELSE 0 END)
+        ON CONFLICT (day, rep) DO UPDATE SET calls = calls + 1, connects = connects + excluded.connects,
+            talk_seconds = talk_seconds + excluded.talk_seconds;
+    END;
+    CREATE TRIGGER kpi_days_call_times AFTER UPDATE OF answered_at, ended_at ON calls
+    BEGIN
+        UPDATE kpi_days SET
+            connects = connects + (new.answered_at IS NOT NULL) - (old.answered_at IS NOT NULL),
+            talk_seconds = talk_seconds + CASE WHEN new.answered_at IS NOT NULL AND new.ended_at IS NOT NULL THEN max(0, CAST(round((julianday(new.ended_at) - julianday(new.answered_at)) * 86400) AS INTEGER)) ELSE 0 END - CASE WHEN old.answered_at IS NOT NULL AND old.ended_at IS NOT NULL THEN max(0, CAST(round((julianday(old.ended_at) - julianday(old.answered_at)) * 86400) AS INTEGER)) ELSE 0 END
+        WHERE day = new.day AND rep = new.rep;
+    END;
+    INSERT INTO kpi_days (day, rep, dials, contacts, appointments, offers, contracts, under_contract)
+        SELECT day, rep, sum(instr(k, ',dials,') > 0), sum(instr(k, ',contacts,') > 0),
+               sum(instr(k, ',appointments,') > 0), sum(instr(k, ',offers,') > 0),
+               sum(instr(k, ',contracts,') > 0), sum(instr(k, ',under_contract,') > 0)
+        FROM (SELECT e.day, e.rep, ',' || e.kpi || ',' AS k FROM events e
+              WHERE e.kpi IS NOT NULL AND e.rep IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id))
+        WHERE true GROUP BY day, rep
+        ON CONFLICT (day, rep) DO UPDATE SET
+            dials = dials + excluded.dials, contacts = contacts + excluded.contacts,
+            appointments = appointments + excluded.appointments, offers = offers + excluded.offers,
+            contracts = contracts + excluded.contracts, under_contract = under_contract + excluded.under_contract;
+    INSERT INTO kpi_days (day, rep, calls, connects, talk_seconds)
+        SELECT c.day, c.rep, count(*), count(c.answered_at), sum(CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL THEN max(0, CAST(round((julianday(c.ended_at) - julianday(c.answered_at)) * 86400) AS INTEGER)) ELSE 0 END) FROM calls c WHERE true GROUP BY c.day, c.rep
+        ON CONFLICT (day, rep) DO UPDATE SET calls = calls + excluded.calls,
+            connects = connects + excluded.connects, talk_seconds = talk_seconds + excluded.talk_seconds;
+    """,
 )
