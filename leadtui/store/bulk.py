@@ -104,3 +104,57 @@ def insert_leads(
         next_id += len(chunk)
     conn.execute(f"DROP TABLE temp.{STAGE}")
     return range(start, next_id)
+
+
+# A floor's history at once (the benchmarks' 30 days of events and calls): rows in these columns, ids
+# given by the caller, who holds the write lock and so may number them from max(id) + 1.
+EVENT_COLUMNS = (
+    "id",
+    "lead_id",
+    "at",
+    "day",
+    "rep",
+    "kind",
+    "status",
+    "phone_id",
+    "dial",
+    "kpi",
+    "undoes",
+    "data",
+)
+CALL_COLUMNS = (
+    "lead_id",
+    "phone_id",
+    "number",
+    "rep",
+    "station",
+    "system",
+    "placed_at",
+    "day",
+    "ringing_at",
+    "answered_at",
+    "ended_at",
+    "end_reason",
+    "outcome_status",
+    "outcome_event_id",
+    "reported",
+)
+
+
+def insert_events(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """Events as given, in EVENT_COLUMNS order, by `executemany` in the caller's write transaction."""
+    _insert(conn, "events", EVENT_COLUMNS, rows)
+
+
+def insert_calls(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """Call-log rows as given, in CALL_COLUMNS order, by `executemany` in the caller's write transaction."""
+    _insert(conn, "calls", CALL_COLUMNS, rows)
+
+
+def _insert(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    if not conn.in_transaction:
+        raise RuntimeError(f"bulk inserts into {table} need the caller's write transaction")
+    marks = ", ".join("?" * len(columns))
+    conn.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})", rows)
