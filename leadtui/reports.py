@@ -26,11 +26,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_EVERY = 1000  # leads between two progress reports of an export
 Progress = Callable[[int, int], None]  # leads written, leads to write
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+_FIRST = frozenset(FORMULA_START)
 
 
 def inert(value: Any) -> Any:
     """A cell a spreadsheet shows as text: `=HYPERLINK(...)` -> `'=HYPERLINK(...)`."""
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _E164.fullmatch(value):
+    if value.__class__ is str and value[:1] in _FIRST and not _E164.fullmatch(value):
         return "'" + value
     return value
 
@@ -55,9 +56,11 @@ def write_csv(
     """Write header and rows (cells made inert) to an open text stream; returns the rows written."""
     writer = csv.writer(stream, lineterminator=lineterminator)
     writer.writerow(header)
-    n = 0
-    for row in rows:
-        writer.writerow([inert(v) for v in row])
+    n, first, e164 = 0, _FIRST, _E164.fullmatch
+    for row in rows:  # `inert` on each cell, inline: an export writes tens of millions of cells
+        writer.writerow(
+            ["'" + v if v.__class__ is str and v[:1] in first and not e164(v) else v for v in row]
+        )
         n += 1
     return n
 
@@ -162,18 +165,26 @@ EXPORT_PHONE: tuple[tuple[str, str], ...] = (
     ("Phone {} Bad", "bad"),
     ("Phone {} Wrong Reports", "wrong_reports"),
 )
-YES_FIELDS = frozenset({"dead", "dnc", "litigator", "bad"})  # written "yes" or left empty
-YES_NO_FACTS = frozenset(f.column for f in FACTS if f.kind == "bool")  # "yes", "no", or empty: unknown
 
 
-def _cell(field: str, value: Any) -> Any:
-    if field in YES_FIELDS:
-        return "yes" if value else ""
-    if field in YES_NO_FACTS and value is not None:
-        return "yes" if value else "no"
-    if field == "emails":
-        return "; ".join(json.loads(value))
-    return "" if value is None else value
+def _yes(value: Any) -> str:
+    return "yes" if value else ""
+
+
+def _yes_no(value: Any) -> str | None:
+    return None if value is None else "yes" if value else "no"
+
+
+# The fields written otherwise than as stored (None is an empty cell): flags "yes" or empty, a
+# yes/no fact "yes", "no" or empty (unknown), the emails one cell split by "; ".
+WRITTEN = {
+    "dead": _yes,
+    "dnc": _yes,
+    "litigator": _yes,
+    "bad": _yes,
+    "emails": lambda value: "; ".join(json.loads(value)),
+    **{f.column: _yes_no for f in FACTS if f.kind == "bool"},
+}
 
 
 def export(
@@ -198,13 +209,23 @@ def export(
                 *(h.format(i) for i in range(1, n + 1) for h, _ in EXPORT_PHONE),
             ]
 
+            fields = [f for _, f in EXPORT]
+            written_as = [(i, WRITTEN[f]) for i, f in enumerate(fields) if f in WRITTEN]
+            phone_fields = [f"p_{f}" for _, f in EXPORT_PHONE]
+            phone_written = [(i, WRITTEN[f]) for i, (_, f) in enumerate(EXPORT_PHONE) if f in WRITTEN]
+
             def rows():
                 for done, (row, phones) in enumerate(
                     store.contacts(conn, status=status, visible_to=visible_to, export=True), 1
                 ):
-                    cells = [_cell(f, row[f]) for _, f in EXPORT]
+                    cells = [row[f] for f in fields]
+                    for i, write in written_as:
+                        cells[i] = write(cells[i])
                     for p in phones:
-                        cells += [_cell(f, p[f"p_{f}"]) for _, f in EXPORT_PHONE]
+                        cell = [p[f] for f in phone_fields]
+                        for i, write in phone_written:
+                            cell[i] = write(cell[i])
+                        cells += cell
                     if progress and done % PROGRESS_EVERY == 0:
                         progress(done, total)
                     yield cells
