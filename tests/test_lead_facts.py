@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import REP, run_cli
 from test_ui_floor import ready
-from ui_floor import isolate, press, settings
+from ui_floor import isolate, notes, press, settings
 
 from leadtui.service import init_database
 from leadtui.ui.app import Leadtui
@@ -230,3 +230,18 @@ async def test_facts_and_emails_in_the_detail_view(station, tmp_path):
         assert f"Bedrooms  {facts['beds']}" in fields
         assert f"Last Sale Date  {facts['last_sale_date']}" in fields
         assert f"email  {lead['emails'][0]}" in fields
+
+
+async def test_facts_search_on_the_screen(station, tmp_path):
+    app = Leadtui(station, settings(tmp_path), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await press(pilot, "slash", *"beds:lots", "enter")  # said at once; the search box stays
+        assert any("beds takes a number" in n for n in notes(app))
+        await press(pilot, "ctrl+a", "ctrl+k", *"beds:4 vacant:yes", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        rows = screen.list.rows
+        assert rows and all(r["facts"].get("beds") == 4 and r["facts"].get("vacant") == 1 for r in rows)
+        expected = [lead["id"] for lead in data("leads", "--search", "beds:4 vacant:yes")]
+        assert [r["id"] for r in rows] == expected
