@@ -27,11 +27,11 @@ class SignIn:
             for r in self.svc.reps()
             if r["active"]
         ]
-        self.ask(Pick("Who is at this station?", choices), self._picked)  # type: ignore[attr-defined]
+        self.ask(Pick("Who is at this station?", choices), self._picked)
 
     def _picked(self, name: str | None) -> None:
         if name is None:
-            self.exit()  # type: ignore[attr-defined]
+            self.exit()
             return
         self.sign_in(name)
 
@@ -42,7 +42,7 @@ class SignIn:
             return
         rep = next(r for r in self.svc.reps() if r["name"] == name)
         if not rep["has_pin"]:
-            self.notify(  # type: ignore[attr-defined]
+            self.notify(
                 f"{name} has no PIN yet: this station opens only with your own PIN. Ask a manager "
                 f"to set one (leadtui reps pin {name}).",
                 title="PIN needed",
@@ -52,7 +52,7 @@ class SignIn:
             )
             self.pick_rep()
             return
-        self.ask(  # type: ignore[attr-defined]
+        self.ask(
             Ask(
                 f"PIN for {name}",
                 "This station opens with your own PIN (escape: someone else)",
@@ -68,7 +68,7 @@ class SignIn:
 
         def checked(result: Any, _after: Any) -> None:
             if isinstance(result, Exception):
-                self.notify(safe(str(result)), title="Refused", severity="warning", timeout=6, markup=False)  # type: ignore[attr-defined]
+                self.notify(safe(str(result)), title="Refused", severity="warning", timeout=6, markup=False)
                 self.sign_in(name)
             else:
                 self._open_for(name)
@@ -78,4 +78,4 @@ class SignIn:
 
     def _open_for(self, name: str) -> None:
         self.rep = name
-        self._start()  # type: ignore[attr-defined]
+        self._start()
