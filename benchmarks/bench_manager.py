@@ -196,7 +196,25 @@ def phase_report_kpi(b: Bench) -> list[Figure]:
     return figures
 
 
-PHASES: list[Callable[[Bench], list[Figure]]] = [phase_leaderboard, phase_chart, phase_report_kpi]
+def phase_floor_view(b: Bench) -> list[Figure]:
+    """The live floor view's refresh (FLOOR): a station per rep put on the floor as their writers
+    leave it, then the read the view's worker makes twice a second, quiet and while the stations
+    write (bench_floorview.floor_view_samples; the admin view: this floor has no manager)."""
+    import bench_floorview
+
+    runs = max(b.runs, 200)  # a p99 of its own
+    return [
+        Figure(name, ms, 100, note)
+        for name, ms, note in bench_floorview.floor_view_samples(b.db, b.reps, None, runs)
+    ]
+
+
+PHASES: list[Callable[[Bench], list[Figure]]] = [
+    phase_leaderboard,
+    phase_chart,
+    phase_report_kpi,
+    phase_floor_view,
+]
 
 
 # --- the floor's history ---------------------------------------------------------------------------
