@@ -107,6 +107,7 @@ async def test_f1_a_move_while_a_re_list_loads_is_kept_not_undone_by_it(floor, t
         screen.load(keep=before)  # another station committed: the queue re-lists ...
         screen.action_cursor(1)  # ... and the rep moves on before its page arrives
         moved_to = screen.list.current["id"]
+        screen.load(keep=moved_to)  # another commit: a second re-list while the first still loads
         await settle(pilot)
         assert moved_to != before and screen.list.current["id"] == moved_to
 

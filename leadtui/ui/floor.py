@@ -147,8 +147,11 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
     def load(self, keep: int | None = None) -> None:
         """(Re)list from the top for the current tab, search and toggle; slow reads go to a worker.
         While a listing is still loading, the row under the cursor is the old listing's: the lead
-        kept is the one that listing keeps."""
-        if self.shown != self.generation:
+        kept is the one that listing keeps, unless it is a re-list of the same view and the rep
+        has moved since it began (then it is the rep's lead)."""
+        here = self.list.current
+        moved = keep is not None and here is not None and here["id"] != self._at_load
+        if self.shown != self.generation and (self._keeping is None or not moved):
             keep = self._keeping
         self._keeping = keep
         self._at_load = self.list.current["id"] if self.list.current else None
