@@ -17,7 +17,7 @@ from pathlib import Path
 NOW = "2026-11-23T15:00:00-05:00"
 OUT = Path(__file__).resolve().parent.parent / "screenshots"
 
-# name, terminal size, keys pressed after the floor is up
+# name, terminal size, keys pressed after the floor is up, rep (default: the demo's rep)
 SHOTS = (
     ("floor", (120, 40), ()),
     ("floor-80x24", (80, 24), ()),
@@ -27,15 +27,20 @@ SHOTS = (
     ("lead-timeline", (120, 40), ("j", "enter")),
     ("drip-replies", (120, 30), ("i",)),
     ("help", (100, 40), ("question_mark",)),
+    ("board", (120, 40), ("b",)),
+    ("callbacks", (120, 40), ("g",)),
+    ("approvals", (120, 40), ("m",), "morgan"),
+    ("floor-view", (120, 40), ("v",), "morgan"),
+    ("call-note", (120, 40), ("d", "t", *"wife answered, call back after 5")),  # last: it leaves a call open
 )
 
 
-async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], db: Path) -> None:
-    from leadtui import config, demo
+async def shoot(name: str, size: tuple[int, int], keys: tuple[str, ...], db: Path, rep: str) -> None:
+    from leadtui import config
     from leadtui.ui.app import Leadtui
     from leadtui.ui.floor import Floor
 
-    app = Leadtui(db, config.load(None), demo.DEMO_REP, contracts_dir=db.parent / "contracts")
+    app = Leadtui(db, config.load(None), rep, contracts_dir=db.parent / "contracts")
     async with app.run_test(size=size) as pilot:
         while not (isinstance(app.screen, Floor) and app.screen.list.rows and app.screen.counts):
             await pilot.pause(0.02)
@@ -52,8 +57,8 @@ def main() -> None:
 
         db = demo.ensure_demo()
         OUT.mkdir(exist_ok=True)
-        for name, size, keys in SHOTS:
-            asyncio.run(shoot(name, size, keys, db))
+        for name, size, keys, *rep in SHOTS:
+            asyncio.run(shoot(name, size, keys, db, rep[0] if rep else demo.DEMO_REP))
 
 
 if __name__ == "__main__":
