@@ -26,24 +26,12 @@ from leadtui.importing.phones import Phones
 from leadtui.importing.presets import Layout, norm
 from leadtui.reports import uninert
 from leadtui.store.imports import NOTE_LOG, key_hashes
+from leadtui.store.queries import LEAD_FIELDS
 
 # The lead columns an import fills (status and times are the writer's), in the order of Lead.values:
 # the lead's fields, then its property facts.
 IMPORT_COLUMNS = (
-    "owner_name",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "mailing_address",
-    "mailing_city",
-    "mailing_state",
-    "mailing_zip",
-    "apn",
-    "county",
-    "emails",
-    "source_list",
-    "source_status",
+    *LEAD_FIELDS,
     "owner_key",
     "address_key",
     *FACT_COLUMNS,

@@ -28,7 +28,8 @@ STATE_FIELDS = (
     "callback",
 )
 PHONE_STATE = ("bad", "wrong_reports")
-LEAD_COLUMNS = (
+# A lead's own fields, as given by hand or by a list (imports and exports take them in this order).
+LEAD_FIELDS = (
     "owner_name",
     "address",
     "city",
@@ -43,6 +44,9 @@ LEAD_COLUMNS = (
     "emails",
     "source_list",
     "source_status",
+)
+LEAD_COLUMNS = (
+    *LEAD_FIELDS,
     "owner_key",
     "address_key",
     "notes",

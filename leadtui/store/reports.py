@@ -7,23 +7,11 @@ from collections.abc import Iterator
 from itertools import groupby
 
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
+from leadtui.store.queries import LEAD_FIELDS
 
 CONTACT_COLUMNS = (
     "id",
-    "owner_name",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "mailing_address",
-    "mailing_city",
-    "mailing_state",
-    "mailing_zip",
-    "apn",
-    "county",
-    "emails",
-    "source_list",
-    "source_status",
+    *LEAD_FIELDS,
     "status",
     "owner",
     "dead",
