@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections import Counter
@@ -136,6 +137,9 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
     def on_mount(self) -> None:
         self.query_one(LeadList).focus()
         self.load()
+        # What start-up built (modules, styles, the widget tree) lives as long as the station: frozen,
+        # the cyclic GC stops walking it on every full collection (bench_tui: key p99 58 -> 48 ms)
+        self.call_after_refresh(gc.freeze)
         self.set_interval(1, self.tick_call)
 
     @property
