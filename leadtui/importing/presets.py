@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from leadtui.core.facts import FACTS
 from leadtui.errors import LeadtuiError
 from leadtui.reports import EXPORT
+from leadtui.store.imports import NOTE_LOG
 
 MAX_SLOTS = 30  # Phone 1..30: more than any vendor ships
 
@@ -254,30 +255,27 @@ GENERIC = Preset(
     ("email{n}", "email", "emailaddress{n}", "emailaddress"),
 )
 
-# What a leadtui export's state columns restore (importing.rows reads them): field -> its header.
+# A lead's state that a leadtui export carries beside its status and owner (importing.rows reads it back).
+STATE_COLUMNS = (
+    "hold_until",
+    "next_call_at",
+    "appointment_at",
+    "offer_amount",
+    "contract_path",
+    "followup_requested_at",
+    "callback",
+    "cooloff_until",
+    "cur_phone",
+    "dial_run",
+    "dead",
+    "notes",
+    NOTE_LOG,
+)
+# What a leadtui export's state columns restore: field -> its header.
 RESTORED = {
     "lead_status": "Status",
     "lead_owner": "Owner",
-    **{
-        column: header
-        for header, column in EXPORT
-        if column
-        in (
-            "hold_until",
-            "next_call_at",
-            "appointment_at",
-            "offer_amount",
-            "contract_path",
-            "followup_requested_at",
-            "callback",
-            "cooloff_until",
-            "cur_phone",
-            "dial_run",
-            "dead",
-            "notes",
-            "note_log",
-        )
-    },
+    **{column: header for header, column in EXPORT if column in STATE_COLUMNS},
 }
 _EXPORTED = {column: (norm(header),) for header, column in EXPORT}
 

@@ -23,7 +23,7 @@ from leadtui.core.facts import COLUMNS as FACT_COLUMNS
 from leadtui.core.facts import FACTS
 from leadtui.core.identity import address_key, owner_key_at
 from leadtui.importing.phones import Phones
-from leadtui.importing.presets import Layout, norm
+from leadtui.importing.presets import STATE_COLUMNS, Layout, norm
 from leadtui.reports import uninert
 from leadtui.store.imports import NOTE_LOG, key_hashes
 from leadtui.store.queries import LEAD_FIELDS
@@ -38,23 +38,7 @@ IMPORT_COLUMNS = (
 )
 # A leadtui export also gives each lead's state back (presets.LEADTUI): these follow, then its notes
 # (NOTE_LOG, which the writer turns into note events).
-RESTORE_COLUMNS = (
-    "status",
-    "owner",
-    "hold_until",
-    "next_call_at",
-    "appointment_at",
-    "offer_amount",
-    "contract_path",
-    "followup_requested_at",
-    "callback",
-    "cooloff_until",
-    "cur_phone",
-    "dial_run",
-    "dead",
-    "notes",
-    NOTE_LOG,
-)
+RESTORE_COLUMNS = ("status", "owner", *STATE_COLUMNS)
 _APN, _COUNTY, _ADDRESS_KEY = (IMPORT_COLUMNS.index(c) for c in ("apn", "county", "address_key"))
 # The layout fields a row is read into, in this order (see RowReader.read).
 FIELDS = (
