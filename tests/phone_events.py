@@ -1,10 +1,14 @@
-"""What an adapter emitted, for the telephony tests: `Recorder` is the `emit` given to start()."""
+"""What an adapter emitted, for the telephony tests: `Recorder` is the `emit` given to start(), and
+`phones` opens adapters that are closed when the test ends."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from leadtui.telephony import CallEvent
+from leadtui.telephony import CallEvent, Phone, open_phone
 
 WAIT = 10.0  # seconds a test waits for an event before failing, so nothing hangs
 
@@ -41,3 +45,23 @@ class Recorder:
 
 def states(events: list[CallEvent]) -> list[str]:
     return [e.state for e in events]
+
+
+@contextlib.contextmanager
+def phones(table: Callable[..., dict], station: str) -> Iterator[Callable[..., tuple[Phone, Recorder]]]:
+    """start(**keys) -> (adapter, recorder): an adapter of the [dialer] table `table(**keys)` gives,
+    started; every one is closed at the end."""
+    opened: list[Phone] = []
+
+    def start(**keys: Any) -> tuple[Phone, Recorder]:
+        adapter = open_phone(table(**keys), station=station)
+        events = Recorder()
+        adapter.start(events)
+        opened.append(adapter)
+        return adapter, events
+
+    try:
+        yield start
+    finally:
+        for adapter in opened:
+            adapter.close()

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from phone_events import WAIT, Recorder, states
+from phone_events import WAIT, Recorder, phones, states
 
 from leadtui import config
 from leadtui.telephony import TelephonyError, open_phone
@@ -167,18 +167,8 @@ def dialer(tmp_path: Path, port: int, **extra: object) -> dict:
 
 @pytest.fixture
 def phone(tmp_path: Path, asterisk: FakeAsterisk):
-    opened = []
-
-    def start(**extra: object):
-        adapter = open_phone(dialer(tmp_path, asterisk.port, **extra), station="floor-1:4242:ab12")
-        events = Recorder()
-        adapter.start(events)
-        opened.append(adapter)
-        return adapter, events
-
-    yield start
-    for adapter in opened:
-        adapter.close()
+    with phones(lambda **extra: dialer(tmp_path, asterisk.port, **extra), "floor-1:4242:ab12") as start:
+        yield start
 
 
 def test_originate_fields_answered_then_the_station_hangs_up(phone, asterisk: FakeAsterisk) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from baresip_rig import WAIT, Baresip, baresip_pids, free_port
-from phone_events import Recorder, states
+from phone_events import Recorder, phones, states
 
 from leadtui import config
 from leadtui.telephony import TelephonyError, open_phone
@@ -66,18 +66,12 @@ def dialer(tmp_path: Path, uri: str, **extra: object) -> dict:
 @pytest.fixture
 def station(tmp_path: Path, lead: Baresip):
     """start(**dialer keys) -> (phone, recorder): the station's own baresip calling the lead's phone."""
-    opened = []
 
-    def start(uri: str = f"sip:{{number}}@127.0.0.1:{lead.sip_port}", **extra: object):
-        phone = open_phone(dialer(tmp_path, uri, **extra), station="t")
-        events = Recorder()
-        phone.start(events)
-        opened.append(phone)
-        return phone, events
+    def table(uri: str = f"sip:{{number}}@127.0.0.1:{lead.sip_port}", **extra: object) -> dict:
+        return dialer(tmp_path, uri, **extra)
 
-    yield start
-    for phone in opened:
-        phone.close()
+    with phones(table, "t") as start:
+        yield start
 
 
 def test_answered_then_the_station_hangs_up(station, lead: Baresip) -> None:

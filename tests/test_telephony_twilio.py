@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from phone_events import Recorder, states
+from phone_events import Recorder, phones, states
 from test_automation_targets import LocalHTTP
 
 from leadtui import config
@@ -156,18 +156,8 @@ def dialer(tmp_path: Path, api_base: str, **extra: object) -> dict:
 def phone(tmp_path: Path, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch):
     """start(**[dialer] keys) -> (phone, recorder)."""
     monkeypatch.setenv("LEADTUI_TEST_TWILIO_TOKEN", TOKEN)
-    opened = []
-
-    def start(**extra: object):
-        adapter = open_phone(dialer(tmp_path, twilio.url, **extra), station="t")
-        events = Recorder()
-        adapter.start(events)
-        opened.append(adapter)
-        return adapter, events
-
-    yield start
-    for adapter in opened:
-        adapter.close()
+    with phones(lambda **extra: dialer(tmp_path, twilio.url, **extra), "t") as start:
+        yield start
 
 
 def test_the_exact_calls_request_and_a_completed_call(phone, twilio: FakeTwilio) -> None:
