@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from baresip_rig import Baresip, baresip_pids, free_port
 from conftest import START
+from textual import events
 from ui_floor import build_floor, isolate, notes, press, settle
 from ui_floor import lead_at as lead
 
@@ -368,3 +369,20 @@ async def test_gate_refuses_before_the_phone_system_hears_of_the_call(rule, rig,
         assert len(calls_of(path, ids["pool"])) == logged and f.call is None
         await pilot.pause(0.3)
         assert callee.seen("CALL_INCOMING") == [] and callee.seen("CALL_ESTABLISHED") == []
+
+
+async def test_f3_d5_a_burst_through_the_note_box_keys_after_enter_reach_the_floor(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, write_config(tmp_path, None), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["pool"])
+        for ch in "dtcall after 5\rn":  # one write: a paste, a slow link
+            app.post_message(
+                events.Key("enter" if ch == "\r" else {" ": "space"}.get(ch, ch), None if ch == "\r" else ch)
+            )
+        await settle(pilot)
+        [call] = await until(
+            pilot, lambda: [c for c in calls_of(path, ids["pool"]) if not c["open"]], "n lands"
+        )
+        assert (call["notes"], call["outcome"]) == ("call after 5", "not-contacted")

@@ -381,6 +381,8 @@ class Leadtui(SignIn, StationApp, App):
         screen = self.screen
         if isinstance(screen, Dialog) and screen.closes_on(event):
             self.holds.add("closing")  # whoever handles the answer releases it (after queueing its write)
+        elif isinstance(screen, Floor) and screen.noting is not None and event.key in ("enter", "escape"):
+            self.holds.add("closing")  # the note box closes: what follows goes to the floor (F3)
         elif isinstance(screen, Floor) and screen.list.has_focus and event.key in screen.dialog_keys:
             self.holds.add("opening")  # the key's action runs later: what follows waits for its dialog
         await super().on_event(event)

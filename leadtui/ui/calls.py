@@ -296,3 +296,4 @@ class CallKeys:
         box.value = ""
         box.remove_class("shown")
         self.list.focus()
+        self.call_after_refresh(self.app.release, "closing")  # keys typed after enter/escape go on
