@@ -41,6 +41,16 @@ def test_d5_a_note_is_stored_exactly_on_the_lead_and_its_call(svc):
     assert out.message == f"note saved on lead {lead['id']} and call #{call['id']}"
 
 
+def test_d5_a_note_typed_during_the_station_s_call_goes_on_that_call(svc, make_service):
+    lead = add_lead(svc)
+    svc.claim(lead["id"], REP)
+    call = svc.place_call(lead["id"], REP, system="manual")
+    svc.note(lead["id"], REP, "wife answered")  # the screen sent it before the placement came back
+    make_service().note(lead["id"], REP, "from another station")  # not that station's call
+    assert svc.calls()[0]["notes"] == "wife answered"
+    assert [n["data"].get("call") for n in notes(svc, lead["id"])] == [call["id"], None]
+
+
 def test_d5_a_note_without_a_call(svc):
     lead = add_lead(svc)
     out = svc.note(lead["id"], REP, "owner is a landlord, owns 4 doors")

@@ -386,3 +386,18 @@ async def test_f3_d5_a_burst_through_the_note_box_keys_after_enter_reach_the_flo
             pilot, lambda: [c for c in calls_of(path, ids["pool"]) if not c["open"]], "n lands"
         )
         assert (call["notes"], call["outcome"]) == ("call after 5", "not-contacted")
+
+
+async def test_d1_f2_j_then_d_in_one_burst_dials_the_lead_moved_to(floor, tmp_path):
+    path, ids = floor
+    app = Leadtui(path, write_config(tmp_path, None), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["two_phones"])
+        after = f.list.rows[f.list.cursor + 1]["id"]  # the next lead, a pool lead in this floor
+        for ch in "jd":  # one write: the dial comes before the screen has handled the move
+            app.post_message(events.Key(ch, ch))
+        await settle(pilot)
+        assert not [n for n in notes(app) if "not on your screen" in n], notes(app)
+        [call] = calls_of(path, after)
+        assert call["open"] and not call["reported"]

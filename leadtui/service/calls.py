@@ -204,8 +204,8 @@ class Calls(Base):
         call_id: int | None = None,
         seen: Seen | None = None,
     ) -> Outcome:
-        """D5: a note on the lead (and on its call), stored exactly as typed: an event of kind note
-        with `text` (and `call`). Refused like any write on a lead the rep may not touch (F1, F2, W14)."""
+        """D5: a note on the lead (and on its call: the one given, else this station's call to the lead
+        still waiting for its outcome), stored exactly as typed: an event of kind note with `text` (and `call`). Refused like any write on a lead the rep may not touch (F1, F2, W14)."""
         problem = note_problem(text)
         if problem:
             raise LeadtuiError(problem)
@@ -214,6 +214,9 @@ class Calls(Base):
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             holder_guard(lead, actor)
+            if call_id is None:  # typed during this station's call to the lead: it goes on that call too
+                waiting = call_for(conn, lead_id, None, self.station)
+                call_id = waiting["id"] if waiting is not None else None
             if call_id is not None:
                 call = calllog.get(conn, call_id)
                 if call is None or call["lead_id"] != lead_id:

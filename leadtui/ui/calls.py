@@ -112,6 +112,7 @@ class CallKeys:
     """The Floor's call keys and call bar (a mixin: `self` is the Floor screen)."""
 
     call: LiveCall | None = None
+    reserving: int | None
     chosen: dict[int, int]  # lead id -> the phone position the rep chose for it
     _early: dict[str, list[CallEvent]]  # events that came before their call's placement returned
 
@@ -160,6 +161,8 @@ class CallKeys:
         if app.phone is None:
             self.notify(app.phone_error or "The phone system is still starting.", severity="warning")
             return
+        if lead["id"] != self.reserving:  # the cursor just moved: its reservation goes first (D1, F2)
+            self.reserve()
         if call is not None and call.unanswered and call.lead["id"] == lead["id"]:
             self.set_status(lead, self.unanswered_status(), {})
         phone, rep = app.phone, app.rep

@@ -107,6 +107,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self._relist_timer = None
         self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
         self.reserved_at = 0.0  # when the lead on screen was last reserved (renewed by the app's poll)
+        self.reserving: int | None = None  # the lead the last reservation asked for
         playbook = self.app.svc.playbook
         self.chosen = {}
         self._early = {}
@@ -257,7 +258,8 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
     def on_lead_list_highlighted(self, message: LeadList.Highlighted) -> None:
         self.show_lead(message.lead["id"] if message.lead else None)
-        self.reserve()
+        if message.lead is None or message.lead["id"] != self.reserving:  # a key may have asked already
+            self.reserve()
 
     # --- F2: the lead on screen is reserved for this rep ---------------------------------------
 
@@ -270,6 +272,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             return
         rep, queue, generation = self.app.rep, self._in_queue(), self.generation
         if lead is None or lead["dead"]:
+            self.reserving = None
             self.app.writer.submit(
                 Job(None, lambda svc, seen: svc.unreserve(), lambda *_: None, reserve=True)
             )
@@ -299,6 +302,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
         self._pick_first = False
         self.reserved_at = time.monotonic()
+        self.reserving = lead["id"]
         self.app.writer.submit(Job(None, lambda svc, seen: svc.reserve(rep, ids), done, reserve=True))
 
     def show_lead(self, lead_id: int | None) -> None:
