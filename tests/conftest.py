@@ -88,14 +88,53 @@ def add_lead(svc: Service, *, phones: int | list[str] = 1, **fields) -> dict:
     return svc.add_lead(phones=phones, **args)
 
 
+# --- the engines: a module runs on both with `pytestmark = pytest.mark.engines` -------------------
+
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "engines: run the module's floors on SQLite and on PostgreSQL")
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("engines") is not None
+        metafunc.parametrize("engine", ENGINES if both else ENGINES[:1], scope="function")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The tests' PostgreSQL server (tests/pg_cluster.py), started at its first use."""
+    from pg_cluster import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def make_service(tmp_path, clock):
+def floor_address(engine, tmp_path, request):
+    """The test's database: tmp_path/"leads.db", or a fresh database on the tests' PostgreSQL server."""
+    if engine == "sqlite":
+        yield tmp_path / "leads.db"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    address = cluster.database()
+    yield address
+    cluster.drop(address)
+
+
+@pytest.fixture
+def make_service(floor_address, clock, tmp_path):
     """Factory: make_service(playbook="wholesale", reps=True, **service_kwargs) -> Service."""
     opened: list[Service] = []
+    made: list[bool] = []
 
     def make(playbook: str = "wholesale", *, reps: bool = True, **kwargs) -> Service:
-        path = tmp_path / "leads.db"
-        first = not path.exists()
+        path = floor_address
+        first = not made
+        made.append(True)
         init_database(path, playbook, test_clock=True)
         options = {
             "now": clock.now,

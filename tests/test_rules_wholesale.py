@@ -15,6 +15,8 @@ from leadtui.core.rules import NeedsConfirmation
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import PinRequired, Service
 
+pytestmark = pytest.mark.engines
+
 # --- helpers ------------------------------------------------------------------------------------
 
 

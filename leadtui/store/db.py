@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TypeGuard
 
 from leadtui.errors import Busy, LeadtuiError
+from leadtui.store import postgres
 from leadtui.store.schema import APPLICATION_ID, MIGRATIONS
 
 try:
@@ -241,8 +242,16 @@ class Gate:
             return False
 
 
+class Connection(sqlite3.Connection):
+    """A SQLite connection that says which engine it is (the store's SQL that differs asks)."""
+
+    engine = "sqlite"
+
+
 class Database:
     """One connection in autocommit mode; every write goes through `write()`."""
+
+    engine = "sqlite"
 
     def __init__(self, path: Path | str, conn: sqlite3.Connection, busy_ms: int | None = None):
         self.path = path
@@ -521,7 +530,10 @@ def connect(
     busy_timeout_ms: int | None = None,
     notice: Notice | None = None,
 ) -> Database:
-    """Open (or with `create`, make) a leadtui database and bring its schema up to date."""
+    """Open (or with `create`, make) a leadtui database and bring its schema up to date: a SQLite
+    file at `path`, or the floor on a PostgreSQL server when `path` is a `postgresql://` address."""
+    if postgres.is_address(path):
+        return postgres.connect(str(path), create=create, busy_ms=_busy_ms(busy_timeout_ms))  # type: ignore[return-value]
     path = Path(path)
     if not create and not path.exists():
         raise LeadtuiError(f"no database at {path}: create it with `leadtui init --db {path}`")
@@ -535,7 +547,9 @@ def connect(
             raise LeadtuiError(f"{path}: can't create the database file ({exc.strerror})") from None
     busy = _busy_ms(busy_timeout_ms)
     try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=busy / 1000, check_same_thread=False)
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=busy / 1000, check_same_thread=False, factory=Connection
+        )
         conn.row_factory = sqlite3.Row
         # FULL: a committed key press survives a power cut, not just a crash (WAL + NORMAL may lose
         # the last commits on power loss). Measured cost on these machines: ~0.2 ms per commit.

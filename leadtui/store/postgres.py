@@ -1,0 +1,321 @@
+"""The floor on a PostgreSQL server (`postgresql://…`): the connection, its transactions, its
+migrations and its errors, shaped like the SQLite engine's (store.db) so the store's shared SQL
+runs on both.
+
+- The shared SQL is written for SQLite; `adapt` changes its `?` placeholders to psycopg's `%s`
+  (once per statement text). Rows read like `sqlite3.Row` (by position and by name), numbers
+  come back as int or float and truth values as 0/1, as SQLite gives them.
+- Writes are `Database.write()`: a transaction that first takes the floor's write lock (a
+  transaction-level advisory lock), so every read-decide-write runs as it does under SQLite's
+  `BEGIN IMMEDIATE`: one at a time, no lost update. The lock is held for one short transaction;
+  a station waits for it in the server's queue (first come, first served), never polling.
+- Change detection is `pg_last_committed_xact()` (needs `track_commit_timestamp = on`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from leadtui.errors import Busy, LeadtuiError
+from leadtui.store.pg_schema import MIGRATIONS
+
+SCHEMES = ("postgresql://", "postgres://")
+FLOOR_LOCK = 0x4C454144  # the advisory lock every write takes ("LEAD", as SQLite's application_id)
+ENGINE = "postgresql"
+
+
+def is_address(address: object) -> bool:
+    """Whether a database address names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(address, str) and address.startswith(SCHEMES)
+
+
+def shown(url: str) -> str:
+    """The address for messages: its password masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+# `?` outside quotes: the shared SQL's placeholders.
+_PLACEHOLDER = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|(\?)|(%)""")
+
+
+@lru_cache(maxsize=1024)
+def adapt(sql: str) -> str:
+    """SQLite's `?` placeholders as psycopg's `%s` (and a literal `%` as `%%`)."""
+
+    def one(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(1).replace("%", "%%")
+        return "%s" if m.group(2) else "%%"
+
+    return _PLACEHOLDER.sub(one, sql)
+
+
+class Row(tuple):
+    """A row read by position or by column name, as `sqlite3.Row`."""
+
+    __slots__ = ()
+    names: dict[str, int] = {}
+
+    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+@lru_cache(maxsize=512)
+def _row_class(names: tuple[str, ...]) -> type[Row]:
+    return type("Row", (Row,), {"__slots__": (), "names": {n: i for i, n in enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Any:
+    if cursor.description is None:
+        return tuple
+    cls = _row_class(tuple(c.name for c in cursor.description))
+    return lambda values: cls(values)
+
+
+class Cursor:
+    """What an `execute` gives back: rows, `rowcount`, and `lastrowid` after an INSERT."""
+
+    def __init__(self, cur: Any, lastrowid: int | None = None):
+        self._cur = cur
+        self.lastrowid = lastrowid
+        self.rowcount = cur.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone() if self._cur.description is not None else None
+
+    def fetchall(self) -> list:
+        return self._cur.fetchall() if self._cur.description is not None else []
+
+    def __iter__(self) -> Iterator:
+        return iter(self.fetchall())
+
+
+_INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.I)
+_WITH_ID = frozenset({"leads", "phones", "events", "outbox", "approvals", "replies", "calls"})
+
+
+class Connection:
+    """A psycopg connection that takes the store's SQL as a `sqlite3.Connection` does."""
+
+    engine = ENGINE
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Cursor:
+        cur = self.raw.cursor()
+        table = _INSERT.match(sql)
+        wants_id = table is not None and table.group(1) in _WITH_ID and "RETURNING" not in sql.upper()
+        if wants_id:  # as sqlite3's lastrowid: the id the INSERT gave its row
+            sql += " RETURNING id"
+        if params:
+            cur.execute(adapt(sql), params)
+        else:
+            cur.execute(sql)
+        if wants_id:
+            row = cur.fetchone() if cur.rowcount else None
+            return Cursor(cur, row[0] if row else None)
+        return Cursor(cur)
+
+    def executemany(self, sql: str, rows: Any) -> Cursor:
+        cur = self.raw.cursor()
+        cur.executemany(adapt(sql), list(rows))
+        return Cursor(cur)
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def describe(address: str, exc: Exception) -> LeadtuiError:
+    """One line for a server failure."""
+    import psycopg
+
+    where = shown(address)
+    text = " ".join(str(exc).split())
+    if isinstance(exc, psycopg.errors.LockNotAvailable | psycopg.errors.QueryCanceled):
+        return Busy(f"{where}: the floor stayed locked by another station; nothing was changed, try again")
+    if isinstance(exc, psycopg.errors.DiskFull):
+        return LeadtuiError(f"{where}: the server's disk is full ({text}); nothing was changed")
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction | psycopg.errors.InsufficientPrivilege):
+        return LeadtuiError(f"{where}: not allowed ({text}); nothing was changed")
+    if isinstance(exc, psycopg.OperationalError):
+        return LeadtuiError(f"{where}: can't reach the database server ({text})")
+    return LeadtuiError(f"{where}: database error: {text}")
+
+
+def _loaders(raw: Any) -> None:
+    """Numbers as SQLite gives them (a whole numeric as int, else float), truth values as 0/1."""
+    from psycopg.adapt import Loader
+
+    class Number(Loader):
+        def load(self, data: Any) -> int | float:
+            text = bytes(data)
+            return int(text) if text.isdigit() or (text[:1] == b"-" and text[1:].isdigit()) else float(text)
+
+    class Truth(Loader):
+        def load(self, data: Any) -> int:
+            return 1 if bytes(data) == b"t" else 0
+
+    raw.adapters.register_loader("numeric", Number)
+    raw.adapters.register_loader("bool", Truth)
+
+
+class Database:
+    """One server connection in autocommit mode; every write goes through `write()`."""
+
+    engine = ENGINE
+
+    def __init__(self, address: str, conn: Connection, busy_ms: int):
+        self.path = address  # (named as the SQLite engine's: the address messages show)
+        self.conn = conn
+        self.busy_ms = busy_ms
+
+    def __str__(self) -> str:
+        return shown(self.path)
+
+    def gate(self) -> None:
+        """No file gate on a server: its lock queue serves writers in turn."""
+        return None
+
+    @contextmanager
+    def job(self) -> Iterator[None]:
+        """A long job: nothing to arrange on a server (no WAL to copy back)."""
+        yield
+
+    def backlog(self) -> int | None:
+        return None
+
+    @contextmanager
+    def write(self, background: bool = False) -> Iterator[Connection]:
+        """A transaction holding the floor's write lock from its start (waits up to the busy
+        timeout in the server's queue, then `Busy`; nothing was written then)."""
+        import psycopg
+
+        try:
+            self.conn.raw.execute("BEGIN")
+            self.conn.raw.execute(f"SET LOCAL lock_timeout = {int(self.busy_ms)}")
+            self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (FLOOR_LOCK,))
+        except psycopg.Error as exc:
+            self._rollback()
+            raise describe(self.path, exc) from None
+        try:
+            yield self.conn
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, psycopg.Error):
+                raise describe(self.path, exc) from None
+            raise
+        try:
+            self.conn.raw.execute("COMMIT")
+        except psycopg.Error as exc:
+            self._rollback()
+            raise describe(self.path, exc) from None
+
+    def _rollback(self) -> None:
+        import psycopg
+
+        if self.conn.in_transaction:
+            with suppress(psycopg.Error):
+                self.conn.raw.execute("ROLLBACK")
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One consistent snapshot for several SELECTs."""
+        import psycopg
+
+        self.conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield self.conn
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, psycopg.Error):
+                raise describe(self.path, exc) from None
+            raise
+        self.conn.raw.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(address: str, *, create: bool = False, busy_ms: int) -> Database:
+    """Open (or with `create`, make the schema in) the floor's database on the server."""
+    try:
+        import psycopg
+    except ImportError:
+        raise LeadtuiError("a PostgreSQL floor needs psycopg: pip install 'leadtui[postgresql]'") from None
+    try:
+        raw = psycopg.connect(address, autocommit=True, row_factory=_row_factory, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise describe(address, exc) from None
+    _loaders(raw)
+    db = Database(address, Connection(raw), busy_ms)
+    try:
+        version = _version(db)
+        if version is None and not create:
+            raise LeadtuiError(
+                f"{shown(address)}: no leadtui floor in this database: create it with `leadtui init --db URL`"
+            )
+        if (version or 0) > len(MIGRATIONS):
+            raise LeadtuiError(
+                f"{shown(address)}: made by a newer leadtui (schema {version}); upgrade leadtui"
+            )
+        if (version or 0) < len(MIGRATIONS):
+            _migrate(db, version or 0)
+        return db
+    except psycopg.Error as exc:
+        db.close()
+        raise describe(address, exc) from None
+    except BaseException:
+        db.close()
+        raise
+
+
+def _version(db: Database) -> int | None:
+    """The schema version, or None where no leadtui schema is (an empty database)."""
+    row = db.conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if not row[0]:
+        row = db.conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+        if row[0]:
+            raise LeadtuiError(f"{shown(db.path)}: not a leadtui database")
+        return None
+    return db.conn.execute("SELECT version FROM schema_version").fetchone()[0]
+
+
+def _migrate(db: Database, version: int) -> None:
+    """Apply the migrations after `version`, in one transaction (PostgreSQL's DDL is transactional)."""
+    with db.write() as conn:
+        if version == 0:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version bigint NOT NULL)")
+            if conn.execute("SELECT count(*) FROM schema_version").fetchone()[0]:
+                return  # made by another station while this one waited for the lock
+            conn.execute("INSERT INTO schema_version VALUES (0)")
+        current = conn.execute("SELECT version FROM schema_version").fetchone()[0]
+        for number in range(current, len(MIGRATIONS)):
+            conn.raw.execute(MIGRATIONS[number])
+        conn.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
+
+
+def data_version(conn: Connection) -> int:
+    """Changes when a transaction commits on the server: the cheap check for other stations' work."""
+    row = conn.execute("SELECT (pg_last_committed_xact()).xid::text::bigint").fetchone()
+    return row[0] or 0
