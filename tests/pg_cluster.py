@@ -78,7 +78,7 @@ class Cluster:
         command = [str(self.bin / tool), *args]
         if self.user:
             command = ["runuser", "-u", self.user, "--", *command]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        done = subprocess.run(command, capture_output=True, text=True, cwd=self.root, check=False)
         if done.returncode:
             raise RuntimeError(f"{tool} failed: {done.stderr.strip() or done.stdout.strip()}")
 

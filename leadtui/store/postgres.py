@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from leadtui.errors import Busy, LeadtuiError
@@ -63,7 +63,7 @@ class Row(tuple):
     """A row read by position or by column name, as `sqlite3.Row`."""
 
     __slots__ = ()
-    names: dict[str, int] = {}
+    names: ClassVar[dict[str, int]] = {}
 
     def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
         if isinstance(key, str):
@@ -82,8 +82,7 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
 def _row_factory(cursor: Any) -> Any:
     if cursor.description is None:
         return tuple
-    cls = _row_class(tuple(c.name for c in cursor.description))
-    return lambda values: cls(values)
+    return _row_class(tuple(c.name for c in cursor.description))
 
 
 class Cursor:
@@ -104,7 +103,7 @@ class Cursor:
         return iter(self.fetchall())
 
 
-_INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.I)
+_INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
 _WITH_ID = frozenset({"leads", "phones", "events", "outbox", "approvals", "replies", "calls"})
 
 
