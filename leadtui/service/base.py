@@ -80,6 +80,8 @@ class Base:
         self.automation = automation  # the config's [automation]: which actions are texts, to whom (D4)
         self.station = station or new_station()
         self.reserve_seconds = reserve_seconds
+        if now is clock.now and not clock.fixed():
+            now = db.now  # the floor's clock: a server's floor keeps the server's (store.postgres)
         self.now = lambda: now().astimezone(self.zone)  # the floor's wall clock: its date is the floor's day
         self.rules = rules or CallingRules()
         self.delay = timedelta(seconds=delay_seconds)

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeGuard
 
@@ -264,6 +265,11 @@ class Database:
         self._jobs = 0  # job() depth
         self._checkpointer: _Checkpointer | None = None  # while a job runs
         self._deferring = False  # this connection's checkpoints at COMMIT are off while another's job runs
+
+    @staticmethod
+    def now() -> datetime:
+        """The floor's clock: on one host, the host's (a server's floor keeps the server's)."""
+        return datetime.now(UTC)
 
     def gate(self) -> Gate | None:
         """This connection's gate, opened at its first write; None where writes go ungated."""

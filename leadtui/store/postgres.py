@@ -10,13 +10,19 @@ runs on both.
   `BEGIN IMMEDIATE`: one at a time, no lost update. The lock is held for one short transaction;
   a station waits for it in the server's queue (first come, first served), never polling.
 - Change detection is `pg_last_committed_xact()` (needs `track_commit_timestamp = on`).
+- Time is the server's: `Database.offset` is how far the server's clock is ahead of this host's,
+  measured at the open and again by every write (in the statement that takes the lock, so no
+  round trip more); the service adds it to the host's clock, so every station stamps events
+  with one clock whatever its host's says.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +33,7 @@ from leadtui.store.pg_schema import MIGRATIONS
 SCHEMES = ("postgresql://", "postgres://")
 FLOOR_LOCK = 0x4C454144  # the advisory lock every write takes ("LEAD", as SQLite's application_id)
 ENGINE = "postgresql"
+TRUSTED_TRIP = 0.005  # s: a round trip at most this long measures the server's clock to +-2.5 ms
 
 
 def is_address(address: object) -> bool:
@@ -65,7 +72,7 @@ class Row(tuple):
     __slots__ = ()
     names: ClassVar[dict[str, int]] = {}
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self.names[key])
         return tuple.__getitem__(self, key)
@@ -188,6 +195,20 @@ class Database:
         self.path = address  # (named as the SQLite engine's: the address messages show)
         self.conn = conn
         self.busy_ms = busy_ms
+        self.offset = timedelta(0)  # the server's clock minus this host's (see the module's notes)
+        self._time("SELECT clock_timestamp()")
+
+    def _time(self, sql: str, params: tuple = ()) -> None:
+        """Run `sql`, whose last column is the server's clock_timestamp(), and keep the offset."""
+        sent = time.time()
+        row = self.conn.raw.execute(sql, params).fetchone()
+        back = time.time()
+        if back - sent < TRUSTED_TRIP:  # (a wait for the lock would skew the midpoint)
+            self.offset = row[-1] - datetime.fromtimestamp((sent + back) / 2, UTC)
+
+    def now(self) -> datetime:
+        """The server's clock, read from this host's plus the offset last measured."""
+        return datetime.now(UTC) + self.offset
 
     def __str__(self) -> str:
         return shown(self.path)
@@ -213,7 +234,7 @@ class Database:
         try:
             self.conn.raw.execute("BEGIN")
             self.conn.raw.execute(f"SET LOCAL lock_timeout = {int(self.busy_ms)}")
-            self.conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (FLOOR_LOCK,))
+            self._time("SELECT pg_advisory_xact_lock(%s), clock_timestamp()", (FLOOR_LOCK,))
         except psycopg.Error as exc:
             self._rollback()
             raise describe(self.path, exc) from None

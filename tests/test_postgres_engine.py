@@ -1,0 +1,126 @@
+"""The PostgreSQL engine itself (store.postgres), on the tests' real server: the shared SQL's
+placeholders, rows read as SQLite's, the server's clock, change detection, the write lock."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadtui.errors import Busy, LeadtuiError
+from leadtui.service import init_database
+from leadtui.store import postgres
+from leadtui.store.db import connect
+
+
+@pytest.fixture
+def address(pg_cluster):
+    made = pg_cluster.database()
+    init_database(made, test_clock=True)
+    yield made
+    pg_cluster.drop(made)
+
+
+def test_placeholders_are_adapted_outside_quotes_only():
+    assert postgres.adapt("SELECT ? WHERE a = '?' AND b LIKE '%x' AND c = ?") == (
+        "SELECT %s WHERE a = '?' AND b LIKE '%%x' AND c = %s"
+    )
+
+
+def test_a_password_is_never_shown():
+    shown = postgres.shown("postgresql://rep:s3cret@db.example:5432/floor")
+    assert "s3cret" not in shown and shown == "postgresql://rep:***@db.example:5432/floor"
+
+
+def test_rows_read_by_position_and_by_name_with_sqlite_types(address):
+    db = connect(address)
+    try:
+        row = db.conn.execute(
+            "SELECT 1 AS one, 2.5 AS half, 1 = 1 AS yes, sum(x) AS total FROM (VALUES (2), (3)) v(x)"
+        ).fetchone()
+        assert (row[0], row["one"], row["half"], row["yes"], row["total"]) == (1, 1, 2.5, 1, 5)
+        assert type(row["total"]) is int and dict(row) == {"one": 1, "half": 2.5, "yes": 1, "total": 5}
+        cur = db.conn.execute(
+            "INSERT INTO leads (owner_name, address, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            ("O'Brien", "1 Main St", "new", "2026-11-23T20:00:00+00:00", "2026-11-23T20:00:00+00:00"),
+        )
+        assert cur.lastrowid == db.conn.execute("SELECT max(id) FROM leads").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_the_floor_keeps_the_servers_clock(address):
+    db = connect(address)
+    try:
+        with db.write():
+            pass  # a write measures the clock again
+        server = db.conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        assert abs(db.now() - server) < timedelta(seconds=1)
+        assert abs(db.offset) < timedelta(seconds=5)  # one host here: the same clock, give or take the trip
+        assert db.now().tzinfo is not None and db.now() <= datetime.now(UTC) + db.offset + timedelta(
+            seconds=1
+        )
+    finally:
+        db.close()
+
+
+def test_a_commit_elsewhere_changes_the_data_version(address):
+    one, two = connect(address), connect(address)
+    try:
+        before = postgres.data_version(one.conn)
+        assert postgres.data_version(one.conn) == before  # nothing committed: no change
+        with two.write() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES ('probe', '1')")
+        assert postgres.data_version(one.conn) != before
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_writer_waits_its_turn_then_gives_up_with_one_line(address):
+    holder, waiter = connect(address), connect(address, busy_timeout_ms=300)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.write():
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(10)
+        began = time.monotonic()
+        with pytest.raises(Busy) as caught, waiter.write():
+            pass
+        assert time.monotonic() - began >= 0.25
+        assert "nothing was changed" in str(caught.value) and "\n" not in str(caught.value)
+    finally:
+        release.set()
+        thread.join()
+    with waiter.write() as conn:  # free again: the next write goes through
+        conn.execute("INSERT INTO meta (key, value) VALUES ('after', '1')")
+    holder.close()
+    waiter.close()
+
+
+def test_an_unreachable_server_is_one_line(pg_cluster):
+    closed = pg_cluster.address("no_such_floor")
+    with pytest.raises(LeadtuiError) as caught:
+        connect(closed)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_empty_database_is_not_a_floor_until_init(pg_cluster):
+    made = pg_cluster.admin
+    made.execute("CREATE DATABASE empty_floor")
+    address = pg_cluster.address("empty_floor")
+    try:
+        with pytest.raises(LeadtuiError, match="no leadtui floor in this database"):
+            connect(address)
+        init_database(address)
+        connect(address).close()
+    finally:
+        made.execute("DROP DATABASE empty_floor WITH (FORCE)")
