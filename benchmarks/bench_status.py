@@ -2,6 +2,8 @@
 
     python benchmarks/bench_status.py --db /tmp/leadtui-bench/1m.db            # build or reuse
     python benchmarks/bench_status.py --db /tmp/leadtui-bench/1m.db --rebuild  # build afresh
+    python benchmarks/bench_status.py --db postgresql://postgres@127.0.0.1:PORT/bench   # on a server
+                                      (benchmarks/pg_server.py starts one)
 
 Builds the database with `leadtui.store.bulk.insert_leads` (seeded, so every build is the
 same), then times, one call at a time with `time.perf_counter_ns`, what a key press costs:
@@ -36,7 +38,7 @@ from leadtui.core.calling import STATE_TZ
 from leadtui.core.identity import address_key, owner_key
 from leadtui.errors import LeadtuiError
 from leadtui.service import Service, init_database
-from leadtui.store import bulk
+from leadtui.store import bulk, postgres
 from leadtui.store.db import connect
 from leadtui.store.queries import LEAD_COLUMNS
 
@@ -229,10 +231,10 @@ def generate(n: int, seed: int = SEED):
         }
 
 
-def build(path: Path, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple[float, float, float]:
-    """Make a fresh database of n leads at `path`; return seconds generating, loading, checkpointing."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+def build(path: Path | str, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple[float, float, float]:
+    """Make a fresh database of n leads at `path`; return seconds generating, loading, checkpointing
+    (on a server: analysing, so its planner knows the tables' sizes)."""
+    clear(path)
     init_database(path, test_clock=True)  # a bench floor: the benches set its clock (LEADTUI_NOW)
     db = connect(path)
     service = Service(db, now=lambda: NOW)
@@ -268,7 +270,7 @@ def build(path: Path, n: int, seed: int = SEED, *, quiet: bool = False) -> tuple
     if not quiet:
         print(file=sys.stderr)
     t0 = time.perf_counter()
-    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.execute("ANALYZE" if postgres.is_address(path) else "PRAGMA wal_checkpoint(TRUNCATE)")
     checkpoint = time.perf_counter() - t0
     db.close()
     return made, loaded, checkpoint
@@ -293,7 +295,39 @@ def _report(name: str, samples: list[int], refused: Counter) -> None:
         print(f"{'':<10}{count} x {reason}")
 
 
-def _size(path: Path) -> int:
+def clear(path: Path | str) -> None:
+    """No floor at `path`: the files deleted, or on a server the bench database's tables dropped."""
+    if not postgres.is_address(path):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    if not str(path).rsplit("/", 1)[-1].startswith("bench"):
+        sys.exit(f"{postgres.shown(str(path))}: a bench builds only in a database named bench...")
+    import psycopg
+
+    with psycopg.connect(str(path), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def exists(path: Path | str) -> bool:
+    """Whether a floor is at `path`."""
+    if not postgres.is_address(path):
+        return Path(path).exists()
+    try:
+        connect(path).close()
+    except LeadtuiError:
+        return False
+    return True
+
+
+def _size(path: Path | str) -> int:
+    if postgres.is_address(path):
+        db = connect(path)
+        try:
+            return db.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        finally:
+            db.close()
     return sum(os.path.getsize(f"{path}{s}") for s in ("", "-wal", "-shm") if os.path.exists(f"{path}{s}"))
 
 
@@ -301,9 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--db",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "leadtui-bench" / "leads.db",
-        help="database file (built if missing)",
+        default=str(Path(tempfile.gettempdir()) / "leadtui-bench" / "leads.db"),
+        help="database file, or a postgresql:// address of a database named bench... (built if missing)",
     )
     ap.add_argument("--leads", type=int, default=1_000_000, help="leads to build (default 1,000,000)")
     ap.add_argument("--rebuild", action="store_true", help="delete --db and build it afresh")
@@ -311,17 +344,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=100, help="untimed operations per kind first (default 100)")
     ap.add_argument("--seed", type=int, default=SEED)
     args = ap.parse_args(argv)
-    if Path(__file__).resolve().parents[1] in args.db.resolve().parents:
-        ap.error("keep the benchmark database out of the repository (use a temp folder)")
-
-    print(f"database: {args.db}")
-    if args.rebuild or not args.db.exists():
+    server = postgres.is_address(args.db)
+    if not server:
+        args.db = Path(args.db)
+        if Path(__file__).resolve().parents[1] in args.db.resolve().parents:
+            ap.error("keep the benchmark database out of the repository (use a temp folder)")
         args.db.parent.mkdir(parents=True, exist_ok=True)
+
+    print(f"database: {postgres.shown(args.db) if server else args.db}")
+    if args.rebuild or not exists(args.db):
         made, loaded, checkpoint = build(args.db, args.leads, args.seed)
         print(
             f"build:    {args.leads:,} leads in {made + loaded + checkpoint:.1f} s: load {loaded:.1f} s "
             f"({args.leads / loaded:,.0f} leads/s with phones, FTS and indexes, bulk.insert_leads, "
-            f"{CHUNK:,} per transaction), generate {made:.1f} s, checkpoint {checkpoint:.1f} s"
+            f"{CHUNK:,} per transaction), generate {made:.1f} s, {'analyse' if server else 'checkpoint'} {checkpoint:.1f} s"
         )
     else:
         print("build:    reused (pass --rebuild to time a build)")
@@ -359,7 +395,8 @@ def main(argv: list[str] | None = None) -> None:
         _report(name, samples, refused)
 
     print(
-        f"clock:    {NOW.isoformat()} (fixed); synchronous=FULL, WAL; {args.warmup} untimed warm-up ops each"
+        f"clock:    {NOW.isoformat()} (fixed); "
+        f"{'PostgreSQL, synchronous commit' if server else 'synchronous=FULL, WAL'}; {args.warmup} untimed warm-up ops each"
     )
     run("status", status_ids, lambda i, lead_id: service.set_status(lead_id, cycle[i % 3], "alice"))
     run("claim", claim_ids, lambda i, lead_id: service.claim(lead_id, "bob"))

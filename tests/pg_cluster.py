@@ -20,11 +20,10 @@ import psycopg
 
 from leadtui.store.db import connect
 
-# For a throwaway cluster: no fsync (a crash loses nothing a test needs), change detection on.
-SETTINGS = (
-    "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    " -c track_commit_timestamp=on -c max_connections=300 -c shared_buffers=64MB"
-)
+# A floor's settings: change detection on (pg_last_committed_xact), room for many stations.
+FLOOR = "-c listen_addresses=127.0.0.1 -c track_commit_timestamp=on -c max_connections=700"
+# For the tests' throwaway cluster, also no fsync: a crash loses nothing a test needs.
+SETTINGS = f"{FLOOR} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=64MB"
 
 
 def bindir() -> Path:
@@ -47,7 +46,7 @@ def _free_port() -> int:
 class Cluster:
     """One server; `database()` makes an empty database on it and gives its address."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: str = SETTINGS) -> None:
         self.bin = bindir()
         self.root = Path(tempfile.mkdtemp(prefix="leadtui-pg-"))
         self.data = self.root / "data"
@@ -65,7 +64,7 @@ class Cluster:
             str(self.root / "log"),
             "-w",
             "-o",
-            f"{SETTINGS} -p {self.port} -k {self.root}",
+            f"{settings} -p {self.port} -k {self.root}",
             "start",
         )
         self.admin = psycopg.connect(self.address("postgres"), autocommit=True)
