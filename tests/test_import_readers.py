@@ -18,6 +18,8 @@ from leadtui.importing.runner import run_import
 from leadtui.service import init_database
 from leadtui.store.db import connect
 
+pytestmark = pytest.mark.engines
+
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 HEADER = "Owner Name,Address,City,State,Zip,APN,County,Phone 1,Phone 2,Notes\n"
 
@@ -42,8 +44,34 @@ def hostile_file(path: Path) -> Path:
     return path
 
 
-def imported(tmp_path: Path, source: Path, name: str, parallel: bool, batch: int) -> tuple[dict, dict]:
-    path = tmp_path / f"{name}.db"
+@pytest.fixture
+def floors(engine, tmp_path, request):
+    """Factory: floors(name) -> a new empty floor's address on the test's engine."""
+    made: list[str] = []
+
+    def make(name: str):
+        if engine == "sqlite":
+            return tmp_path / f"{name}.db"
+        made.append(request.getfixturevalue("pg_cluster").database())
+        return made[-1]
+
+    yield make
+    for address in made:
+        request.getfixturevalue("pg_cluster").drop(address)
+
+
+def sound(conn) -> bool:
+    """SQLite's integrity check and search's (a server keeps its own indexes)."""
+    if conn.engine == "postgresql":
+        return True
+    conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")
+    return conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def imported(
+    floors, tmp_path: Path, source: Path, name: str, parallel: bool, batch: int
+) -> tuple[dict, dict]:
+    path = floors(name)
     init_database(path, playbook="wholesale", test_clock=True)
     db = connect(path)
     try:
@@ -65,9 +93,8 @@ def imported(tmp_path: Path, source: Path, name: str, parallel: bool, batch: int
                 [json.loads(r[0]) for r in conn.execute("SELECT data FROM events ORDER BY id")]
             ),
             "rejects": (tmp_path / f"{name}.rejects.csv").read_text(),
-            "integrity": conn.execute("PRAGMA integrity_check").fetchone()[0],
+            "integrity": "ok" if sound(conn) else "damaged",
         }
-        conn.execute("INSERT INTO leads_fts(leads_fts, rank) VALUES ('integrity-check', 1)")
     finally:
         db.close()
     summary.pop("rejects_path")
@@ -84,10 +111,10 @@ def _batches(events: list[dict]) -> tuple:
 
 
 @pytest.mark.parametrize("batch", [1, 5, 1000])
-def test_b2_reading_processes_store_what_one_process_stores(tmp_path, batch):
+def test_b2_reading_processes_store_what_one_process_stores(floors, tmp_path, batch):
     source = hostile_file(tmp_path / "list.csv")
-    one = imported(tmp_path, source, "one", parallel=False, batch=batch)
-    two = imported(tmp_path, source, "two", parallel=True, batch=batch)
+    one = imported(floors, tmp_path, source, "one", parallel=False, batch=batch)
+    two = imported(floors, tmp_path, source, "two", parallel=True, batch=batch)
     assert two == one
     summary, stored = two
     assert (
@@ -110,12 +137,12 @@ def reader_pids() -> list[int]:
     return pids
 
 
-def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(tmp_path):
+def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(floor_address, tmp_path):
     source = tmp_path / "list.csv"
     source.write_text(
         HEADER + "".join(f"Owner {n},{n} Oak St,Miami,FL,33101,,,305555{n:04d},,\n" for n in range(400))
     )
-    path = tmp_path / "leads.db"
+    path = floor_address
     init_database(path, playbook="wholesale", test_clock=True)
     killed = []
 
@@ -133,7 +160,7 @@ def test_b2_a_reader_that_dies_stops_the_import_with_one_line_and_whole_batches(
         stored = db.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
         assert stored % 10 == 0 and 0 < stored < 400  # whole batches, in order
         assert db.conn.execute("SELECT max(id) FROM leads").fetchone()[0] == stored
-        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert sound(db.conn)
     finally:
         db.close()
     assert len(killed) == readers.READERS

@@ -13,6 +13,8 @@ SQLite runs in C without the GIL. Two ways to share the work across two cores:
 - a first load of a big file (into an empty database, the indexes are built at the end and
   rows match on key hashes meanwhile: `store.indexes`): reading processes each read a share
   of the file (`importing.readers`) and this thread stores their batches in the file's order.
+  On PostgreSQL (`store.pg_imports`) each staged batch is copied to the server (COPY) before
+  its write transaction, and merged there; an empty floor's first load keeps its indexes.
 
 The floor's write lock is held only while a batch is stored, never while the file is read.
 A killed import keeps whole batches; a re-run matches them and adds nothing twice. Memory
@@ -194,7 +196,8 @@ class Batches:
         self.size = max(
             min(MIN_BATCH, self.limit), min(self.limit, fits, GROWTH * max(self.size, batch["rows"]))
         )
-        make_way(held, self.db)
+        if self.db.engine == "sqlite":  # (a server queues waiting writers: the next batch waits its turn)
+            make_way(held, self.db)
 
 
 class Writer(threading.Thread):
@@ -375,7 +378,9 @@ def run_import(
                 if not dry_run:
                     store.tune_for_load(db.conn, first)
                     batches.keyed_from = 1 if first else None
-                if first and (readers.wanted(table.size) if parallel is None else parallel):
+                # on a server nothing is deferred (store.indexes): an empty floor's load is the first
+                spread = first or (db.engine == "postgresql" and not dry_run and not store.has_leads(db.conn))
+                if spread and (readers.wanted(table.size) if parallel is None else parallel):
                     _store_from_readers(
                         batches, table, preset, maps, list_name, rejects, counts, progress, floor
                     )

@@ -17,6 +17,10 @@ began (checked against the lead itself, so a hash collision never merges two pro
 That table lives in the import's own connection, off the WAL: storing a batch then only
 appends to the database, where keeping random-keyed indexes current rewrote most of their
 pages at every commit.
+
+On PostgreSQL the same functions run store.pg_imports' SQL (the batch copied into TEMP tables
+with COPY, merged with set-wise SQL; no ATTACH, PRAGMAs or key hashes): each branches on
+`conn.engine` at its top.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from zlib import adler32, crc32
 
+from leadtui.store import pg_imports
 from leadtui.store.lease import NAME as LEASE
 from leadtui.store.lease import Lease, held
 from leadtui.store.queries import insert_event
@@ -42,12 +47,19 @@ SLOTS = 3  # batches staged at once: one being filled, one queued, one being sto
 _PARCEL = "'p' || coalesce({0}county, '') || '|' || {0}apn"  # a dry run's key of a row's parcel
 
 
+def _server(conn: Any) -> bool:
+    return getattr(conn, "engine", "sqlite") == "postgresql"
+
+
 def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
     may lose the last ones, which a re-run restores) and a bigger page cache: for index upkeep,
     or in a first load for `temp.import_keys` (the database itself is only appended to then:
     8 MiB of it load as fast as 32, with 20 MB less resident). The import runs as a
     `Database.job`: its checkpoints run in a thread of their own while batches go on."""
+    if _server(conn):  # no PRAGMAs on a server: its session's commits stop waiting for the disk
+        pg_imports.tune_for_load(conn)
+        return
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(f"PRAGMA main.cache_size = -{(8 if first_load else 128) * 1024}")
     conn.execute(f"PRAGMA temp.cache_size = -{(64 if first_load else 2) * 1024}")
@@ -142,6 +154,10 @@ def sweep_dead(folder: Path) -> None:
 @contextmanager
 def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
     """`conn` (the floor's database) reads a batch's slot file as schema `stage`, outside any transaction."""
+    if _server(conn):  # no ATTACH on a server: the batch is copied into TEMP tables
+        with pg_imports.attached(conn, batch):
+            yield
+        return
     for table in (
         "import_hits(seq INTEGER PRIMARY KEY, lead_id INTEGER)",
         "import_fresh(id INTEGER PRIMARY KEY, seq INTEGER)",
@@ -160,6 +176,9 @@ def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
 
 def forget(conn: sqlite3.Connection) -> None:
     """Drop the import's TEMP tables from `conn` once the import is over."""
+    if _server(conn):
+        pg_imports.forget(conn)
+        return
     for table in ("import_hits", "import_fresh", "import_seen", "import_keys"):
         conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
@@ -202,6 +221,8 @@ def count_new(conn: sqlite3.Connection) -> int:
     Earlier batches are remembered by key in the connection's TEMP schema (on disk, not in
     memory), since nothing is stored in the database.
     """
+    if _server(conn):
+        return pg_imports.count_new(conn)
     _match(conn)
     new = conn.execute(
         f"SELECT count(*) FROM temp.import_hits h JOIN stage.leads s USING (seq) WHERE h.lead_id IS NULL"
@@ -226,6 +247,8 @@ def write_batch(
     and flags for matched leads, and the `facts` columns a matched lead lacks.
     A first load passes `keyed_from`, the id from which temp.import_keys may lack leads (the
     last call's new ids' stop). Returns the new leads' ids and the number of phones added."""
+    if _server(conn):  # (a first load there matches through the indexes: no `keyed_from`)
+        return pg_imports.write_batch(conn, staged, extra, facts)
     columns = [c for c in staged if c != NOTE_LOG]
     start = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM main.leads").fetchone()[0]
     keyed = keyed_from is not None
@@ -301,6 +324,11 @@ def write_batch(
     )
     added = conn.execute("SELECT changes()").fetchone()[0]
     return range(start, start + fresh), added
+
+
+def has_leads(conn: sqlite3.Connection) -> bool:
+    """Whether the floor has a lead (an import into an empty one may be read by reading processes)."""
+    return conn.execute("SELECT EXISTS (SELECT 1 FROM leads)").fetchone()[0] == 1
 
 
 def record(conn: sqlite3.Connection, *, at: str, day: str, rep: str | None, data: dict) -> int:

@@ -1,0 +1,225 @@
+"""The import's SQL on PostgreSQL (store.imports keeps SQLite's): what differs on a server.
+
+A batch still comes staged in a scratch SQLite file on the importing machine (`imports.Slots`,
+filled by the reading thread or the reading processes, as on SQLite). `attached` copies it
+into this session's TEMP tables with `COPY ... FROM STDIN`, outside any transaction, so the
+floor's write lock is not held meanwhile; `write_batch` then merges it into `leads` and
+`phones` with a handful of set-wise statements in the caller's short write transaction
+(`db.write(background=True)`), as on SQLite. TEMP tables are the session's own: a killed
+import leaves nothing on the server (its scratch folder is swept as on SQLite).
+
+What has no meaning on a server is left out: no ATTACH (the batch is copied in), no PRAGMAs
+(the load sets `synchronous_commit = off` for its own session instead: a crash of the server
+may lose the last batches, never half of one, and a re-run adds them, as SQLite's NORMAL),
+no WAL checkpoints, and no first-load index dropping (store.indexes.defer): rows always match
+through the indexes, so no key-hash table either. A new lead gets its id explicitly (max(id) +
+1 on, under the write lock: the batch's ids are a range in the file's order, as on SQLite), so
+the `leads` identity is moved past them in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from leadtui.errors import LeadtuiError
+
+NOTE_LOG = "note_log"  # (as store.imports: a staged column holding a leadtui export's notes, JSON)
+PHONE_ROW = ("position", "number", "type", "dnc", "litigator", "bad", "tz", "wrong_reports")
+LEADS, PHONES = "import_stage_leads", "import_stage_phones"  # TEMP: the batch being stored
+PHONE_TYPES = ("bigint", "text", "text", "bigint", "bigint", "bigint", "text", "bigint")
+WORK = (
+    "import_hits(seq bigint PRIMARY KEY, lead_id bigint)",
+    "import_fresh(id bigint PRIMARY KEY, seq bigint NOT NULL)",
+    "import_seen(key text PRIMARY KEY)",
+)
+SYNC = "SET synchronous_commit = off"  # for the import's session only (see the module's docstring)
+
+
+def _types(raw: Any) -> dict[str, str]:
+    """The column types of `leads`, for staging columns of the same names."""
+    rows = raw.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'leads'::regclass AND attnum > 0 AND NOT attisdropped"
+    ).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
+def _stage_tables(raw: Any, columns: Sequence[str]) -> None:
+    """This session's TEMP tables for a batch with these staged columns (made again if they differ)."""
+    have = [
+        row[0]
+        for row in raw.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('pg_temp.' || %s)"
+            " AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            (LEADS,),
+        ).fetchall()
+    ]
+    if have != ["seq", *columns]:
+        types = _types(raw)
+        raw.execute(f"DROP TABLE IF EXISTS pg_temp.{LEADS}")
+        defined = ", ".join(f"{c} {types.get(c, 'bigint' if c.endswith('_h') else 'text')}" for c in columns)
+        raw.execute(f"CREATE TEMP TABLE {LEADS} (seq bigint PRIMARY KEY, {defined})")
+    phones = ", ".join(f"{c} {t}" for c, t in zip(PHONE_ROW, PHONE_TYPES, strict=True))
+    raw.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {PHONES} (seq bigint, {phones}, PRIMARY KEY (seq, position))"
+    )
+    for table in WORK:
+        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
+
+
+@contextmanager
+def attached(conn: Any, batch: str) -> Iterator[None]:
+    """The batch's slot file copied into this session's TEMP tables (COPY, in autocommit: no lock
+    on the floor is held meanwhile), for `write_batch` or `count_new`."""
+    import psycopg
+
+    source = sqlite3.connect(batch)
+    try:
+        columns = [row[1] for row in source.execute("PRAGMA table_info(leads)")][1:]
+        raw = conn.raw
+        try:
+            _stage_tables(raw, columns)
+            raw.execute(f"DELETE FROM {LEADS}")
+            raw.execute(f"DELETE FROM {PHONES}")
+            cur = raw.cursor()
+            with cur.copy(f"COPY {LEADS} (seq, {', '.join(columns)}) FROM STDIN") as copy:
+                for row in source.execute("SELECT * FROM leads"):
+                    copy.write_row(row)
+            with cur.copy(f"COPY {PHONES} (seq, {', '.join(PHONE_ROW)}) FROM STDIN") as copy:
+                for row in source.execute(f"SELECT seq, {', '.join(PHONE_ROW)} FROM phones"):
+                    copy.write_row(row)
+            raw.execute(f"ANALYZE {LEADS}, {PHONES}")  # (the merge's plan knows the batch's size)
+        except psycopg.Error as exc:
+            if conn.in_transaction:
+                raw.execute("ROLLBACK")
+            text = " ".join(str(exc).split())
+            raise LeadtuiError(f"the import could not stage a batch on the server: {text}") from None
+    finally:
+        source.close()
+    yield
+
+
+def tune_for_load(conn: Any) -> None:
+    conn.raw.execute(SYNC)
+
+
+def forget(conn: Any) -> None:
+    """Drop the import's TEMP tables and put the session's settings back (best effort: they go
+    with the session anyway, and a lost connection has its own error to tell)."""
+    import psycopg
+
+    with suppress(psycopg.Error):
+        for table in (LEADS, PHONES, *(t.partition("(")[0] for t in WORK)):
+            conn.raw.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+        conn.raw.execute("RESET synchronous_commit")
+
+
+def _match(cur: Any) -> None:
+    """import_hits: each staged row and the stored lead it is (NULL: a new property), through the
+    parcel index (county + APN; a row without a county matches a lead without one) or the address key."""
+    cur.execute("DELETE FROM import_hits")
+    cur.execute(
+        "INSERT INTO import_hits(seq, lead_id) SELECT s.seq, coalesce("
+        " CASE WHEN s.apn IS NULL THEN NULL"
+        "  WHEN s.county IS NULL THEN (SELECT l.id FROM leads l WHERE l.county IS NULL AND l.apn = s.apn"
+        "   ORDER BY l.id LIMIT 1)"
+        "  ELSE (SELECT l.id FROM leads l WHERE l.county = s.county AND l.apn = s.apn ORDER BY l.id LIMIT 1) END,"
+        " (SELECT l.id FROM leads l WHERE l.address_key = s.address_key ORDER BY l.id LIMIT 1))"
+        f" FROM {LEADS} s"
+    )
+
+
+def count_new(conn: Any) -> int:
+    """Dry run: how many staged rows would be new leads, counting earlier batches as stored."""
+    cur = conn.raw.cursor()
+    _match(cur)
+    parcel = "'p' || coalesce({0}county, '') || '|' || {0}apn"
+    cur.execute(
+        f"SELECT count(*) FROM import_hits h JOIN {LEADS} s USING (seq) WHERE h.lead_id IS NULL"
+        f" AND NOT EXISTS (SELECT 1 FROM import_seen WHERE key IN ({parcel.format('s.')}, 'a' || s.address_key))"
+    )
+    new = cur.fetchone()[0]
+    cur.execute(
+        f"INSERT INTO import_seen SELECT {parcel.format('')} FROM {LEADS} WHERE apn IS NOT NULL"
+        f" UNION ALL SELECT 'a' || address_key FROM {LEADS} WHERE address_key IS NOT NULL ON CONFLICT DO NOTHING"
+    )
+    return new
+
+
+def write_batch(
+    conn: Any, staged: Sequence[str], extra: dict[str, Any], facts: Sequence[str] = ()
+) -> tuple[range, int]:
+    """store.imports.write_batch on PostgreSQL (same rows, ids and merges), in the caller's write
+    transaction. Returns the new leads' ids and the number of phones added."""
+    columns = [c for c in staged if c != NOTE_LOG]
+    cur = conn.raw.cursor()
+    cur.execute("SELECT coalesce(max(id), 0) + 1 FROM leads")
+    start = cur.fetchone()[0]
+    shift = start - 1
+    _match(cur)
+    cur.execute("DELETE FROM import_fresh")
+    cur.execute(
+        "INSERT INTO import_fresh(id, seq)"
+        " SELECT row_number() OVER (ORDER BY seq), seq FROM import_hits WHERE lead_id IS NULL"
+    )
+    fresh = cur.rowcount
+    if fresh:
+        cur.execute(
+            f"INSERT INTO leads(id, {', '.join(columns)}, {', '.join(extra)})"
+            f" SELECT %s + f.id, {', '.join(f's.{c}' for c in columns)}, {', '.join(['%s'] * len(extra))}"
+            f" FROM import_fresh f JOIN {LEADS} s ON s.seq = f.seq ORDER BY f.id",
+            (shift, *extra.values()),
+        )
+        # the ids were given: the identity goes on after them (a station's next lead)
+        cur.execute("SELECT setval(pg_get_serial_sequence('leads', 'id'), %s)", (shift + fresh,))
+        if NOTE_LOG in staged:  # D5's notes of a lead new here: note events, with their time and rep
+            cur.execute(
+                "INSERT INTO events(lead_id, at, day, rep, kind, data)"
+                " SELECT %s + f.id, n.value->>'at', substr(n.value->>'at', 1, 10), n.value->>'rep', 'note',"
+                "  jsonb_build_object('text', n.value->>'text')::text"
+                f" FROM import_fresh f JOIN {LEADS} s ON s.seq = f.seq"
+                f" CROSS JOIN LATERAL jsonb_array_elements(s.{NOTE_LOG}::jsonb) WITH ORDINALITY AS n(value, key)"
+                f" WHERE s.{NOTE_LOG} IS NOT NULL ORDER BY f.id, n.key",
+                (shift,),
+            )
+        cur.execute(
+            f"INSERT INTO phones(lead_id, {', '.join(PHONE_ROW)})"
+            f" SELECT %s + f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
+            f" FROM import_fresh f JOIN {PHONES} p ON p.seq = f.seq ORDER BY f.id, p.position",
+            (shift,),
+        )
+    # Matched leads: flags first (onto phones they already have), then the phones they lack.
+    cur.execute(
+        "UPDATE phones SET dnc = greatest(phones.dnc, m.dnc), litigator = greatest(phones.litigator, m.lit),"
+        " bad = greatest(phones.bad, m.bad)"
+        " FROM (SELECT h.lead_id, p.number, max(p.dnc) AS dnc, max(p.litigator) AS lit, max(p.bad) AS bad"
+        f"       FROM import_hits h JOIN {PHONES} p ON p.seq = h.seq WHERE h.lead_id IS NOT NULL"
+        "       GROUP BY h.lead_id, p.number) AS m"
+        " WHERE phones.lead_id = m.lead_id AND phones.number = m.number"
+        " AND (m.dnc > phones.dnc OR m.lit > phones.litigator OR m.bad > phones.bad)"
+    )
+    if facts:  # a matched lead gains the facts it lacks; the ones it has are kept
+        cur.execute(
+            f"UPDATE leads SET {', '.join(f'{c} = coalesce(leads.{c}, s.{c})' for c in facts)}"
+            f" FROM import_hits h JOIN {LEADS} s ON s.seq = h.seq"
+            " WHERE h.lead_id IS NOT NULL AND leads.id = h.lead_id"
+            f" AND ({' OR '.join(f'(leads.{c} IS NULL AND s.{c} IS NOT NULL)' for c in facts)})"
+        )
+    phone_cols = ", ".join(PHONE_ROW)
+    cur.execute(
+        f"INSERT INTO phones(lead_id, {phone_cols})"
+        " SELECT lead_id, last + row_number() OVER (PARTITION BY lead_id ORDER BY seq, position),"
+        "  number, type, dnc, litigator, bad, tz, wrong_reports FROM ("
+        f"  SELECT h.lead_id, p.seq, {', '.join(f'p.{c}' for c in PHONE_ROW)},"
+        "   row_number() OVER (PARTITION BY h.lead_id, p.number ORDER BY h.seq, p.position) AS nth,"
+        "   (SELECT coalesce(max(x.position), 0) FROM phones x WHERE x.lead_id = h.lead_id) AS last"
+        f"  FROM import_hits h JOIN {PHONES} p ON p.seq = h.seq"
+        "  WHERE h.lead_id IS NOT NULL"
+        "  AND NOT EXISTS (SELECT 1 FROM phones x WHERE x.lead_id = h.lead_id AND x.number = p.number)) AS t"
+        " WHERE nth = 1 ORDER BY lead_id"
+    )
+    added = cur.rowcount
+    return range(start, start + fresh), added
