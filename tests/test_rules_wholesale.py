@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import MANAGER, NEWBIE, NY, PIN, REP, START, add_lead
 
@@ -17,7 +20,32 @@ from leadtui.service import PinRequired, Service
 
 pytestmark = pytest.mark.engines
 
+# What a statement the database refuses raises: the driver's error, or (on PostgreSQL, inside a
+# write) the store's one line (LeadtuiError) carrying the server's message.
+REFUSED = (sqlite3.DatabaseError, psycopg.Error, LeadtuiError)
+
 # --- helpers ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def inserts_fail(svc: Service, table: str, message: str) -> Iterator[None]:
+    """Every INSERT into `table` fails with `message` (a trigger), until the block ends."""
+    conn = svc.db.conn
+    if conn.engine == "postgresql":
+        conn.execute(
+            f"CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$;"
+            f" CREATE TRIGGER boom BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION boom()"
+        )
+    else:
+        conn.execute(
+            f"CREATE TRIGGER boom BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        )
+    try:
+        yield
+    finally:  # (a PostgreSQL test database is emptied and used again: the trigger must go)
+        conn.execute(f"DROP TRIGGER boom ON {table}" if conn.engine == "postgresql" else "DROP TRIGGER boom")
+        if conn.engine == "postgresql":
+            conn.execute("DROP FUNCTION boom()")
 
 
 @pytest.fixture
@@ -239,10 +267,7 @@ def test_w3_action_belongs_to_the_status_event(svc):
 
 def test_w3_status_and_outbox_in_one_transaction(svc):
     lead = add_lead(svc)
-    svc.db.conn.execute(
-        "CREATE TRIGGER boom BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox down'); END"
-    )
-    with pytest.raises(sqlite3.DatabaseError, match="outbox down"):
+    with inserts_fail(svc, "outbox", "outbox down"), pytest.raises(REFUSED, match="outbox down"):
         svc.set_status(lead["id"], "needs-offer", REP)
     got = svc.lead(lead["id"])
     assert got["status"] == "new" and got["owner"] is None
@@ -1226,8 +1251,8 @@ def test_w20_kpi_day_is_the_local_day(svc, clock):
 def test_events_are_append_only(svc):
     lead = add_lead(svc)
     svc.set_status(lead["id"], "offer-made", REP)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
         svc.db.conn.execute("UPDATE events SET rep = 'mallory' WHERE lead_id = ?", (lead["id"],))
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(REFUSED, match="append-only"):
         svc.db.conn.execute("DELETE FROM events WHERE lead_id = ?", (lead["id"],))
     assert {e["rep"] for e in events(svc, lead["id"])} == {None, REP}

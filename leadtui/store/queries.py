@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterable
+from contextlib import suppress
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
+from leadtui.core.calling import STATE_TZ
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
 from leadtui.store.reservations import RESERVED_ELSEWHERE
 
@@ -57,6 +62,11 @@ LEAD_COLUMNS = (
 PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
 IsOpen = Callable[[str | None, str | None], bool]  # is it calling hours for (phone zone, state) now
 Elsewhere = tuple[str, str]  # (this station, now): leads reserved by other stations are skipped
+
+
+def on_server(conn: Any) -> bool:
+    """Whether `conn` is a PostgreSQL floor's (store.postgres) rather than a SQLite file's."""
+    return getattr(conn, "engine", "sqlite") == "postgresql"
 
 
 def _in(column: str, values: list) -> str:
@@ -248,16 +258,18 @@ def search(
         where.append("owner = ?")
         args.append(owner)
     if text:
+        if on_server(conn):  # no FTS5 there: the GIN index over lead_doc (pg_schema)
+            words = "lead_doc(owner_name, address, city, zip, source_status) @@ to_tsquery('simple', ?)"
+            query = ts_query(text)
+        else:
+            words, query = "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)", fts_query(text)
         digits = "".join(ch for ch in text if ch.isdigit())
         if _PHONEISH.fullmatch(text.strip()) and len(digits) >= 4:
-            where.append(
-                "(id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)"
-                " OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))"
-            )
-            args += [fts_query(text), f"%{digits}%"]
+            where.append(f"({words} OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))")
+            args += [query, f"%{digits}%"]
         else:
-            where.append("id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)")
-            args.append(fts_query(text))
+            where.append(words)
+            args.append(query)
     sql = f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id"
     if limit is not None:
         sql += " LIMIT ?"
@@ -277,6 +289,12 @@ def fts_query(text: str) -> str:
     return " ".join(f'"{w}"*' for w in _TOKEN(text)) or '""'
 
 
+def ts_query(text: str) -> str:
+    """`fts_query` for PostgreSQL's `to_tsquery('simple', ...)`: the same words, each a prefix,
+    all required (`smi 12` -> `'smi':* & '12':*`); no words finds nothing."""
+    return " & ".join(f"'{w}':*" for w in _TOKEN(text)) or "''"
+
+
 # --- the queue (a window over SQL: pages by id, never every lead) ------------------------------
 
 _DIALABLE = (
@@ -285,17 +303,56 @@ _DIALABLE = (
 
 
 # A cool-off (core.cooloff) keeps a released lead out of every queue until then; binds `now`.
-_NOT_COOLING = "coalesce(l.cooloff_until <= ?, 1)"
+_NOT_COOLING = "(l.cooloff_until IS NULL OR l.cooloff_until <= ?)"
 
 # zone_open(phone_zone, state): the caller's `is_open`, registered for the query that uses it.
 _OPEN = (
     "zone_open((SELECT p.tz FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
     " ORDER BY p.position LIMIT 1), l.state)"
 )
+# PostgreSQL can't call Python inside SQL: `_OPEN` there compares the same zone (first phone by
+# position with a tz, else the state's) with the zones and states `is_open` says are open now
+# (binds open zones, then the state list of `_open_lists`).
+_OPEN_PG = (
+    "coalesce((SELECT nullif(p.tz, '') FROM phones p WHERE p.lead_id = l.id AND p.tz IS NOT NULL"
+    " ORDER BY p.position LIMIT 1) = ANY(?), {states})"
+)
+# A lead's state as core.calling._state_key reads it (trimmed, upper case).
+_STATE_KEY = "upper(btrim(coalesce(l.state, ''), ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))"
+_OPEN_LISTS: weakref.WeakKeyDictionary[Any, tuple[str, list]] = weakref.WeakKeyDictionary()
 
 
-def _zone_open(conn: sqlite3.Connection, is_open: IsOpen) -> None:
+@lru_cache(maxsize=1)
+def _zone_domain() -> dict[str, ZoneInfo]:
+    """Every zone a phone's tz may hold (the IANA zones, which include phonenumbers' and the
+    states'), loaded once and kept: ZoneInfo's own cache keeps only a few."""
+    names = set(available_timezones()) | set(STATE_TZ.values())
+    return {name: ZoneInfo(name) for name in sorted(names)}
+
+
+def _open_lists(is_open: IsOpen) -> tuple[str, list]:
+    """`_OPEN_PG` for this `is_open` and its parameters: `is_open` asked once per zone and state."""
+    with suppress(KeyError, TypeError):
+        return _OPEN_LISTS[is_open]
+    zones = [z for z in _zone_domain() if is_open(z, None)]
+    unknown = is_open(None, None)  # a state with no zone of its own (or none): the fallback zones
+    states = [k for k in STATE_TZ if is_open(None, k) != unknown]  # the states that differ from it
+    if unknown:
+        clause = _OPEN_PG.format(states=f"NOT {_STATE_KEY} = ANY(?)")
+    else:
+        clause = _OPEN_PG.format(states=f"{_STATE_KEY} = ANY(?)")
+    got = (clause, [zones, states])
+    with suppress(TypeError):  # (an `is_open` that can't be weakly referenced is asked every time)
+        _OPEN_LISTS[is_open] = got
+    return got
+
+
+def _open(conn: sqlite3.Connection, is_open: IsOpen) -> tuple[str, list]:
+    """The calling-window filter's SQL and its parameters for this engine."""
+    if on_server(conn):
+        return _open_lists(is_open)
     conn.create_function("zone_open", 2, is_open)
+    return _OPEN, []
 
 
 def queue_due(
@@ -309,15 +366,17 @@ def queue_due(
 ) -> list[sqlite3.Row]:
     """The rep's follow-ups due now, today's appointments and the pool's callbacks due now (anyone's
     to make), soonest first."""
-    _zone_open(conn, is_open)
+    is_open_sql, open_args = _open(conn, is_open)
+    # INDEXED BY is SQLite's planner hint (the callback index); PostgreSQL picks it by itself
+    hint = "" if on_server(conn) else "INDEXED BY leads_callback_owner"
     sql = f"""SELECT l.* FROM leads l WHERE l.id IN (
             SELECT id FROM leads WHERE dead = 0 AND owner = ? AND next_call_at <= ?
             UNION SELECT id FROM leads WHERE dead = 0 AND owner = ? AND appointment_at >= ? AND appointment_at < ?
-            UNION SELECT id FROM leads INDEXED BY leads_callback_owner
+            UNION SELECT id FROM leads {hint}
                 WHERE callback IS NOT NULL AND dead = 0 AND owner IS NULL AND next_call_at <= ?)
-          AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
+          AND {_DIALABLE} AND {is_open_sql} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY coalesce(next_call_at, appointment_at), id LIMIT ?"""
-    return conn.execute(sql, [rep_name, now, rep_name, *day, now, *elsewhere, limit]).fetchall()
+    return conn.execute(sql, [rep_name, now, rep_name, *day, now, *open_args, *elsewhere, limit]).fetchall()
 
 
 def queue_mine(
@@ -330,32 +389,34 @@ def queue_mine(
     elsewhere: Elsewhere,
 ) -> list[sqlite3.Row]:
     """The rep's other leads with no call scheduled, by id after `after` (the owner index gives that order)."""
-    _zone_open(conn, is_open)
+    is_open_sql, open_args = _open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND l.owner = ? AND l.next_call_at IS NULL AND l.id > ?
-          AND coalesce(appointment_at >= ? AND appointment_at < ?, 0) = 0 AND {_DIALABLE} AND {_OPEN}
+          AND NOT coalesce(appointment_at >= ? AND appointment_at < ?, FALSE) AND {_DIALABLE} AND {is_open_sql}
           AND NOT {RESERVED_ELSEWHERE} ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [rep_name, after, *day, *elsewhere, limit]).fetchall()
+    return conn.execute(sql, [rep_name, after, *day, *open_args, *elsewhere, limit]).fetchall()
 
 
 def queue_pool(
     conn: sqlite3.Connection, now: str, after: int, limit: int, is_open: IsOpen, elsewhere: Elsewhere
 ) -> list[sqlite3.Row]:
     """Pool leads that may be dialled now, by id after `after` (a callback due is in `queue_due`)."""
-    _zone_open(conn, is_open)
-    sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND +l.owner IS NULL AND l.id > ?
-          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_NOT_COOLING} AND l.callback IS NULL AND {_DIALABLE} AND {_OPEN} AND NOT {RESERVED_ELSEWHERE}
+    is_open_sql, open_args = _open(conn, is_open)
+    # unary + keeps SQLite's planner off the owner index (the pool index serves); not PostgreSQL syntax
+    owner = "l.owner" if on_server(conn) else "+l.owner"
+    sql = f"""SELECT l.* FROM leads l WHERE l.dead = 0 AND {owner} IS NULL AND l.id > ?
+          AND (next_call_at IS NULL OR next_call_at <= ?) AND {_NOT_COOLING} AND l.callback IS NULL AND {_DIALABLE} AND {is_open_sql} AND NOT {RESERVED_ELSEWHERE}
         ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, now, now, *elsewhere, limit]).fetchall()
+    return conn.execute(sql, [after, now, now, *open_args, *elsewhere, limit]).fetchall()
 
 
 def queue_left_out(
     conn: sqlite3.Connection, rep_name: str, now: str, after: int, limit: int, is_open: IsOpen
 ) -> list[sqlite3.Row]:
     """Leads that may be out of the rep's queue (dead, another rep's, not callable now, cooling off), by id."""
-    _zone_open(conn, is_open)
+    is_open_sql, open_args = _open(conn, is_open)
     sql = f"""SELECT l.* FROM leads l WHERE l.id > ? AND (dead = 1 OR (owner IS NOT NULL AND owner != ?) OR next_call_at > ? OR NOT {_DIALABLE}
-           OR NOT {_OPEN} OR NOT {_NOT_COOLING}) ORDER BY id LIMIT ?"""
-    return conn.execute(sql, [after, rep_name, now, now, limit]).fetchall()
+           OR NOT {is_open_sql} OR NOT {_NOT_COOLING}) ORDER BY id LIMIT ?"""
+    return conn.execute(sql, [after, rep_name, now, *open_args, now, limit]).fetchall()
 
 
 def data_version(conn: sqlite3.Connection) -> int:
@@ -587,7 +648,7 @@ def insert_reply(conn: sqlite3.Connection, number: str, body: str, received_at: 
         (number,),
     ).fetchone()
     cur = conn.execute(
-        "INSERT OR IGNORE INTO replies(from_number, body, received_at, lead_id) VALUES (?, ?, ?, ?)",
+        "INSERT INTO replies(from_number, body, received_at, lead_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (number, body, received_at, row[0] if row else None),
     )
     return cur.lastrowid if cur.rowcount else None
