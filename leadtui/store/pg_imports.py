@@ -12,7 +12,8 @@ What has no meaning on a server is left out: no ATTACH (the batch is copied in),
 (the load sets `synchronous_commit = off` for its own session instead: a crash of the server
 may lose the last batches, never half of one, and a re-run adds them, as SQLite's NORMAL),
 no WAL checkpoints, and no first-load index dropping (store.indexes.defer): rows always match
-through the indexes, so no key-hash table either. A new lead gets its id explicitly (max(id) +
+through the indexes, so no key-hash table either. A NUL byte in a cell (SQLite stores it as
+data) is stored as U+FFFD: PostgreSQL's text can't hold one. A new lead gets its id explicitly (max(id) +
 1 on, under the write lock: the batch's ids are a range in the file's order, as on SQLite), so
 the `leads` identity is moved past them in the same transaction.
 """
@@ -47,8 +48,9 @@ def _types(raw: Any) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
-def _stage_tables(raw: Any, columns: Sequence[str]) -> None:
-    """This session's TEMP tables for a batch with these staged columns (made again if they differ)."""
+def _stage_tables(raw: Any, columns: Sequence[str]) -> list[str]:
+    """This session's TEMP tables for a batch with these staged columns (made again if they differ).
+    Returns the staged columns that hold text."""
     have = [
         row[0]
         for row in raw.execute(
@@ -57,10 +59,11 @@ def _stage_tables(raw: Any, columns: Sequence[str]) -> None:
             (LEADS,),
         ).fetchall()
     ]
+    types = _types(raw)
+    kinds = {c: types.get(c, "bigint" if c.endswith("_h") else "text") for c in columns}
     if have != ["seq", *columns]:
-        types = _types(raw)
         raw.execute(f"DROP TABLE IF EXISTS pg_temp.{LEADS}")
-        defined = ", ".join(f"{c} {types.get(c, 'bigint' if c.endswith('_h') else 'text')}" for c in columns)
+        defined = ", ".join(f"{c} {kind}" for c, kind in kinds.items())
         raw.execute(f"CREATE TEMP TABLE {LEADS} (seq bigint PRIMARY KEY, {defined})")
     phones = ", ".join(f"{c} {t}" for c, t in zip(PHONE_ROW, PHONE_TYPES, strict=True))
     raw.execute(
@@ -68,6 +71,21 @@ def _stage_tables(raw: Any, columns: Sequence[str]) -> None:
     )
     for table in WORK:
         raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
+    return [c for c, kind in kinds.items() if kind in ("text", "citext")]
+
+
+def _rows(source: sqlite3.Connection, sql: str, texts: Sequence[str]) -> Iterator[Sequence[Any]]:
+    """The slot's rows; a NUL byte in a cell (data on SQLite) as U+FFFD, as PostgreSQL's text
+    can't hold one. SQLite finds the few rows that have one (Python looks at no other)."""
+    if not texts:
+        yield from source.execute(sql)
+        return
+    nul = " OR ".join(f"instr({c}, CAST(x'00' AS TEXT)) > 0" for c in texts)
+    for row in source.execute(f"SELECT *, coalesce({nul}, 0) FROM ({sql})"):
+        if row[-1]:
+            yield [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row[:-1]]
+        else:
+            yield row[:-1]
 
 
 @contextmanager
@@ -81,15 +99,15 @@ def attached(conn: Any, batch: str) -> Iterator[None]:
         columns = [row[1] for row in source.execute("PRAGMA table_info(leads)")][1:]
         raw = conn.raw
         try:
-            _stage_tables(raw, columns)
+            texts = _stage_tables(raw, columns)
             raw.execute(f"DELETE FROM {LEADS}")
             raw.execute(f"DELETE FROM {PHONES}")
             cur = raw.cursor()
             with cur.copy(f"COPY {LEADS} (seq, {', '.join(columns)}) FROM STDIN") as copy:
-                for row in source.execute("SELECT * FROM leads"):
+                for row in _rows(source, "SELECT * FROM leads", texts):
                     copy.write_row(row)
             with cur.copy(f"COPY {PHONES} (seq, {', '.join(PHONE_ROW)}) FROM STDIN") as copy:
-                for row in source.execute(f"SELECT seq, {', '.join(PHONE_ROW)} FROM phones"):
+                for row in _rows(source, f"SELECT seq, {', '.join(PHONE_ROW)} FROM phones", ("type", "tz")):
                     copy.write_row(row)
             raw.execute(f"ANALYZE {LEADS}, {PHONES}")  # (the merge's plan knows the batch's size)
         except psycopg.Error as exc:
