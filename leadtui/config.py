@@ -27,6 +27,7 @@ BUILTIN_PLAYBOOKS = ("wholesale", "lifecycle")
 AUTOMATION_DEFAULTS = {"mode": "log", "delay_seconds": 30, "max_attempts": 8}
 SMS_DEFAULTS = {"api_base": "https://api.twilio.com"}
 US_STATES = frozenset(STATE_TZ)
+DATABASE_SCHEMES = ("postgresql://", "postgres://")  # as store.postgres.SCHEMES (not imported: no store here)
 
 
 def _env_path(name: str, fallback: Callable[[], Path]) -> Path:
@@ -145,6 +146,17 @@ _argv = _leaf(
     "must be a non-empty array of strings",
 )
 _window = _leaf(_is_window, 'must be ["HH:MM", "HH:MM"] with the start before the end')
+
+
+def _database_url(v: Any) -> str | None:
+    """[database] url: a SQLite file's path, or a PostgreSQL server's postgresql:// address."""
+    if not isinstance(v, str) or not v.strip() or "\x00" in v:
+        return "must be a database file's path or a postgresql:// address"
+    if "://" in v and not v.startswith(DATABASE_SCHEMES):
+        return "must be a database file's path or a postgresql:// address (no other server is known)"
+    return None
+
+
 _host_port = _leaf(lambda v: isinstance(v, str) and re.fullmatch(r"[^:\s]+:\d+", v), 'must be "host:port"')
 _state = _leaf(lambda k: k in US_STATES, "must be a two-letter US state code in capitals")
 
@@ -249,7 +261,10 @@ SCHEMA: dict = {
         "routes": _Map(_nonempty),
         "targets": _Map(_TARGET),
     },
-    "database": {"busy_timeout_ms": _int(0)},  # leadtui's own addition to the SPEC's format
+    "database": {
+        "busy_timeout_ms": _int(0),
+        "url": _database_url,
+    },  # leadtui's own addition to the SPEC's format
     "floor": {
         "reserve_seconds": _int(10),  # F2: how long the lead on a station's screen stays reserved
         "pause_codes": _pause_codes,  # the reasons a rep picks from to pause (issue 16)
@@ -264,8 +279,12 @@ class _Invalid(Exception):
     """A config problem, worded without the file name."""
 
 
+_CREDENTIALS = re.compile(r"(://[^:/@\s]*:)[^/\s]*@|((?:^|[?&;\s])password=)[^&;\s\"]*", re.IGNORECASE)
+
+
 def _show(v: Any) -> str:
-    return "a table" if isinstance(v, dict) else json.dumps(v, default=str, ensure_ascii=False)
+    """A value in an error line; a password in an address (user:PASSWORD@ or password=) masked."""
+    return masked_url("a table" if isinstance(v, dict) else json.dumps(v, default=str, ensure_ascii=False))
 
 
 def _check(node: Node, v: Any, key: str) -> None:
@@ -466,6 +485,7 @@ class DatabaseConfig(TypedDict, total=False):
     """[database] (leadtui's own addition to the SPEC's format)."""
 
     busy_timeout_ms: int
+    url: str  # the floor's database: a file's path (relative: from the config's folder) or postgresql://
 
 
 class FloorConfig(TypedDict, total=False):
@@ -507,6 +527,13 @@ class Config:
     def masked_dialer(self) -> dict:
         """[dialer] to show, secrets masked."""
         return _masked(self.dialer)
+
+    def masked_database(self) -> dict:
+        """[database] to show, a password in its url masked."""
+        shown: dict[str, Any] = dict(self.database)
+        if "url" in shown:
+            shown["url"] = masked_url(shown["url"])
+        return shown
 
 
 def _beside(path: Path, value: str) -> str:
@@ -561,9 +588,23 @@ def load(explicit: str | None = None) -> Config:
         raw.get("calling", {}),
         automation,
         _dialer(path, raw),
-        database=raw.get("database", {}),
+        database=_database(path, raw),
         floor=raw.get("floor", {}),
     )
+
+
+def _database(path: Path, raw: dict) -> DatabaseConfig:
+    """[database]; a relative file path in `url` taken from the config file's folder."""
+    given = cast(DatabaseConfig, dict(raw.get("database", {})))
+    url = given.get("url")
+    if url is not None and not url.startswith(DATABASE_SCHEMES):
+        given["url"] = _beside(path, url)
+    return given
+
+
+def masked_url(url: str | Path) -> str:
+    """An address to show: a password in it (`user:PASSWORD@`, or a `password=` parameter) masked."""
+    return _CREDENTIALS.sub(lambda m: f"{m.group(1) or m.group(2)}***{'@' if m.group(1) else ''}", str(url))
 
 
 def _dialer(path: Path, raw: dict) -> dict:

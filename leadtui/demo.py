@@ -319,8 +319,14 @@ def demo_path() -> Path:
     return config.data_dir() / "demo" / "leads.db"
 
 
-def ensure_demo(path: Path | None = None, *, now: datetime | None = None) -> Path:
-    """The demo database at `path` (default demo_path()), built unless a current one is there."""
+def ensure_demo(path: Path | str | None = None, *, now: datetime | None = None) -> Path:
+    """The demo database at `path` (default demo_path()), built unless a current one is there.
+    The demo is always a SQLite file of its own: a postgresql:// address is refused."""
+    if isinstance(path, str) and path.startswith(config.DATABASE_SCHEMES):
+        raise LeadtuiError(
+            "the demo floor is a SQLite file of its own, never built on a PostgreSQL server: "
+            "give it a file path (or none)"
+        )
     path = Path(path) if path is not None else demo_path()
     if _current(path):
         return path

@@ -158,11 +158,13 @@ def make_service(floor_address, clock, tmp_path):
 
 
 @pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    """An isolated floor for CLI tests: data, config and database under tmp_path, the clock at START."""
+def cli_env(tmp_path, monkeypatch, floor_address):
+    """An isolated floor for CLI tests: data and config under tmp_path, the clock at START, the
+    database the test's `floor_address` (tmp_path/"leads.db", or on the tests' PostgreSQL server in
+    a module marked `engines`: there it has the schema already, `leadtui init` stores the playbook)."""
     monkeypatch.setenv("LEADTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LEADTUI_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("LEADTUI_DB", str(tmp_path / "leads.db"))
+    monkeypatch.setenv("LEADTUI_DB", str(floor_address))
     monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
     monkeypatch.setenv("TZ", "America/New_York")  # the system's zone: the floor's day (W20)
     for name in ("LEADTUI_REP", "LEADTUI_CONFIG"):

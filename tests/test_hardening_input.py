@@ -22,8 +22,9 @@ README = Path(__file__).parent.parent / "README.md"
 
 
 @pytest.fixture
-def cli_env(cli_env, monkeypatch):
-    """conftest's floor on the real clock: nothing here depends on the time."""
+def cli_env(cli_env, monkeypatch, floor_address):
+    """conftest's floor on the real clock: nothing here depends on the time. (`floor_address`
+    named here too: pytest sees the engine a fixture over a fixture of its name needs only so.)"""
     monkeypatch.delenv("LEADTUI_NOW", raising=False)
     return cli_env
 

@@ -4,7 +4,7 @@
 registers its commands on import.
 """
 
-from leadtui.cli import automation, calls, floor, imports, inbox, leads, reports, run  # noqa: F401  (register the commands)
+from leadtui.cli import automation, calls, floor, imports, inbox, leads, ops, reports, run  # noqa: F401  (register the commands)
 from leadtui.cli.root import cli, main
 
 __all__ = ["cli", "main"]

@@ -103,8 +103,8 @@ def init(state: State, playbook: str | None, test_clock: bool) -> None:
     word = "ready" if changed else "already set up"
     emit(
         state,
-        {"db": str(state.db_path), "playbook": pb.name, "changed": changed},
-        f"{state.db_path}: {word} with playbook {pb.name}",
+        {"db": state.db_shown, "playbook": pb.name, "changed": changed},
+        f"{state.db_shown}: {word} with playbook {pb.name}",
     )
 
 
@@ -443,7 +443,18 @@ def sweep(state: State) -> None:
 @command(cli)
 @click.argument("target", type=click.Path(dir_okay=False))
 def backup(state: State, target: str) -> None:
-    """An online, consistent copy of the database (safe while stations work)."""
+    """An online, consistent copy of the database (safe while stations work). A PostgreSQL floor's
+    is made by pg_dump (custom format: restore it with pg_restore)."""
+    if state.on_server:
+        from leadtui.store.ops import dump
+
+        made = dump(str(state.db_path), Path(target))
+        emit(
+            state,
+            {"backup": target, "engine": "postgresql", **made},
+            f"backed up {state.db_shown} to {target} (pg_dump; restore with pg_restore)",
+        )
+        return
     from leadtui.store.db import backup_to
 
     pages = backup_to(state.db_path, Path(target))
@@ -464,7 +475,7 @@ def config_path_cmd(state: State) -> None:
     data = {
         "config": str(path),
         "config_exists": path.exists(),
-        "db": str(state.db_path),
+        "db": state.db_shown,
         "data_dir": str(config.data_dir()),
     }
     emit(state, data, lambda d: [click.echo(f"{k:<14} {v}") for k, v in d.items()])
@@ -482,5 +493,6 @@ def config_show(state: State) -> None:
         "calling": settings.calling,
         "automation": settings.masked_automation(),
         "dialer": settings.masked_dialer(),
+        "database": settings.masked_database(),
     }  # no secret in clear
     emit(state, data, lambda d: click.echo(safe(json.dumps(d, indent=2, default=str))))

@@ -43,12 +43,34 @@ class State:
         return self._config
 
     @property
-    def db_path(self) -> Path:
-        if self.db:
-            return Path(self.db)
-        from leadtui.config import default_db_path
+    def db_path(self) -> Path | str:
+        """The floor's database: a SQLite file's path, or a `postgresql://` address kept as the
+        string it is (--db, env LEADTUI_DB, then the config's [database] url, then the default)."""
+        from leadtui.config import DATABASE_SCHEMES, default_db_path, masked_url
 
-        return default_db_path()
+        address = self.db or self.settings.database.get("url")
+        if not address:
+            return default_db_path()
+        if address.startswith(DATABASE_SCHEMES):
+            hide(address)
+            return address
+        if "://" in address:
+            raise LeadtuiError(
+                f"{masked_url(address)}: not a database address (a SQLite file's path, or postgresql://…)"
+            )
+        return Path(address)
+
+    @property
+    def db_shown(self) -> str:
+        """The database's address for messages: a password in it masked."""
+        from leadtui.config import masked_url
+
+        return masked_url(self.db_path)
+
+    @property
+    def on_server(self) -> bool:
+        """Whether the floor is on a PostgreSQL server (else a SQLite file)."""
+        return isinstance(self.db_path, str)
 
     @property
     def rep_name(self) -> str | None:
@@ -67,7 +89,8 @@ def _global_options(f: Callable) -> Callable:
             "db",
             type=click.Path(dir_okay=False),
             envvar="LEADTUI_DB",
-            help="Database file (env LEADTUI_DB; default leads.db in the user data dir).",
+            help="Database: a file, or a postgresql:// address (env LEADTUI_DB; config [database] url; "
+            "default leads.db in the user data dir).",
         ),
         click.option("--rep", "rep", envvar="LEADTUI_REP", help="Who is acting (env LEADTUI_REP)."),
         click.option(
@@ -148,6 +171,39 @@ def command(group: click.Group, name: str | None = None, **kwargs: Any) -> Calla
     return wrap
 
 
+_SECRETS: set[str] = set()  # passwords in the database addresses this run uses: never shown
+
+
+def hide(address: str) -> None:
+    """Never show the password of this postgresql:// address (as written, and decoded) in an error."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    try:
+        parts = urlsplit(address)
+        found = [parts.password or "", *parse_qs(parts.query).get("password", [])]
+    except ValueError:  # a malformed address: its error line is masked by pattern (config.masked_url)
+        return
+    for word in found:
+        if len(word) >= 3:  # a shorter one would mask ordinary text; the pattern still masks it in addresses
+            _SECRETS.update({word, unquote(word)})
+
+
+def scrub(text: str) -> str:
+    """`text` without a password: an address's masked (config.masked_url), and any password of
+    this run's database addresses (`hide`) replaced by ***."""
+    from leadtui.config import masked_url
+
+    text = masked_url(text)
+    for word in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(word, "***")
+    return text
+
+
+def _error(line: str) -> None:
+    """An error line on stderr: one line, terminal-safe, no password."""
+    click.echo(safe(scrub(line)), err=True)
+
+
 def guarded(run: Callable[[], Any]) -> int:
     """Run the CLI: one-line errors, exit 0 / 1 (refused) / 2 (bad usage or input)."""
     try:
@@ -155,33 +211,41 @@ def guarded(run: Callable[[], Any]) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
-        click.echo("error: aborted", err=True)
+        _error("error: aborted")
         return 1
     except click.ClickException as exc:
-        click.echo(f"error: {safe(exc.format_message())}", err=True)
+        _error(f"error: {exc.format_message()}")
         return 2
     except LeadtuiError as exc:
-        click.echo(f"{'refused' if isinstance(exc, Refused) else 'error'}: {safe(str(exc))}", err=True)
+        _error(f"{'refused' if isinstance(exc, Refused) else 'error'}: {exc}")
         return exc.exit_code
     except sqlite3.Error as exc:
         from leadtui.store.db import describe
 
-        click.echo(f"error: {safe(str(describe('database', exc)))}", err=True)
+        _error(f"error: {describe('database', exc)}")
         return 2
     except KeyboardInterrupt:
         return 130
     except OverflowError as exc:  # a number or date past what Python or SQLite holds: bad input, not a bug
-        click.echo(f"error: a value is out of range ({safe(str(exc))})", err=True)
+        _error(f"error: a value is out of range ({exc})")
         return 2
     except Exception as exc:  # a bug: still one line, the traceback on request
         if os.environ.get("LEADTUI_DEBUG"):
             raise
-        click.echo(
-            f"error: internal error {type(exc).__name__}: {safe(str(exc))} (LEADTUI_DEBUG=1 shows the traceback)",
-            err=True,
-        )
+        if _server_error(exc):
+            from leadtui.store.postgres import describe as describe_server
+
+            _error(f"error: {describe_server('database', exc)}")
+            return 2
+        _error(f"error: internal error {type(exc).__name__}: {exc} (LEADTUI_DEBUG=1 shows the traceback)")
         return 2
     return 0
+
+
+def _server_error(exc: BaseException) -> bool:
+    """A PostgreSQL server's error the store let through (psycopg is imported only for a server's floor)."""
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
 
 
 class Leadtui(click.Group):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,8 +17,8 @@ from leadtui.errors import LeadtuiError
 @click.option(
     "--demo",
     is_flag=True,
-    help="Open the demo floor: its own database of realistic leads, "
-    "never your real one (rep alice; manager morgan, PIN 246810).",
+    help="Open the demo floor: its own database of realistic leads (a SQLite file in the user "
+    "data dir, whatever --db says), never your real one (rep alice; manager morgan, PIN 246810).",
 )
 def run(state: State, demo: bool) -> None:
     """The call-floor screen (TUI)."""
@@ -41,7 +42,7 @@ def run(state: State, demo: bool) -> None:
             extra["now"] = demo_floor.demo_clock(db_path)  # its own afternoon: callable leads at any hour
     else:
         db_path, rep = state.db_path, state.rep_name
-        if not db_path.exists():
+        if not state.on_server and not Path(db_path).exists():  # (a server says so itself when it opens)
             raise LeadtuiError(
                 f"no database at {db_path}: create it with `leadtui init`, "
                 "or try the demo floor with `leadtui run --demo`"

@@ -54,6 +54,8 @@ def init_database(
     """Create the database (or switch its playbook). Returns the playbook and whether it changed.
     `test_clock`: a floor for tests and demos, where env LEADTUI_NOW sets the clock; only a new
     floor can be one (a real floor's clock is never the user's to set)."""
+    from leadtui.config import masked_url
+
     pb = load_playbook(playbook)
     db = connect(path, create=True)
     try:
@@ -62,7 +64,7 @@ def init_database(
             if test_clock and current is None:
                 q.set_meta(conn, "test_clock", "1")
             elif test_clock and q.meta(conn, "test_clock") != "1":
-                raise Refused(f"{path} is a real floor: --test-clock is only for a new one")
+                raise Refused(f"{masked_url(path)} is a real floor: --test-clock is only for a new one")
             if current == pb.source:
                 return pb, False
             if current is not None:
