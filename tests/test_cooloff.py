@@ -18,6 +18,8 @@ from leadtui.errors import LeadtuiError
 from leadtui.service import Service
 from leadtui.ui.app import Leadtui
 
+pytestmark = pytest.mark.engines
+
 WHOLESALE = load("wholesale")
 ALICE = Actor(REP, False, START.date() - timedelta(days=400))
 UNTIL = "cooling off until Wed Dec 23 15:00"  # START + 30 days, in the lead's time (Miami)

@@ -19,6 +19,8 @@ from leadtui.core.decide import Seen
 from leadtui.errors import Refused
 from leadtui.service import Service, init_database
 
+pytestmark = pytest.mark.engines
+
 BOB = "bob"
 WORKER = Path(__file__).with_name("station_worker.py")
 
@@ -188,14 +190,14 @@ def test_f2_manager_sees_who_holds_what(two):
     assert held[0]["station"] == alice.station
 
 
-def test_f2_reservations_command_lists_who_holds_what(cli_env):
+def test_f2_reservations_command_lists_who_holds_what(cli_env, floor_address):
     from conftest import run_cli
 
     run_cli("init", "--test-clock")
     run_cli("reps", "add", REP)
     run_cli("add", "--owner", "Jane Doe", "--address", "1 Main St", "--phone", "(305) 555-0101")
     assert json.loads(run_cli("reservations", "--json").stdout) == []
-    svc = Service.open(cli_env / "leads.db")
+    svc = Service.open(floor_address)
     try:
         svc.reserve(REP, [1])
         station = svc.station

@@ -8,6 +8,8 @@ from conftest import MANAGER, NEWBIE, PIN, REP, add_lead
 
 from leadtui.errors import LeadtuiError, Refused
 
+pytestmark = pytest.mark.engines
+
 
 def test_hardening_pin_lockout_after_five_wrong_pins_holds_across_stations(make_service, clock):
     one, two = make_service(), make_service()

@@ -18,6 +18,8 @@ from leadtui.service import init_database
 from leadtui.ui.app import Leadtui
 from leadtui.ui.views import Detail
 
+pytestmark = pytest.mark.engines
+
 SAMPLES = Path(__file__).parent / "data" / "samples"
 
 

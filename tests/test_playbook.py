@@ -14,6 +14,8 @@ import pytest
 from leadtui.core.playbook import BUILTIN, load, parse
 from leadtui.errors import LeadtuiError
 
+pytestmark = pytest.mark.engines
+
 # SPEC.md "Wholesale playbook (seed 000)": id -> (label, group, key, alt keys)
 WHOLESALE = {
     "new": ("New", "grey", "", ()),

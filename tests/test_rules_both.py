@@ -15,6 +15,8 @@ from leadtui import clock as clocklib
 from leadtui.core.calling import CallingRules
 from leadtui.errors import LeadtuiError, Refused
 
+pytestmark = pytest.mark.engines
+
 NY = ZoneInfo("America/New_York")
 LA = ZoneInfo("America/Los_Angeles")
 DIAL = "not-contacted"

@@ -8,6 +8,8 @@ from conftest import MANAGER, NEWBIE, REP, add_lead
 from leadtui.errors import LeadtuiError
 from leadtui.service import LEGACY_DEFAULT, LEGACY_MAP
 
+pytestmark = pytest.mark.engines
+
 LIFECYCLE_ORDER = ["new", "engage", "future", "active", "closed", "non-client"]
 
 

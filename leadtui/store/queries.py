@@ -240,7 +240,9 @@ def search(
     for column, op, value in facts:
         if column not in FACT_COLUMNS or op not in _FACT_OPS:
             raise ValueError(f"not a fact filter: {column} {op}")
-        where.append(f"{column} {_FACT_OPS[op]} ?")
+        # SQLite's LIKE ignores case (ASCII); PostgreSQL's doesn't: ILIKE there
+        sql_op = "ILIKE" if op == "like" and on_server(conn) else _FACT_OPS[op]
+        where.append(f"{column} {sql_op} ?")
         args.append(value)
     statuses = list(statuses)
     if statuses:
@@ -258,18 +260,24 @@ def search(
         where.append("owner = ?")
         args.append(owner)
     if text:
-        if on_server(conn):  # no FTS5 there: the GIN index over lead_doc (pg_schema)
+        words_args: list[Any]
+        if not on_server(conn):
+            words, words_args = (
+                "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)",
+                [fts_query(text)],
+            )
+        elif ts_query(text):  # no FTS5 there: the GIN index over lead_doc (pg_schema), the same words
             words = "lead_doc(owner_name, address, city, zip, source_status) @@ to_tsquery('simple', ?)"
-            query = ts_query(text)
-        else:
-            words, query = "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)", fts_query(text)
+            words_args = [ts_query(text)]
+        else:  # no words (an empty tsquery is refused): found by none, as FTS5's ""
+            words, words_args = "FALSE", []
         digits = "".join(ch for ch in text if ch.isdigit())
         if _PHONEISH.fullmatch(text.strip()) and len(digits) >= 4:
             where.append(f"({words} OR id IN (SELECT lead_id FROM phones WHERE number LIKE ?))")
-            args += [query, f"%{digits}%"]
+            args += [*words_args, f"%{digits}%"]
         else:
             where.append(words)
-            args.append(query)
+            args += words_args
     sql = f"SELECT * FROM leads WHERE {' AND '.join(where)} ORDER BY id"
     if limit is not None:
         sql += " LIMIT ?"
@@ -291,8 +299,8 @@ def fts_query(text: str) -> str:
 
 def ts_query(text: str) -> str:
     """`fts_query` for PostgreSQL's `to_tsquery('simple', ...)`: the same words, each a prefix,
-    all required (`smi 12` -> `'smi':* & '12':*`); no words finds nothing."""
-    return " & ".join(f"'{w}':*" for w in _TOKEN(text)) or "''"
+    all required (`smi 12` -> `'smi':* & '12':*`); "" for no words."""
+    return " & ".join(f"'{w}':*" for w in _TOKEN(text))
 
 
 # --- the queue (a window over SQL: pages by id, never every lead) ------------------------------
