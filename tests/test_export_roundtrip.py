@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import MANAGER, NEWBIE, PIN, REP, read_csv, run_cli
 
+pytestmark = pytest.mark.engines
+
 SAMPLES = Path(__file__).parent / "data" / "samples"
 NOT_COMPARED = ("created_at", "updated_at", "reserved", "events", "calls")  # when a floor stored it, not what
 
@@ -31,12 +33,25 @@ def add_reps(db: Path | None = None, names=(REP, NEWBIE)) -> None:
 
 
 @pytest.fixture
-def worked(cli_env, make_service):
+def fresh(engine, tmp_path, request):
+    """A second floor's address (not made yet), on the test's engine."""
+    if engine == "sqlite":
+        yield tmp_path / "fresh.db"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    address = cluster.database()
+    yield address
+    cluster.drop(address)
+
+
+@pytest.fixture
+def worked(cli_env, floor_address, monkeypatch, make_service):
     """A floor worked for a while: a vendor list imported, then every kind of state on its leads."""
+    monkeypatch.setenv("LEADTUI_DB", str(floor_address))  # the CLI's floor is the test's, on its engine
     run_cli("init", "--test-clock")
     add_reps()
     run_cli("import", str(SAMPLES / "propstream_export.csv"))
-    svc = make_service()
+    svc = make_service(reps=False)  # (the CLI added them)
     leads = {lead["id"]: lead for lead in svc.search()}
     two_phones = [
         i for i, lead in leads.items() if i > 10 and len(lead["phones"]) >= 2 and not lead["phones"][0]["dnc"]
@@ -77,7 +92,7 @@ def shown(db: Path | None, lead_id: int) -> dict:
     return {k: v for k, v in lead.items() if k not in NOT_COMPARED}
 
 
-def test_export_round_trip_into_a_fresh_floor_changes_nothing(worked, tmp_path):
+def test_export_round_trip_into_a_fresh_floor_changes_nothing(worked, fresh, tmp_path):
     first = tmp_path / "first.csv"
     n = data("export", str(first))["leads"]
     exported = read_csv(first)
@@ -95,7 +110,6 @@ def test_export_round_trip_into_a_fresh_floor_changes_nothing(worked, tmp_path):
     assert {"Phone 1 Bad", "Phone 1 Litigator", "Phone 1 Wrong Reports", "Est. Value", "Bedrooms"} <= set(
         header
     )
-    fresh = tmp_path / "fresh.db"
     run_cli("init", "--test-clock", "--db", str(fresh))
     add_reps(fresh)
     summary = data("import", str(first), "--db", str(fresh))
@@ -149,11 +163,10 @@ def test_export_re_imported_into_the_same_floor_adds_nothing(worked, tmp_path):
     assert read_csv(second) == read_csv(first)
 
 
-def test_export_bad_phones_stay_bad_in_a_fresh_floor(worked, tmp_path):
+def test_export_bad_phones_stay_bad_in_a_fresh_floor(worked, fresh, tmp_path):
     """The issue's complaint: re-importing an export brought wrong numbers back."""
     first = tmp_path / "first.csv"
     run_cli("export", str(first))
-    fresh = tmp_path / "fresh.db"
     run_cli("init", "--test-clock", "--db", str(fresh))
     add_reps(fresh)
     run_cli("import", str(first), "--db", str(fresh))
@@ -168,10 +181,9 @@ def test_export_bad_phones_stay_bad_in_a_fresh_floor(worked, tmp_path):
     assert litigator["litigator"]
 
 
-def test_export_into_a_floor_without_its_reps_or_statuses_says_what_it_left_out(worked, tmp_path):
+def test_export_into_a_floor_without_its_reps_or_statuses_says_what_it_left_out(worked, fresh, tmp_path):
     first = tmp_path / "first.csv"
     n = data("export", str(first))["leads"]
-    fresh = tmp_path / "fresh.db"
     run_cli("init", "--test-clock", "--db", str(fresh), "--playbook", "lifecycle")
     run_cli("reps", "add", REP, "--db", str(fresh))
     summary = data("import", str(first), "--db", str(fresh))

@@ -6,7 +6,18 @@ import os
 from datetime import UTC
 from pathlib import Path
 
+import pytest
 from conftest import read_csv, run_cli
+
+pytestmark = pytest.mark.engines
+
+
+@pytest.fixture
+def cli_env(cli_env, floor_address, monkeypatch):
+    """The CLI's floor at the test's address, on its engine."""
+    monkeypatch.setenv("LEADTUI_DB", str(floor_address))
+    return cli_env
+
 
 HEADER = "Owner Name,Property Address,City,State,Zip,Phone 1\n"
 
@@ -120,7 +131,9 @@ def test_hardening_import_of_a_fifo_or_a_runaway_header_is_refused_at_once(cli_e
     assert "no line ends within its first 1024 KiB" in run_cli("import", str(wide), code=2).stderr
 
 
-def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_completes_it(tmp_path):
+def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_completes_it(
+    tmp_path, floor_address
+):
     from datetime import datetime
 
     from leadtui.importing.runner import run_import
@@ -129,7 +142,7 @@ def test_hardening_import_of_a_file_truncated_meanwhile_says_so_and_a_rerun_comp
     path = tmp_path / "list.csv"
     lines = [f"Owner {i},{i} Oak St,Miami,FL,33101,305555{i:04d}\n" for i in range(400)]
     path.write_text(HEADER + "".join(lines), "utf-8")
-    db_path = tmp_path / "leads.db"
+    db_path = floor_address
     init_database(db_path, test_clock=True)
     svc = Service.open(db_path)
     now = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
