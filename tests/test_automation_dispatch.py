@@ -27,7 +27,7 @@ from test_automation_targets import (
 
 from leadtui.cli import cli
 
-pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
+pytestmark = [pytest.mark.usefixtures("isolated_dirs"), pytest.mark.engines]  # user folders in tmp_path
 
 LATER = START + timedelta(minutes=1)  # past the 30 s undo window
 

@@ -26,7 +26,7 @@ from conftest import REP, add_lead
 from leadtui import config
 from leadtui.automation.targets import SMS_MAX
 
-pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
+pytestmark = [pytest.mark.usefixtures("isolated_dirs"), pytest.mark.engines]  # user folders in tmp_path
 
 WAIT = 10  # seconds any server waits on the test before giving up, so nothing hangs
 

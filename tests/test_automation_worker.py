@@ -15,7 +15,7 @@ from test_automation_targets import needs_offer, states, write_config
 from leadtui.automation.worker import backoff, retry, start_background
 from leadtui.errors import LeadtuiError, Refused
 
-pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
+pytestmark = [pytest.mark.usefixtures("isolated_dirs"), pytest.mark.engines]  # user folders in tmp_path
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from leadtui.core.calling import CallingRules
 from leadtui.core.decide import Seen
 from leadtui.errors import Refused
 
+pytestmark = pytest.mark.engines
+
 CHI = ZoneInfo("America/Chicago")
 NY = ZoneInfo("America/New_York")
 DIAL = "not-contacted"
@@ -22,7 +24,7 @@ TABLES = ("leads", "phones", "events", "outbox", "approvals", "calls", "reservat
 
 def dump(svc) -> dict:
     conn = svc.db.conn
-    return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in TABLES}
+    return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY 1")] for t in TABLES}
 
 
 def refused(svc, *args, match: str = "", **kwargs) -> str:

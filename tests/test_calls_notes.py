@@ -11,6 +11,8 @@ from conftest import NEWBIE, REP, add_lead
 from leadtui.core.decide import Seen
 from leadtui.errors import LeadtuiError, Refused
 
+pytestmark = pytest.mark.engines
+
 # Rich markup, a terminal escape, a bidi override, a zero-width joiner, a newline and a tab, a NUL
 TRICKY = "[bold red]call back[/] \x1b[31mafter 5\x1b[0m \u202eevil\u202c \u200d\nline two\tend \x00!"
 
@@ -28,16 +30,19 @@ def test_d5_a_note_is_stored_exactly_on_the_lead_and_its_call(svc):
     lead = add_lead(svc)
     svc.claim(lead["id"], REP)
     call = svc.place_call(lead["id"], REP, system="manual")
-    out = svc.note(lead["id"], REP, TRICKY, call_id=call["id"])
+    tricky = (
+        TRICKY if svc.db.engine == "sqlite" else TRICKY.replace("\x00", "")
+    )  # (a server's text holds no NUL)
+    out = svc.note(lead["id"], REP, tricky, call_id=call["id"])
     svc.note(lead["id"], REP, "  second  ", call_id=call["id"])
     first, second = notes(svc, lead["id"])
     assert (first["id"], first["rep"], first["data"]) == (
         out.event_id,
         REP,
-        {"text": TRICKY, "call": call["id"]},
+        {"text": tricky, "call": call["id"]},
     )
     assert second["data"]["text"] == "  second  "  # not trimmed
-    assert svc.calls()[0]["notes"] == TRICKY + "\n" + "  second  "
+    assert svc.calls()[0]["notes"] == tricky + "\n" + "  second  "
     assert out.message == f"note saved on lead {lead['id']} and call #{call['id']}"
 
 
@@ -122,6 +127,18 @@ def test_d5_a_bad_note_is_a_one_line_error_and_stores_nothing(svc, text, message
     with pytest.raises(LeadtuiError) as info:
         svc.note(lead["id"], REP, text)
     assert str(info.value) == message and not isinstance(info.value, Refused)
+    assert notes(svc, lead["id"]) == []
+
+
+def test_d5_a_nul_is_kept_on_sqlite_and_a_one_line_error_on_postgresql(svc):
+    lead = add_lead(svc)
+    if svc.db.engine == "sqlite":
+        svc.note(lead["id"], REP, "a \x00 b")
+        assert notes(svc, lead["id"])[0]["data"]["text"] == "a \x00 b"
+        return
+    with pytest.raises(LeadtuiError) as info:
+        svc.note(lead["id"], REP, "a \x00 b")
+    assert str(info.value) == "a note can't hold a NUL character on a PostgreSQL floor"
     assert notes(svc, lead["id"]) == []
 
 

@@ -18,7 +18,7 @@ from leadtui.core.optout import opt_out
 from leadtui.service import Service
 from leadtui.store.db import connect
 
-pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
+pytestmark = [pytest.mark.usefixtures("isolated_dirs"), pytest.mark.engines]  # user folders in tmp_path
 
 UNDERWRITER = "(786) 555-0142"  # the underwriter's phone: texts to it are not texts to a lead
 CONFIG = """

@@ -26,7 +26,7 @@ from test_automation_targets import (
 
 from leadtui.automation.targets import REPLY_CAP
 
-pytestmark = pytest.mark.usefixtures("isolated_dirs")  # the user's folders under tmp_path
+pytestmark = [pytest.mark.usefixtures("isolated_dirs"), pytest.mark.engines]  # user folders in tmp_path
 
 GAP = 0.2  # seconds between two bytes of a trickling server: well under any per-read timeout here
 TIMEOUT = 1  # the target's timeout_seconds: a whole delivery, not one read

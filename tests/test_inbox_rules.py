@@ -14,6 +14,8 @@ from leadtui.core.rules import Actor
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import PinRequired
 
+pytestmark = pytest.mark.engines
+
 
 @pytest.fixture
 def svc(make_service):

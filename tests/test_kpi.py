@@ -21,6 +21,8 @@ from leadtui.store import db as db_module
 from leadtui.store.db import connect
 from leadtui.store.schema import MIGRATIONS
 
+pytestmark = pytest.mark.engines
+
 # --- core: the rules, no database ------------------------------------------------------------------
 
 

@@ -104,7 +104,8 @@ class Worker:
         # outcome means one more delivery under the same idempotency key (at least once either way).
         # The floor's commits, on their own connections, stay synchronous=FULL.
         try:
-            db.conn.execute("PRAGMA synchronous = NORMAL")
+            if db.engine == "sqlite":  # (a server's commits are the server's own business)
+                db.conn.execute("PRAGMA synchronous = NORMAL")
             _check_routes(db, config)
             return cls(db, config.automation, **kwargs)
         except BaseException:

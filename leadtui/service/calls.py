@@ -207,6 +207,8 @@ class Calls(Base):
         """D5: a note on the lead (and on its call: the one given, else this station's call to the lead
         still waiting for its outcome), stored exactly as typed: an event of kind note with `text` (and `call`). Refused like any write on a lead the rep may not touch (F1, F2, W14)."""
         problem = note_problem(text)
+        if problem is None and "\x00" in text and self.db.engine == "postgresql":
+            problem = "a note can't hold a NUL character on a PostgreSQL floor"  # (its text can't)
         if problem:
             raise LeadtuiError(problem)
         now = self.now()

@@ -119,8 +119,8 @@ def reopen(conn: sqlite3.Connection, event_id: int) -> None:
 def add_note(conn: sqlite3.Connection, call_id: int, text: str) -> None:
     """The call's note: a second note on the same call follows the first on a new line."""
     conn.execute(
-        "UPDATE calls SET notes = CASE WHEN notes = '' THEN ? ELSE notes || char(10) || ? END WHERE id = ?",
-        (text, text, call_id),
+        "UPDATE calls SET notes = CASE WHEN notes = '' THEN ? ELSE notes || ? END WHERE id = ?",
+        (text, "\n" + text, call_id),
     )
 
 
@@ -135,7 +135,7 @@ def select(
 ) -> list[sqlite3.Row]:
     """The log, oldest first; with `visible_to`, only calls on leads that rep may see (W14: the
     pool's, theirs and dead ones)."""
-    where, args = ["1"], list[Any]()
+    where, args = ["true"], list[Any]()
     if rep is not None:
         where.append("c.rep = ?")
         args.append(rep)

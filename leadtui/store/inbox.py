@@ -12,6 +12,14 @@ from leadtui.store.queries import _in
 # a lead seen by `?` (a rep): the pool's and theirs; with no viewer, every lead
 _VISIBLE = "(l.owner IS NULL OR l.owner = ?)"
 _CALLBACK = "callback IS NOT NULL AND dead = 0"  # the leads_callback indexes' own condition
+
+
+def _leads(conn: sqlite3.Connection, index: str) -> str:
+    """`leads` read along one of its indexes: SQLite is told which (its planner may pick a worse one),
+    PostgreSQL has no such hint and picks by its statistics."""
+    return "leads" if conn.engine == "postgresql" else f"leads INDEXED BY {index}"
+
+
 _LEAD = (
     "l.owner_name, l.address, l.city, l.state AS l_state, l.owner AS lead_owner, l.status AS lead_status,"
     " l.dead AS lead_dead"
@@ -69,14 +77,15 @@ def callbacks(conn: sqlite3.Connection, visible_to: str | None, until: str, limi
     every rep's, on leads_callback."""
     if visible_to is None:
         return conn.execute(
-            "SELECT * FROM leads INDEXED BY leads_callback WHERE callback IS NOT NULL AND dead = 0"
+            f"SELECT * FROM {_leads(conn, 'leads_callback')} WHERE callback IS NOT NULL AND dead = 0"
             " AND next_call_at < ? ORDER BY next_call_at, id LIMIT ?",
             (until, limit),
         ).fetchall()
-    mine = f"SELECT * FROM leads INDEXED BY leads_callback_owner WHERE {_CALLBACK} AND owner = ? AND next_call_at < ?"
-    pool = f"SELECT * FROM leads INDEXED BY leads_callback_owner WHERE {_CALLBACK} AND owner IS NULL AND next_call_at < ?"
+    leads = _leads(conn, "leads_callback_owner")
+    mine = f"SELECT * FROM {leads} WHERE {_CALLBACK} AND owner = ? AND next_call_at < ?"
+    pool = f"SELECT * FROM {leads} WHERE {_CALLBACK} AND owner IS NULL AND next_call_at < ?"
     return conn.execute(
-        f"SELECT * FROM ({mine} UNION ALL {pool}) ORDER BY next_call_at, id LIMIT ?",
+        f"SELECT * FROM ({mine} UNION ALL {pool}) AS due ORDER BY next_call_at, id LIMIT ?",
         (visible_to, until, until, limit),
     ).fetchall()
 
@@ -104,11 +113,11 @@ def callbacks_due(conn: sqlite3.Connection, visible_to: str | None, now: str) ->
     """Callbacks due by `now` that `visible_to` (a rep: theirs and the pool's; None: all) may make."""
     if visible_to is None:
         sql, args = (
-            f"SELECT count(*) FROM leads INDEXED BY leads_callback WHERE {_CALLBACK} AND next_call_at <= ?",
+            f"SELECT count(*) FROM {_leads(conn, 'leads_callback')} WHERE {_CALLBACK} AND next_call_at <= ?",
             [now],
         )
     else:
-        count = f"SELECT count(*) FROM leads INDEXED BY leads_callback_owner WHERE {_CALLBACK} AND next_call_at <= ?"
+        count = f"SELECT count(*) FROM {_leads(conn, 'leads_callback_owner')} WHERE {_CALLBACK} AND next_call_at <= ?"
         sql, args = f"SELECT ({count} AND owner = ?) + ({count} AND owner IS NULL)", [now, visible_to, now]
     return conn.execute(sql, args).fetchone()[0]
 
@@ -116,7 +125,7 @@ def callbacks_due(conn: sqlite3.Connection, visible_to: str | None, now: str) ->
 def due_anyone(conn: sqlite3.Connection, now: str, limit: int) -> list[sqlite3.Row]:
     """The first `limit` leads still held whose `anyone` callback is due by `now` (they go to the pool)."""
     return conn.execute(
-        "SELECT * FROM leads INDEXED BY leads_callback_held WHERE callback = 'anyone' AND owner IS NOT NULL"
+        f"SELECT * FROM {_leads(conn, 'leads_callback_held')} WHERE callback = 'anyone' AND owner IS NOT NULL"
         " AND dead = 0 AND next_call_at <= ? ORDER BY next_call_at, id LIMIT ?",
         (now, limit),
     ).fetchall()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from leadtui.core.kpi import COUNTERS
@@ -17,7 +18,11 @@ STANDING = "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"
 def _quarter(column: str) -> str:
     """A stored UTC time cut to its quarter hour, "2026-11-23T20:45" (the floor-local hour of each
     is found in core: zones are whole quarter hours off UTC)."""
-    return f"substr({column}, 1, 14) || printf('%02d', CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
+    minute = f"CAST(substr({column}, 15, 2) AS INTEGER)"
+    return (
+        f"substr({column}, 1, 14) || CASE WHEN {minute} < 15 THEN '00' WHEN {minute} < 30 THEN '15'"
+        f" WHEN {minute} < 45 THEN '30' ELSE '45' END"
+    )
 
 
 def _where(
@@ -31,7 +36,7 @@ def _where(
     if rep is not None:
         where.append(f"{table}.rep = ?")
         args.append(rep)
-    return " AND ".join(where) or "1", args
+    return " AND ".join(where) or "true", args
 
 
 def days(
@@ -54,10 +59,10 @@ def credited(
     asking of each event if it stands."""
     where, args = _where("e", since, until, rep, ("e.kpi IS NOT NULL",))
     near, near_args = _where("u", None, None, None, ("u.undoes IS NOT NULL",))
-    for clause, value, shift in ((">=", since, "-2 days"), ("<=", until, "+2 days")):
+    for clause, value, shift in ((">=", since, -2), ("<=", until, 2)):
         if value is not None:  # its event's day or the next (two either side: stations set apart)
-            near += f" AND u.day {clause} date(?, '{shift}')"
-            near_args.append(value)
+            near += f" AND u.day {clause} ?"
+            near_args.append((date.fromisoformat(value) + timedelta(days=shift)).isoformat())
     quarter = _quarter("e.at")
     group = "e.day, e.rep, e.kpi, quarter"  # events_kpi's order first
     return conn.execute(
@@ -74,12 +79,17 @@ def calls(
     """The call log per rep, floor day and UTC quarter hour placed: rep, day, quarter, calls, connects
     (answered) and talk_seconds (answered to ended, as kpi_days counts it)."""
     where, args = _where("c", since, until, rep)
+    if conn.engine == "postgresql":  # no julianday there: the schema's talk_seconds, as its trigger counts
+        talk = "sum(talk_seconds(c.answered_at, c.ended_at))"
+    else:
+        talk = (
+            "coalesce(sum(CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL"
+            "  THEN max(0, CAST(round((julianday(c.ended_at) - julianday(c.answered_at)) * 86400) AS INTEGER))"
+            " END), 0)"
+        )
     return conn.execute(
         f"SELECT c.rep, c.day, {_quarter('c.placed_at')} AS quarter, count(*) AS calls,"
-        " count(c.answered_at) AS connects,"
-        " coalesce(sum(CASE WHEN c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL"
-        "  THEN max(0, CAST(round((julianday(c.ended_at) - julianday(c.answered_at)) * 86400) AS INTEGER))"
-        " END), 0) AS talk_seconds"
+        f" count(c.answered_at) AS connects, {talk} AS talk_seconds"
         f" FROM calls c WHERE {where} GROUP BY c.day, c.rep, quarter",  # calls_day's order first
         args,
     ).fetchall()

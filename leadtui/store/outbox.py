@@ -39,11 +39,14 @@ def lease(conn: sqlite3.Connection, now: datetime, until: datetime) -> sqlite3.R
     A due action whose lead is dead is cancelled on the way, never delivered.
     """
     stamp = clock.stamp(now)
+    # On a server the row is locked too, and one another dispatcher holds is passed over: no two
+    # ever take one action (SQLite's write lock already lets one dispatcher at a time in).
+    skip = " FOR UPDATE OF o SKIP LOCKED" if conn.engine == "postgresql" else ""
     while True:
         row = conn.execute(
             "SELECT o.id, o.lead_id, o.action, o.attempts, l.dead FROM outbox o JOIN leads l ON l.id = o.lead_id"
             " WHERE o.state IN ('pending', 'failed') AND o.due_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)"
-            " ORDER BY o.due_at, o.id LIMIT 1",
+            f" ORDER BY o.due_at, o.id LIMIT 1{skip}",
             (stamp, stamp),
         ).fetchone()
         if row is None:

@@ -68,6 +68,13 @@ _NOTES = (
     "  (SELECT e.at, e.rep, json_extract(e.data, '$.text') AS text FROM events e"
     "   WHERE e.lead_id = l.id AND e.kind = 'note' ORDER BY e.id)) AS note_log"
 )
+# (PostgreSQL has no json_group_array: the same compact JSON text as SQLite's, put together)
+_PG_NOTES = (
+    "(SELECT count(*) FROM events e WHERE e.lead_id = l.id AND e.kind = 'note') AS note_count,"
+    " (SELECT '[' || string_agg('{\"at\":' || to_json(e.at)::text || ',\"rep\":' || coalesce(to_json(e.rep)::text,"
+    " 'null') || ',\"text\":' || coalesce(to_json(e.data::json->>'text')::text, 'null') || '}', ',' ORDER BY e.id)"
+    " || ']' FROM events e WHERE e.lead_id = l.id AND e.kind = 'note') AS note_log"
+)
 
 
 def _visible(clause: str, args: list, visible_to: str | None) -> str:
@@ -91,7 +98,7 @@ def contacts(
     clause = _visible(clause, args, visible_to)
     cols = ", ".join(f"l.{c}" for c in CONTACT_COLUMNS + (EXPORT_COLUMNS if export else ()))
     if export:
-        cols += f", {_NOTES}"
+        cols += f", {_PG_NOTES if conn.engine == 'postgresql' else _NOTES}"
     rows = conn.execute(
         f"SELECT {cols}, p.position AS p_position, p.number AS p_number, p.type AS p_type, p.dnc AS p_dnc,"
         f" p.litigator AS p_litigator, p.bad AS p_bad, p.wrong_reports AS p_wrong_reports"
