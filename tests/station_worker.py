@@ -1,6 +1,6 @@
-"""One station process for the reservation tests: opens the floor, lists its queue at the start
-time, reserves the first lead free from the top, prints it, then (with hold) waits to be killed.
-Its clock starts at the given time and runs."""
+"""One station process for the reservation tests: opens the floor (a file or a postgresql://
+address), lists its queue at the start time, reserves the first lead free from the top, prints
+it, then (with hold) waits to be killed. Its clock starts at the given time and runs."""
 
 import json
 import sys

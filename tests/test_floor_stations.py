@@ -105,7 +105,9 @@ def running_clock():
     return lambda: START + timedelta(seconds=time.time() - began)
 
 
-def _stations(path: Path, reps: list[str], hold: bool = False, lease: int = 120) -> list[subprocess.Popen]:
+def _stations(
+    path: Path | str, reps: list[str], hold: bool = False, lease: int = 120
+) -> list[subprocess.Popen]:
     start = time.time() + 2  # every process is up and waiting before the gun
     return [
         subprocess.Popen(
@@ -127,8 +129,8 @@ def _stations(path: Path, reps: list[str], hold: bool = False, lease: int = 120)
     ]
 
 
-def _floor(tmp_path: Path, reps: list[str], leads: int) -> Path:
-    path = tmp_path / "leads.db"
+def _floor(path: Path | str, reps: list[str], leads: int) -> Path | str:
+    """The floor at `path` (a file or a postgresql:// address) with `reps` and `leads` Dallas leads."""
     init_database(path)
     svc = Service.open(path)
     for name in reps:
@@ -145,9 +147,9 @@ def _floor(tmp_path: Path, reps: list[str], leads: int) -> Path:
     return path
 
 
-def test_f2_stations_that_open_at_once_get_different_leads(tmp_path):
+def test_f2_stations_that_open_at_once_get_different_leads(floor_address):
     reps = [f"rep{i}" for i in range(6)]
-    path = _floor(tmp_path, reps, 10)
+    path = _floor(floor_address, reps, 10)
     got = []
     for proc in _stations(path, reps):
         out, err = proc.communicate(timeout=60)
@@ -156,8 +158,8 @@ def test_f2_stations_that_open_at_once_get_different_leads(tmp_path):
     assert None not in got and len(set(got)) == len(reps), got
 
 
-def test_f2_a_killed_stations_reservation_expires_and_its_lead_returns_to_the_queues(tmp_path):
-    path = _floor(tmp_path, [REP, BOB], 3)
+def test_f2_a_killed_stations_reservation_expires_and_its_lead_returns_to_the_queues(floor_address):
+    path = _floor(floor_address, [REP, BOB], 3)
     (proc,) = _stations(path, [REP], hold=True, lease=1)
     try:
         line = proc.stdout.readline()
