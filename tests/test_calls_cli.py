@@ -4,12 +4,15 @@ JSON, one-line errors, outside text shown literally (D2, D3, D5, W14, W20)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import Clock, run_cli
 
 from leadtui.service import Service
 from leadtui.store.db import connect
+
+pytestmark = pytest.mark.engines
 
 TRICKY = "[bold red]call back[/] \x1b[31mafter 5\x1b[0m \u202eevil\u202c\nline two"
 CALL_FIELDS = {
@@ -62,7 +65,7 @@ def floor(cli_env):
 
 def station(env) -> Service:
     """A station on the CLI's floor, at the CLI's clock."""
-    return Service(connect(env / "leads.db"), now=Clock().now)
+    return Service(connect(os.environ["LEADTUI_DB"]), now=Clock().now)
 
 
 def test_d2_calls_lists_the_log_as_strict_json(floor):

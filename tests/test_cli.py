@@ -8,6 +8,8 @@ import sqlite3
 import pytest
 from conftest import run_cli
 
+pytestmark = pytest.mark.engines
+
 NOW = "2026-11-23T15:00:00-05:00"  # a Monday, inside calling hours in Miami
 
 
@@ -309,9 +311,13 @@ def test_config_unknown_key_and_wrong_type_exit_2(floor, env):
     assert data("config", "show")["rep"] == "alice"
 
 
-def test_backup_is_a_consistent_copy(floor, env):
+def test_backup_is_a_consistent_copy(floor, env, engine):
     run("set", str(floor[0]), "needs-offer", "--rep", "alice")
     target = env / "copy.db"
+    if engine == "postgresql":  # pg_dump's archive (tests/test_postgres_ops.py restores one)
+        assert data("backup", str(target))["entries"] > 0
+        run("backup", str(target), code=2)  # never overwrites
+        return
     run("backup", str(target))
     conn = sqlite3.connect(target)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -331,8 +337,11 @@ def test_b5_markup_and_escapes_in_names_are_inert(floor):
 # --- run: errors before the screen starts ----------------------------------------------------
 
 
-def test_run_without_a_database_points_at_init_and_the_demo(env):
+def test_run_without_a_database_points_at_init_and_the_demo(env, engine):
     message = run("run", code=2).stderr
+    if engine == "postgresql":  # a server's database without a floor in it
+        assert "no playbook stored; run `leadtui init --db postgresql://" in message
+        return
     assert "no database at" in message and "leadtui run --demo" in message
 
 
@@ -361,3 +370,22 @@ def test_db_before_the_command_wins_over_the_env(env, tmp_path):
     other = tmp_path / "other.db"
     run("--db", str(other), "init")
     assert other.exists() and not (tmp_path / "leads.db").exists()
+
+
+def test_doctor_checks_the_floor(env, engine):
+    """One line per check, exit 1 naming the problems; ok once the floor is made (both engines)."""
+    if engine == "sqlite":
+        result = run("doctor", code=1)
+        assert result.stdout.startswith("problem  reachable") and "leadtui init" in result.stdout
+        assert result.stderr.strip() == "error: 1 problem(s) found: reachable"
+    else:  # the server's database has the schema, no playbook yet
+        assert [c["name"] for c in data("doctor", code=1)["checks"] if not c["ok"]] == ["playbook"]
+    run("init")
+    report = data("doctor")
+    assert report["ok"] and report["engine"] == engine
+    names = [c["name"] for c in report["checks"]]
+    assert names[0] == "reachable" and {"schema", "playbook"} <= set(names)
+    if engine == "sqlite":
+        assert names == ["reachable", "schema", "journal", "playbook"]
+    lines = run("doctor").stdout.splitlines()
+    assert len(lines) == len(names) and all(line.startswith("ok ") for line in lines)

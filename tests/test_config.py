@@ -152,6 +152,26 @@ def test_database_busy_timeout(tmp_path: Path) -> None:
     )
 
 
+def test_database_url(tmp_path: Path) -> None:
+    """[database] url: a file's path (a relative one from the config's folder) or a server's address."""
+    server = "postgresql://leadtui:pw@db.example:5432/floor"
+    assert config.load(str(write(tmp_path, f'[database]\nurl = "{server}"\n'))).database["url"] == server
+    assert config.load(str(write(tmp_path, '[database]\nurl = "floors/main.db"\n'))).database["url"] == str(
+        tmp_path / "floors" / "main.db"
+    )
+    assert (
+        config.load(str(write(tmp_path, '[database]\nurl = "/srv/leads.db"\n'))).database["url"]
+        == "/srv/leads.db"
+    )
+    shown = config.load(str(write(tmp_path, f'[database]\nurl = "{server}"\n'))).masked_database()
+    assert shown == {"url": "postgresql://leadtui:***@db.example:5432/floor"}
+    assert error(tmp_path, "[database]\nurl = 5\n").startswith("database.url must be a database file's path")
+    assert error(tmp_path, '[database]\nurl = ""\n').startswith("database.url must be")
+    message = error(tmp_path, '[database]\nurl = "mysql://root:hunter22@db/floor"\n')
+    assert message.startswith("database.url must be a database file's path or a postgresql:// address")
+    assert "hunter22" not in message and "mysql://root:***@db/floor" in message
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

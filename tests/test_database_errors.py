@@ -87,6 +87,12 @@ def test_b5_other_apps_sqlite_file_is_exit_2(tmp_path):
     sqlite3.connect(path).execute("CREATE TABLE songs (title TEXT)").connection.commit()
     result = leadtui(path, "leads")
     assert result.returncode == 2 and "not a leadtui database" in result.stderr
+    result = leadtui(path, "doctor")
+    assert (
+        result.returncode == 1
+        and "problem  schema" in result.stdout
+        and "not a leadtui database" in result.stdout
+    )
 
 
 def test_b5_corrupt_database_is_exit_2(floor):
@@ -105,6 +111,17 @@ def test_b5_newer_schema_is_refused(floor):
     conn.close()
     result = leadtui(floor, "show", "1")
     assert result.returncode == 2 and "newer leadtui" in result.stderr
+    result = leadtui(floor, "doctor")  # says so, and leaves the file as it is
+    assert result.returncode == 1 and "problem  schema                  newer (version 999" in result.stdout
+    assert result.stderr == "error: 1 problem(s) found: schema\n"
+    conn = sqlite3.connect(floor)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 999
+    conn.execute("PRAGMA user_version = 1")  # an older floor: `leadtui init` brings it up to date
+    conn.close()
+    result = leadtui(floor, "doctor", "--json")
+    assert (
+        result.returncode == 1 and "older (version 1 of" in result.stdout and "leadtui init" in result.stdout
+    )
 
 
 def run_as_nobody(args: list[str], env: dict) -> tuple[int, str]:

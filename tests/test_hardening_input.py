@@ -18,6 +18,8 @@ from conftest import MANAGER, PIN, REP, run_cli
 
 from leadtui.service import Service
 
+pytestmark = pytest.mark.engines
+
 README = Path(__file__).parent.parent / "README.md"
 
 
@@ -110,7 +112,7 @@ def test_hardening_numbers_and_dates(cli_env):
 def test_hardening_json_is_strict(cli_env):
     """An Infinity already stored (an older leadtui let `--amount inf` through) prints as null."""
     lead = _floor(cli_env)
-    svc = Service.open(cli_env / "leads.db")
+    svc = Service.open(os.environ["LEADTUI_DB"])
     try:
         svc.set_status(lead, "offer-made", REP, amount=float("inf"))
     finally:
@@ -186,7 +188,7 @@ def _on_a_terminal(args: list[str], env: dict) -> tuple[subprocess.Popen, int]:
 
 
 def test_hardening_first_manager_pin_is_asked_twice(cli_env):
-    env = {**os.environ, "LEADTUI_DB": str(cli_env / "leads.db")}
+    env = dict(os.environ)  # LEADTUI_DB: the test's floor
     run_cli("init")
     proc, master = _on_a_terminal(["reps", "add", MANAGER, "--manager", "--pin"], env)
     seen = bytearray()

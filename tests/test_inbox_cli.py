@@ -12,15 +12,17 @@ from conftest import MANAGER, NEWBIE, PIN, REP, START, Clock, add_lead, add_reps
 from leadtui.service import Service, init_database
 from leadtui.store.db import connect
 
+pytestmark = pytest.mark.engines
+
 
 def data(*args: str, input: str | None = None, code: int = 0):
     return json.loads(run_cli(*args, "--json", input=input, code=code).stdout)
 
 
 @pytest.fixture
-def floor(cli_env):
+def floor(cli_env, floor_address):
     """alice's lead, newbie's lead and a pool lead, each with a reply; one reply matched to no lead."""
-    path = cli_env / "leads.db"
+    path = floor_address
     init_database(path, "wholesale", test_clock=True)
     svc = Service(connect(path), now=Clock().now)
     add_reps(svc, START.date())

@@ -223,3 +223,19 @@ def test_the_demo_stays_a_file_of_its_own():
 
     with pytest.raises(LeadtuiError, match="SQLite file of its own"):
         demo.ensure_demo("postgresql://postgres@127.0.0.1:1/demo")
+
+
+def test_the_floors_own_role_makes_it(env, pg_cluster, monkeypatch):
+    """As the README says: a role that is no superuser, owning the database, runs `leadtui init`."""
+    name = f"owned_{next(_names)}"
+    pg_cluster.admin.execute(
+        "DO $$ BEGIN CREATE ROLE floor_owner LOGIN; EXCEPTION WHEN duplicate_object THEN END $$"
+    )
+    pg_cluster.admin.execute(f"CREATE DATABASE {name} OWNER floor_owner")
+    try:
+        address = pg_cluster.address(name).replace("postgres@", "floor_owner@", 1)
+        monkeypatch.setenv("LEADTUI_DB", address)
+        run_cli("init")
+        assert doctor()["ok"]
+    finally:
+        pg_cluster.admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

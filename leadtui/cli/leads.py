@@ -472,10 +472,14 @@ def config_path_cmd(state: State) -> None:
     from leadtui import config
 
     path, _named = config.config_path(state.config)
+    try:
+        db = state.db_shown
+    except LeadtuiError as exc:  # the config can't be read ([database] url): still say where things are
+        db = f"unknown ({exc})"
     data = {
         "config": str(path),
         "config_exists": path.exists(),
-        "db": state.db_shown,
+        "db": db,
         "data_dir": str(config.data_dir()),
     }
     emit(state, data, lambda d: [click.echo(f"{k:<14} {v}") for k, v in d.items()])
