@@ -32,16 +32,17 @@ separate processes, each with its own `Service.open(copy, now=...)`, the clock f
             `--claim-seconds`, each taking the next lead of its own `Service.queue` page (so
             they race for the same leads): claims won per station, and the worst wait for one;
 - poll:     `--writers` (4) processes press status keys on leads of their own as fast as they
-            can (`Service.set_status`, as a station does) for `--seconds`/2 alone: the baseline
-            commits/s; then `--pollers` (500) stations, each its own connection (threads in
-            `--poll-procs` processes: connections, not processes, are what counts), poll the
-            change signal every `--poll-every` second (`store.postgres.data_version`, i.e.
-            `pg_last_committed_xact()`, on a server; `PRAGMA data_version` through
-            `store.queries.data_version` on a file) for `--seconds`/2 more (timed from the
-            second after the last poller began, once all are polling): commits/s without and
-            with pollers and their ratio, the poll's p50/p99, and how long after a key's commit
-            returned each station's next poll saw a change (sampled commits x every station):
-            the bound is the poll interval + the poll's p99, printed next to the measured one.
+            can (`Service.set_status`, as a station does) for `--seconds`/2 alone, after a 1 s
+            warm-up: the baseline commits/s. Then `--pollers` (500) stations, each on its own
+            connection (threads in `--poll-procs` processes: connections, not processes, are
+            what counts), open their connections (not counted) and poll the change signal every
+            `--poll-every` second (`store.postgres.data_version`, i.e. `pg_last_committed_xact()`,
+            on a server; `PRAGMA data_version` through `store.queries.data_version` on a file),
+            each first at a random moment of the first interval; from the end of that interval
+            on, `--seconds`/2 more are counted: commits/s without and with pollers and their
+            ratio, the poll's p50/p99, and how long after a key's commit returned each
+            station's next poll saw a change (sampled commits x every station), printed next to
+            the bound a poll gives: the poll interval + the poll's p99.
 
 A key is one `Service.set_status` on a pool lead only that station presses (not-contacted, then
 needs-offer / not-interested / offer-rejected), timed from just before the call to its return:
@@ -91,6 +92,7 @@ PHASES = ("quiet", "import", "sweep", "dispatch", "claims", "poll")
 TARGET_P99_MS, TARGET_MAX_MS, TARGET_GAP_MS, TARGET_CLAIM_MS = 100.0, 250.0, 50.0, 250.0
 PG_TARGET_QUIET_P99_MS = 20.0  # issue 18: key -> commit p99 on a server, stations at a rep's pace
 TARGET_VISIBLE_MS, TARGET_HELD = 1000.0, 0.9  # poll: a change seen within 1 s; commits/s with/without
+POLL_WARMUP = 1.0  # s the poll phase's writers run before the baseline is counted (a copy's cold caches)
 POLL_SAMPLE = 200  # commits of the polled window whose visibility is measured at every station
 POLL_READY_TIMEOUT = 600.0  # s for every poller to open its connections
 REP_PACE = (1.0, 2.0)  # seconds between a rep station's keys, uniform
@@ -1251,6 +1253,7 @@ class Floor:
         for name, reason in failed.items():
             print(f"  {name} did not start: {reason}")
         start.set()
+        time.sleep(POLL_WARMUP)
         base0 = time.monotonic()
         time.sleep(half)
         base1 = time.monotonic()
