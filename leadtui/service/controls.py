@@ -122,9 +122,7 @@ class Controls(Base):
             events = [e for e in q.events(conn, lead_id, limit=200) if e["id"] not in undone]
             d, target = decide_undo(lead, events, actor, now)
             if target["kind"] == "approval_requested":
-                approval = conn.execute(
-                    "SELECT id, state FROM approvals WHERE event_id = ?", (target["id"],)
-                ).fetchone()
+                approval = q.approval_of_event(conn, target["id"])
                 if approval["state"] != "pending":
                     raise Refused(f"approval #{approval['id']} was already {approval['state']} (W19)")
                 q.decide_approval(conn, approval["id"], "cancelled", actor.name, clock.stamp(now), "undone")

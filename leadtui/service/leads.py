@@ -95,11 +95,9 @@ class Leads(Base):
         }
         with self.db.write() as conn:
             actor = self._actor(conn, rep).name if rep else None
-            dup = conn.execute(
-                "SELECT id FROM leads WHERE address_key = ? LIMIT 1", (fields["address_key"],)
-            ).fetchone()
-            if dup:
-                raise Refused(f"lead {dup[0]} already has that property address (B2: no duplicates)")
+            dup = q.lead_at_address(conn, fields["address_key"])
+            if dup is not None:
+                raise Refused(f"lead {dup} already has that property address (B2: no duplicates)")
             lead_id = q.insert_lead(conn, fields)
             q.insert_phones(
                 conn,

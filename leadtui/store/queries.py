@@ -172,6 +172,12 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
     return cur.lastrowid
 
 
+def lead_at_address(conn: sqlite3.Connection, address_key: str | None) -> int | None:
+    """A lead with this property address key (B2), if any."""
+    row = conn.execute("SELECT id FROM leads WHERE address_key = ? LIMIT 1", (address_key,)).fetchone()
+    return None if row is None else row[0]
+
+
 def insert_lead(conn: sqlite3.Connection, fields: dict[str, Any]) -> int:
     cols = [c for c in LEAD_COLUMNS if c in fields]
     cur = conn.execute(
@@ -632,6 +638,11 @@ def events_after(conn: sqlite3.Connection, lead_id: int, event_id: int) -> list[
     return conn.execute(
         "SELECT * FROM events WHERE lead_id = ? AND id > ? ORDER BY id", (lead_id, event_id)
     ).fetchall()
+
+
+def approval_of_event(conn: sqlite3.Connection, event_id: int) -> sqlite3.Row:
+    """The approval a request event (approval_requested) opened (it always has one)."""
+    return conn.execute("SELECT id, state FROM approvals WHERE event_id = ?", (event_id,)).fetchone()
 
 
 def approval(conn: sqlite3.Connection, approval_id: int) -> sqlite3.Row | None:
