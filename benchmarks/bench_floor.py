@@ -39,10 +39,12 @@ separate processes, each with its own `Service.open(copy, now=...)`, the clock f
             `--poll-every` second (`store.postgres.data_version`, i.e. `pg_last_committed_xact()`,
             on a server; `PRAGMA data_version` through `store.queries.data_version` on a file),
             each first at a random moment of the first interval; from the end of that interval
-            on, `--seconds`/2 more are counted: commits/s without and with pollers and their
-            ratio, the poll's p50/p99, and how long after a key's commit returned each
-            station's next poll saw a change (sampled commits x every station), printed next to
-            the bound a poll gives: the poll interval + the poll's p99.
+            on, `--seconds`/2 more are counted; then the pollers go and the writers run alone
+            `--seconds`/2 again (so a drift over the run shows). Printed: commits/s alone before
+            and after, with the pollers, and its ratio to the mean alone; the poll's p50/p99;
+            and how long after a key's commit returned each station's next poll saw a change
+            (sampled commits x every station), next to the bound a poll gives: the poll
+            interval + the poll's p99.
 
 A key is one `Service.set_status` on a pool lead only that station presses (not-contacted, then
 needs-offer / not-interested / offer-rejected), timed from just before the call to its return:
@@ -1235,7 +1237,7 @@ class Floor:
         ready, results = ctx.Queue(), ctx.Queue()
         start, stop = ctx.Event(), ctx.Event()
         half = args.seconds / 2
-        hard = args.seconds + POLL_READY_TIMEOUT + 60
+        hard = 1.5 * args.seconds + POLL_READY_TIMEOUT + 60
         ids = self.plan["all"]
         share = len(ids) // args.writers
         wnames = set()
@@ -1258,7 +1260,7 @@ class Floor:
         time.sleep(half)
         base1 = time.monotonic()
         # the pollers: connections opened while the writers go on (that stretch is not counted)
-        pready, pstart = ctx.Queue(), ctx.Event()
+        pready, pstart, pstop, presults = ctx.Queue(), ctx.Event(), ctx.Event(), ctx.Queue()
         procs = max(1, min(args.poll_procs, args.pollers))
         pnames = set()
         for i in range(procs):
@@ -1271,7 +1273,7 @@ class Floor:
                 "seed": args.seed + 1000 * (i + 1),
                 "hard_seconds": hard,
             }
-            self.spawn(poller, spec, pready, pstart, stop, results)
+            self.spawn(poller, spec, pready, pstart, pstop, presults)
             pnames.add(spec["name"])
         t_conn = time.monotonic()
         pfailed = {}
@@ -1295,8 +1297,18 @@ class Floor:
         poll0 = time.monotonic()
         time.sleep(args.poll_every + half)  # the first interval: pollers start, each at its own moment
         poll1 = time.monotonic()
+        pstop.set()
+        got = self.collect(presults, pnames - set(pfailed))  # handed in once their connections closed
+        for proc in self.children:
+            if proc.name.startswith("bench-floor-pollers"):
+                proc.join(10)
+        # alone again: a drift over the run (a fresh copy's first writes after its checkpoint carry
+        # whole pages into the WAL, caches warm up) shows as a difference between before and after
+        after0 = time.monotonic()
+        time.sleep(half)
+        after1 = time.monotonic()
         stop.set()
-        got = self.collect(results, (wnames - set(failed)) | (pnames - set(pfailed)))
+        got.update(self.collect(results, wnames - set(failed)))
         self.reap()
         win0 = poll0 + args.poll_every  # every poller is polling from here on
 
@@ -1324,7 +1336,8 @@ class Floor:
                 (bisect.bisect_left(commits, b) - bisect.bisect_left(commits, a)) / (b - a) if b > a else 0.0
             )
 
-        alone, polled = rate(base0, base1), rate(win0, poll1)
+        before, polled, after = rate(base0, base1), rate(win0, poll1), rate(after0, after1)
+        alone = (before + after) / 2
         stations = [
             polls
             for name in sorted(pnames)
@@ -1362,8 +1375,9 @@ class Floor:
         ratio = polled / alone if alone else 0.0
         held = ratio >= TARGET_HELD
         print(
-            f"  commits/s alone {alone:,.0f} ({base1 - base0:.1f} s), with {args.pollers} pollers {polled:,.0f} "
-            f"({poll1 - win0:.1f} s): {ratio:.2f} of it (target: held, >= {TARGET_HELD:g}) [{'ok' if held else 'FELL'}]"
+            f"  commits/s alone {before:,.0f} before and {after:,.0f} after ({base1 - base0:.1f} s each; mean {alone:,.0f}), "
+            f"with {args.pollers} pollers {polled:,.0f} ({poll1 - win0:.1f} s): {ratio:.2f} of it alone "
+            f"(target: held, >= {TARGET_HELD:g}) [{'ok' if held else 'FELL'}]"
         )
         if durations:
             p50, p99 = _pct(durations, 50), _pct(durations, 99)
@@ -1400,7 +1414,8 @@ class Floor:
         self.summary.append(
             (
                 f"poll, {args.pollers} stations",
-                f"commits/s {alone:,.0f} alone, {polled:,.0f} polled ({ratio:.2f}) "
+                f"commits/s {alone:,.0f} alone ({before:,.0f} before, {after:,.0f} after), {polled:,.0f} "
+                f"polled ({ratio:.2f}) "
                 f"[{'held' if held else 'FELL'}]; poll p99 {p99:.1f} ms; {visible}",
             )
         )
@@ -1418,7 +1433,7 @@ DESCRIBE = {
     "claims": lambda a: f"{a.claimers} stations claiming from one pool for {a.claim_seconds:g} s",
     "poll": lambda a: (
         f"{a.pollers} stations polling for changes: commits/s held ({a.writers} writers as fast as they can, "
-        f"{a.seconds / 2:g} s alone, then {a.seconds / 2:g} s with the pollers)"
+        f"{a.seconds / 2:g} s alone, {a.seconds / 2:g} s with the pollers, {a.seconds / 2:g} s alone again)"
     ),
 }
 
