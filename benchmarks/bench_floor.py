@@ -1149,6 +1149,7 @@ class Floor:
     def report_repaint(self, phase: str, r: dict | None, failed: str | None) -> None:
         if failed or r is None or "error" in r:
             reason = failed or (r or {}).get("error") or "the app handed in nothing"
+            reason = " ".join(reason.split())  # one line (a server's errors carry the statement on a second)
             print(f"  repaint gap: not measured ({reason})")
             self.summary.append((f"repaint gap, {phase}", f"not measured ({reason[:80]})"))
             return
