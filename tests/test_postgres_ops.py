@@ -172,6 +172,13 @@ def test_a_password_is_never_shown(env, pg_cluster, empty_database, monkeypatch)
     assert json.loads(run_cli("config", "path", "--json").stdout)["db"] == masked
     assert doctor()["db"] == masked
     assert PASSWORD not in run_cli("doctor").stdout
+    # messages that name the floor: one without a playbook yet
+    unmade = with_password(pg_cluster.database())
+    try:
+        result = run_cli("leads", "--db", unmade, code=2)
+        assert "no playbook stored" in result.stderr and PASSWORD not in result.stderr
+    finally:
+        pg_cluster.drop(unmade.replace(f":{PASSWORD}@", "@", 1))
     # the server's errors too: a database that is not there, a password given as a parameter
     missing = secret.rsplit("/", 1)[0] + "/no_such_floor"
     for address in (missing, f"{missing}?password={PASSWORD}"):
