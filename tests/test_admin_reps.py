@@ -14,6 +14,8 @@ from leadtui.core import pins
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import PinRequired
 
+pytestmark = pytest.mark.engines
+
 NEW_PIN = "739184"
 
 
@@ -178,12 +180,12 @@ def test_started_dates_shown_as_given(make_service, clock):
     assert rep["started"] == when.isoformat() and rep["active"]
 
 
-def test_reps_pin_on_a_terminal_asks_the_managers_pin_then_the_new_one_twice(floor):
+def test_reps_pin_on_a_terminal_asks_the_managers_pin_then_the_new_one_twice(floor, floor_address):
     import os
 
     from test_hardening_input import _on_a_terminal, _read_until
 
-    env = {**os.environ, "LEADTUI_DB": str(floor / "leads.db")}
+    env = {**os.environ, "LEADTUI_DB": str(floor_address)}
     proc, master = _on_a_terminal(["reps", "pin", REP, "--rep", MANAGER], env)
     seen = bytearray()
     try:

@@ -30,9 +30,8 @@ def test_d5_a_note_is_stored_exactly_on_the_lead_and_its_call(svc):
     lead = add_lead(svc)
     svc.claim(lead["id"], REP)
     call = svc.place_call(lead["id"], REP, system="manual")
-    tricky = (
-        TRICKY if svc.db.engine == "sqlite" else TRICKY.replace("\x00", "")
-    )  # (a server's text holds no NUL)
+    # (a server's text holds no NUL: the test after next)
+    tricky = TRICKY if svc.db.engine == "sqlite" else TRICKY.replace("\x00", "")
     out = svc.note(lead["id"], REP, tricky, call_id=call["id"])
     svc.note(lead["id"], REP, "  second  ", call_id=call["id"])
     first, second = notes(svc, lead["id"])

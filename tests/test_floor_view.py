@@ -17,6 +17,8 @@ from leadtui.errors import LeadtuiError, Refused
 from leadtui.service import Service, init_database
 from leadtui.store.db import connect
 
+pytestmark = pytest.mark.engines
+
 
 @pytest.fixture
 def floor(make_service):
@@ -267,9 +269,9 @@ def test_floor_pause_codes_config_names_the_key(tmp_path):
 # --- the command line -------------------------------------------------------------------------------
 
 
-def cli_floor(tmp_path) -> int:
-    """A floor with alice's station on a lead and newbie's paused; returns the lead's id."""
-    path = tmp_path / "leads.db"
+def cli_floor(path) -> int:
+    """A floor at `path` (the CLI's: the test's floor_address) with alice's station on a lead and
+    newbie's paused; returns the lead's id."""
     init_database(path, "wholesale", test_clock=True)
     svc = Service(connect(path), now=lambda: START, station="alice-station")
     svc.add_rep(REP, started=(START - timedelta(days=400)).date())
@@ -287,8 +289,8 @@ def cli_floor(tmp_path) -> int:
     return lead["id"]
 
 
-def test_cli_floor_json_is_a_list_of_stations_for_a_manager(cli_env):
-    lead_id = cli_floor(cli_env)
+def test_cli_floor_json_is_a_list_of_stations_for_a_manager(cli_env, floor_address):
+    lead_id = cli_floor(floor_address)
     result = run_cli("floor", "--json", "--rep", MANAGER)
     stations = json.loads(result.stdout)
     assert [s["station"] for s in stations] == ["alice-station", "newbie-station"]
@@ -319,8 +321,8 @@ def test_cli_floor_json_is_a_list_of_stations_for_a_manager(cli_env):
     assert "paused: training" in human[1]
 
 
-def test_cli_floor_w14_a_rep_is_refused_in_one_line(cli_env):
-    cli_floor(cli_env)
+def test_cli_floor_w14_a_rep_is_refused_in_one_line(cli_env, floor_address):
+    cli_floor(floor_address)
     result = run_cli("floor", "--json", "--rep", REP, code=1)
     assert result.stdout == ""
     assert result.stderr.strip() == "refused: only a manager sees the floor view (W14)"

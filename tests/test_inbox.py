@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 from conftest import run_cli
+
+from leadtui.store.db import connect
+
+pytestmark = pytest.mark.engines
 
 SAMPLES = Path(__file__).parent / "data" / "samples"
 
@@ -23,16 +26,21 @@ def env(cli_env):
 run = run_cli
 
 
-def test_w17_sample_replies_are_matched_to_leads_by_phone(env):
+def test_w17_sample_replies_are_matched_to_leads_by_phone(env, floor_address):
     for name in ("propstream_export.csv", "batchleads_export.csv", "drip_replies.csv"):
         shutil.copy(SAMPLES / name, env / name)
     run("import", str(env / "propstream_export.csv"))
     run("import", str(env / "batchleads_export.csv"))
     summary = json.loads(run("inbox", "import", str(env / "drip_replies.csv"), "--json").stdout)
     replies = json.loads(run("inbox", "--json").stdout)
-    with sqlite3.connect(env / "leads.db") as conn:
-        known = {r[0] for r in conn.execute("SELECT number FROM phones")}
-        owner = dict(conn.execute("SELECT number, min(lead_id) FROM phones GROUP BY number"))
+    db = connect(floor_address)
+    try:
+        known = {r[0] for r in db.conn.execute("SELECT number FROM phones")}
+        owner = {
+            r[0]: r[1] for r in db.conn.execute("SELECT number, min(lead_id) FROM phones GROUP BY number")
+        }
+    finally:
+        db.close()
     assert summary["added"] == len(replies) == 16 and summary["rejected"] == 0
     assert summary["matched"] == sum(1 for r in replies if r["from_number"] in known) > 0
     for r in replies:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 
 import pytest
 from conftest import run_cli
 
 from leadtui.core.playbook import load
+from leadtui.store.db import connect
+
+pytestmark = pytest.mark.engines
 
 NOW = "2026-11-23T15:00:00-05:00"  # a Monday, inside calling hours in Miami
 HEADER = "Owner Name,Address,City,State,Zip,Phone\n"
@@ -21,6 +23,27 @@ def env(cli_env):
 
 
 run = run_cli
+
+
+@pytest.fixture
+def fresh(engine, tmp_path, request):
+    """A second floor's address (not made yet), on the test's engine."""
+    if engine == "sqlite":
+        yield tmp_path / "fresh.db"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    address = cluster.database()
+    yield address
+    cluster.drop(address)
+
+
+def owner_names(address) -> list[str]:
+    """The floor's leads' owner names, by id, read through the store (either engine)."""
+    db = connect(address)
+    try:
+        return [r[0] for r in db.conn.execute("SELECT owner_name FROM leads ORDER BY id")]
+    finally:
+        db.close()
 
 
 def floor(env, rows: int = 6, playbook: str = "wholesale", list_name: str = "probate") -> None:
@@ -109,7 +132,7 @@ def test_w20_kpi_report_per_rep_per_day(env, monkeypatch):
 FORMULAS = ['=HYPERLINK("http://x.invalid","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\t=1+1"]
 
 
-def test_export_makes_formula_cells_inert_and_reads_back_as_typed(env, tmp_path):
+def test_export_makes_formula_cells_inert_and_reads_back_as_typed(env, floor_address, fresh):
     floor(env, rows=0)
     path = env / "evil.csv"
     with path.open("w", newline="") as f:
@@ -118,10 +141,7 @@ def test_export_makes_formula_cells_inert_and_reads_back_as_typed(env, tmp_path)
         for i, text in enumerate(FORMULAS, 1):
             out.writerow([text, f"{i} Oak St", "Miami", "FL", "33101", f"305555{i:04d}"])
     run("import", str(path))
-    with sqlite3.connect(env / "leads.db") as conn:
-        assert [r[0] for r in conn.execute("SELECT owner_name FROM leads ORDER BY id")] == [
-            f.strip() for f in FORMULAS
-        ]
+    assert owner_names(floor_address) == [f.strip() for f in FORMULAS]
     target = env / "out.csv"
     assert json.loads(run("export", str(target), "--json").stdout)["leads"] == len(FORMULAS)
     rows = list(csv.DictReader(target.open(newline="", encoding="utf-8")))
@@ -132,11 +152,7 @@ def test_export_makes_formula_cells_inert_and_reads_back_as_typed(env, tmp_path)
     assert len(list(csv.DictReader((env / "one.csv").open(newline="")))) == 1
     run("export", str(env / "x.csv"), "--status", "nope", code=2)
     assert not (env / "x.csv").exists()
-    fresh = tmp_path / "fresh.db"
     run("init", "--test-clock", "--db", str(fresh))
     summary = json.loads(run("import", str(target), "--db", str(fresh), "--json").stdout)
     assert (summary["preset"], summary["inserted"], summary["rejected"]) == ("leadtui", len(FORMULAS), 0)
-    with sqlite3.connect(fresh) as conn:  # the export's own preset takes the inert quote off again
-        assert [r[0] for r in conn.execute("SELECT owner_name FROM leads ORDER BY id")] == [
-            f.strip() for f in FORMULAS
-        ]
+    assert owner_names(fresh) == [f.strip() for f in FORMULAS]  # the export's preset takes the quote off
