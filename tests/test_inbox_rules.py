@@ -130,6 +130,13 @@ def test_w17_clearing_another_reps_leads_reply_is_refused(svc, clock):
     assert svc.replies(NEWBIE) == []
 
 
+def test_w17_a_reply_with_a_nul_is_kept_on_sqlite_and_as_u_fffd_on_postgresql(svc, clock):
+    # a server's text can't hold a NUL: the reply is stored with U+FFFD there (as an import's cell)
+    svc.add_reply("(305) 555-0199", "stop\x00 now", clock.now())
+    stored = "stop\x00 now" if svc.db.engine == "sqlite" else "stop\ufffd now"
+    assert [r["body"] for r in svc.replies()] == [stored]
+
+
 # --- W18: callbacks, mine and anyone's ---------------------------------------------------------
 
 

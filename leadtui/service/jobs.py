@@ -85,7 +85,11 @@ class Jobs(Base):
         from leadtui.core import phones as phonelib
 
         checked: list[tuple[str, str, str] | LeadtuiError] = []
-        for number, body, received_at in replies:
+        server = (
+            self.db.engine == "postgresql"
+        )  # its text can't hold a NUL: U+FFFD there (as an import's cell)
+        for number, text, received_at in replies:
+            body = text.replace("\x00", "\ufffd") if server and "\x00" in text else text
             e164 = phonelib.normalize(number)
             try:
                 at = clock.stamp(received_at)
