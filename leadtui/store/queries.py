@@ -273,7 +273,10 @@ def search(
                 [fts_query(text)],
             )
         elif ts_query(text):  # no FTS5 there: the GIN index over lead_doc (pg_schema), the same words
-            words = "lead_doc(owner_name, address, city, zip, source_status) @@ to_tsquery('simple', ?)"
+            words = (  # (accents removed from the words too, as FTS5 removes them from both)
+                "lead_doc(owner_name, address, city, zip, source_status)"
+                " @@ to_tsquery('simple', public.unaccent('public.unaccent'::regdictionary, ?))"
+            )
             words_args = [ts_query(text)]
         else:  # no words (an empty tsquery is refused): found by none, as FTS5's ""
             words, words_args = "FALSE", []
