@@ -212,6 +212,12 @@ def test_d2_bad_call_events_are_one_line_errors(svc, args, message):
         svc.call_event(1, "ended", detail="x" * 501)
 
 
+def test_d2_a_nul_from_the_phone_system_is_kept_on_sqlite_and_as_u_fffd_on_postgresql(svc):
+    call = place(svc, owned(svc)["id"])
+    got = svc.call_event(call["id"], "ended", reason="failed", detail="488\x00x")
+    assert got["detail"] == ("488\x00x" if svc.db.engine == "sqlite" else "488\ufffdx")
+
+
 def test_d2_upgrading_a_floor_turns_its_dials_into_reported_calls(tmp_path, clock, monkeypatch):
     # a floor made before the call log, with a dial recorded: its cap carries over
     path = tmp_path / "old.db"

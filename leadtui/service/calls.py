@@ -80,10 +80,12 @@ def _call(conn: sqlite3.Connection, call_id: int) -> sqlite3.Row:
     return call
 
 
-def _said(value: str, what: str) -> str:
+def _said(value: str, what: str, server: bool = False) -> str:
+    """What a phone system said, checked; on a server (`server`) a NUL as U+FFFD (its text can't hold
+    one: as an import's cell)."""
     if len(value) > SAID_LIMIT:
         raise LeadtuiError(f"a call's {what} is at most {SAID_LIMIT} characters, got {len(value):,}")
-    return value
+    return value.replace("\x00", "\ufffd") if server and "\x00" in value else value
 
 
 def note_problem(text: str) -> str | None:
@@ -168,13 +170,16 @@ class Calls(Base):
         none touches the outcome. Ids and a recording reference are kept when first given."""
         if state not in STATES:
             raise LeadtuiError(f"a call event is one of {', '.join(STATES)}, got {state!r}")
-        for value, what in (
-            (reason, "end reason"),
-            (detail, "detail"),
-            (remote_id, "id"),
-            (recording, "recording"),
-        ):
-            _said(value, what)
+        server = self.db.engine == "postgresql"
+        reason, detail, remote_id, recording = (
+            _said(value, what, server)
+            for value, what in (
+                (reason, "end reason"),
+                (detail, "detail"),
+                (remote_id, "id"),
+                (recording, "recording"),
+            )
+        )
         moment = self.now()
         now = clock.stamp(moment)
         with self.db.write() as conn:
