@@ -2,6 +2,7 @@
 
     python benchmarks/bench_import.py                         # 1M rows in a temp folder
     python benchmarks/bench_import.py --rows 100000 --out /tmp/leadtui-bench --skip-sqlite-utils
+    python benchmarks/bench_import.py --postgresql postgresql://postgres@127.0.0.1:PORT/bench  # both engines
 
 Generates (seeded) a PropStream property export of `--rows` rows: 1-5 phones a row in the
 formats vendors ship (`(305) 555-0101`, `305.555.0101`, `+1 305 555 0101`, `13055550101`),
@@ -14,6 +15,9 @@ Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property wit
   write lock) is printed. A first load builds its lookup indexes at its end (included
   in the time); the run checks that the database then has every index and trigger a fresh
   one has, and that search finds a generated owner;
+- with `--postgresql URL` (an empty database: benchmarks/pg_server.py makes one): the same
+  `leadtui import FILE --json` into a floor made there by `leadtui init`, timed the same way,
+  next to the SQLite figure (the server's own memory is not counted);
 - the sqlite3 shell's `.import --csv` of the same file into a bare table (C, no normalising);
 - `sqlite-utils insert DB leads FILE --csv` (for reference; about 5 minutes at 1M rows);
 - `leadtui report status --json` on the imported database: median of 5 fresh processes, and
@@ -253,12 +257,40 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
         return wall, max(usage.ru_maxrss * 1024, peak[0]) / 2**20, out.read()
 
 
+def import_into_server(url: str, csv_path: Path, rows: int, sqlite_wall: float, env: dict) -> None:
+    """The same import into a floor on a PostgreSQL server, timed as the SQLite one."""
+    from leadtui.store.db import connect
+
+    served = {**env, "LEADTUI_DB": url}
+    cmd = leadtui_cmd()
+    run_measured([*cmd, "init"], served)
+    wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], served)
+    summary = json.loads(out)
+    db = connect(url)
+    try:
+        stored = db.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+    finally:
+        db.close()
+    print(
+        f"leadtui import (pg)   {rows / wall:>9,.0f} rows/s  ({wall:.1f} s, {rows:,} rows: {summary['inserted']:,} new, "
+        f"{summary['merged']:,} merged; {wall / sqlite_wall:.1f}x the SQLite import's time)"
+    )
+    print(
+        f"leadtui peak RSS (pg) {rss:>9,.0f} MB (the importing process and its readers; {stored:,} leads on the server)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, help="Folder for the CSV and databases (default: a temp folder).")
     parser.add_argument(
         "--skip-sqlite-utils", action="store_true", help="Leave out the slowest reference loader."
+    )
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        help="Also import into a floor made at this postgresql:// address (an empty database).",
     )
     args = parser.parse_args()
     folder = args.out or Path(tempfile.mkdtemp(prefix="leadtui-bench-import-"))
@@ -294,6 +326,8 @@ def main() -> None:
     print(
         f"leadtui peak RSS      {rss:>9,.0f} MB (with its reading processes)        target <= {TARGET_RSS_MB}"
     )
+    if args.postgresql:
+        import_into_server(args.postgresql, csv_path, rows, wall, env)
     fresh = folder / "fresh.db"
     fresh.unlink(missing_ok=True)
     run_measured([*cmd, "init", "--db", str(fresh)], env)
