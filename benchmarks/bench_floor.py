@@ -36,8 +36,8 @@ separate processes, each with its own `Service.open(copy, now=...)`, the clock f
             warm-up: the baseline commits/s. Then `--pollers` (500) stations, each on its own
             connection (threads in `--poll-procs` processes: connections, not processes, are
             what counts), open their connections (not counted) and poll the change signal every
-            `--poll-every` second (`store.postgres.data_version`, i.e. `pg_last_committed_xact()`,
-            on a server; `PRAGMA data_version` through `store.queries.data_version` on a file),
+            `--poll-every` second (`store.queries.data_version`: `pg_last_committed_xact()` on a server,
+            `PRAGMA data_version` on a file),
             each first at a random moment of the first interval; from the end of that interval
             on, `--seconds`/2 more are counted; then the pollers go and the writers run alone
             `--seconds`/2 again (so a drift over the run shows). Printed: commits/s alone before
@@ -344,11 +344,8 @@ def poller(spec: dict, ready, start, stop, results) -> None:
     dbs: list = []
     try:
         from leadtui.store.db import connect
+        from leadtui.store.queries import data_version
 
-        if is_server(spec["path"]):
-            from leadtui.store.postgres import data_version
-        else:
-            from leadtui.store.queries import data_version
         for _ in range(spec["threads"]):
             dbs.append(connect(spec["path"]))
             data_version(dbs[-1].conn)  # warm: the query once on each connection

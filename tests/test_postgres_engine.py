@@ -11,7 +11,7 @@ import pytest
 
 from leadtui.errors import Busy, LeadtuiError
 from leadtui.service import init_database
-from leadtui.store import postgres
+from leadtui.store import postgres, queries
 from leadtui.store.db import connect
 
 
@@ -69,11 +69,11 @@ def test_the_floor_keeps_the_servers_clock(address):
 def test_a_commit_elsewhere_changes_the_data_version(address):
     one, two = connect(address), connect(address)
     try:
-        before = postgres.data_version(one.conn)
-        assert postgres.data_version(one.conn) == before  # nothing committed: no change
+        before = queries.data_version(one.conn)
+        assert queries.data_version(one.conn) == before  # nothing committed: no change
         with two.write() as conn:
             conn.execute("INSERT INTO meta (key, value) VALUES ('probe', '1')")
-        assert postgres.data_version(one.conn) != before
+        assert queries.data_version(one.conn) != before
     finally:
         one.close()
         two.close()
@@ -124,3 +124,49 @@ def test_an_empty_database_is_not_a_floor_until_init(pg_cluster):
         connect(address).close()
     finally:
         made.execute("DROP DATABASE empty_floor WITH (FORCE)")
+
+
+def _holding(db, **what):
+    """A thread holding a write on `db` (with `what`: lead=, call=, shared=) until released."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.write(**what):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    return thread, release
+
+
+def test_a_write_on_one_lead_runs_beside_writes_on_others_and_waits_for_its_own(address):
+    db = connect(address)
+    stamp = "2026-11-23T20:00:00+00:00"
+    with db.write() as conn:
+        one, two = (
+            conn.execute(
+                "INSERT INTO leads (owner_name, address, status, created_at, updated_at) VALUES (?, ?, 'new', ?, ?)",
+                (f"Owner {n}", f"{n} Main St", stamp, stamp),
+            ).lastrowid
+            for n in (1, 2)
+        )
+    holder, other = connect(address), connect(address, busy_timeout_ms=300)
+    thread, release = _holding(holder, lead=one)
+    try:
+        with other.write(lead=two) as conn:  # another lead: no wait
+            conn.execute("UPDATE leads SET notes = 'beside' WHERE id = ?", (two,))
+        with other.write(shared=True) as conn:  # a station's own rows: no wait
+            conn.execute("INSERT INTO meta (key, value) VALUES ('shared', '1')")
+        for what in ({"lead": one}, {}):  # the same lead, and a write over the whole floor: they wait
+            with pytest.raises(Busy), other.write(**what):
+                pass
+    finally:
+        release.set()
+        thread.join()
+    with other.write(lead=one) as conn:  # free again
+        conn.execute("UPDATE leads SET notes = 'after' WHERE id = ?", (one,))
+    assert [r[0] for r in db.conn.execute("SELECT notes FROM leads ORDER BY id")] == ["after", "beside"]
+    for each in (db, holder, other):
+        each.close()

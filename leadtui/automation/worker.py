@@ -124,7 +124,7 @@ class Worker:
     def step(self) -> Delivery | None:
         """Lease one due action and try it once; None when nothing is due."""
         now = self.now()
-        with self.db.write(background=True) as conn:
+        with self.db.write(background=True, shared=True) as conn:
             leased = store.lease(conn, now, now + timedelta(seconds=self.router.lease_seconds))
         if leased is None:
             return None
@@ -135,7 +135,7 @@ class Worker:
             return self._failed(leased, target, exc)
         except Exception as exc:  # noqa: BLE001 (a bug in a target must not stop the worker; the action is retried)
             return self._failed(leased, target, DeliveryError(f"internal error {type(exc).__name__}: {exc}"))
-        with self.db.write(background=True) as conn:
+        with self.db.write(background=True, shared=True) as conn:
             kept = store.finish(conn, leased, self.now(), target.state, target.name, detail)
         return self._delivery(leased, target, target.state if kept else None, detail)
 
@@ -161,7 +161,7 @@ class Worker:
         now = self.now()
         last = exc.permanent or leased["attempts"] >= self.max_attempts
         retry_at = None if last else now + backoff(leased["attempts"], self.rng)
-        with self.db.write(background=True) as conn:
+        with self.db.write(background=True, shared=True) as conn:
             state = store.fail(conn, leased, now, str(exc), target.name, retry_at)
         return self._delivery(leased, target, state, str(exc))
 

@@ -263,7 +263,7 @@ class Base:
         stored = row["pin_hash"]
         if not pins.pin_ok(stored, pin):
             try:
-                with self.db.write() as conn:
+                with self.db.write(shared=True) as conn:
                     got = q.pin_failed(conn, name, pins.TRIES, clock.stamp(pins.lock_until(now)))
                     self._event(conn, now, lead_id=None, rep=name, kind="pin_failed", data={"what": what})
             except Busy:  # the count waits for a free moment no more than a station would; the answer is no

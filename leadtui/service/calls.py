@@ -119,7 +119,7 @@ class Calls(Base):
         screen, else the lead's current good phone); `station` defaults to this service's."""
         now = self.now()
         station = station or self.station
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             pause_guard(stations.get(conn, station))
             lead = self._target(conn, lead_id, actor, seen, now)
@@ -182,7 +182,7 @@ class Calls(Base):
         )
         moment = self.now()
         now = clock.stamp(moment)
-        with self.db.write() as conn:
+        with self.db.write(call=call_id) as conn:
             call = _call(conn, call_id)
             fields: dict[str, str] = {}
             if call["ended_at"] is None:
@@ -217,7 +217,7 @@ class Calls(Base):
         if problem:
             raise LeadtuiError(problem)
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             holder_guard(lead, actor)

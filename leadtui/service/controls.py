@@ -66,7 +66,7 @@ class Controls(Base):
     def claim(self, lead_id: int, rep: str | None, *, seen: Seen | None = None) -> Outcome:
         """W14: lock a pool lead to the rep; of two stations at once exactly one wins."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             return self._store(conn, lead, decide_claim(lead, actor), now, actor.name)
@@ -77,7 +77,7 @@ class Controls(Base):
         """W15: the rep's lead back to the pool (another rep's: a manager, with PIN)."""
         now = self.now()
         check = self._manager_first(rep, pin, "release another rep's lead") if pin is not None else None
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             d, needs_manager = decide_release(lead, actor)
@@ -91,7 +91,7 @@ class Controls(Base):
         """W16: a pool lead or your own to anyone; another rep's only by a manager."""
         now = self.now()
         check = self._manager_first(rep, pin, "take a lead from another rep") if pin is not None else None
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             target = self._actor(conn, to)
             lead = self._target(conn, lead_id, actor, seen, now)
@@ -107,7 +107,7 @@ class Controls(Base):
         `anyone` callback goes back to the pool when due, for any rep to make (issue 16)."""
         now = self.now()
         scope = ANYONE if anyone else MINE
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             return self._store(conn, lead, decide_followup(lead, actor, now, asked, scope), now, actor.name)
@@ -115,7 +115,7 @@ class Controls(Base):
     def undo(self, lead_id: int, rep: str | None, *, seen: Seen | None = None) -> Outcome:
         """W19: reverse the rep's last action on the lead within 10 minutes."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now, moved_on=True)
             undone = q.undone_ids(conn, lead_id)
@@ -156,7 +156,7 @@ class Controls(Base):
         """Reserve for this station the first of `lead_ids` it may have (others' screens and
         hands skipped); its previous reservation goes. Returns the lead reserved, or None."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             actor = self._actor(conn, rep)
             chosen = next(
                 (lead_id for lead_id in lead_ids if self._may_reserve(conn, lead_id, actor, now)), None
@@ -176,6 +176,8 @@ class Controls(Base):
         return chosen
 
     def _may_reserve(self, conn: sqlite3.Connection, lead_id: int, actor: Actor, now: datetime) -> bool:
+        if not reservations.take(conn, lead_id):
+            return False
         lead = q.lead(conn, lead_id)
         if lead is None:
             return False
@@ -188,6 +190,6 @@ class Controls(Base):
     def unreserve(self) -> None:
         """This station lets go of its lead (moving to none, or quitting)."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             reservations.drop(conn, self.station, clock.stamp(now))
             station_moved(conn, self.station, now)

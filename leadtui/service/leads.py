@@ -141,7 +141,7 @@ class Leads(Base):
         st = self.playbook.status(status)
         why = inbox.reason(why)
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             phones = q.phones(conn, [lead_id])[lead_id]

@@ -49,7 +49,7 @@ class Stations(Base):
     def station_online(self, rep: str) -> None:
         """This station is on the floor for `rep` (the TUI's start, on its writer)."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             actor = self._actor(conn, rep)
             store.register(conn, self.station, actor.name, clock.stamp(now), clock.stamp(now - FORGET_AFTER))
             refresh(conn, self.station, now)
@@ -58,7 +58,7 @@ class Stations(Base):
         """The heartbeat (every core.stations.HEARTBEAT_SECONDS): the station is alive, and its
         activity is checked again (a call's outcome recorded elsewhere, a lease run out)."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             row = store.get(conn, self.station)
             if row is None or row["state"] == "offline":
                 return
@@ -68,7 +68,7 @@ class Stations(Base):
     def station_closed(self) -> None:
         """The station closes cleanly: offline at once (a pause it was in ends with it)."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             row = store.get(conn, self.station)
             if row is None:
                 return
@@ -84,7 +84,7 @@ class Stations(Base):
         """The rep pauses the station, with a reason (an event with no lead). The lead on screen is
         let go meanwhile, so other stations may call it; no call goes out until `resume`."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             actor = self._actor(conn, rep)
             row = store.get(conn, self.station)
             if row is not None and row["rep"].lower() != actor.name.lower():
@@ -106,7 +106,7 @@ class Stations(Base):
     def resume(self, rep: str) -> Outcome:
         """The rep is back: the pause ends (an event naming its reason and length)."""
         now = self.now()
-        with self.db.write() as conn:
+        with self.db.write(shared=True) as conn:
             actor = self._actor(conn, rep)
             row = store.get(conn, self.station)
             event_id, seconds, reason = self._resumed(conn, row, now, rep=actor.name)

@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
+from leadtui.store.postgres import on_server, raw
 from leadtui.store.queries import LEAD_COLUMNS, PHONE_COLUMNS
 
 # What a missing key becomes; the schema's NOT NULL DEFAULTs, since an explicit NULL skips them.
@@ -207,8 +208,8 @@ def _insert(
 ) -> None:
     if not conn.in_transaction:
         raise RuntimeError(f"bulk inserts into {table} need the caller's write transaction")
-    if getattr(conn, "engine", "sqlite") == "postgresql":  # COPY: the rows as given (events' ids too, then its identity moves on)
-        with conn.raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    if on_server(conn):  # COPY: the rows as given (events' ids too, then its identity moves on)
+        with raw(conn).cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         if "id" in columns:

@@ -357,10 +357,19 @@ class Database:
             self._deferring = deferring
 
     @contextmanager
-    def write(self, background: bool = False) -> Iterator[sqlite3.Connection]:
+    def write(
+        self,
+        background: bool = False,
+        *,
+        lead: int | None = None,
+        call: int | None = None,
+        shared: bool = False,
+    ) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, taken at the gate (F4): takes the write lock up front, so no
         deadlock on upgrade. A `background` job's transaction (an import batch, a chunk of a sweep)
-        lets stations that wait go first, and should hold the lock SLICE seconds at most.
+        lets stations that wait go first, and should hold the lock SLICE seconds at most. `lead`,
+        `call` and `shared` say what the write decides on, for a server's row locks
+        (store.postgres); one file has one writer at a time whatever they say.
         Raises `Busy` if the lock stayed taken past the busy timeout; nothing was written then."""
         gate = self.gate()
         if gate is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from leadtui.store.postgres import on_server
 from leadtui.store.queries import _in
 
 # a lead seen by `?` (a rep): the pool's and theirs; with no viewer, every lead
@@ -17,7 +18,7 @@ _CALLBACK = "callback IS NOT NULL AND dead = 0"  # the leads_callback indexes' o
 def _leads(conn: sqlite3.Connection, index: str) -> str:
     """`leads` read along one of its indexes: SQLite is told which (its planner may pick a worse one),
     PostgreSQL has no such hint and picks by its statistics."""
-    return "leads" if conn.engine == "postgresql" else f"leads INDEXED BY {index}"
+    return "leads" if on_server(conn) else f"leads INDEXED BY {index}"
 
 
 _LEAD = (

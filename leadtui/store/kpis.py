@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from leadtui.core.kpi import COUNTERS
+from leadtui.store.postgres import on_server
 
 # An event stands unless an undo names it.
 STANDING = "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"
@@ -79,7 +80,7 @@ def calls(
     """The call log per rep, floor day and UTC quarter hour placed: rep, day, quarter, calls, connects
     (answered) and talk_seconds (answered to ended, as kpi_days counts it)."""
     where, args = _where("c", since, until, rep)
-    if conn.engine == "postgresql":  # no julianday there: the schema's talk_seconds, as its trigger counts
+    if on_server(conn):  # no julianday there: the schema's talk_seconds, as its trigger counts
         talk = "sum(talk_seconds(c.answered_at, c.ended_at))"
     else:
         talk = (

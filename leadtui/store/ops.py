@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from leadtui.errors import LeadtuiError
@@ -79,7 +80,7 @@ def _file_checks(path: Path) -> list[Check]:
         conn.close()
 
 
-def _meta(conn, key: str) -> str | None:
+def _meta(conn: Any, key: str) -> str | None:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     except sqlite3.Error:
@@ -140,11 +141,11 @@ def _server_checks(address: str) -> list[Check]:
         raw.close()
 
 
-def _setting(raw, name: str) -> str:
+def _setting(raw: Any, name: str) -> str:
     return raw.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
 
 
-def _server_facts(raw, where: str) -> list[Check]:
+def _server_facts(raw: Any, where: str) -> list[Check]:
     number = int(_setting(raw, "server_version_num"))
     shown_version = _setting(raw, "server_version").split()[0]
     made = raw.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
@@ -196,7 +197,7 @@ def commit_timestamp_check(value: str) -> Check:
     )
 
 
-def _citext_check(raw, made: bool) -> Check:
+def _citext_check(raw: Any, made: bool) -> Check:
     """The extension rep names are compared with (without case): installed, or at least available
     to `leadtui init` on a database without a floor yet."""
     row = raw.execute("SELECT extversion FROM pg_extension WHERE extname = 'citext'").fetchone()

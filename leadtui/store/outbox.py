@@ -11,6 +11,7 @@ import sqlite3
 from datetime import datetime
 
 from leadtui import clock
+from leadtui.store.postgres import on_server
 from leadtui.store.queries import insert_event
 
 OPEN = ("pending", "failed")  # states the worker may still deliver
@@ -41,7 +42,7 @@ def lease(conn: sqlite3.Connection, now: datetime, until: datetime) -> sqlite3.R
     stamp = clock.stamp(now)
     # On a server the row is locked too, and one another dispatcher holds is passed over: no two
     # ever take one action (SQLite's write lock already lets one dispatcher at a time in).
-    skip = " FOR UPDATE OF o SKIP LOCKED" if conn.engine == "postgresql" else ""
+    skip = " FOR UPDATE OF o SKIP LOCKED" if on_server(conn) else ""
     while True:
         row = conn.execute(
             "SELECT o.id, o.lead_id, o.action, o.attempts, l.dead FROM outbox o JOIN leads l ON l.id = o.lead_id"

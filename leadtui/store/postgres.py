@@ -5,10 +5,16 @@ runs on both.
 - The shared SQL is written for SQLite; `adapt` changes its `?` placeholders to psycopg's `%s`
   (once per statement text). Rows read like `sqlite3.Row` (by position and by name), numbers
   come back as int or float and truth values as 0/1, as SQLite gives them.
-- Writes are `Database.write()`: a transaction that first takes the floor's write lock (a
-  transaction-level advisory lock), so every read-decide-write runs as it does under SQLite's
-  `BEGIN IMMEDIATE`: one at a time, no lost update. The lock is held for one short transaction;
-  a station waits for it in the server's queue (first come, first served), never polling.
+- Writes are `Database.write()`, a transaction that takes its locks in its first round trip,
+  before it reads anything, so each read-decide-write runs as under SQLite's `BEGIN IMMEDIATE`
+  for what it decides on, and no update is lost:
+  - a station's write on one lead (`lead=`) or one call (`call=`) takes the floor's advisory
+    lock shared and that row's lock (`FOR UPDATE`): writes on other leads run beside it;
+  - a `shared` write (a station's own row, the dispatcher's leases, reservations taken with
+    `SKIP LOCKED`) takes the floor's lock shared and locks the rows it touches as it goes;
+  - every other write (rep admin, the sweep and migrations, imports, anything over many leads)
+    takes the floor's lock exclusively: one at a time, as on SQLite.
+  A writer waits in the server's lock queue (first come, first served), never polling.
 - Change detection is `pg_last_committed_xact()` (needs `track_commit_timestamp = on`).
 - Time is the server's: `Database.offset` is how far the server's clock is ahead of this host's,
   measured at the open and again by every write (in the statement that takes the lock, so no
@@ -32,6 +38,8 @@ from leadtui.store.pg_schema import MIGRATIONS
 
 SCHEMES = ("postgresql://", "postgres://")
 FLOOR_LOCK = 0x4C454144  # the advisory lock every write takes ("LEAD", as SQLite's application_id)
+WHOLE = f"BEGIN; SELECT pg_advisory_xact_lock({FLOOR_LOCK}), clock_timestamp()"
+SHARED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({FLOOR_LOCK}), clock_timestamp()"
 ENGINE = "postgresql"
 TRUSTED_TRIP = 0.005  # s: a round trip at most this long measures the server's clock to +-2.5 ms
 
@@ -39,6 +47,11 @@ TRUSTED_TRIP = 0.005  # s: a round trip at most this long measures the server's 
 def is_address(address: object) -> bool:
     """Whether a database address names a PostgreSQL server rather than a SQLite file."""
     return isinstance(address, str) and address.startswith(SCHEMES)
+
+
+def on_server(conn: Any) -> bool:
+    """Whether `conn` is a PostgreSQL floor's rather than a SQLite file's."""
+    return getattr(conn, "engine", "sqlite") == ENGINE
 
 
 def shown(url: str) -> str:
@@ -152,6 +165,11 @@ class Connection:
         self.raw.close()
 
 
+def raw(conn: Any) -> Any:
+    """The psycopg connection under a floor's `Connection` (COPY and what else the shared SQL can't say)."""
+    return conn.raw
+
+
 def describe(address: str, exc: Exception) -> LeadtuiError:
     """One line for a server failure."""
     import psycopg
@@ -196,12 +214,17 @@ class Database:
         self.conn = conn
         self.busy_ms = busy_ms
         self.offset = timedelta(0)  # the server's clock minus this host's (see the module's notes)
+        conn.raw.execute(f"SET lock_timeout = {int(busy_ms)}")  # how long a write waits for the floor's lock
         self._time("SELECT clock_timestamp()")
 
-    def _time(self, sql: str, params: tuple = ()) -> None:
-        """Run `sql`, whose last column is the server's clock_timestamp(), and keep the offset."""
+    def _time(self, sql: str) -> None:
+        """Run `sql`, whose first row (after BEGIN's result) ends with the server's
+        clock_timestamp(), and keep the offset."""
         sent = time.time()
-        row = self.conn.raw.execute(sql, params).fetchone()
+        cur = self.conn.raw.execute(sql)
+        if sql.startswith("BEGIN"):
+            cur.nextset()  # past BEGIN's own result, to the lock's and the clock's
+        row = cur.fetchone()
         back = time.time()
         if back - sent < TRUSTED_TRIP:  # (a wait for the lock would skew the midpoint)
             self.offset = row[-1] - datetime.fromtimestamp((sent + back) / 2, UTC)
@@ -226,15 +249,25 @@ class Database:
         return None
 
     @contextmanager
-    def write(self, background: bool = False) -> Iterator[Connection]:
-        """A transaction holding the floor's write lock from its start (waits up to the busy
-        timeout in the server's queue, then `Busy`; nothing was written then)."""
+    def write(
+        self,
+        background: bool = False,
+        *,
+        lead: int | None = None,
+        call: int | None = None,
+        shared: bool = False,
+    ) -> Iterator[Connection]:
+        """A transaction holding its locks from its start (see the module's notes: the lead's or
+        the call's row, else the floor's lock shared or whole); waits up to the busy timeout in the
+        server's queue, then `Busy`, nothing written."""
         import psycopg
 
+        row = ("leads", lead) if lead is not None else ("calls", call) if call is not None else None
+        begin = WHOLE if row is None and not shared else SHARED
+        if row is not None:  # (ids are ints: no quoting to go wrong)
+            begin += f"; SELECT 1 FROM {row[0]} WHERE id = {int(row[1])} FOR UPDATE"
         try:
-            self.conn.raw.execute("BEGIN")
-            self.conn.raw.execute(f"SET LOCAL lock_timeout = {int(self.busy_ms)}")
-            self._time("SELECT pg_advisory_xact_lock(%s), clock_timestamp()", (FLOOR_LOCK,))
+            self._time(begin)  # one round trip: begin, wait for the locks, read the clock
         except psycopg.Error as exc:
             self._rollback()
             raise describe(self.path, exc) from None
@@ -333,9 +366,3 @@ def _migrate(db: Database, version: int) -> None:
         for number in range(current, len(MIGRATIONS)):
             conn.raw.execute(MIGRATIONS[number])
         conn.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS),))
-
-
-def data_version(conn: Connection) -> int:
-    """Changes when a transaction commits on the server: the cheap check for other stations' work."""
-    row = conn.execute("SELECT (pg_last_committed_xact()).xid::text::bigint").fetchone()
-    return row[0] or 0

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from leadtui.core.calling import STATE_TZ
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
+from leadtui.store.postgres import on_server
 from leadtui.store.reservations import RESERVED_ELSEWHERE
 
 # The lead fields a rule may change: events keep them before and after, undo restores them.
@@ -62,11 +63,6 @@ LEAD_COLUMNS = (
 PHONE_COLUMNS = ("lead_id", "position", "number", "type", "dnc", "litigator", "tz")
 IsOpen = Callable[[str | None, str | None], bool]  # is it calling hours for (phone zone, state) now
 Elsewhere = tuple[str, str]  # (this station, now): leads reserved by other stations are skipped
-
-
-def on_server(conn: Any) -> bool:
-    """Whether `conn` is a PostgreSQL floor's (store.postgres) rather than a SQLite file's."""
-    return getattr(conn, "engine", "sqlite") == "postgresql"
 
 
 def _in(column: str, values: list) -> str:
@@ -437,7 +433,10 @@ def queue_left_out(
 
 
 def data_version(conn: sqlite3.Connection) -> int:
-    """Changes when another connection commits: the cheap check for other stations' work."""
+    """Changes when another connection commits: the cheap check for other stations' work. On a
+    server, the newest commit's transaction id (any database of the server's: at worst a re-read)."""
+    if on_server(conn):
+        return conn.execute("SELECT (pg_last_committed_xact()).xid::text::bigint").fetchone()[0] or 0
     return conn.execute("PRAGMA data_version").fetchone()[0]
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from itertools import groupby
 
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
+from leadtui.store.postgres import on_server
 from leadtui.store.queries import LEAD_FIELDS
 
 CONTACT_COLUMNS = (
@@ -98,7 +99,7 @@ def contacts(
     clause = _visible(clause, args, visible_to)
     cols = ", ".join(f"l.{c}" for c in CONTACT_COLUMNS + (EXPORT_COLUMNS if export else ()))
     if export:
-        cols += f", {_PG_NOTES if conn.engine == 'postgresql' else _NOTES}"
+        cols += f", {_PG_NOTES if on_server(conn) else _NOTES}"
     rows = conn.execute(
         f"SELECT {cols}, p.position AS p_position, p.number AS p_number, p.type AS p_type, p.dnc AS p_dnc,"
         f" p.litigator AS p_litigator, p.bad AS p_bad, p.wrong_reports AS p_wrong_reports"

@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import sqlite3
 
+from leadtui.store.postgres import on_server
+
 # A lead reserved by another station and not yet expired (binds station, now): queues leave it out.
 RESERVED_ELSEWHERE = (
     "EXISTS (SELECT 1 FROM reservations r WHERE r.lead_id = l.id AND r.station != ? AND r.until > ?)"
 )
+
+
+def take(conn: sqlite3.Connection, lead_id: int) -> bool:
+    """On a server, the lead's row lock for this transaction, unless another station holds it now
+    (SKIP LOCKED: stations opening at once each go on to the next lead, none waits); on a file the
+    write lock already excludes every other writer."""
+    if not on_server(conn):
+        return True
+    return (
+        conn.execute("SELECT 1 FROM leads WHERE id = ? FOR UPDATE SKIP LOCKED", (lead_id,)).fetchone()
+        is not None
+    )
 
 
 def of_lead(conn: sqlite3.Connection, lead_id: int, now: str) -> sqlite3.Row | None:
