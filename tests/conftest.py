@@ -113,16 +113,27 @@ def pg_cluster():
     cluster.stop()
 
 
-@pytest.fixture
-def floor_address(engine, tmp_path, request):
-    """The test's database: tmp_path/"leads.db", or a fresh database on the tests' PostgreSQL server."""
+def _address(engine: str, tmp_path: Path, request, name: str):
+    """A database for the test on its engine: tmp_path/name, or an empty one on the tests' server."""
     if engine == "sqlite":
-        yield tmp_path / "leads.db"
+        yield tmp_path / name
         return
     cluster = request.getfixturevalue("pg_cluster")
     address = cluster.database()
     yield address
     cluster.drop(address)
+
+
+@pytest.fixture
+def floor_address(engine, tmp_path, request):
+    """The test's database: tmp_path/"leads.db", or a fresh database on the tests' PostgreSQL server."""
+    yield from _address(engine, tmp_path, request, "leads.db")
+
+
+@pytest.fixture
+def fresh(engine, tmp_path, request):
+    """A second floor's address (not made yet), on the test's engine."""
+    yield from _address(engine, tmp_path, request, "fresh.db")
 
 
 @pytest.fixture

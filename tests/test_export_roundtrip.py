@@ -33,18 +33,6 @@ def add_reps(db: Path | None = None, names=(REP, NEWBIE)) -> None:
 
 
 @pytest.fixture
-def fresh(engine, tmp_path, request):
-    """A second floor's address (not made yet), on the test's engine."""
-    if engine == "sqlite":
-        yield tmp_path / "fresh.db"
-        return
-    cluster = request.getfixturevalue("pg_cluster")
-    address = cluster.database()
-    yield address
-    cluster.drop(address)
-
-
-@pytest.fixture
 def worked(cli_env, floor_address, monkeypatch, make_service):
     """A floor worked for a while: a vendor list imported, then every kind of state on its leads."""
     monkeypatch.setenv("LEADTUI_DB", str(floor_address))  # the CLI's floor is the test's, on its engine

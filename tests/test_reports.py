@@ -25,18 +25,6 @@ def env(cli_env):
 run = run_cli
 
 
-@pytest.fixture
-def fresh(engine, tmp_path, request):
-    """A second floor's address (not made yet), on the test's engine."""
-    if engine == "sqlite":
-        yield tmp_path / "fresh.db"
-        return
-    cluster = request.getfixturevalue("pg_cluster")
-    address = cluster.database()
-    yield address
-    cluster.drop(address)
-
-
 def owner_names(address) -> list[str]:
     """The floor's leads' owner names, by id, read through the store (either engine)."""
     db = connect(address)

@@ -260,29 +260,29 @@ class Database:
         """A transaction holding its locks from its start (see the module's notes: the lead's or
         the call's row, else the floor's lock shared or whole); waits up to the busy timeout in the
         server's queue, then `Busy`, nothing written."""
-        import psycopg
-
         row = ("leads", lead) if lead is not None else ("calls", call) if call is not None else None
         begin = WHOLE if row is None and not shared else SHARED
         if row is not None:  # (ids are ints: no quoting to go wrong)
             begin += f"; SELECT 1 FROM {row[0]} WHERE id = {int(row[1])} FOR UPDATE"
-        try:
+        with self._undone():
             self._time(begin)  # one round trip: begin, wait for the locks, read the clock
-        except psycopg.Error as exc:
-            self._rollback()
-            raise describe(self.path, exc) from None
-        try:
+        with self._undone():
             yield self.conn
+        with self._undone():
+            self.conn.raw.execute("COMMIT")
+
+    @contextmanager
+    def _undone(self) -> Iterator[None]:
+        """On any failure the transaction is rolled back; a server's error becomes one line."""
+        import psycopg
+
+        try:
+            yield
         except BaseException as exc:
             self._rollback()
             if isinstance(exc, psycopg.Error):
                 raise describe(self.path, exc) from None
             raise
-        try:
-            self.conn.raw.execute("COMMIT")
-        except psycopg.Error as exc:
-            self._rollback()
-            raise describe(self.path, exc) from None
 
     def _rollback(self) -> None:
         import psycopg
@@ -294,16 +294,9 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """One consistent snapshot for several SELECTs."""
-        import psycopg
-
         self.conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
+        with self._undone():
             yield self.conn
-        except BaseException as exc:
-            self._rollback()
-            if isinstance(exc, psycopg.Error):
-                raise describe(self.path, exc) from None
-            raise
         self.conn.raw.execute("COMMIT")
 
     def close(self) -> None:
