@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import REP, add_lead
 
 from leadtui.errors import Busy, LeadtuiError
 from leadtui.service import init_database
@@ -170,3 +171,46 @@ def test_a_write_on_one_lead_runs_beside_writes_on_others_and_waits_for_its_own(
     assert [r[0] for r in db.conn.execute("SELECT notes FROM leads ORDER BY id")] == ["after", "beside"]
     for each in (db, holder, other):
         each.close()
+
+
+def test_a_queue_page_and_a_key_are_a_fixed_number_of_statements(make_service_pg):
+    """Issue 18, item 3: no statement per lead on a page (each is a round trip to the server)."""
+    svc = make_service_pg()
+    for n in range(60):
+        add_lead(svc, phones=2, owner_name=f"Owner {n}")
+    sent = []
+    for size in (10, 50):
+        before = svc.db.conn.statements
+        page, _ = svc.queue(REP, ("pool", 0), size)
+        assert len(page) == size
+        sent.append(svc.db.conn.statements - before)
+    assert sent[0] == sent[1] <= 5, sent
+    keys = []
+    for lead in page[:3]:
+        before = svc.db.conn.statements
+        svc.set_status(lead["id"], "not-contacted", REP)
+        keys.append(svc.db.conn.statements - before)
+    assert len(set(keys)) == 1 and keys[0] <= 12, keys
+
+
+@pytest.fixture
+def make_service_pg(pg_cluster, clock, tmp_path):
+    """make_service on the tests' server only (this module is about the server)."""
+    from conftest import NY, add_reps
+
+    from leadtui.service import Service
+
+    address = pg_cluster.database()
+    opened = []
+
+    def make():
+        init_database(address, test_clock=True)
+        svc = Service(connect(address), now=clock.now, zone=NY, delay_seconds=30, contracts_dir=tmp_path)
+        opened.append(svc)
+        add_reps(svc, clock.now().date())
+        return svc
+
+    yield make
+    for svc in opened:
+        svc.close()
+    pg_cluster.drop(address)

@@ -63,6 +63,21 @@ def count_since(conn: sqlite3.Connection, phone_id: int, since: str) -> int:
     ).fetchone()[0]
 
 
+def counts_since(conn: sqlite3.Connection, phone_ids: list[int], since: str) -> dict[int, int]:
+    """Calls placed after `since` to each of the phones that has any: one statement for a page."""
+    counts: dict[int, int] = {}
+    for chunk in range(0, len(phone_ids), 500):
+        part = phone_ids[chunk : chunk + 500]
+        marks = ",".join("?" * len(part))
+        counts.update(
+            conn.execute(
+                f"SELECT phone_id, count(*) FROM calls WHERE phone_id IN ({marks}) AND placed_at > ? GROUP BY phone_id",
+                (*part, since),
+            ).fetchall()
+        )
+    return counts
+
+
 def placed_since(conn: sqlite3.Connection, phone_id: int, since: str) -> list[str]:
     """When the phone's calls after `since` were placed, oldest first."""
     return [

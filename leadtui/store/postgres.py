@@ -134,8 +134,10 @@ class Connection:
 
     def __init__(self, raw: Any):
         self.raw = raw
+        self.statements = 0  # sent so far: each is a round trip to the server (tests and benches count them)
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Cursor:
+        self.statements += 1
         cur = self.raw.cursor()
         table = _INSERT.match(sql)
         wants_id = table is not None and table.group(1) in _WITH_ID and "RETURNING" not in sql.upper()
@@ -151,6 +153,7 @@ class Connection:
         return Cursor(cur)
 
     def executemany(self, sql: str, rows: Any) -> Cursor:
+        self.statements += 1
         cur = self.raw.cursor()
         cur.executemany(adapt(sql), list(rows))
         return Cursor(cur)
