@@ -174,6 +174,41 @@ def reps_pin(state: State, name: str) -> None:
     emit(state, result, result["message"])
 
 
+@command(reps, "grant")
+@click.argument("name")
+@click.option("--manager", is_flag=True, help="A manager's role: sees every lead (NAME must be a manager).")
+@click.option("--password-env", "password_env", metavar="VAR", help="The role's password from env VAR.")
+@click.option(
+    "--password-stdin", is_flag=True, help="The role's password from stdin (asked twice on a terminal)."
+)
+def reps_grant(
+    state: State, name: str, manager: bool, password_env: str | None, password_stdin: bool
+) -> None:
+    """PostgreSQL: let rep NAME connect with a database role of their own (made if missing, named as
+    the rep, lowercase). Row security then shows them the pool's leads and theirs; a manager's role
+    sees all. Run by the floor's owner (a role with CREATEROLE). No password: none is set (peer or
+    certificate authentication); never one on the command line."""
+    import os
+    import sys
+
+    if password_env and password_stdin:
+        raise click.UsageError("--password-env or --password-stdin, not both")
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise LeadtuiError(f"--password-env {password_env}: that variable is not set or empty")
+    elif password_stdin:
+        if sys.stdin is not None and sys.stdin.isatty():
+            password = click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+        else:
+            password = (sys.stdin.readline() if sys.stdin else "").rstrip("\n")
+            if not password:
+                raise LeadtuiError(f"password for {name}: expected on stdin, got nothing")
+    result = state.service().grant_role(name, manager=manager, password=password)
+    emit(state, result, result["message"])
+
+
 @command(reps, "list")
 def reps_list(state: State) -> None:
     """Every rep."""

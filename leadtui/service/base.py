@@ -25,8 +25,8 @@ from leadtui.errors import Busy, LeadtuiError, Refused
 from leadtui.service.shapes import zone_of
 from leadtui.store import calls as calllog
 from leadtui.store import kpis as kpi_store
+from leadtui.store import pg_roles, reservations
 from leadtui.store import queries as q
-from leadtui.store import reservations
 from leadtui.store.db import Database, Notice, connect
 
 RESERVE_SECONDS = 120  # F2: how long a station's lead stays reserved unless renewed ([floor] reserve_seconds)
@@ -96,6 +96,9 @@ class Base:
                 "`leadtui init --test-clock` and the demo; unset it"
             )
         self.playbook = parse_playbook(source, "playbook stored in the database")
+        # A rep's own database role (store.pg_roles): this station acts as that rep and no other.
+        who = pg_roles.connected(db.conn)
+        self.bound: str | None = who.bound if who else None
 
     @classmethod
     def open(
@@ -113,7 +116,22 @@ class Base:
 
     # --- helpers ----------------------------------------------------------------------------
 
+    def _acting(self, name: str | None) -> str | None:
+        """Who acts: `name`, unless the floor was opened with a rep's own database role, which acts
+        as that rep only (no name: that rep; another's: refused). The one place this is decided."""
+        if self.bound is None:
+            return name
+        if name and name.lower() != self.bound.lower():
+            raise Refused(f"connected as role {self.bound}: you act as rep {self.bound}")
+        return self.bound
+
     def _actor(self, conn: sqlite3.Connection, name: str | None) -> Actor:
+        """The rep acting (see `_acting`), active."""
+        return self._someone(conn, self._acting(name))
+
+    def _someone(self, conn: sqlite3.Connection, name: str | None) -> Actor:
+        """An active rep named in an action other than the one acting (whom a lead is assigned or
+        handed to, who asked for an approval)."""
         if not name:
             raise LeadtuiError("say who you are: --rep NAME (or env LEADTUI_REP, or rep in the config)")
         row = self._rep(conn, name)
@@ -130,6 +148,9 @@ class Base:
     def _lead(self, conn: sqlite3.Connection, lead_id: int) -> sqlite3.Row:
         row = q.lead(conn, lead_id)
         if row is None:
+            held = pg_roles.holder(conn, lead_id) if self.bound else None  # hidden by row security
+            if held:
+                raise Refused(f"lead {lead_id} is held by {held}: only they and managers see it (W14)")
             raise LeadtuiError(f"no lead {lead_id}")
         return row
 
@@ -184,7 +205,7 @@ class Base:
 
     def _viewer(self, conn: sqlite3.Connection, rep: str | None) -> Actor | None:
         """Who is looking; None for the admin view (no rep). A manager sees all, a rep the pool and theirs."""
-        return self._actor(conn, rep) if rep else None
+        return self._actor(conn, rep) if rep or self.bound else None
 
     @staticmethod
     def _visible_to(viewer: Actor | None) -> str | None:

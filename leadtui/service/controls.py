@@ -93,7 +93,7 @@ class Controls(Base):
         check = self._manager_first(rep, pin, "take a lead from another rep") if pin is not None else None
         with self.db.write(lead=lead_id) as conn:
             actor = self._actor(conn, rep)
-            target = self._actor(conn, to)
+            target = self._someone(conn, to)
             lead = self._target(conn, lead_id, actor, seen, now)
             d, needs_manager = decide_assign(lead, actor, target)
             if needs_manager:

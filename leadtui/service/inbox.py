@@ -226,7 +226,7 @@ class Inbox(Base):
         moves whole with its event. Run again after an interruption, it moves what is left."""
         with self.db.read() as conn:
             leaving = self._rep(conn, rep)["name"]
-            target = self._actor(conn, to).name if to else None
+            target = self._someone(conn, to).name if to else None
         if target is not None and target.lower() == leaving.lower():
             raise LeadtuiError(f"hand {leaving}'s leads to another rep (or to the pool: no --to)")
         now = self.now()
@@ -238,7 +238,7 @@ class Inbox(Base):
             with self.db.write(background=True) as conn:
                 manager = check(conn)
                 if target is not None:
-                    self._actor(conn, target)  # still active
+                    self._someone(conn, target)  # still active
                 began = time.perf_counter()
                 rows = inbox.held_by(conn, leaving, chunk)
                 done = 0

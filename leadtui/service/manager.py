@@ -92,7 +92,7 @@ class Managing(Base):
             row = self._pending(conn, approval_id)
             lead = self._lead(conn, row["lead_id"])
             approval_guard(row, q.events_after(conn, lead["id"], row["event_id"]))
-            requester = self._actor(conn, row["rep"])
+            requester = self._someone(conn, row["rep"])
             phones = q.phones(conn, [lead["id"]])[lead["id"]]
             given = json.loads(row["inputs"])
             at = given.pop("at", None)

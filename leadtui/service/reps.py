@@ -9,8 +9,8 @@ from leadtui.core.pins import hash_pin, pin_problem
 from leadtui.core.roster import decide_active
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
+from leadtui.store import pg_roles, reservations
 from leadtui.store import queries as q
-from leadtui.store import reservations
 
 
 class RepAdmin(Base):
@@ -54,7 +54,7 @@ class RepAdmin(Base):
         the pool). Run again on an inactive rep, it hands over what is still theirs."""
         with self.db.read() as conn:
             leaving = self._rep(conn, name)["name"]
-            if to is not None and self._actor(conn, to).name.lower() == leaving.lower():
+            if to is not None and self._someone(conn, to).name.lower() == leaving.lower():
                 raise LeadtuiError(f"hand {leaving}'s leads to another rep (or to the pool: no --to)")
         done = self.set_active(leaving, False, by, pin)
         handed = self.hand_over(leaving, to, by, pin)
@@ -91,3 +91,24 @@ class RepAdmin(Base):
         with self.db.write() as conn:
             q.pin_passed(conn, actor.name)
         return {"rep": actor.name, "message": f"station open for {actor.name}"}
+
+    def grant_role(self, name: str, *, manager: bool = False, password: str | None = None) -> dict:
+        """Issue 18: rep `name` connects to a PostgreSQL floor with a role of their own (row security
+        shows them the pool's leads and theirs; a manager's role sees all). Made if missing, with
+        `password` (None: none, for peer or certificate authentication); run by the floor's owner."""
+        if self.db.engine != "postgresql":
+            raise LeadtuiError("database roles are a PostgreSQL floor's: a SQLite floor has none")
+        if self.bound:
+            raise Refused(f"connected as role {self.bound}: only the floor's owner grants roles")
+        with self.db.read() as conn:
+            row = self._rep(conn, name)
+        is_manager = row["role"] == "manager"
+        if manager and not is_manager:
+            raise LeadtuiError(f"{row['name']} is a rep on this floor: a manager's role is for managers")
+        done = pg_roles.grant(self.db.conn, row["name"], manager=is_manager, password=password)
+        word = "made" if done["created"] else "updated" if done["changed"] else "already set up"
+        return {
+            "rep": row["name"],
+            **done,
+            "message": f"role {done['role']} {word}: {row['name']} connects as {done['role']} ({done['group']})",
+        }

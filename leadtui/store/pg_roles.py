@@ -1,0 +1,208 @@
+"""Reps on a PostgreSQL floor connecting with their own database role (issue 18, item 4).
+
+Two group roles, `leadtui_rep` and `leadtui_manager` (a member of `leadtui_rep`), hold what a
+station needs on the floor's tables; a rep's login role (named as the rep, lowercase) is a member
+of one. Row-level security (pg_schema's migration 2) then shows a member of `leadtui_rep` only the
+pool's leads and their own, and what hangs off them; a member of `leadtui_manager` sees all. The
+floor's owner (the role that ran `leadtui init`) owns the tables and bypasses row-level security,
+so imports, sweeps and admin run as the owner.
+
+Role names are cluster-wide: the groups are made (if missing) only by a role allowed to
+(CREATEROLE or superuser); the grants are per database and idempotent (`SETUP`, run by migration
+2 and again by `leadtui reps grant`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from leadtui.errors import LeadtuiError
+
+REP = "leadtui_rep"
+MANAGER = "leadtui_manager"
+
+# What a station writes, table by table (service and store: see the README's grants):
+# events are append-only (a trigger refuses more), calls are updated by their call events,
+# reps only by a wrong PIN's count (and by managers: add, switch off/on, reset a PIN).
+REP_TABLES = {
+    "meta": "SELECT",
+    "schema_version": "SELECT",
+    "reps": "SELECT, UPDATE (pin_failures, pin_locked_until)",
+    "leads": "SELECT, INSERT, UPDATE",
+    "phones": "SELECT, INSERT, UPDATE",
+    "events": "SELECT, INSERT",
+    "outbox": "SELECT, INSERT, UPDATE",
+    "approvals": "SELECT, INSERT, UPDATE",
+    "replies": "SELECT, INSERT, UPDATE",
+    "reservations": "SELECT, INSERT, UPDATE, DELETE",
+    "calls": "SELECT, INSERT, UPDATE",
+    "stations": "SELECT, INSERT, UPDATE, DELETE",
+    "kpi_days": "SELECT",  # written by the events' and calls' triggers (SECURITY DEFINER)
+}
+MANAGER_TABLES = {"reps": "INSERT, UPDATE"}
+
+_CAN_CREATE = "(SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles WHERE rolname = current_user)"
+_EXISTS = "EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{0}')"
+
+
+def _grants() -> str:
+    lines = [f"GRANT {what} ON {table} TO {REP};" for table, what in REP_TABLES.items()]
+    lines += [f"GRANT {what} ON {table} TO {MANAGER};" for table, what in MANAGER_TABLES.items()]
+    return "\n        ".join(lines)
+
+
+# The groups (if missing and this role may make them), then the grants (if the groups exist).
+# Two floors migrating at once on one cluster may both try to make a group: the second's
+# duplicate is ignored.
+SETUP = f"""
+DO $setup$
+BEGIN
+    IF NOT {_EXISTS.format(REP)} AND {_CAN_CREATE} THEN
+        BEGIN
+            CREATE ROLE {REP} NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+    IF NOT {_EXISTS.format(MANAGER)} AND {_CAN_CREATE} THEN
+        BEGIN
+            CREATE ROLE {MANAGER} NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+    IF {_EXISTS.format(REP)} AND {_EXISTS.format(MANAGER)} THEN
+        IF NOT pg_has_role('{MANAGER}', '{REP}', 'MEMBER') THEN
+            GRANT {REP} TO {MANAGER};
+        END IF;
+        {_grants()}
+        EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO {REP}', current_schema());
+    END IF;
+END $setup$;
+"""
+
+
+def on_server(conn: Any) -> bool:
+    """(store.postgres.on_server: that module imports this one's SQL through pg_schema)"""
+    return getattr(conn, "engine", "sqlite") == "postgresql"
+
+
+@dataclass(frozen=True)
+class Connected:
+    """Who a floor's connection is: its role, whether it is a rep's (a member of leadtui_rep) or a
+    manager's, and whether it owns the floor (the tables' owner, a superuser: row security off)."""
+
+    role: str
+    rep: bool
+    manager: bool
+    owner: bool
+
+    @property
+    def bound(self) -> str | None:
+        """The rep this connection acts as: its role's name, when row security applies to it."""
+        return self.role if self.rep and not self.owner else None
+
+
+def _member(group: str) -> str:
+    return (
+        f"coalesce((SELECT pg_has_role(current_user, oid, 'MEMBER') FROM pg_catalog.pg_roles"
+        f" WHERE rolname = '{group}'), false)"
+    )
+
+
+def connected(conn: Any) -> Connected | None:
+    """Who the server connection is (None on a SQLite floor: no roles there)."""
+    if not on_server(conn):
+        return None
+    row = conn.execute(
+        f"SELECT current_user::text, {_member(REP)}, {_member(MANAGER)},"
+        " (SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user)"
+        " OR pg_has_role(current_user, (SELECT relowner FROM pg_catalog.pg_class"
+        " WHERE oid = 'leads'::regclass), 'USAGE')"
+    ).fetchone()
+    return Connected(row[0], bool(row[1]), bool(row[2]), bool(row[3]))
+
+
+def holder(conn: Any, lead_id: int) -> str | None:
+    """Who holds a lead row security hides from this connection (None: no such lead, or the pool's):
+    a rep's F1 and W14 messages still name who has it."""
+    if not on_server(conn):
+        return None
+    row = conn.execute("SELECT leadtui_holder(?)", (lead_id,)).fetchone()
+    return row[0] if row else None
+
+
+def status(conn: Any) -> tuple[bool, list[str]]:
+    """For doctor: whether row security is on for leads, and which group roles are missing."""
+    rls = conn.execute(
+        "SELECT relrowsecurity FROM pg_catalog.pg_class WHERE oid = 'leads'::regclass"
+    ).fetchone()
+    missing = [
+        name
+        for name in (REP, MANAGER)
+        if conn.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (name,)).fetchone() is None
+    ]
+    return bool(rls and rls[0]), missing
+
+
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def role_name(rep: str) -> str:
+    """The login role of rep `rep`: the rep's name lowercase, a plain SQL identifier."""
+    name = rep.lower()
+    if not _ROLE_NAME.fullmatch(name) or name.startswith("pg_") or name in (REP, MANAGER):
+        raise LeadtuiError(
+            f"{rep!r} can't be a database role's name: reps who connect as themselves need a name of "
+            "letters, digits and _ (not starting with a digit or pg_)"
+        )
+    return name
+
+
+def grant(conn: Any, rep: str, *, manager: bool, password: str | None) -> dict:
+    """Make `rep`'s login role if missing (with `password`, or none for peer/cert auth) and make it a
+    member of leadtui_rep (or leadtui_manager), after `SETUP` (groups and grants). Idempotent."""
+    from psycopg import sql
+
+    name = role_name(rep)
+    raw = conn.raw
+    with raw.transaction():
+        raw.execute(SETUP)
+        missing = [
+            g
+            for g in (REP, MANAGER)
+            if raw.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (g,)).fetchone() is None
+        ]
+        if missing:
+            raise LeadtuiError(
+                f"the group roles {', '.join(missing)} don't exist and this role may not create them: "
+                "run `leadtui reps grant` as a role with CREATEROLE (or see the README's SQL)"
+            )
+        found = raw.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        created = found is None
+        if created:
+            raw.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        elif not found[0]:
+            raise LeadtuiError(f"role {name} exists and can't log in: not a rep's role")
+        if password is not None:  # hashed here: the server (and its log) never sees it in the clear
+            hashed = raw.pgconn.encrypt_password(password.encode(), name.encode(), b"scram-sha-256")
+            raw.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(hashed.decode())
+                )
+            )
+        group = MANAGER if manager else REP
+        other = REP if manager else MANAGER
+        changed = created or password is not None
+        if not raw.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (name, group)).fetchone()[0]:
+            raw.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(name)))
+            changed = True
+        direct = raw.execute(
+            "SELECT 1 FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+            " JOIN pg_roles u ON u.oid = m.member WHERE g.rolname = %s AND u.rolname = %s",
+            (other, name),
+        ).fetchone()
+        if direct and manager is False:  # a manager made a rep again
+            raw.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(other), sql.Identifier(name)))
+            changed = True
+    return {"role": name, "group": group, "created": created, "changed": changed}
