@@ -14,6 +14,7 @@ from pg_cluster import _free_port
 
 from leadtui.service import Service
 from leadtui.store import ops
+from leadtui.store.pg_schema import MIGRATIONS
 
 PASSWORD = "s3cr3t-Pw"  # the tests' server trusts every local connection: any password is taken
 _names = itertools.count(1)
@@ -84,14 +85,14 @@ def test_doctor_on_a_good_floor(server_env):
     assert report["ok"] and report["engine"] == "postgresql" and report["db"] == server_env
     checks = {c["name"]: c for c in report["checks"]}
     assert list(checks) == [
-        "reachable", "server_version", "track_commit_timestamp", "citext", "schema", "playbook",
+        "reachable", "server_version", "track_commit_timestamp", "citext", "schema", "playbook", "row_security",
     ]  # fmt: skip
     assert all(c["ok"] for c in checks.values())
     assert checks["track_commit_timestamp"]["detail"] == "on"
-    assert checks["schema"]["detail"] == "current (version 1)"
+    assert checks["schema"]["detail"] == f"current (version {len(MIGRATIONS)})"
     assert checks["playbook"]["detail"].startswith("wholesale")
     lines = run_cli("doctor").stdout.splitlines()
-    assert len(lines) == 6 and all(line.startswith("ok ") for line in lines)
+    assert len(lines) == 7 and all(line.startswith("ok ") for line in lines)
 
 
 def test_doctor_names_what_is_wrong(server_env):
@@ -102,7 +103,7 @@ def test_doctor_names_what_is_wrong(server_env):
     assert "problem  schema" in result.stdout and "newer (version 99" in result.stdout
     assert result.stderr.strip() == "error: 1 problem(s) found: schema"
     with _raw(server_env) as conn:
-        conn.execute("UPDATE schema_version SET version = 1")
+        conn.execute("UPDATE schema_version SET version = %s", (len(MIGRATIONS),))
         conn.execute("DELETE FROM meta WHERE key = 'playbook'")
     report = doctor(code=1)
     assert [c["name"] for c in report["checks"] if not c["ok"]] == ["playbook"]

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from leadtui.errors import LeadtuiError
-from leadtui.store import pg_schema, postgres, schema
+from leadtui.store import pg_roles, pg_schema, postgres, schema
 from leadtui.store.db import FILE_MODE
 
 MIN_SERVER = 14  # the oldest PostgreSQL release its project still supports (and leadtui is tested on)
@@ -170,7 +170,29 @@ def _server_facts(raw: Any, where: str) -> list[Check]:
     made = raw.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
     row = raw.execute("SELECT value FROM meta WHERE key = 'playbook'").fetchone() if made else None
     found.append(_playbook_check(row[0] if row else None, where))
+    if version >= 2:
+        found.append(row_security_check(*pg_roles.status(raw)))
     return found
+
+
+def row_security_check(on: bool, missing: list[str]) -> Check:
+    """Issue 18: reps connecting with their own roles (store.pg_roles) see the pool's leads and their
+    own only while row security is on; the group roles are there once a role that may made them."""
+    if not on:
+        return Check(
+            "row_security",
+            False,
+            "off for leads: a rep's own role would read every lead; "
+            "ALTER TABLE leads ENABLE ROW LEVEL SECURITY as the floor's owner",
+        )
+    if missing:
+        return Check(
+            "row_security",
+            True,
+            f"on for leads; group role(s) {', '.join(missing)} missing, so reps connect as the floor's "
+            "role: `leadtui reps grant NAME` as a role with CREATEROLE makes them",
+        )
+    return Check("row_security", True, f"on for leads; group roles {pg_roles.REP}, {pg_roles.MANAGER} exist")
 
 
 def server_version_check(number: int, shown_version: str) -> Check:
