@@ -99,6 +99,7 @@ class Base:
         # A rep's own database role (store.pg_roles): this station acts as that rep and no other.
         who = pg_roles.connected(db.conn)
         self.bound: str | None = who.bound if who else None
+        self.manager_role = bool(who and who.manager)
 
     @classmethod
     def open(
@@ -197,7 +198,15 @@ class Base:
         stamped = {k: _stamp(v) for k, v in fields.items()}
         after = {k: v for k, v in stamped.items() if lead[k] != v}
         if after and not written:
-            q.update_lead(conn, lead["id"], after, clock.stamp(now))
+            # a rep's own role gives a lead away through the server (store.pg_roles.give): row
+            # security lets no UPDATE of theirs leave a lead they may not read
+            owner = after.get("owner")
+            gives = self.bound and not self.manager_role and owner and owner.lower() != self.bound.lower()
+            rest = {k: v for k, v in after.items() if k != "owner"} if gives else after
+            if rest:
+                q.update_lead(conn, lead["id"], rest, clock.stamp(now))
+            if gives and not pg_roles.give(conn, lead["id"], owner, clock.stamp(now)):
+                raise Refused(f"lead {lead['id']} can't go to {owner}; nothing was changed")
         before = {k: lead[k] for k in after}
         return self._event(
             conn, now, lead_id=lead["id"], rep=actor, kind=kind, before=before, after=after, **event

@@ -76,6 +76,7 @@ BEGIN
             GRANT {REP} TO {MANAGER};
         END IF;
         {_grants()}
+        GRANT EXECUTE ON FUNCTION leadtui_give(bigint, citext, text) TO {REP};
         EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO {REP}', current_schema());
     END IF;
 END $setup$;
@@ -130,6 +131,13 @@ def holder(conn: Any, lead_id: int) -> str | None:
         return None
     row = conn.execute("SELECT leadtui_holder(?)", (lead_id,)).fetchone()
     return row[0] if row else None
+
+
+def give(conn: Any, lead_id: int, rep: str, stamp: str) -> bool:
+    """W16 from a rep's own role: the lead (the pool's or theirs) to another active rep; False if
+    it is neither any more or `rep` is not an active rep."""
+    row = conn.execute("SELECT leadtui_give(?, ?, ?)", (lead_id, rep, stamp)).fetchone()
+    return bool(row and row[0])
 
 
 def status(conn: Any) -> tuple[bool, list[str]]:

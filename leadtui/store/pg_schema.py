@@ -174,6 +174,17 @@ ROW_SECURITY = f"""
         SELECT owner::text FROM leads WHERE id = lead
     $$;
 
+    -- W16 for a rep's role: a pool lead or their own to another active rep. Row security can't let
+    -- a rep's UPDATE do it (the new row must be one they may read), so this does, as the owner.
+    CREATE FUNCTION leadtui_give(lead bigint, rep citext, stamp text) RETURNS boolean
+    LANGUAGE sql SECURITY DEFINER AS $$
+        UPDATE leads SET owner = (SELECT name FROM reps WHERE name = rep AND active = 1), updated_at = stamp
+        WHERE id = lead AND (owner IS NULL OR owner = session_user::text::citext)
+            AND EXISTS (SELECT 1 FROM reps WHERE name = rep AND active = 1)
+        RETURNING true
+    $$;
+    REVOKE EXECUTE ON FUNCTION leadtui_give(bigint, citext, text) FROM PUBLIC;
+
     -- the KPI-day counters are written by the triggers, as the floor's owner (reps can't write them)
     DO $fix$ BEGIN
         EXECUTE format('ALTER FUNCTION kpi_days_event() SECURITY DEFINER SET search_path = %I, pg_temp',
@@ -181,6 +192,8 @@ ROW_SECURITY = f"""
         EXECUTE format('ALTER FUNCTION kpi_days_call() SECURITY DEFINER SET search_path = %I, pg_temp',
                        current_schema());
         EXECUTE format('ALTER FUNCTION leadtui_holder(bigint) SET search_path = %I, pg_temp', current_schema());
+        EXECUTE format('ALTER FUNCTION leadtui_give(bigint, citext, text) SET search_path = %I, pg_temp',
+                       current_schema());
     END $fix$;
 """
 

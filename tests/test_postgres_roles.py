@@ -1,0 +1,266 @@
+"""Issue 18, item 4: reps connect to a PostgreSQL floor with their own database role. Row security
+shows a rep's role the pool's leads and their own (and what hangs off them); a manager's role sees
+all; the floor's owner (here the tests' superuser) sees all. The service acts as the connected rep.
+
+Roles are cluster-wide and the tests' server is shared by the session: every test names its reps
+(and so their roles) uniquely, and drops the roles it made.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import date
+
+import psycopg
+import pytest
+from conftest import NY, PIN, START, run_cli
+
+from leadtui.errors import LeadtuiError, Refused
+from leadtui.service import Service, init_database
+from leadtui.store import pg_roles
+from leadtui.store.db import connect
+
+_TAGS = itertools.count(1)
+
+
+class Floor:
+    """A floor on the tests' server made by its superuser (the floor's owner), with reps alice, bob
+    (reps) and boss (a manager) under names unique to the test, and three leads: one in the pool,
+    one alice's, one bob's."""
+
+    def __init__(self, cluster, clock, tmp_path):
+        self.cluster = cluster
+        self.clock = clock
+        self.tmp_path = tmp_path
+        tag = f"{os.getpid()}_{next(_TAGS)}"
+        self.alice, self.bob, self.boss = f"alice_{tag}", f"bob_{tag}", f"boss_{tag}"
+        self.address = cluster.database()
+        self.name = self.address.rsplit("/", 1)[1]
+        init_database(self.address, "wholesale", test_clock=True)
+        self.opened: list[Service] = []
+        self.owner = self.open(self.address)
+        self.owner.add_rep(self.alice, started=date(2025, 1, 1))
+        self.owner.add_rep(self.bob, started=date(2025, 1, 1))
+        self.owner.add_rep(self.boss, manager=True, started=date(2024, 1, 1), pin=PIN)
+        self.pool = self.lead(1, None)
+        self.mine = self.lead(2, self.alice)
+        self.bobs = self.lead(3, self.bob)
+
+    def lead(self, n: int, owner: str | None) -> int:
+        lead = self.owner.add_lead(
+            owner_name=f"Owner {n}",
+            address=f"{n} Ocean Dr",
+            city="Miami",
+            state="FL",
+            zip_code="33139",
+            phones=[f"(305) 555-01{n:02d}"],
+        )
+        if owner:
+            self.owner.claim(lead["id"], owner)
+        return lead["id"]
+
+    def open(self, address: str) -> Service:
+        svc = Service(
+            connect(address), now=self.clock.now, zone=NY, delay_seconds=30, contracts_dir=self.tmp_path
+        )
+        self.opened.append(svc)
+        return svc
+
+    def as_role(self, role: str) -> Service:
+        """A station opened with `role`'s own login (the tests' server trusts any role)."""
+        return self.open(f"postgresql://{role}@127.0.0.1:{self.cluster.port}/{self.name}")
+
+    def close(self) -> None:
+        for svc in self.opened:
+            svc.close()
+        self.cluster.drop(self.address)
+        for role in (self.alice, self.bob, self.boss):
+            self.cluster.admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.fixture
+def floor(pg_cluster, clock, tmp_path):
+    made = Floor(pg_cluster, clock, tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def alice(floor) -> Service:
+    floor.owner.grant_role(floor.alice)
+    return floor.as_role(floor.alice)
+
+
+def whole_queue(svc: Service, rep: str | None) -> list[dict]:
+    rows, cursor = [], ("due", 0)
+    while cursor is not None:
+        page, cursor = svc.queue(rep, cursor)
+        rows += page
+    return rows
+
+
+def ids(rows) -> list[int]:
+    return sorted(r["id"] for r in rows)
+
+
+def test_a_rep_reads_the_pool_and_her_own_leads_only(floor, alice):
+    assert alice.bound == floor.alice
+    assert ids(alice.search()) == [floor.pool, floor.mine]
+    assert ids(whole_queue(alice, None)) == [floor.pool, floor.mine]
+    assert alice.lead(floor.mine)["owner"] == floor.alice
+    with pytest.raises(
+        Refused, match=rf"lead {floor.bobs} is held by {floor.bob}: only they and managers see it"
+    ):
+        alice.lead(floor.bobs)
+    conn = alice.db.conn  # the database itself hides them, not only the service
+    assert [r[0] for r in conn.execute("SELECT id FROM leads ORDER BY id")] == [floor.pool, floor.mine]
+    assert {r[0] for r in conn.execute("SELECT lead_id FROM phones")} == {floor.pool, floor.mine}
+    assert floor.bobs not in {
+        r[0] for r in conn.execute("SELECT lead_id FROM events WHERE lead_id IS NOT NULL")
+    }
+    assert conn.execute("UPDATE leads SET owner = ? WHERE id = ?", (floor.alice, floor.bobs)).rowcount == 0
+    assert floor.owner.lead(floor.bobs)["owner"] == floor.bob
+
+
+def test_a_rep_claims_a_pool_lead_and_presses_a_status(floor, alice):
+    assert alice.claim(floor.pool, None).message.endswith(f"claimed by {floor.alice}")
+    out = alice.set_status(floor.pool, "needs-offer", None)
+    assert alice.lead(floor.pool)["status"] == "needs-offer"
+    assert out.event_id is not None
+    day = floor.owner.db.conn.execute(
+        "SELECT dials, contacts FROM kpi_days WHERE rep = ?", (floor.alice,)
+    ).fetchone()  # the KPI trigger writes as the floor's owner
+    assert (day["dials"], day["contacts"]) == (1, 1)
+    alice.undo(floor.pool, None)
+    assert (
+        floor.owner.db.conn.execute("SELECT dials FROM kpi_days WHERE rep = ?", (floor.alice,)).fetchone()[0]
+        == 0
+    )
+    alice.release(floor.mine, None)
+    assert floor.owner.lead(floor.mine)["owner"] is None
+
+
+def test_a_rep_acts_as_herself_only(floor, alice):
+    with pytest.raises(Refused, match=f"^connected as role {floor.alice}: you act as rep {floor.alice}$"):
+        alice.claim(floor.pool, floor.bob)
+    with pytest.raises(Refused, match=f"connected as role {floor.alice}"):
+        alice.queue(floor.bob)
+    assert alice.claim(floor.pool, floor.alice.upper()).lead_id == floor.pool  # her name, any case
+    conn = alice.db.conn
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.raw.transaction():  # no credit as bob
+        conn.execute(
+            "INSERT INTO events(lead_id, at, day, rep, kind, kpi) VALUES (?, 'x', 'x', ?, 'status', 'dials')",
+            (floor.pool, floor.bob),
+        )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("UPDATE kpi_days SET dials = 99")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("UPDATE reps SET role = 'manager'")
+
+
+def test_a_rep_assigns_her_lead_and_it_leaves_her_sight(floor, alice):
+    out = alice.assign(floor.mine, floor.bob, None)
+    assert out.lead_id == floor.mine
+    assert floor.owner.lead(floor.mine)["owner"] == floor.bob
+    assert ids(alice.search()) == [floor.pool]
+    # bob's lead is bob's (W16): hidden from her, it is refused as one she may not see
+    with pytest.raises(Refused, match=f"held by {floor.bob}: only they and managers see it"):
+        alice.assign(floor.bobs, floor.alice, None)
+
+
+def test_a_manager_sees_all_and_reassigns(floor):
+    floor.owner.grant_role(floor.boss, manager=True)
+    boss = floor.as_role(floor.boss)
+    assert boss.bound == floor.boss
+    assert ids(boss.search()) == [floor.pool, floor.mine, floor.bobs]
+    assert boss.db.conn.execute("SELECT count(*) FROM phones").fetchone()[0] == 3
+    boss.assign(floor.bobs, floor.alice, None, PIN)
+    assert floor.owner.lead(floor.bobs)["owner"] == floor.alice
+    with pytest.raises(Refused, match=f"you act as rep {floor.boss}"):
+        boss.assign(floor.bobs, floor.bob, floor.alice, PIN)
+
+
+def test_the_floor_owner_sees_all(floor):
+    assert floor.owner.bound is None
+    assert ids(floor.owner.search()) == [floor.pool, floor.mine, floor.bobs]
+    assert ids(floor.owner.search(floor.alice)) == [floor.pool, floor.mine]  # W14 as the service keeps it
+
+
+def test_grant_is_idempotent_and_keeps_passwords_off_the_command_line(floor, monkeypatch):
+    first = floor.owner.grant_role(floor.alice)
+    assert first["created"] and first["group"] == pg_roles.REP
+    again = floor.owner.grant_role(floor.alice)
+    assert not again["created"] and not again["changed"]
+    floor.owner.db.conn.raw.execute(pg_roles.SETUP)  # the groups and grants, once more: no error
+    monkeypatch.setenv("LEADTUI_DB", floor.address)
+    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    monkeypatch.setenv("SECRET_FOR_ALICE", "s3cret-pw")
+    result = run_cli("reps", "grant", floor.alice, "--password-env", "SECRET_FOR_ALICE", "--json")
+    assert f'"role": "{floor.alice}"' in result.stdout and "s3cret" not in result.stdout
+    stored = floor.cluster.admin.execute(
+        "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (floor.alice,)
+    ).fetchone()[0]
+    assert stored.startswith("SCRAM-SHA-256$")
+    run_cli("reps", "grant", floor.bob, "--password-stdin", input="another-pw\n")
+    assert floor.cluster.admin.execute(
+        "SELECT pg_has_role(%s, 'leadtui_rep', 'MEMBER')", (floor.bob,)
+    ).fetchone()[0]
+    result = run_cli("reps", "grant", floor.bob, "--manager", code=2)
+    assert "a manager's role is for managers" in result.stderr
+    result = run_cli("reps", "grant", "nobody", code=2)
+    assert "no rep named 'nobody'" in result.stderr
+
+
+def test_cli_as_a_rep_role(floor, monkeypatch):
+    floor.owner.grant_role(floor.alice)
+    monkeypatch.setenv(
+        "LEADTUI_DB", f"postgresql://{floor.alice}@127.0.0.1:{floor.cluster.port}/{floor.name}"
+    )
+    monkeypatch.setenv("LEADTUI_NOW", START.isoformat())
+    result = run_cli("claim", str(floor.pool), "--rep", floor.bob, code=1)
+    assert result.stderr.strip() == f"refused: connected as role {floor.alice}: you act as rep {floor.alice}"
+    run_cli("claim", str(floor.pool))
+    assert floor.owner.lead(floor.pool)["owner"] == floor.alice
+    result = run_cli("reps", "grant", floor.bob, code=1)
+    assert "only the floor's owner grants roles" in result.stderr
+
+
+def test_a_rep_name_that_cant_be_a_role_is_refused():
+    with pytest.raises(LeadtuiError, match="can't be a database role's name"):
+        pg_roles.role_name("o'brien")
+    assert pg_roles.role_name("Alice") == "alice"
+
+
+def test_a_rep_station_works_a_lead_end_to_end(floor, alice):
+    """Everything a station writes, with the rep's grants: its row, a reservation, a call and its
+    events, a note, a status on the call, the W9 sweep, a wrong PIN's count."""
+    floor.owner.reset_pin(floor.alice, "135790", floor.boss, PIN)
+    alice.station_online(None)
+    assert alice.reserve(None, [floor.bobs, floor.pool]) == floor.pool  # bob's is not hers to see
+    call = alice.place_call(floor.pool, None, system="test")
+    alice.call_event(call["id"], "answered")
+    alice.note(floor.pool, None, "asked for an offer")
+    alice.set_status(floor.pool, "offer-rejected", None, amount=100000)  # held for her (hold days)
+    alice.call_event(call["id"], "ended", reason="hangup")
+    assert floor.owner.lead(floor.pool)["owner"] == floor.alice
+    row = floor.owner.db.conn.execute(
+        "SELECT calls, connects, contacts FROM kpi_days WHERE rep = ?", (floor.alice,)
+    ).fetchone()
+    assert (row["calls"], row["connects"], row["contacts"]) == (1, 1, 1)
+    floor.owner.set_status(floor.bobs, "offer-rejected", floor.bob, amount=90000)
+    floor.clock.advance(days=60)
+    assert alice.sweep() == [floor.pool]  # W9 from her station: only the holds she can see
+    assert floor.owner.lead(floor.bobs)["owner"] == floor.bob
+    assert floor.owner.sweep() == [floor.bobs]  # the owner's (or a manager's) sweep does the rest
+    with pytest.raises(Refused, match="wrong PIN"):
+        alice.check_own_pin(floor.alice, "000000")
+    assert (
+        floor.owner.db.conn.execute(
+            "SELECT pin_failures FROM reps WHERE name = ?", (floor.alice,)
+        ).fetchone()[0]
+        == 1
+    )
+    assert alice.check_own_pin(floor.alice, "135790")["rep"] == floor.alice
+    alice.unreserve()
+    alice.station_closed()
