@@ -264,3 +264,39 @@ def test_a_rep_station_works_a_lead_end_to_end(floor, alice):
     assert alice.check_own_pin(floor.alice, "135790")["rep"] == floor.alice
     alice.unreserve()
     alice.station_closed()
+
+
+def test_a_floor_role_without_createrole_uses_roles_a_superuser_made(pg_cluster, clock, tmp_path):
+    """The README's other way: the floor's role can't make roles; a superuser made the groups and
+    alice's login; `reps grant` as the floor's role applies the grants, and alice is kept to hers."""
+    tag = f"{os.getpid()}_{next(_TAGS)}"
+    owner, rep, db = f"floor_{tag}", f"carol_{tag}", f"own_{tag}"
+    admin = pg_cluster.admin
+    admin.execute(f"CREATE ROLE {owner} LOGIN")
+    admin.execute(f"CREATE DATABASE {db} OWNER {owner}")
+    address = f"postgresql://{owner}@127.0.0.1:{pg_cluster.port}/{db}"
+    opened: list[Service] = []
+    try:
+        init_database(address, "wholesale", test_clock=True)
+        svc = Service(connect(address), now=clock.now, zone=NY)
+        opened.append(svc)
+        assert svc.bound is None
+        svc.add_rep(rep, started=date(2025, 1, 1))
+        with pytest.raises(LeadtuiError, match=f"^not allowed .*have a superuser create role {rep}"):
+            svc.grant_role(rep)
+        admin.execute(f"CREATE ROLE {rep} LOGIN IN ROLE {pg_roles.REP}")
+        assert svc.grant_role(rep)["created"] is False
+        lead = svc.add_lead(owner_name="X", address="1 A St", city="Miami", state="FL", zip_code="33139",
+                            phones=["(305) 555-0199"])  # fmt: skip
+        theirs = Service(
+            connect(f"postgresql://{rep}@127.0.0.1:{pg_cluster.port}/{db}"), now=clock.now, zone=NY
+        )
+        opened.append(theirs)
+        assert theirs.bound == rep
+        assert theirs.claim(lead["id"], None).lead_id == lead["id"]
+    finally:
+        for one in opened:
+            one.close()
+        admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        admin.execute(f"DROP ROLE IF EXISTS {rep}")
+        admin.execute(f"DROP ROLE IF EXISTS {owner}")

@@ -170,10 +170,32 @@ def role_name(rep: str) -> str:
 def grant(conn: Any, rep: str, *, manager: bool, password: str | None) -> dict:
     """Make `rep`'s login role if missing (with `password`, or none for peer/cert auth) and make it a
     member of leadtui_rep (or leadtui_manager), after `SETUP` (groups and grants). Idempotent."""
-    from psycopg import sql
+
+    import psycopg
 
     name = role_name(rep)
-    raw = conn.raw
+    try:
+        return _grant(conn.raw, name, manager, password)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise LeadtuiError(
+            f"not allowed ({' '.join(str(exc).split())}): run `leadtui reps grant` as the floor's role "
+            f"with CREATEROLE, or have a superuser create role {name} (see the README); nothing was changed"
+        ) from None
+    except psycopg.Error as exc:
+        from leadtui.store.postgres import describe
+
+        raise describe(conn_address(conn), exc) from None
+
+
+def conn_address(conn: Any) -> str:
+    """The server and database a connection is on, for a message (no password)."""
+    info = conn.raw.info
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+def _grant(raw: Any, name: str, manager: bool, password: str | None) -> dict:
+    from psycopg import sql
+
     with raw.transaction():
         raw.execute(SETUP)
         missing = [
