@@ -300,3 +300,12 @@ def test_a_floor_role_without_createrole_uses_roles_a_superuser_made(pg_cluster,
         admin.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         admin.execute(f"DROP ROLE IF EXISTS {rep}")
         admin.execute(f"DROP ROLE IF EXISTS {owner}")
+
+
+def test_a_lead_taken_while_on_her_screen_just_goes(floor, alice):
+    """F1 from a rep's own role: a lead bob took is hidden from her, so her row for it can't be
+    marked `taken by bob`; it goes from the list, and a key on it is refused naming bob."""
+    assert alice.gone(floor.bobs, floor.alice) is None
+    with pytest.raises(Refused, match=f"lead {floor.bobs} is held by {floor.bob}"):
+        alice.set_status(floor.bobs, "needs-offer", None)
+    assert floor.owner.gone(floor.bobs, floor.alice)["gone"] == f"taken by {floor.bob}"

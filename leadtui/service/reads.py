@@ -180,8 +180,14 @@ class Reads(Base):
             return self._why_not(conn, lead, q.phones(conn, [lead_id])[lead_id], now)
 
     def gone(self, lead_id: int, rep: str) -> dict | None:
-        """A lead that left the rep's listing while on screen, with `gone`: why, naming who has it (F1)."""
-        lead = self.lead(lead_id)
+        """A lead that left the rep's listing while on screen, with `gone`: why, naming who has it (F1).
+        None when row security hides it from a rep's own role (another rep took it): it just goes."""
+        try:
+            lead = self.lead(lead_id)
+        except Refused:
+            if self.bound:
+                return None
+            raise
         held = lead["reserved"]
         if lead["dead"]:
             why = f"dead: {lead['status_label']}"
