@@ -280,6 +280,10 @@ async def test_w13_dead_deal_by_a_new_rep_shows_pending_approval(floor, tmp_path
         await ready(pilot)
         await press(pilot, "m")
         assert isinstance(boss.screen, Approvals)
+        for _ in range(300):  # the manager approves what the list shows (a loaded machine shows it later)
+            if boss.screen.selected() is not None:
+                break
+            await pilot.pause(0.01)
         await press(pilot, "y", *PIN, "enter")
         await pilot.pause()
         assert lead(floor, ids["pool"])["dead"]

@@ -69,8 +69,10 @@ class View(Screen):
         self.query_one("#view-title", Static).update(f"{self.TITLE_TEXT} — {len(rows) or empty}")
 
     def selected(self) -> int | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
+        """The highlighted row's id; None while the list is empty or not shown yet (a key typed
+        ahead of it acts on nothing: never on a row the user has not seen)."""
+        table = next(iter(self.query(DataTable)), None)
+        if table is None or not table.row_count:
             return None
         return int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
