@@ -309,3 +309,14 @@ def test_a_lead_taken_while_on_her_screen_just_goes(floor, alice):
     with pytest.raises(Refused, match=f"lead {floor.bobs} is held by {floor.bob}"):
         alice.set_status(floor.bobs, "needs-offer", None)
     assert floor.owner.gone(floor.bobs, floor.alice)["gone"] == f"taken by {floor.bob}"
+
+
+def test_b3_spaces_calls_to_a_number_on_leads_she_cannot_see(floor, alice):
+    """The same number on bob's lead and on a pool lead: bob's call to it still spaces hers (B3),
+    though row security hides his call from her."""
+    from leadtui.store import calls as calllog
+
+    number = floor.owner.lead(floor.bobs)["phones"][0]["number"]
+    floor.owner.place_call(floor.bobs, floor.bob, system="test")
+    assert alice.db.conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
+    assert calllog.last_to_number(alice.db.conn, number) is not None

@@ -91,6 +91,10 @@ def placed_since(conn: sqlite3.Connection, phone_id: int, since: str) -> list[st
 
 def last_to_number(conn: sqlite3.Connection, number: str) -> str | None:
     """When the last call to this number (on any lead) was placed."""
+    if (
+        getattr(conn, "engine", "sqlite") == "postgresql"
+    ):  # every rep's calls, row security or not (pg_schema)
+        return conn.execute("SELECT leadtui_last_call(?)", (number,)).fetchone()[0]
     return conn.execute("SELECT max(placed_at) FROM calls WHERE number = ?", (number,)).fetchone()[0]
 
 

@@ -174,6 +174,11 @@ ROW_SECURITY = f"""
         SELECT owner::text FROM leads WHERE id = lead
     $$;
 
+    -- B3 spaces calls to a number across every lead, those row security hides from a rep included
+    CREATE FUNCTION leadtui_last_call(called text) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT max(placed_at) FROM calls WHERE number = called
+    $$;
+
     -- W16 for a rep's role: a pool lead or their own to another active rep. Row security can't let
     -- a rep's UPDATE do it (the new row must be one they may read), so this does, as the owner.
     CREATE FUNCTION leadtui_give(lead bigint, rep citext, stamp text) RETURNS boolean
@@ -192,6 +197,7 @@ ROW_SECURITY = f"""
         EXECUTE format('ALTER FUNCTION kpi_days_call() SECURITY DEFINER SET search_path = %I, pg_temp',
                        current_schema());
         EXECUTE format('ALTER FUNCTION leadtui_holder(bigint) SET search_path = %I, pg_temp', current_schema());
+        EXECUTE format('ALTER FUNCTION leadtui_last_call(text) SET search_path = %I, pg_temp', current_schema());
         EXECUTE format('ALTER FUNCTION leadtui_give(bigint, citext, text) SET search_path = %I, pg_temp',
                        current_schema());
     END $fix$;
