@@ -14,7 +14,9 @@ SQLite runs in C without the GIL. Two ways to share the work across two cores:
   rows match on key hashes meanwhile: `store.indexes`): reading processes each read a share
   of the file (`importing.readers`) and this thread stores their batches in the file's order.
   On PostgreSQL (`store.pg_imports`) each staged batch is copied to the server (COPY) before
-  its write transaction, and merged there; an empty floor's first load keeps its indexes.
+  its write transaction, and merged there; an empty floor's first load keeps its indexes. A
+  batch there holds the floor's lock shared, so stations' writes on other leads go on beside
+  it, and batches are sized to hold it SERVER_HOLD seconds.
 
 The floor's write lock is held only while a batch is stored, never while the file is read.
 A killed import keeps whole batches; a re-run matches them and adds nothing twice. Memory
@@ -54,6 +56,11 @@ from leadtui.store.db import SLICE, Database, Notice, describe, fault, finish_de
 BATCH = 20_000  # rows a batch holds at most
 HOLD = SLICE  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
 MIN_BATCH, FIRST_BATCH = 50, 200  # rows; the first batch is small: a million-lead floor stores ~5,000 rows/s
+# On a server a batch holds the floor's lock shared (stations write on other leads meanwhile) and
+# locks only the leads it merges into, so it may hold longer: what waits for it is a key on one of
+# those leads, or a write that takes the whole floor (adding a lead, rep admin). Each batch costs a
+# few round trips and an ANALYZE whatever its size, which at SQLite's sizes was most of an import.
+SERVER_HOLD, SERVER_FIRST = 0.5, 2_000  # s, rows
 GROWTH = 2  # a batch is at most this many times the last one's size (one quick batch is no promise)
 SWITCH = 0.0001  # s: how soon the reading thread hands the GIL over during an import (see _tune_interpreter)
 Progress = Callable[[int, int, int], None]  # bytes read, file size, rows read
@@ -134,7 +141,8 @@ class Batches:
     storing: bool = False  # a batch went to the database
 
     def __post_init__(self) -> None:
-        self.size = min(self.limit, FIRST_BATCH)
+        self.server = self.db.engine == "postgresql"
+        self.size = min(self.limit, SERVER_FIRST if self.server else FIRST_BATCH)
 
     def stage(self, pending: list[Lead]) -> tuple[str, dict]:
         """Put a batch in the next staging slot; returns the slot's file and what the writer records."""
@@ -162,7 +170,9 @@ class Batches:
         self.storing = True
         stamp = clock.stamp(self.now)
         with store.attached(self.db.conn, path):
-            with self.db.write(background=True) as conn:
+            # (a server's: the floor's lock shared, the imports' own, and the leads merged into)
+            lock = {"shared": True, "among": "import"} if self.server else {"background": True}
+            with self.db.write(**lock) as conn:
                 locked = time.perf_counter()
                 times = {"created_at": stamp, "updated_at": stamp}
                 ids, added = store.write_batch(
@@ -192,11 +202,11 @@ class Batches:
         if self.keyed_from is not None:
             self.keyed_from = ids.stop
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
-        fits = int(HOLD * batch["unique"] / held)
+        fits = int((SERVER_HOLD if self.server else HOLD) * batch["unique"] / held)
         self.size = max(
             min(MIN_BATCH, self.limit), min(self.limit, fits, GROWTH * max(self.size, batch["rows"]))
         )
-        if self.db.engine == "sqlite":  # (a server queues waiting writers: the next batch waits its turn)
+        if not self.server:  # (a server queues waiting writers: the next batch waits its turn)
             make_way(held, self.db)
 
 

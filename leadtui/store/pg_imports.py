@@ -4,18 +4,21 @@ A batch still comes staged in a scratch SQLite file on the importing machine (`i
 filled by the reading thread or the reading processes, as on SQLite). `attached` copies it
 into this session's TEMP tables with `COPY ... FROM STDIN`, outside any transaction, so the
 floor's write lock is not held meanwhile; `write_batch` then merges it into `leads` and
-`phones` with a handful of set-wise statements in the caller's short write transaction
-(`db.write(background=True)`), as on SQLite. TEMP tables are the session's own: a killed
+`phones` with a handful of set-wise statements in the caller's write transaction, which holds
+the floor's lock shared and the imports' own (`db.write(shared=True, among="import")`: stations
+write on other leads meanwhile) and locks the stored leads the batch merges into. TEMP tables are the session's own: a killed
 import leaves nothing on the server (its scratch folder is swept as on SQLite).
 
 What has no meaning on a server is left out: no ATTACH (the batch is copied in), no PRAGMAs
 (the load sets `synchronous_commit = off` for its own session instead: a crash of the server
-may lose the last batches, never half of one, and a re-run adds them, as SQLite's NORMAL),
+may lose the last batches, never half of one, and a re-run adds them, as SQLite's NORMAL; and
+the planner's settings in SESSION),
 no WAL checkpoints, and no first-load index dropping (store.indexes.defer): rows always match
 through the indexes, so no key-hash table either. A NUL byte in a cell (SQLite stores it as
 data) is stored as U+FFFD: PostgreSQL's text can't hold one. A new lead gets its id explicitly (max(id) +
-1 on, under the write lock: the batch's ids are a range in the file's order, as on SQLite), so
-the `leads` identity is moved past them in the same transaction.
+1 on, under the imports' lock, while adding a lead by hand waits for the floor whole: the batch's
+ids are a range in the file's order, as on SQLite), so the `leads` identity is moved past them in
+the same transaction.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ WORK = (
     "import_fresh(id bigint PRIMARY KEY, seq bigint NOT NULL)",
     "import_seen(key text PRIMARY KEY)",
 )
-SYNC = "SET synchronous_commit = off"  # for the import's session only (see the module's docstring)
+# For the import's session only (see the module's docstring), put back by `forget`. jit: the
+# merge's estimated costs set off the JIT compiler, 40-45 ms a batch for statements that ran in
+# less; random_page_cost: the floor is in the server's memory, and at 4 the planner scanned all
+# phones (330,000 at a 110,000-lead floor: 190 ms a batch) rather than look 15,000 up by index.
+SESSION = {"synchronous_commit": "off", "jit": "off", "random_page_cost": "1.1"}
 
 
 def _types(raw: Any) -> dict[str, str]:
@@ -50,7 +57,7 @@ def _types(raw: Any) -> dict[str, str]:
 
 def _stage_tables(raw: Any, columns: Sequence[str]) -> list[str]:
     """This session's TEMP tables for a batch with these staged columns (made again if they differ).
-    Returns the staged columns that hold text."""
+    Returns the staged columns' types."""
     have = [
         row[0]
         for row in raw.execute(
@@ -71,21 +78,47 @@ def _stage_tables(raw: Any, columns: Sequence[str]) -> list[str]:
     )
     for table in WORK:
         raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
-    return [c for c, kind in kinds.items() if kind in ("text", "citext")]
+    return list(kinds.values())
 
 
-def _rows(source: sqlite3.Connection, sql: str, texts: Sequence[str]) -> Iterator[Sequence[Any]]:
-    """The slot's rows; a NUL byte in a cell (data on SQLite) as U+FFFD, as PostgreSQL's text
-    can't hold one. SQLite finds the few rows that have one (Python looks at no other)."""
-    if not texts:
-        yield from source.execute(sql)
-        return
-    nul = " OR ".join(f"instr({c}, CAST(x'00' AS TEXT)) > 0" for c in texts)
-    for row in source.execute(f"SELECT *, coalesce({nul}, 0) FROM ({sql})"):
-        if row[-1]:
-            yield [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row[:-1]]
-        else:
-            yield row[:-1]
+def _escaped(column: str, kind: str) -> str:
+    """SQLite's expression for a staged cell as COPY's text format writes it (NULL as \\N;
+    backslash, tab, newline and carriage return escaped; a double with 17 digits: exact)."""
+    if kind in ("text", "citext"):
+        for code, char in (("'\\'", "\\\\"), ("char(9)", "\\t"), ("char(10)", "\\n"), ("char(13)", "\\r")):
+            column = f"replace({column}, {code}, '{char}')"
+        return f"coalesce({column}, '\\N')"
+    if kind == "double precision":
+        return f"coalesce(CASE WHEN typeof({column}) = 'real' THEN printf('%!.17g', {column}) ELSE {column} END, '\\N')"
+    return f"coalesce({column}, '\\N')"
+
+
+def _odd(texts: Sequence[str], doubles: Sequence[str]) -> str:
+    """SQLite's test for a staged row Python writes instead (`_rows`): a NUL byte in a text cell,
+    or a double SQLite can't write exactly (from 1e100 on its 17 digits may miss by one)."""
+    tests = [f"instr({c}, CAST(x'00' AS TEXT)) > 0" for c in texts]
+    tests += [f"(typeof({c}) = 'real' AND abs({c}) >= 1e100)" for c in doubles]
+    return f"coalesce({' OR '.join(tests)}, 0)" if tests else "0"
+
+
+def _copy(
+    cur: Any, source: sqlite3.Connection, table: str, columns: Sequence[str], kinds: Sequence[str], sql: str
+) -> None:
+    """COPY the rows of `sql` (in `columns`, of those `kinds`) into `table`: SQLite writes each
+    row's line of COPY text itself, sent in one piece (psycopg's write_row, Python per row, took
+    most of a batch's time); the rare odd row (`_odd`) goes by write_row, a NUL as U+FFFD, as
+    PostgreSQL's text can't hold one."""
+    texts = [c for c, k in zip(columns, kinds, strict=True) if k in ("text", "citext")]
+    doubles = [c for c, k in zip(columns, kinds, strict=True) if k == "double precision"]
+    line = " || char(9) || ".join(_escaped(c, k) for c, k in zip(columns, kinds, strict=True))
+    odd = _odd(texts, doubles)
+    plain = [row[0] for row in source.execute(f"SELECT {line} FROM ({sql}) WHERE NOT {odd}")]
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        if plain:
+            plain.append("")
+            copy.write("\n".join(plain))
+        for row in source.execute(f"SELECT * FROM ({sql}) WHERE {odd}"):
+            copy.write_row([v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row])
 
 
 @contextmanager
@@ -102,17 +135,23 @@ def attached(conn: Any, batch: str) -> Iterator[None]:
             made = getattr(conn, "import_staging", None)  # (made at the import's first batch)
             if made is None or made[0] != columns:
                 made = conn.import_staging = (columns, _stage_tables(raw, columns))
-            texts = made[1]
             raw.execute(f"TRUNCATE {LEADS}, {PHONES}")  # (a DELETE left each batch's rows behind, dead)
             cur = raw.cursor()
-            with cur.copy(f"COPY {LEADS} (seq, {', '.join(columns)}) FROM STDIN") as copy:
-                for row in _rows(source, "SELECT * FROM leads", texts):
-                    copy.write_row(row)
-            with cur.copy(f"COPY {PHONES} (seq, {', '.join(PHONE_ROW)}) FROM STDIN") as copy:
-                for row in _rows(source, f"SELECT seq, {', '.join(PHONE_ROW)} FROM phones", ("type", "tz")):
-                    copy.write_row(row)
+            _copy(cur, source, LEADS, ["seq", *columns], ["bigint", *made[1]], "SELECT * FROM leads")
+            phones = ["seq", *PHONE_ROW]
+            _copy(
+                cur,
+                source,
+                PHONES,
+                phones,
+                ["bigint", *PHONE_TYPES],
+                f"SELECT {', '.join(phones)} FROM phones",
+            )
             # the merge's plans need the batch's size: without, adding matched leads' phones took 15 of 25 s
-            raw.execute(f"ANALYZE {LEADS}, {PHONES}")
+            # (the columns the merge joins and filters on: all of them took 100 ms a 5,000-row batch)
+            raw.execute(
+                f"ANALYZE {LEADS} (seq, county, apn, address_key), {PHONES} (seq, number, dnc, litigator, bad)"
+            )
         except psycopg.Error as exc:
             if conn.in_transaction:
                 raw.execute("ROLLBACK")
@@ -124,7 +163,8 @@ def attached(conn: Any, batch: str) -> Iterator[None]:
 
 
 def tune_for_load(conn: Any) -> None:
-    conn.raw.execute(SYNC)
+    for name, value in SESSION.items():
+        conn.raw.execute(f"SET {name} = {value}")
 
 
 def forget(conn: Any) -> None:
@@ -136,7 +176,8 @@ def forget(conn: Any) -> None:
     with suppress(psycopg.Error):
         for table in (LEADS, PHONES, *(t.partition("(")[0] for t in WORK)):
             conn.raw.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
-        conn.raw.execute("RESET synchronous_commit")
+        for name in SESSION:
+            conn.raw.execute(f"RESET {name}")
 
 
 def _match(cur: Any, empty: str = "TRUNCATE") -> None:
@@ -186,6 +227,15 @@ def write_batch(
     start = cur.fetchone()[0]
     shift = start - 1
     _match(cur)
+    # The stored leads this batch merges into, locked (in id order) before any is changed: the
+    # batch holds the floor's lock shared, so a station's write on one of them (which takes its
+    # row's lock first) waits for the batch, or the batch for it; never both at once. What the
+    # match read needs no lock: a station never changes a lead's parcel or address, and adding a
+    # lead holds the floor whole, so waits for the batch.
+    cur.execute(
+        "SELECT 1 FROM leads WHERE id IN (SELECT lead_id FROM import_hits WHERE lead_id IS NOT NULL)"
+        " ORDER BY id FOR UPDATE"
+    )
     cur.execute("TRUNCATE import_fresh")
     cur.execute(
         "INSERT INTO import_fresh(id, seq)"
@@ -223,6 +273,8 @@ def write_batch(
         " bad = greatest(phones.bad, m.bad)"
         " FROM (SELECT h.lead_id, p.number, max(p.dnc) AS dnc, max(p.litigator) AS lit, max(p.bad) AS bad"
         f"       FROM import_hits h JOIN {PHONES} p ON p.seq = h.seq WHERE h.lead_id IS NOT NULL"
+        # (only a flag raised can raise one: the few such phones are looked up by index, not all scanned)
+        "       AND (p.dnc > 0 OR p.litigator > 0 OR p.bad > 0)"
         "       GROUP BY h.lead_id, p.number) AS m"
         " WHERE phones.lead_id = m.lead_id AND phones.number = m.number"
         " AND (m.dnc > phones.dnc OR m.lit > phones.litigator OR m.bad > phones.bad)"

@@ -12,7 +12,10 @@ runs on both.
     lock shared and that row's lock (`FOR UPDATE`): writes on other leads run beside it;
   - a `shared` write (a station's own row, the dispatcher's leases, reservations taken with
     `SKIP LOCKED`) takes the floor's lock shared and locks the rows it touches as it goes;
-  - every other write (rep admin, the sweep and migrations, imports, anything over many leads)
+  - an import's batch (`shared=True, among="import"`) takes the floor's lock shared and the
+    imports' own lock (AMONG: one import's batch at a time), then locks the stored leads it
+    merges into (store.pg_imports): a station's key on any other lead never waits for it;
+  - every other write (rep admin, the sweep and migrations, anything over many leads)
     takes the floor's lock exclusively: one at a time, as on SQLite.
   A writer waits in the server's lock queue (first come, first served), never polling.
 - Change detection is `pg_last_committed_xact()` (needs `track_commit_timestamp = on`).
@@ -40,6 +43,9 @@ SCHEMES = ("postgresql://", "postgres://")
 FLOOR_LOCK = 0x4C454144  # the advisory lock every write takes ("LEAD", as SQLite's application_id)
 WHOLE = f"BEGIN; SELECT pg_advisory_xact_lock({FLOOR_LOCK}), clock_timestamp()"
 SHARED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({FLOOR_LOCK}), clock_timestamp()"
+# Writers that run beside stations but one at a time among themselves: their own lock, taken
+# before the floor's (shared), so one waiting for another holds nothing a station wants.
+AMONG = {"import": 0x4C454149}  # ("LEAI")
 ENGINE = "postgresql"
 TRUSTED_TRIP = 0.005  # s: a round trip at most this long measures the server's clock to +-2.5 ms
 
@@ -259,12 +265,16 @@ class Database:
         lead: int | None = None,
         call: int | None = None,
         shared: bool = False,
+        among: str | None = None,
     ) -> Iterator[Connection]:
         """A transaction holding its locks from its start (see the module's notes: the lead's or
-        the call's row, else the floor's lock shared or whole); waits up to the busy timeout in the
-        server's queue, then `Busy`, nothing written."""
+        the call's row, else the floor's lock shared or whole; `among` a kind of AMONG, that
+        kind's own lock first); waits up to the busy timeout in the server's queue, then `Busy`,
+        nothing written."""
         row = ("leads", lead) if lead is not None else ("calls", call) if call is not None else None
         begin = WHOLE if row is None and not shared else SHARED
+        if among is not None:
+            begin = begin.replace("SELECT ", f"SELECT pg_advisory_xact_lock({AMONG[among]}), ", 1)
         if row is not None:  # (ids are ints: no quoting to go wrong)
             begin += f"; SELECT 1 FROM {row[0]} WHERE id = {int(row[1])} FOR UPDATE"
         with self._undone():
