@@ -12,7 +12,7 @@ from conftest import REP, add_lead
 
 from leadtui.errors import Busy, LeadtuiError
 from leadtui.service import init_database
-from leadtui.store import postgres, queries
+from leadtui.store import bulk, postgres, queries
 from leadtui.store.db import connect
 
 
@@ -214,3 +214,46 @@ def make_service_pg(pg_cluster, clock, tmp_path):
     for svc in opened:
         svc.close()
     pg_cluster.drop(address)
+
+
+def test_tab_counts_come_from_counters_that_match_a_scan(make_service_pg):
+    """Issue 18, item 3: tab counts read the counters the triggers keep, equal to counting the leads."""
+    svc = make_service_pg()
+    leads = [add_lead(svc, owner_name=f"Owner {n}") for n in range(12)]
+    svc.claim(leads[0]["id"], REP)
+    svc.claim(leads[1]["id"], "newbie")
+    for lead, status in zip(
+        leads[2:8],
+        ("not-contacted", "needs-offer", "not-interested", "not-contacted", "dead-deal", "needs-offer"),
+        strict=True,
+    ):
+        svc.set_status(lead["id"], status, REP)
+    svc.undo(leads[7]["id"], REP)
+    stamp = "2026-11-23T20:00:00+00:00"
+    with svc.db.write() as conn:  # a bulk load (COPY): one statement, many leads
+        bulk.insert_leads(
+            conn,
+            [
+                {"owner_name": f"Bulk {n}", "address": f"{n} Bulk Rd", "status": status, "owner": owner}
+                | {"created_at": stamp, "updated_at": stamp}
+                for n, (status, owner) in enumerate([("new", None)] * 5 + [("needs-offer", REP)] * 3)
+            ],
+            columns=("owner_name", "address", "status", "owner", "created_at", "updated_at"),
+        )
+    conn = svc.db.conn
+
+    def scan(where: str, *args) -> dict:
+        sql = f"SELECT status, count(*) FROM leads WHERE {where} GROUP BY status"
+        return dict(conn.execute(sql, args).fetchall())
+
+    def counts(*args, **kwargs) -> dict:
+        return {status: n for status, n in svc.counts(*args, **kwargs).items() if n}
+
+    before = conn.statements
+    assert counts(REP) == scan("dead = 0 AND (owner IS NULL OR owner = ?)", REP)
+    assert conn.statements - before <= 3  # the rep, the counters: no scan
+    assert counts() == scan("dead = 0")
+    both = scan("dead = 0")
+    for status, n in scan("dead = 1").items():
+        both[status] = both.get(status, 0) + n
+    assert counts(include_dead=True) == both and scan("dead = 1")  # a killed lead is counted too

@@ -200,12 +200,14 @@ class Base:
         if after and not written:
             # a rep's own role gives a lead away through the server (store.pg_roles.give): row
             # security lets no UPDATE of theirs leave a lead they may not read
-            owner = after.get("owner")
-            gives = self.bound and not self.manager_role and owner and owner.lower() != self.bound.lower()
+            owner: str | None = after.get("owner")
+            gives = bool(
+                self.bound and not self.manager_role and owner and owner.lower() != self.bound.lower()
+            )
             rest = {k: v for k, v in after.items() if k != "owner"} if gives else after
             if rest:
                 q.update_lead(conn, lead["id"], rest, clock.stamp(now))
-            if gives and not pg_roles.give(conn, lead["id"], owner, clock.stamp(now)):
+            if gives and owner and not pg_roles.give(conn, lead["id"], owner, clock.stamp(now)):
                 raise Refused(f"lead {lead['id']} can't go to {owner}; nothing was changed")
         before = {k: lead[k] for k in after}
         return self._event(

@@ -40,6 +40,7 @@ REP_TABLES = {
     "calls": "SELECT, INSERT, UPDATE",
     "stations": "SELECT, INSERT, UPDATE, DELETE",
     "kpi_days": "SELECT",  # written by the events' and calls' triggers (SECURITY DEFINER)
+    "lead_counts": "SELECT",  # written by the leads' triggers (SECURITY DEFINER)
 }
 MANAGER_TABLES = {"reps": "INSERT, UPDATE"}
 
@@ -48,9 +49,13 @@ _EXISTS = "EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{0}')"
 
 
 def _grants() -> str:
-    lines = [f"GRANT {what} ON {table} TO {REP};" for table, what in REP_TABLES.items()]
-    lines += [f"GRANT {what} ON {table} TO {MANAGER};" for table, what in MANAGER_TABLES.items()]
-    return "\n        ".join(lines)
+    """The grants, each on a table that exists yet (a migration adding a table runs SETUP again)."""
+    grants = [(table, what, REP) for table, what in REP_TABLES.items()]
+    grants += [(table, what, MANAGER) for table, what in MANAGER_TABLES.items()]
+    return "\n        ".join(
+        f"IF to_regclass('{table}') IS NOT NULL THEN GRANT {what} ON {table} TO {role}; END IF;"
+        for table, what, role in grants
+    )
 
 
 # The groups (if missing and this role may make them), then the grants (if the groups exist).

@@ -203,6 +203,61 @@ ROW_SECURITY = f"""
     END $fix$;
 """
 
+# Tab counts (issue 18, item 3): live leads per (status, owner, dead), kept by statement triggers
+# in the same transaction as the change (an import's batch is one upsert per group), so a
+# station's tab counts read a few rows, not a scan of the floor (store.queries.counts_by_status).
+# The counters change in one sorted statement, as the owner: two writers touching the same ones
+# lock them in the same order, and reps (who can't write them) still move them.
+COUNTS = """
+    CREATE TABLE lead_counts (
+        status text NOT NULL,
+        owner citext NOT NULL DEFAULT '',
+        dead bigint NOT NULL,
+        n bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (status, owner, dead)
+    );
+    INSERT INTO lead_counts (status, owner, dead, n)
+        SELECT status, coalesce(owner, ''), dead, count(*) FROM leads GROUP BY 1, 2, 3;
+
+    CREATE FUNCTION lead_counts_apply(deltas jsonb) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
+        INSERT INTO lead_counts AS c (status, owner, dead, n)
+        SELECT d.status, d.owner, d.dead, d.n
+        FROM jsonb_to_recordset(deltas) AS d(status text, owner citext, dead bigint, n bigint)
+        WHERE d.n != 0 ORDER BY d.status, d.owner, d.dead
+        ON CONFLICT (status, owner, dead) DO UPDATE SET n = c.n + excluded.n
+    $$;
+    CREATE FUNCTION lead_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM lead_counts_apply((SELECT jsonb_agg(g) FROM (
+            SELECT status, coalesce(owner, '') AS owner, dead, count(*) AS n FROM added GROUP BY 1, 2, 3) g));
+        RETURN NULL;
+    END $$;
+    CREATE FUNCTION lead_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM lead_counts_apply((SELECT jsonb_agg(g) FROM (
+            SELECT status, owner, dead, sum(n) AS n FROM (
+                SELECT status, coalesce(owner, '') AS owner, dead, 1 AS n FROM added
+                UNION ALL SELECT status, coalesce(owner, ''), dead, -1 FROM removed) u
+            GROUP BY 1, 2, 3) g));
+        RETURN NULL;
+    END $$;
+    CREATE FUNCTION lead_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM lead_counts_apply((SELECT jsonb_agg(g) FROM (
+            SELECT status, coalesce(owner, '') AS owner, dead, -count(*) AS n FROM removed GROUP BY 1, 2, 3) g));
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER lead_counts_insert AFTER INSERT ON leads REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION lead_counts_insert();
+    CREATE TRIGGER lead_counts_update AFTER UPDATE ON leads REFERENCING NEW TABLE AS added OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION lead_counts_update();
+    CREATE TRIGGER lead_counts_delete AFTER DELETE ON leads REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION lead_counts_delete();
+    DO $fix$ BEGIN
+        EXECUTE format('ALTER FUNCTION lead_counts_apply(jsonb) SET search_path = %I, pg_temp', current_schema());
+    END $fix$;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the schema of SQLite's migrations 1-12
     f"""
@@ -434,4 +489,6 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: reps connecting as themselves: row security, the KPI triggers as the owner, the groups and grants
     ROW_SECURITY + SETUP,
+    # 3: tab counts kept as the leads change (and the grants again: reps read them)
+    COUNTS + SETUP,
 )
