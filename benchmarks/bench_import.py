@@ -3,6 +3,7 @@
     python benchmarks/bench_import.py                         # 1M rows in a temp folder
     python benchmarks/bench_import.py --rows 100000 --out /tmp/leadtui-bench --skip-sqlite-utils
     python benchmarks/bench_import.py --postgresql postgresql://postgres@127.0.0.1:PORT/bench  # both engines
+    python benchmarks/bench_import.py --rows 100000 --more 100000 --skip-sqlite-utils --postgresql URL
 
 Generates (seeded) a PropStream property export of `--rows` rows: 1-5 phones a row in the
 formats vendors ship (`(305) 555-0101`, `305.555.0101`, `+1 305 555 0101`, `13055550101`),
@@ -22,8 +23,9 @@ Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property wit
 - `sqlite-utils insert DB leads FILE --csv` (for reference; about 5 minutes at 1M rows);
 - `leadtui report status --json` on the imported database: median of 5 fresh processes, and
   the report function alone in-process (target <= 0.5 s);
-- a second list, a tenth the size with other properties, imported into that database: the
-  daily case, where every batch lands in big indexes.
+- a second list, a tenth the size (or `--more` rows) with other properties, imported into that
+  database (and with `--postgresql`, into the server's floor too): the daily case, where every
+  batch lands in big indexes.
 
 Prints figures; asserts nothing about time. Files go to --out (default: a temp folder).
 """
@@ -287,6 +289,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-sqlite-utils", action="store_true", help="Leave out the slowest reference loader."
     )
+    parser.add_argument("--more", type=int, help="Rows of the second list (default: a tenth of --rows).")
     parser.add_argument(
         "--postgresql",
         metavar="URL",
@@ -385,15 +388,24 @@ def main() -> None:
         f"report status --json  {statistics.median(walls):>9.3f} s median of 5 processes "
         f"({inner:.3f} s in-process, {sum(e['count'] for e in report):,} leads)  target <= {TARGET_REPORT_S}"
     )
-    more = folder / f"propstream-{rows // 10}-more.csv"
+    extra = args.more or rows // 10
+    more = folder / f"propstream-{extra}-more.csv"
     if not more.exists():
-        generate(more, rows // 10, seed=SEED + 1)
+        generate(more, extra, seed=SEED + 1)
     wall_more, _, out = run_measured([*cmd, "import", str(more), "--json"], env)
     second = json.loads(out)
     print(
-        f"a second list         {rows // 10 / wall_more:>9,.0f} rows/s  ({wall_more:.1f} s, {rows // 10:,} rows into "
+        f"a second list         {extra / wall_more:>9,.0f} rows/s  ({wall_more:.1f} s, {extra:,} rows into "
         f"{summary['inserted']:,} leads: {second['inserted']:,} new, {second['merged']:,} merged)"
     )
+    if args.postgresql:  # the same list into the server's floor, which has the first file's leads
+        served = {**env, "LEADTUI_DB": args.postgresql}
+        wall_pg, _, out = run_measured([*cmd, "import", str(more), "--json"], served)
+        second = json.loads(out)
+        print(
+            f"a second list (pg)    {extra / wall_pg:>9,.0f} rows/s  ({wall_pg:.1f} s: {second['inserted']:,} new, "
+            f"{second['merged']:,} merged; {wall_pg / wall_more:.1f}x the SQLite import's time)"
+        )
     print(f"files in {folder}")
 
 

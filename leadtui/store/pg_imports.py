@@ -105,18 +105,19 @@ def _copy(
     cur: Any, source: sqlite3.Connection, table: str, columns: Sequence[str], kinds: Sequence[str], sql: str
 ) -> None:
     """COPY the rows of `sql` (in `columns`, of those `kinds`) into `table`: SQLite writes each
-    row's line of COPY text itself, sent in one piece (psycopg's write_row, Python per row, took
-    most of a batch's time); the rare odd row (`_odd`) goes by write_row, a NUL as U+FFFD, as
+    row's line of COPY text itself, all in one string sent in one piece (psycopg's write_row,
+    Python per row, took most of a batch's time); the rare odd row (`_odd`) goes by write_row, a NUL as U+FFFD, as
     PostgreSQL's text can't hold one."""
     texts = [c for c, k in zip(columns, kinds, strict=True) if k in ("text", "citext")]
     doubles = [c for c, k in zip(columns, kinds, strict=True) if k == "double precision"]
     line = " || char(9) || ".join(_escaped(c, k) for c, k in zip(columns, kinds, strict=True))
     odd = _odd(texts, doubles)
-    plain = [row[0] for row in source.execute(f"SELECT {line} FROM ({sql}) WHERE NOT {odd}")]
+    # (one string in one step: fetched row by row, each row waited for the GIL the reading thread holds)
+    plain = source.execute(f"SELECT group_concat({line} || char(10), '') FROM ({sql}) WHERE NOT {odd}")
+    text = plain.fetchone()[0]
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        if plain:
-            plain.append("")
-            copy.write("\n".join(plain))
+        if text:
+            copy.write(text)
         for row in source.execute(f"SELECT * FROM ({sql}) WHERE {odd}"):
             copy.write_row([v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row])
 
