@@ -19,6 +19,12 @@ data) is stored as U+FFFD: PostgreSQL's text can't hold one. A new lead gets its
 1 on, under the imports' lock, while adding a lead by hand waits for the floor whole: the batch's
 ids are a range in the file's order, as on SQLite), so the `leads` identity is moved past them in
 the same transaction.
+
+Measured (benchmarks/bench_import.py --rows 1000000 --postgresql URL, 2 cores shared with the
+server): a first load of 1,000,000 rows at 4,883 rows/s (SQLite 21,052: it builds its indexes
+at the end, a server keeps them, and each new phone's foreign key is checked); a 100,000-row
+second list into the 979,779-lead floor at 4,207 rows/s (SQLite 3,581). At that size every
+statement of the merge runs through the indexes (EXPLAIN: no scan of leads or phones).
 """
 
 from __future__ import annotations
