@@ -152,3 +152,33 @@ def test_a_key_on_a_lead_the_batch_merges_into_waits_for_it_and_both_changes_sta
     lead = svc.lead(merged["id"])
     assert lead["status"] == "needs-offer"  # the station's change
     assert phones(svc, merged["id"])[-1] == "+13055550900"  # and the batch's
+
+
+def test_a_staged_batch_reaches_the_server_exactly(floor):
+    """SQLite writes the COPY text of a batch itself (store.pg_imports._copy): tabs, newlines,
+    backslashes, COPY's own markers and any double arrive as they were; a NUL (which a server's
+    text can't hold) as U+FFFD."""
+    import sqlite3
+
+    import psycopg
+
+    from leadtui.store.pg_imports import _copy
+
+    rows = [
+        (1, "a\tb\nc\rd\\e\\.", 0.1, 5),
+        (2, None, None, None),
+        (3, "x\x00y", 1e200, -3),
+        (4, "é ☃ \\N", 2.5e-300, 2**62),
+        (5, "\\.", 1.7976931348623157e308, 0),
+        (6, "", 1 / 3, 1),
+    ]
+    source = sqlite3.connect(":memory:")
+    source.execute("CREATE TABLE x(seq, a, d, n)")
+    source.executemany("INSERT INTO x VALUES (?, ?, ?, ?)", rows)
+    with psycopg.connect(floor, autocommit=True) as server:
+        server.execute("CREATE TEMP TABLE t(seq bigint, a text, d double precision, n bigint)")
+        kinds = ["bigint", "text", "double precision", "bigint"]
+        _copy(server.cursor(), source, "t", ["seq", "a", "d", "n"], kinds, "SELECT * FROM x")
+        stored = server.execute("SELECT * FROM t ORDER BY seq").fetchall()
+    rows[2] = (3, "x\ufffdy", 1e200, -3)
+    assert stored == rows
