@@ -249,31 +249,6 @@ def write_batch(
         " SELECT row_number() OVER (ORDER BY seq), seq FROM import_hits WHERE lead_id IS NULL"
     )
     fresh = cur.rowcount
-    if fresh:
-        cur.execute(
-            f"INSERT INTO leads(id, {', '.join(columns)}, {', '.join(extra)})"
-            f" SELECT %s + f.id, {', '.join(f's.{c}' for c in columns)}, {', '.join(['%s'] * len(extra))}"
-            f" FROM import_fresh f JOIN {LEADS} s ON s.seq = f.seq ORDER BY f.id",
-            (shift, *extra.values()),
-        )
-        # the ids were given: the identity goes on after them (a station's next lead)
-        cur.execute("SELECT setval(pg_get_serial_sequence('leads', 'id'), %s)", (shift + fresh,))
-        if NOTE_LOG in staged:  # D5's notes of a lead new here: note events, with their time and rep
-            cur.execute(
-                "INSERT INTO events(lead_id, at, day, rep, kind, data)"
-                " SELECT %s + f.id, n.value->>'at', substr(n.value->>'at', 1, 10), n.value->>'rep', 'note',"
-                "  jsonb_build_object('text', n.value->>'text')::text"
-                f" FROM import_fresh f JOIN {LEADS} s ON s.seq = f.seq"
-                f" CROSS JOIN LATERAL jsonb_array_elements(s.{NOTE_LOG}::jsonb) WITH ORDINALITY AS n(value, key)"
-                f" WHERE s.{NOTE_LOG} IS NOT NULL ORDER BY f.id, n.key",
-                (shift,),
-            )
-        cur.execute(
-            f"INSERT INTO phones(lead_id, {', '.join(PHONE_ROW)})"
-            f" SELECT %s + f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
-            f" FROM import_fresh f JOIN {PHONES} p ON p.seq = f.seq ORDER BY f.id, p.position",
-            (shift,),
-        )
     # Matched leads: flags first (onto phones they already have), then the phones they lack.
     cur.execute(
         "UPDATE phones SET dnc = greatest(phones.dnc, m.dnc), litigator = greatest(phones.litigator, m.lit),"
@@ -307,4 +282,31 @@ def write_batch(
         " WHERE nth = 1 ORDER BY lead_id"
     )
     added = cur.rowcount
+    # The new leads last: adding them takes their group's row of lead_counts (a trigger), which a
+    # station's key moving a lead into or out of that group then waits for until the commit.
+    if fresh:
+        cur.execute(
+            f"INSERT INTO leads(id, {', '.join(columns)}, {', '.join(extra)})"
+            f" SELECT %s + f.id, {', '.join(f's.{c}' for c in columns)}, {', '.join(['%s'] * len(extra))}"
+            f" FROM import_fresh f JOIN {LEADS} s ON s.seq = f.seq ORDER BY f.id",
+            (shift, *extra.values()),
+        )
+        # the ids were given: the identity goes on after them (a station's next lead)
+        cur.execute("SELECT setval(pg_get_serial_sequence('leads', 'id'), %s)", (shift + fresh,))
+        if NOTE_LOG in staged:  # D5's notes of a lead new here: note events, with their time and rep
+            cur.execute(
+                "INSERT INTO events(lead_id, at, day, rep, kind, data)"
+                " SELECT %s + f.id, n.value->>'at', substr(n.value->>'at', 1, 10), n.value->>'rep', 'note',"
+                "  jsonb_build_object('text', n.value->>'text')::text"
+                f" FROM import_fresh f JOIN {LEADS} s ON s.seq = f.seq"
+                f" CROSS JOIN LATERAL jsonb_array_elements(s.{NOTE_LOG}::jsonb) WITH ORDINALITY AS n(value, key)"
+                f" WHERE s.{NOTE_LOG} IS NOT NULL ORDER BY f.id, n.key",
+                (shift,),
+            )
+        cur.execute(
+            f"INSERT INTO phones(lead_id, {', '.join(PHONE_ROW)})"
+            f" SELECT %s + f.id, {', '.join(f'p.{c}' for c in PHONE_ROW)}"
+            f" FROM import_fresh f JOIN {PHONES} p ON p.seq = f.seq ORDER BY f.id, p.position",
+            (shift,),
+        )
     return range(start, start + fresh), added
