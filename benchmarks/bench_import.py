@@ -18,7 +18,8 @@ Yes/No DNC and litigator flags, and 2% of rows repeating an earlier property wit
   one has, and that search finds a generated owner;
 - with `--postgresql URL` (an empty database: benchmarks/pg_server.py makes one): the same
   `leadtui import FILE --json` into a floor made there by `leadtui init`, timed the same way,
-  next to the SQLite figure (the server's own memory is not counted);
+  next to the SQLite figure (the server's own memory is not counted), while a station presses a
+  key on lead 1 every 50 ms (its key -> commit times printed);
 - the sqlite3 shell's `.import --csv` of the same file into a bare table (C, no normalising);
 - `sqlite-utils insert DB leads FILE --csv` (for reference; about 5 minutes at 1M rows);
 - `leadtui report status --json` on the imported database: median of 5 fresh processes, and
@@ -189,6 +190,34 @@ class StationProbe(threading.Thread):
         return self.waits or [0.0]
 
 
+class ServerProbe(StationProbe):
+    """A station on the server's floor during its import: every PROBE_EVERY seconds a key on lead 1
+    (`write(lead=1)`, as a status key takes it: the floor's lock shared and the lead's row), its
+    time from the key to the commit, waiting for the import's batches included (a batch locks only
+    the leads it merges into: lead 1 when a repeated row names it)."""
+
+    def __init__(self, url: str):
+        threading.Thread.__init__(self, daemon=True)
+        from leadtui.store.db import connect
+
+        self.db = connect(url)
+        self.stop = threading.Event()
+        self.waits: list[float] = []
+
+    def run(self) -> None:
+        while not self.stop.wait(PROBE_EVERY):
+            t0 = time.perf_counter()
+            with self.db.write(lead=1) as conn:
+                conn.execute("UPDATE leads SET updated_at = updated_at WHERE id = 1")
+            self.waits.append(time.perf_counter() - t0)
+
+    def finish(self) -> list[float]:
+        self.stop.set()
+        self.join()
+        self.db.close()
+        return self.waits or [0.0]
+
+
 def quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -266,7 +295,10 @@ def import_into_server(url: str, csv_path: Path, rows: int, sqlite_wall: float, 
     served = {**env, "LEADTUI_DB": url}
     cmd = leadtui_cmd()
     run_measured([*cmd, "init"], served)
+    probe = ServerProbe(url)
+    probe.start()
     wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], served)
+    waits = probe.finish()
     summary = json.loads(out)
     db = connect(url)
     try:
@@ -279,6 +311,10 @@ def import_into_server(url: str, csv_path: Path, rows: int, sqlite_wall: float, 
     )
     print(
         f"leadtui peak RSS (pg) {rss:>9,.0f} MB (the importing process and its readers; {stored:,} leads on the server)"
+    )
+    print(
+        f"a station's key (pg)  median {statistics.median(waits):.3f} s, p99 {quantile(waits, 0.99):.3f} s, "
+        f"max {max(waits):.3f} s while the import ran ({len(waits)} keys on lead 1, one every {PROBE_EVERY} s)"
     )
 
 
