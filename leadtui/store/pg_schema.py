@@ -207,24 +207,27 @@ ROW_SECURITY = f"""
 # in the same transaction as the change (an import's batch is one upsert per group), so a
 # station's tab counts read a few rows, not a scan of the floor (store.queries.counts_by_status).
 # The counters change in one sorted statement, as the owner: two writers touching the same ones
-# lock them in the same order, and reps (who can't write them) still move them.
+# lock them in the same order, and reps (who can't write them) still move them. Each connection
+# moves its own slot of a group's counters (its server process id modulo 64), so a station's key
+# does not wait behind an import batch, or another station, that moved the same group.
 COUNTS = """
     CREATE TABLE lead_counts (
         status text NOT NULL,
         owner citext NOT NULL DEFAULT '',
         dead bigint NOT NULL,
+        slot bigint NOT NULL DEFAULT 0,
         n bigint NOT NULL DEFAULT 0,
-        PRIMARY KEY (status, owner, dead)
+        PRIMARY KEY (status, owner, dead, slot)
     );
     INSERT INTO lead_counts (status, owner, dead, n)
         SELECT status, coalesce(owner, ''), dead, count(*) FROM leads GROUP BY 1, 2, 3;
 
     CREATE FUNCTION lead_counts_apply(deltas jsonb) RETURNS void LANGUAGE sql SECURITY DEFINER AS $$
-        INSERT INTO lead_counts AS c (status, owner, dead, n)
-        SELECT d.status, d.owner, d.dead, d.n
+        INSERT INTO lead_counts AS c (status, owner, dead, slot, n)
+        SELECT d.status, d.owner, d.dead, pg_backend_pid() % 64, d.n
         FROM jsonb_to_recordset(deltas) AS d(status text, owner citext, dead bigint, n bigint)
         WHERE d.n != 0 ORDER BY d.status, d.owner, d.dead
-        ON CONFLICT (status, owner, dead) DO UPDATE SET n = c.n + excluded.n
+        ON CONFLICT (status, owner, dead, slot) DO UPDATE SET n = c.n + excluded.n
     $$;
     CREATE FUNCTION lead_counts_insert() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
