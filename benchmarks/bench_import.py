@@ -200,22 +200,16 @@ class ServerProbe(StationProbe):
         threading.Thread.__init__(self, daemon=True)
         from leadtui.store.db import connect
 
-        self.db = connect(url)
+        self.conn = connect(url)  # (a Database: StationProbe.finish closes it)
         self.stop = threading.Event()
         self.waits: list[float] = []
 
     def run(self) -> None:
         while not self.stop.wait(PROBE_EVERY):
             t0 = time.perf_counter()
-            with self.db.write(lead=1) as conn:
+            with self.conn.write(lead=1) as conn:
                 conn.execute("UPDATE leads SET updated_at = updated_at WHERE id = 1")
             self.waits.append(time.perf_counter() - t0)
-
-    def finish(self) -> list[float]:
-        self.stop.set()
-        self.join()
-        self.db.close()
-        return self.waits or [0.0]
 
 
 def quantile(values: list[float], q: float) -> float:

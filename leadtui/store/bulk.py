@@ -44,7 +44,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
-from leadtui.store.postgres import on_server, raw
+from leadtui.store.engines import on_server
+from leadtui.store.postgres import raw
 from leadtui.store.queries import LEAD_COLUMNS, PHONE_COLUMNS
 
 # What a missing key becomes; the schema's NOT NULL DEFAULTs, since an explicit NULL skips them.
@@ -84,7 +85,7 @@ def insert_leads(
     """
     if not conn.in_transaction:
         raise RuntimeError("bulk.insert_leads needs the caller's write transaction (with db.write() as conn)")
-    server = getattr(conn, "engine", "sqlite") == "postgresql"
+    server = on_server(conn)
     if server:  # (no PRAGMA there: the catalog's columns)
         known = {row[0] for row in conn.execute(_COLUMNS, ("leads",))} - {"id"}
     else:

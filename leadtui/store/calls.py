@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from leadtui.store.engines import on_server
+
 # A call with no outcome yet: the station that placed it (or its rep's next start) asks for one (D3).
 OPEN = "c.outcome_event_id IS NULL"
 
@@ -91,9 +93,7 @@ def placed_since(conn: sqlite3.Connection, phone_id: int, since: str) -> list[st
 
 def last_to_number(conn: sqlite3.Connection, number: str) -> str | None:
     """When the last call to this number (on any lead) was placed."""
-    if (
-        getattr(conn, "engine", "sqlite") == "postgresql"
-    ):  # every rep's calls, row security or not (pg_schema)
+    if on_server(conn):  # every rep's calls, row security or not (pg_schema)
         return conn.execute("SELECT leadtui_last_call(?)", (number,)).fetchone()[0]
     return conn.execute("SELECT max(placed_at) FROM calls WHERE number = ?", (number,)).fetchone()[0]
 

@@ -35,6 +35,7 @@ from typing import Any
 from zlib import adler32, crc32
 
 from leadtui.store import pg_imports
+from leadtui.store.engines import on_server
 from leadtui.store.lease import NAME as LEASE
 from leadtui.store.lease import Lease, held
 from leadtui.store.queries import insert_event
@@ -47,17 +48,13 @@ SLOTS = 3  # batches staged at once: one being filled, one queued, one being sto
 _PARCEL = "'p' || coalesce({0}county, '') || '|' || {0}apn"  # a dry run's key of a row's parcel
 
 
-def _server(conn: Any) -> bool:
-    return getattr(conn, "engine", "sqlite") == "postgresql"
-
-
 def tune_for_load(conn: sqlite3.Connection, first_load: bool) -> None:
     """For this connection only: WAL + NORMAL (a crash keeps every committed batch; a power cut
     may lose the last ones, which a re-run restores) and a bigger page cache: for index upkeep,
     or in a first load for `temp.import_keys` (the database itself is only appended to then:
     8 MiB of it load as fast as 32, with 20 MB less resident). The import runs as a
     `Database.job`: its checkpoints run in a thread of their own while batches go on."""
-    if _server(conn):  # no PRAGMAs on a server: its session's commits stop waiting for the disk
+    if on_server(conn):  # no PRAGMAs on a server: its session's commits stop waiting for the disk
         pg_imports.tune_for_load(conn)
         return
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -154,7 +151,7 @@ def sweep_dead(folder: Path) -> None:
 @contextmanager
 def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
     """`conn` (the floor's database) reads a batch's slot file as schema `stage`, outside any transaction."""
-    if _server(conn):  # no ATTACH on a server: the batch is copied into TEMP tables
+    if on_server(conn):  # no ATTACH on a server: the batch is copied into TEMP tables
         with pg_imports.attached(conn, batch):
             yield
         return
@@ -176,7 +173,7 @@ def attached(conn: sqlite3.Connection, batch: str) -> Iterator[None]:
 
 def forget(conn: sqlite3.Connection) -> None:
     """Drop the import's TEMP tables from `conn` once the import is over."""
-    if _server(conn):
+    if on_server(conn):
         pg_imports.forget(conn)
         return
     for table in ("import_hits", "import_fresh", "import_seen", "import_keys"):
@@ -221,7 +218,7 @@ def count_new(conn: sqlite3.Connection) -> int:
     Earlier batches are remembered by key in the connection's TEMP schema (on disk, not in
     memory), since nothing is stored in the database.
     """
-    if _server(conn):
+    if on_server(conn):
         return pg_imports.count_new(conn)
     _match(conn)
     new = conn.execute(
@@ -247,7 +244,7 @@ def write_batch(
     and flags for matched leads, and the `facts` columns a matched lead lacks.
     A first load passes `keyed_from`, the id from which temp.import_keys may lack leads (the
     last call's new ids' stop). Returns the new leads' ids and the number of phones added."""
-    if _server(conn):  # (a first load there matches through the indexes: no `keyed_from`)
+    if on_server(conn):  # (a first load there matches through the indexes: no `keyed_from`)
         return pg_imports.write_batch(conn, staged, extra, facts)
     columns = [c for c in staged if c != NOTE_LOG]
     start = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM main.leads").fetchone()[0]

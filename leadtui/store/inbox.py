@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from leadtui.store.postgres import on_server
+from leadtui.store.engines import on_server
 from leadtui.store.queries import _in
 
 # a lead seen by `?` (a rep): the pool's and theirs; with no viewer, every lead

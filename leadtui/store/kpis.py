@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from leadtui.core.kpi import COUNTERS
-from leadtui.store.postgres import on_server
+from leadtui.store.engines import on_server
 
 # An event stands unless an undo names it.
 STANDING = "NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id)"

@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime
 
 from leadtui import clock
-from leadtui.store.postgres import on_server
+from leadtui.store.engines import on_server
 from leadtui.store.queries import insert_event
 
 OPEN = ("pending", "failed")  # states the worker may still deliver

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leadtui.errors import LeadtuiError
+from leadtui.store.engines import on_server
 
 REP = "leadtui_rep"
 MANAGER = "leadtui_manager"
@@ -86,11 +87,6 @@ BEGIN
     END IF;
 END $setup$;
 """
-
-
-def on_server(conn: Any) -> bool:
-    """(store.postgres.on_server: that module imports this one's SQL through pg_schema)"""
-    return getattr(conn, "engine", "sqlite") == "postgresql"
 
 
 @dataclass(frozen=True)

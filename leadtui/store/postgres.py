@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from leadtui.errors import Busy, LeadtuiError
+from leadtui.store.engines import SERVER
 from leadtui.store.pg_schema import MIGRATIONS
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -46,18 +47,13 @@ SHARED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({FLOOR_LOCK}), clock_times
 # Writers that run beside stations but one at a time among themselves: their own lock, taken
 # before the floor's (shared), so one waiting for another holds nothing a station wants.
 AMONG = {"import": 0x4C454149}  # ("LEAI")
-ENGINE = "postgresql"
+ENGINE = SERVER
 TRUSTED_TRIP = 0.005  # s: a round trip at most this long measures the server's clock to +-2.5 ms
 
 
 def is_address(address: object) -> bool:
     """Whether a database address names a PostgreSQL server rather than a SQLite file."""
     return isinstance(address, str) and address.startswith(SCHEMES)
-
-
-def on_server(conn: Any) -> bool:
-    """Whether `conn` is a PostgreSQL floor's rather than a SQLite file's."""
-    return getattr(conn, "engine", "sqlite") == ENGINE
 
 
 def shown(url: str) -> str:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from leadtui.core.calling import STATE_TZ
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
-from leadtui.store.postgres import on_server
+from leadtui.store.engines import on_server
 from leadtui.store.reservations import RESERVED_ELSEWHERE
 
 # The lead fields a rule may change: events keep them before and after, undo restores them.

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from itertools import groupby
 
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
-from leadtui.store.postgres import on_server
+from leadtui.store.engines import on_server
 from leadtui.store.queries import LEAD_FIELDS
 
 CONTACT_COLUMNS = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from leadtui.store.postgres import on_server
+from leadtui.store.engines import on_server
 
 # A lead reserved by another station and not yet expired (binds station, now): queues leave it out.
 RESERVED_ELSEWHERE = (
