@@ -203,9 +203,11 @@ ROW_SECURITY = f"""
     END $fix$;
 """
 
-# Tab counts (issue 18, item 3): live leads per (status, owner, dead), kept by statement triggers
-# in the same transaction as the change (an import's batch is one upsert per group), so a
-# station's tab counts read a few rows, not a scan of the floor (store.queries.counts_by_status).
+# Tab counts (issue 18, item 3): live leads per (status, owner, dead), kept by triggers in the same
+# transaction as the change (an insert or delete of many leads, as an import's batch, is one
+# upsert per group; an update moves a lead's count only when its status, owner or death changed:
+# a key's other updates cost nothing), so a station's tab counts read a few rows, not a scan of the
+# floor (store.queries.counts_by_status).
 # The counters change in one sorted statement, as the owner: two writers touching the same ones
 # lock them in the same order, and reps (who can't write them) still move them. Each connection
 # moves its own slot of a group's counters (its server process id modulo 64), so a station's key
@@ -235,13 +237,11 @@ COUNTS = """
             SELECT status, coalesce(owner, '') AS owner, dead, count(*) AS n FROM added GROUP BY 1, 2, 3) g));
         RETURN NULL;
     END $$;
-    CREATE FUNCTION lead_counts_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION lead_counts_move() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        PERFORM lead_counts_apply((SELECT jsonb_agg(g) FROM (
-            SELECT status, owner, dead, sum(n) AS n FROM (
-                SELECT status, coalesce(owner, '') AS owner, dead, 1 AS n FROM added
-                UNION ALL SELECT status, coalesce(owner, ''), dead, -1 FROM removed) u
-            GROUP BY 1, 2, 3) g));
+        PERFORM lead_counts_apply(jsonb_build_array(
+            jsonb_build_object('status', OLD.status, 'owner', coalesce(OLD.owner, ''), 'dead', OLD.dead, 'n', -1),
+            jsonb_build_object('status', NEW.status, 'owner', coalesce(NEW.owner, ''), 'dead', NEW.dead, 'n', 1)));
         RETURN NULL;
     END $$;
     CREATE FUNCTION lead_counts_delete() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -252,8 +252,10 @@ COUNTS = """
     END $$;
     CREATE TRIGGER lead_counts_insert AFTER INSERT ON leads REFERENCING NEW TABLE AS added
         FOR EACH STATEMENT EXECUTE FUNCTION lead_counts_insert();
-    CREATE TRIGGER lead_counts_update AFTER UPDATE ON leads REFERENCING NEW TABLE AS added OLD TABLE AS removed
-        FOR EACH STATEMENT EXECUTE FUNCTION lead_counts_update();
+    CREATE TRIGGER lead_counts_update AFTER UPDATE OF status, owner, dead ON leads FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.owner IS DISTINCT FROM NEW.owner
+              OR OLD.dead IS DISTINCT FROM NEW.dead)
+        EXECUTE FUNCTION lead_counts_move();
     CREATE TRIGGER lead_counts_delete AFTER DELETE ON leads REFERENCING OLD TABLE AS removed
         FOR EACH STATEMENT EXECUTE FUNCTION lead_counts_delete();
     DO $fix$ BEGIN

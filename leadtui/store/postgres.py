@@ -101,10 +101,20 @@ def _row_class(names: tuple[str, ...]) -> type[Row]:
     return type("Row", (Row,), {"__slots__": (), "names": {n: i for i, n in enumerate(names)}})
 
 
+def _rows(cursor: Any) -> bool:
+    """Whether the cursor's last statement gave rows (read from the result itself: psycopg's
+    `description` makes an object a column, 45 of them for a lead, on every call)."""
+    from psycopg.pq import ExecStatus
+
+    result = cursor.pgresult
+    return result is not None and result.status == ExecStatus.TUPLES_OK
+
+
 def _row_factory(cursor: Any) -> Any:
-    if cursor.description is None:
+    if not _rows(cursor):
         return tuple
-    return _row_class(tuple(c.name for c in cursor.description))
+    result = cursor.pgresult
+    return _row_class(tuple(result.fname(i).decode() for i in range(result.nfields)))
 
 
 class Cursor:
@@ -116,10 +126,10 @@ class Cursor:
         self.rowcount = cur.rowcount
 
     def fetchone(self) -> Any:
-        return self._cur.fetchone() if self._cur.description is not None else None
+        return self._cur.fetchone() if _rows(self._cur) else None
 
     def fetchall(self) -> list:
-        return self._cur.fetchall() if self._cur.description is not None else []
+        return self._cur.fetchall() if _rows(self._cur) else []
 
     def __iter__(self) -> Iterator:
         return iter(self.fetchall())
