@@ -66,8 +66,8 @@ class FloorView(View):
 
     def _show(self, got: list[dict] | Exception, zone: tzinfo | None) -> None:
         self._reading = False
-        if not self.is_attached:
-            return
+        if not (self.is_attached and self.is_mounted):  # (a read the app asked for as the view was
+            return  # pushed, before its table had columns: the next tick shows the floor)
         if isinstance(got, Exception):
             self.app.notify(plain(str(got)), title="Floor view", severity="error", markup=False)
             self.app.pop_screen()
