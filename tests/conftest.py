@@ -14,6 +14,10 @@ again returns a second station on the same file (same playbook). No mocks anywhe
 from __future__ import annotations
 
 import csv
+import os
+import pty
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -198,6 +202,32 @@ def run_cli(*args: str, input: str | None = None, code: int = 0):
         assert "Traceback" not in result.stderr and lines, result.stderr
         assert lines[-1].startswith(("error: ", "refused: ")), result.stderr
     return result
+
+
+def on_a_terminal(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, bytes]:
+    """`leadtui ARGS` in a process of its own with stderr on a real pseudo-terminal (stdout piped):
+    the process and everything it showed on the terminal."""
+    master, slave = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "leadtui", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc, shown
 
 
 # --- the automation worker (used with `pytestmark = pytest.mark.usefixtures("isolated_dirs")`) ---

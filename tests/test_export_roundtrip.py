@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import MANAGER, NEWBIE, PIN, REP, read_csv, run_cli
+from conftest import MANAGER, NEWBIE, PIN, REP, on_a_terminal, read_csv, run_cli
 
 pytestmark = pytest.mark.engines
 
@@ -187,26 +186,7 @@ def test_export_into_a_floor_without_its_reps_or_statuses_says_what_it_left_out(
 def test_export_progress_bar_on_a_terminal_only(worked, tmp_path):
     env = {**os.environ, "COLUMNS": "100"}
     target = tmp_path / "out.csv"
-    master, slave = pty.openpty()
-    proc = subprocess.run(
-        [sys.executable, "-m", "leadtui", "export", str(target)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(master)
+    proc, seen = on_a_terminal(["export", str(target)], env)
     assert proc.returncode == 0 and proc.stdout.decode().startswith("exported ")
     assert b"exporting" in seen and b"%" in seen
     quiet = subprocess.run(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import pty
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from conftest import on_a_terminal
 
 SAMPLE = Path(__file__).parent / "data" / "samples" / "propstream_export.csv"
 
@@ -23,28 +24,7 @@ def test_b2_progress_bar_on_a_terminal_only(tmp_path):
     leadtui = [sys.executable, "-m", "leadtui"]
     subprocess.run([*leadtui, "init"], env=env, check=True, capture_output=True)
     shutil.copy(SAMPLE, tmp_path / "a.csv")
-    master, slave = pty.openpty()
-    proc = subprocess.run(
-        [*leadtui, "import", str(tmp_path / "a.csv")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=slave,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    os.close(slave)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the terminal closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-        if len(chunk) < 65536:
-            break
-    os.close(master)
+    proc, shown = on_a_terminal(["import", str(tmp_path / "a.csv")], env)
     assert proc.returncode == 0
     assert b"importing" in shown and b"%" in shown
     assert proc.stdout.decode().startswith("imported ")
