@@ -282,18 +282,23 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
         return wall, max(usage.ru_maxrss * 1024, peak[0]) / 2**20, out.read()
 
 
+def probed_import(csv_path: Path, env: dict, probe_of) -> tuple[float, float, dict, list[float]]:
+    """`leadtui init`, then `leadtui import CSV` timed while a station's probe writes beside it:
+    wall seconds, peak MiB, the import's summary and the probe's waits."""
+    cmd = leadtui_cmd()
+    run_measured([*cmd, "init"], env)
+    probe = probe_of()
+    probe.start()
+    wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], env)
+    return wall, rss, json.loads(out), probe.finish()
+
+
 def import_into_server(url: str, csv_path: Path, rows: int, sqlite_wall: float, env: dict) -> None:
     """The same import into a floor on a PostgreSQL server, timed as the SQLite one."""
     from leadtui.store.db import connect
 
     served = {**env, "LEADTUI_DB": url}
-    cmd = leadtui_cmd()
-    run_measured([*cmd, "init"], served)
-    probe = ServerProbe(url)
-    probe.start()
-    wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], served)
-    waits = probe.finish()
-    summary = json.loads(out)
+    wall, rss, summary, waits = probed_import(csv_path, served, lambda: ServerProbe(url))
     db = connect(url)
     try:
         stored = db.conn.execute("SELECT count(*) FROM leads").fetchone()[0]
@@ -346,12 +351,7 @@ def main() -> None:
         "LEADTUI_DATA_DIR": str(folder / "data"),
     }
     cmd = leadtui_cmd()
-    run_measured([*cmd, "init"], env)
-    probe = StationProbe(db)
-    probe.start()
-    wall, rss, out = run_measured([*cmd, "import", str(csv_path), "--json"], env)
-    waits = probe.finish()
-    summary = json.loads(out)
+    wall, rss, summary, waits = probed_import(csv_path, env, lambda: StationProbe(db))
     print(
         f"leadtui import        {rows / wall:>9,.0f} rows/s  ({wall:.1f} s, {rows:,} rows: {summary['inserted']:,} new, "
         f"{summary['merged']:,} merged, {summary['rejected']:,} rejected)  target >= {TARGET_ROWS_S:,}"
