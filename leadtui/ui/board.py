@@ -263,7 +263,6 @@ class Chart(View):
         for key in self.app.table:
             if key.id in ("next-tab", "previous-tab"):
                 self._bindings.bind(key.keys, f"measure({1 if key.id == 'next-tab' else -1})", show=False)
-        super().on_mount()
 
     def reload(self) -> None:
         self._read()

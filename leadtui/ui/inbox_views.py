@@ -44,7 +44,6 @@ class Replies(LeadView):
     def on_mount(self) -> None:
         key = next(k for k in self.app.table if k.id == "clear-sms")
         self._bindings.bind(key.keys, "clear", key.label)
-        super().on_mount()
 
     def reload(self) -> None:
         svc = self.app.svc

@@ -47,7 +47,6 @@ class FloorView(View):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*((label, key) for key, label in COLUMNS))
-        super().on_mount()
         self.set_interval(REFRESH_SECONDS, self.reload)
 
     def reload(self) -> None:

@@ -38,6 +38,7 @@ class View(Screen):
         yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        """(Textual runs this after a subclass's own on_mount: a subclass doesn't call it again.)"""
         for key in self.app.table:
             if key.id in ("next", "previous"):
                 self._bindings.bind(key.keys, f"move({1 if key.id == 'next' else -1})", key.label, show=False)
