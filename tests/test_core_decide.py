@@ -101,6 +101,18 @@ def test_f1_seen_guard_names_who_took_the_lead():
         seen_guard(lead(), Seen("alice"), ALICE)
 
 
+def test_f1_seen_guard_refuses_a_status_someone_else_changed_since_it_was_seen():
+    shown = Seen(None, 1, "new")
+    seen_guard(lead(), shown, ALICE, lambda: "bob")  # unchanged: who last changed it doesn't matter
+    with pytest.raises(Refused, match="status was changed by bob since it was on your screen"):
+        seen_guard(lead(status="not-interested"), shown, ALICE, lambda: "bob")
+    with pytest.raises(Refused, match="changed by the floor"):
+        seen_guard(lead(status="not-interested"), shown, ALICE, lambda: None)
+    # the rep's own change, not on the screen yet (a key chained behind it), goes through
+    seen_guard(lead(status="not-contacted"), shown, ALICE, lambda: "ALICE")
+    seen_guard(lead(status="not-contacted"), Seen(None, 1), ALICE, lambda: "bob")  # status not shown
+
+
 def test_f2_reservations_another_reps_screen_refuses_the_same_reps_does_not():
     held = {"rep": "bob", "until": "2026-11-23T20:02:00+00:00"}
     with pytest.raises(Refused, match="on bob's screen"):

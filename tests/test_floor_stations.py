@@ -52,6 +52,27 @@ def test_f1_key_on_a_lead_taken_since_it_was_seen_is_refused_naming_the_taker(tw
     assert "dial 1 of 3 on phone 1" in out.message
 
 
+def test_f1_key_on_a_lead_whose_status_another_rep_changed_since_it_was_seen_is_refused(two):
+    """bob's Not Interested started a cool-off; alice's screen still showed the lead at New: her
+    Not Contacted must not go through (it would clear the cool-off), and says who changed it."""
+    alice, bob = two
+    lead = add_lead(alice)
+    seen = Seen(None, 1, "new")  # what alice's screen showed
+    bob.set_status(lead["id"], "not-interested", BOB)
+    bob.release(lead["id"], BOB)  # back in the pool, as after his cool-off key
+    after_bob = alice.lead(lead["id"])
+    with pytest.raises(Refused, match=f"lead {lead['id']}'s status was changed by {BOB} since"):
+        alice.set_status(lead["id"], "not-contacted", REP, seen=seen)
+    assert alice.lead(lead["id"])["status"] == after_bob["status"]
+    assert alice.lead(lead["id"])["cooloff_until"] == after_bob["cooloff_until"]
+    # as her screen shows it now, the key is hers to press (the rules decide)
+    shown = Seen(after_bob["owner"], 1, after_bob["status"])
+    assert alice.set_status(lead["id"], "needs-offer", REP, seen=shown).lead_id == lead["id"]
+    # her own change (it made the lead hers), still on its way to her screen, is no reason to refuse
+    mine = Seen(REP, 1, after_bob["status"])
+    assert alice.set_status(lead["id"], "not-interested", REP, seen=mine).lead_id == lead["id"]
+
+
 def test_f1_undo_acts_on_the_lead_on_screen(two):
     alice, _ = two
     first, second = add_lead(alice), add_lead(alice)

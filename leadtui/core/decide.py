@@ -39,28 +39,45 @@ CHANGES = (
 
 @dataclass(frozen=True)
 class Seen:
-    """What the station showed when the key was pressed: the lead's owner then, and its phone."""
+    """What the station showed when the key was pressed: the lead's owner then, its phone, and its
+    status (None: not checked, as for a key chained behind the station's own on the lead)."""
 
     owner: str | None
     phone: int | None = None
+    status: str | None = None
 
 
 def _same(a: str | None, b: str | None) -> bool:
     return (a or "").lower() == (b or "").lower()
 
 
-def seen_guard(lead: Row, seen: Seen | None, actor: Actor) -> None:
-    """F1: refuse a key whose lead changed hands after the rep saw it, naming who has it now."""
-    if seen is None or _same(lead["owner"], seen.owner):
+def seen_guard(
+    lead: Row, seen: Seen | None, actor: Actor, changed_by: Callable[[], str | None] = lambda: None
+) -> None:
+    """F1: refuse a key whose lead changed hands after the rep saw it, naming who has it now, or
+    whose status someone else changed meanwhile (a cool-off a key would clear). `changed_by` gives
+    who made the lead's last change (None: the floor itself); the rep's own may still be on its way
+    to the screen, and is no reason to refuse."""
+    if seen is None:
         return
     owner = lead["owner"]
-    if owner is None:
-        now = "went back to the pool"
-    elif _same(owner, actor.name):
-        now = "became yours"
-    else:
-        now = f"was taken by {owner}"
-    raise Refused(f"lead {lead['id']} {now} since it was on your screen; nothing was changed (F1)")
+    if not _same(owner, seen.owner):
+        if owner is None:
+            now = "went back to the pool"
+        elif _same(owner, actor.name):
+            now = "became yours"
+        else:
+            now = f"was taken by {owner}"
+        raise Refused(f"lead {lead['id']} {now} since it was on your screen; nothing was changed (F1)")
+    if seen.status is None or lead["status"] == seen.status:
+        return
+    by = changed_by()
+    if by is not None and _same(by, actor.name):
+        return
+    raise Refused(
+        f"lead {lead['id']}'s status was changed by {by or 'the floor'} since it was on your screen;"
+        " nothing was changed (F1)"
+    )
 
 
 def reservation_guard(lead: Row, reservation: Row | None, actor: Actor) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Self
 from leadtui import clock
 from leadtui.core import pins
 from leadtui.core.calling import CallingRules
-from leadtui.core.decide import Seen, reservation_guard, seen_guard
+from leadtui.core.decide import CHANGES, Seen, reservation_guard, seen_guard
 from leadtui.core.kpi import PRESSES, once_a_day
 from leadtui.core.playbook import parse as parse_playbook
 from leadtui.core.rules import Actor, Decision, Row
@@ -169,7 +169,7 @@ class Base:
         rep's screen (F2). `moved_on`: an undo may follow the rep's own change of owner."""
         lead = self._lead(conn, lead_id)
         if not moved_on:
-            seen_guard(lead, seen, actor)
+            seen_guard(lead, seen, actor, lambda: q.changed_by(conn, lead_id, [*CHANGES, "undo"]))
         reservation_guard(lead, reservations.of_lead(conn, lead_id, clock.stamp(now)), actor)
         return lead
 

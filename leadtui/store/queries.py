@@ -535,6 +535,15 @@ def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> 
     return rows[::-1]
 
 
+def changed_by(conn: sqlite3.Connection, lead_id: int, kinds: list[str]) -> str | None:
+    """Who made the lead's last event of these kinds (None: the floor itself, or no such event)."""
+    row = conn.execute(
+        f"SELECT rep FROM events WHERE lead_id = ? AND {_in('kind', kinds)} ORDER BY id DESC LIMIT 1",
+        (lead_id, *kinds),
+    ).fetchone()
+    return row["rep"] if row else None
+
+
 def last_event_at(conn: sqlite3.Connection) -> str | None:
     return conn.execute("SELECT max(at) FROM events").fetchone()[0]
 

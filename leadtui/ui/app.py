@@ -270,7 +270,7 @@ class Leadtui(SignIn, StationApp, App):
         """Queue a write on the station's writer (returns at once). `lead` is the row on screen when the
         key was pressed: the write acts on it or is refused (F1). A rule's no is a notice naming the
         lead; a manager action asks for the PIN and goes again."""
-        seen = Seen(lead["owner"], lead.get("current_phone")) if lead else None
+        seen = Seen(lead["owner"], lead.get("current_phone"), lead.get("status")) if lead else None
         lead_id = lead["id"] if lead else None
 
         def finished(result: Any, after: dict | None) -> None:
