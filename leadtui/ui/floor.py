@@ -33,6 +33,7 @@ from leadtui.ui.style import group_style, plain
 PAGE = 100
 SAY_SECONDS = 6  # how long the undo toast stays
 COUNT_SECONDS = 1.5  # tab counts and KPIs trail key presses by at most this
+DETAILS_KEPT = 64  # leads whose panel is kept as last read (a fresh read follows every showing)
 RELIST_SECONDS = 0.3  # the queue re-lists this long after the rep's last write landed
 
 
@@ -98,6 +99,11 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self.generation = 0  # pages from an older listing are dropped
         self.shown = 0  # the listing whose first page is on screen
         self._keeping: int | None = None  # the lead the newest listing keeps under the cursor
+        self._tabs_shown: Text | None = None
+        self._details: dict[
+            int, tuple[dict, str | None]
+        ] = {}  # lead -> (lead with events, why not), as last read
+        self._on_panel: int | None = None  # the lead the claim panel shows
         self._at_load: int | None = None  # the lead under the cursor when it began loading
         self.counts: dict[str, int] = {}
         self.kpis: dict = {}
@@ -162,6 +168,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self._at_load = self.list.current["id"] if self.list.current else None
         self.generation += 1
         self.cursor = None
+        self._details.clear()  # something changed on the floor: leads are shown as read from now on
         self.list.empty_text = "Loading…"
         self._page(self.generation, None, keep, self._loaded_count())
         self.show_title()
@@ -306,12 +313,48 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self.app.writer.submit(Job(None, lambda svc, seen: svc.reserve(rep, ids), done, reserve=True))
 
     def show_lead(self, lead_id: int | None) -> None:
-        """Fill the claim panel from the database (sub-millisecond: one lead, its phones and events)."""
-        lead = why = None
+        """Fill the claim panel for the lead under the cursor. The screen never reads the database
+        itself (F3): what a reader worker read for the lead shows at once, and a fresh read (with the
+        next row's, so `j` finds it read) follows. A lead not read yet shows its name while it loads."""
+        if lead_id is None:
+            self._panel(None, None)
+            return
+        if lead_id in self._details:
+            self._panel(*self._details[lead_id])
+        elif self._on_panel != lead_id:
+            row = self.list.current
+            self.query_one(ClaimPanel).loading(
+                row if row is not None and row["id"] == lead_id else {"id": lead_id}
+            )
+            self._on_panel = lead_id
+        at = self.list.cursor
+        after = self.list.rows[at + 1]["id"] if 0 <= at < len(self.list.rows) - 1 else None
+        self._read_details(lead_id, after)
+
+    @work(thread=True, group="panel", exclusive=True)
+    def _read_details(self, lead_id: int, after: int | None) -> None:
+        def read(svc) -> dict:
+            return {i: (svc.lead(i, events=True), svc.why_not(i)) for i in (lead_id, after) if i is not None}
+
+        try:
+            got = self.app.read(read)
+        except LeadtuiError:  # gone meanwhile (row security, a kill): the list says so on its next read
+            return
+        self.app.call_from_thread(self._got_details, got)
+
+    def _got_details(self, got: dict[int, tuple[dict, str | None]]) -> None:
+        if self.closed():
+            return
+        if len(self._details) > DETAILS_KEPT:
+            self._details.clear()
+        self._details.update(got)
+        current = self.list.current
+        if current is not None and current["id"] in got:
+            self._panel(*got[current["id"]])
+
+    def _panel(self, lead: dict | None, why: str | None) -> None:
         svc = self.app.svc
-        if lead_id is not None:
-            lead = svc.lead(lead_id, events=True)
-            why = svc.why_not(lead_id)
+        self._on_panel = lead["id"] if lead else None
         run = next((s.run_length for s in svc.playbook.statuses if s.dial), 3)
         self.query_one(ClaimPanel).show(
             lead,
@@ -321,7 +364,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             run_length=run,
             kpis=self.kpis,
             suggest=self._suggest(lead),
-            chosen=self.chosen.get(lead_id) if lead_id is not None else None,
+            chosen=self.chosen.get(lead["id"]) if lead is not None else None,
         )
 
     def _suggest(self, lead: dict | None) -> str:
@@ -366,8 +409,11 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         )
         mode = " · ".join(m for m in (self.inbox_note(), mode) if m)
         mode = " · ".join(m for m in (self.station_note(), mode) if m)
-        self.query_one("#title", Static).update(
-            Text(f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True)
+        self.query_one("#title", Static).update(  # one line, always: a repaint, no layout
+            Text(
+                f"leadtui · {app.rep} · {app.svc.playbook.name}{' · ' + mode if mode else ''}", no_wrap=True
+            ),
+            layout=False,
         )
         tabs = Text()
         for i, tab in enumerate(self.tabs):
@@ -376,7 +422,18 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             style = group_style(app.theme_variables, tab.group) if tab.group else "bold"
             tabs.append(label, style=style + (" reverse" if i == self.tab else ""))
             tabs.append(" ")
-        self.query_one("#tabs", Static).update(tabs)
+        self._show_tabs(tabs)
+
+    def _show_tabs(self, tabs: Text) -> None:
+        """The tab line, laid out again only when it wraps to another height: counts change every
+        second or so on a busy floor, and a layout of the whole screen costs ~20 ms."""
+        shown = self.query_one("#tabs", Static)
+        if tabs == self._tabs_shown:
+            return
+        width = shown.content_region.width
+        same = width > 0 and len(tabs.wrap(self.app.console, width)) == shown.content_region.height
+        self._tabs_shown = tabs
+        shown.update(tabs, layout=not same)
 
     # --- the rep's keys ------------------------------------------------------------------------
 
@@ -508,6 +565,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self.pending[lead_id] -= 1
         if self.pending[lead_id] <= 0:
             del self.pending[lead_id]
+        self._details.pop(lead_id, None)  # (the panel shows it as it was until the fresh read lands)
         if after is not None:
             self.list.update_lead(after)
         current = self.list.current

@@ -63,6 +63,12 @@ class ClaimPanel(Static):
         # the panel's size is set by the layout, not its text: repaint only
         self.update(self.fitted(**self._shown), layout=False)
 
+    def loading(self, row: dict) -> None:
+        """The lead under the cursor before its details are read: its name, said literally."""
+        self._shown = None
+        name = " ".join(plain(str(row[k])) for k in ("owner_name", "address") if row.get(k))
+        self.update(Text(f"Lead {row['id']} {name}\nreading…", style="dim"), layout=False)
+
     def on_resize(self) -> None:
         if self._shown is not None:
             self.update(self.fitted(**self._shown), layout=False)
