@@ -262,10 +262,10 @@ def test_f4_the_pin_is_checked_before_the_transaction_and_checked_unchanged_insi
         thread.start()
         gate = holder.db.gate()
         for _ in range(10_000):  # until approve() waits at the gate: its PIN check is done by then
-            if gate._stations_waiting() or not thread.is_alive():
+            if gate.stations_waiting() or not thread.is_alive():
                 break
             time.sleep(0.001)
-        assert gate._stations_waiting(), "approve() never waited for the write lock"
+        assert gate.stations_waiting(), "approve() never waited for the write lock"
         conn.execute("UPDATE reps SET pin_hash = ? WHERE name = ?", (hash_pin("9999"), MANAGER))
     thread.join()
     assert isinstance(result[0], Refused) and "changed meanwhile" in str(result[0])

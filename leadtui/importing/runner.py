@@ -6,10 +6,10 @@ short write transaction of a few set-wise SQL statements (`store.imports.write_b
 SQLite runs in C without the GIL. Two ways to share the work across two cores:
 
 - in this process: this thread reads while a Writer thread stores, so storing one batch
-  overlaps reading the next. Batches are sized to hold the floor's write lock about HOLD
-  seconds (F4: a station's commit waits for one batch at most, and goes before the next one:
-  `Database.write(background=True)`); storing a row costs more as the indexes grow, so on a
-  big floor batches shrink.
+  overlaps reading the next. Batches are sized to hold the floor's write lock about
+  `Database.slice` seconds, less while stations wait for it (F4: a station's commit waits for
+  one batch at most, and goes before the next one: `Database.write(background=True)`); storing
+  a row costs more as the indexes grow, so on a big floor batches shrink.
 - a first load of a big file (into an empty database, the indexes are built at the end and
   rows match on key hashes meanwhile: `store.indexes`): reading processes each read a share
   of the file (`importing.readers`) and this thread stores their batches in the file's order.
@@ -51,10 +51,9 @@ from leadtui.importing.rows import IMPORT_COLUMNS, Floor, Lead, Reject, RowReade
 from leadtui.importing.source import Table
 from leadtui.store import imports as store
 from leadtui.store import indexes, queries
-from leadtui.store.db import SLICE, Database, Notice, describe, fault, finish_deferred, make_way
+from leadtui.store.db import Database, Notice, describe, fault, finish_deferred, make_way
 
 BATCH = 20_000  # rows a batch holds at most
-HOLD = SLICE  # seconds a batch should hold the floor's write lock: batches shrink as the indexes grow
 MIN_BATCH, FIRST_BATCH = 50, 200  # rows; the first batch is small: a million-lead floor stores ~5,000 rows/s
 # On a server a batch holds the floor's lock shared (stations write on other leads meanwhile) and
 # locks only the leads it merges into, so it may hold longer: what waits for it is a key on one of
@@ -202,7 +201,7 @@ class Batches:
         if self.keyed_from is not None:
             self.keyed_from = ids.stop
         self.totals.update(inserted=len(ids), merged=merged, phones_added=added)
-        fits = int((SERVER_HOLD if self.server else HOLD) * batch["unique"] / held)
+        fits = int((SERVER_HOLD if self.server else self.db.slice) * batch["unique"] / held)
         self.size = max(
             min(MIN_BATCH, self.limit), min(self.limit, fits, GROWTH * max(self.size, batch["rows"]))
         )

@@ -18,7 +18,6 @@ from leadtui.service.base import Base, Outcome
 from leadtui.service.shapes import event_json, lead_json
 from leadtui.store import inbox
 from leadtui.store import queries as q
-from leadtui.store.db import SLICE
 
 CONTEXT_EVENTS = 5  # the lead's last events an approval shows
 CONTEXT_REPLIES = 3  # and its last replies
@@ -222,7 +221,7 @@ class Inbox(Base):
         anyone's. `rep` may already be inactive (a deactivated rep's desk is what this empties).
 
         F4: a desk of thousands of leads goes `chunk` leads a transaction at most (fewer once one
-        held the lock SLICE), each a background slice a station's key may go between; each lead
+        held the lock `db.slice`), each a background slice a station's key may go between; each lead
         moves whole with its event. Run again after an interruption, it moves what is left."""
         with self.db.read() as conn:
             leaving = self._rep(conn, rep)["name"]
@@ -255,7 +254,7 @@ class Inbox(Base):
                     moved.append(lead["id"])
                     callbacks += bool(lead["callback"])
                     done += 1
-                    if time.perf_counter() - began > SLICE:
+                    if time.perf_counter() - began > self.db.slice:
                         break
             if done == len(rows) < chunk:
                 break

@@ -16,7 +16,6 @@ from leadtui.errors import LeadtuiError
 from leadtui.service.base import Base
 from leadtui.store import inbox, optouts, slices
 from leadtui.store import queries as q
-from leadtui.store.db import SLICE
 
 LEGACY_MAP = {"new": "new", "followed up": "engage", "hot": "active", "exclude": "non-client"}
 LEGACY_DEFAULT = "future"
@@ -31,7 +30,7 @@ class Jobs(Base):
         """W9: holds past their date go back to the pool; so do `anyone` callbacks once due (issue 16:
         their lead stays marked a callback, due for every rep). Returns the leads released.
 
-        F4: `chunk` leads a transaction at most (fewer once it held the lock SLICE), each a
+        F4: `chunk` leads a transaction at most (fewer once it held the lock `db.slice`), each a
         background slice: a station waiting to write goes between two."""
         return self._release(slices.expired_holds, "hold_expired", "held_by", chunk) + self._release(
             inbox.due_anyone, "callback_due", "callback_of", chunk
@@ -64,7 +63,7 @@ class Jobs(Base):
                         data={holder: lead["owner"]},
                     )
                     done.append(lead["id"])
-                    if time.perf_counter() - began > SLICE:
+                    if time.perf_counter() - began > self.db.slice:
                         break
             released += done
             if len(done) == len(rows) < chunk:
@@ -177,7 +176,7 @@ class Jobs(Base):
         Values not in `mapping` go to `default`; with no default they are left alone. Only leads
         still at the initial status are mapped: what a rep (or an earlier run) decided stays (L2).
 
-        F4: leads go `chunk` at a time by id (fewer once a transaction held the lock SLICE), each
+        F4: leads go `chunk` at a time by id (fewer once a transaction held the lock `db.slice`), each
         chunk a background slice that also stores how far the run got (meta PROGRESS, in the
         same transaction). A run that is stopped (killed, Ctrl-C) and run again with the same
         map picks up after the last chunk it committed, and reports the totals of one whole run.
@@ -222,7 +221,7 @@ class Jobs(Base):
                                         status=target,
                                         data={"from": row["source_status"]},
                                     )
-                    if time.perf_counter() - began > SLICE:
+                    if time.perf_counter() - began > self.db.slice:
                         break
                 finished = looked == len(rows) < chunk
                 if not dry_run:

@@ -223,6 +223,7 @@ class Database:
     """One server connection in autocommit mode; every write goes through `write()`."""
 
     engine = ENGINE
+    slice = 0.045  # seconds a background job's transaction holds the floor's lock (shared: stations go on)
 
     def __init__(self, address: str, conn: Connection, busy_ms: int):
         self.path = address  # (named as the SQLite engine's: the address messages show)
