@@ -417,11 +417,12 @@ def repaint_probe(spec: dict, ready, start, stop, results) -> None:
     os.environ["LEADTUI_NOW"] = NOW_ISO
     try:
         import asyncio
-
-        from textual import events
+        import importlib
 
         from leadtui import config
-        from leadtui.ui.app import Leadtui
+        from leadtui.ui.app import Leadtui  # before Textual: the UI sets its frame rate, as in the app
+
+        events = importlib.import_module("textual.events")
     except BaseException as exc:  # noqa: BLE001
         ready.put((name, False, f"import failed: {type(exc).__name__}: {exc}"))
         return

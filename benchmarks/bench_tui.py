@@ -38,13 +38,14 @@ TARGETS = {"first_paint_ms": 400, "key_median_ms": 20, "key_p99_ms": 50, "rss_mb
 def child(db: str, rep: str, presses: int, t0: float) -> None:
     """Run the app headless and print one JSON line of figures (imports kept to what the app needs)."""
     import asyncio
+    import importlib
     import resource
 
-    from textual import events
-
     from leadtui import config
-    from leadtui.ui.app import Leadtui
+    from leadtui.ui.app import Leadtui  # before Textual: the UI sets its frame rate, as in the app
     from leadtui.ui.floor import Floor
+
+    events = importlib.import_module("textual.events")
 
     app = Leadtui(Path(db), config.load(None), rep)
     out: dict = {}

@@ -33,7 +33,9 @@ from leadtui.ui.style import group_style, plain
 PAGE = 100
 SAY_SECONDS = 6  # how long the undo toast stays
 COUNT_SECONDS = 1.5  # tab counts and KPIs trail key presses by at most this
-DETAILS_KEPT = 64  # leads whose panel is kept as last read (a fresh read follows every showing)
+COUNT_SHARE = 20  # ... and no sooner than this many times the last count's length after it
+DETAILS_KEPT = 64  # leads whose panel is kept as last read, until the floor changes (a re-list)
+DETAILS_SECONDS = 20.0  # ... or this long: B3's calling window moves with the clock
 RELIST_SECONDS = 0.3  # the queue re-lists this long after the rep's last write landed
 
 
@@ -108,6 +110,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self.counts: dict[str, int] = {}
         self.kpis: dict = {}
         self._count_timer = None
+        self._counted = (-math.inf, 0.0)  # when the last count began, and how long it took
         self._said_timer = None
         self.pending: Counter[int | None] = Counter()  # keys queued on the writer, per lead (F3)
         self._relist_timer = None
@@ -314,13 +317,15 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
     def show_lead(self, lead_id: int | None) -> None:
         """Fill the claim panel for the lead under the cursor. The screen never reads the database
-        itself (F3): what a reader worker read for the lead shows at once, and a fresh read (with the
-        next row's, so `j` finds it read) follows. A lead not read yet shows its name while it loads."""
+        itself (F3): a reader worker reads the lead (and the next row's, so `j` finds it read), and
+        what it read shows at once until the floor changes (a re-list) or DETAILS_SECONDS pass. A
+        lead not read yet shows its name while it loads."""
         if lead_id is None:
             self._panel(None, None)
             return
+        fresh = time.monotonic() - DETAILS_SECONDS
         if lead_id in self._details:
-            self._panel(*self._details[lead_id])
+            self._panel(*self._details[lead_id][1:])
         elif self._on_panel != lead_id:
             row = self.list.current
             self.query_one(ClaimPanel).loading(
@@ -329,12 +334,14 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             self._on_panel = lead_id
         at = self.list.cursor
         after = self.list.rows[at + 1]["id"] if 0 <= at < len(self.list.rows) - 1 else None
-        self._read_details(lead_id, after)
+        wanted = [i for i in (lead_id, after) if i is not None and self._details.get(i, (0.0,))[0] < fresh]
+        if wanted:
+            self._read_details(wanted)
 
     @work(thread=True, group="panel", exclusive=True)
-    def _read_details(self, lead_id: int, after: int | None) -> None:
+    def _read_details(self, ids: list[int]) -> None:
         def read(svc) -> dict:
-            return {i: (svc.lead(i, events=True), svc.why_not(i)) for i in (lead_id, after) if i is not None}
+            return {i: (time.monotonic(), svc.lead(i, events=True), svc.why_not(i)) for i in ids}
 
         try:
             got = self.app.read(read)
@@ -342,7 +349,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             return
         self.app.call_from_thread(self._got_details, got)
 
-    def _got_details(self, got: dict[int, tuple[dict, str | None]]) -> None:
+    def _got_details(self, got: dict[int, tuple[float, dict, str | None]]) -> None:
         if self.closed():
             return
         if len(self._details) > DETAILS_KEPT:
@@ -350,7 +357,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self._details.update(got)
         current = self.list.current
         if current is not None and current["id"] in got:
-            self._panel(*got[current["id"]])
+            self._panel(*got[current["id"]][1:])
 
     def _panel(self, lead: dict | None, why: str | None) -> None:
         svc = self.app.svc
@@ -387,7 +394,9 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             kpis = svc.kpis(day=svc.now().date().isoformat(), rep=rep)
             return counts, (kpis[0] if kpis else {})
 
+        began = time.monotonic()
         counts, kpis = self.app.read(read)
+        self._counted = (began, time.monotonic() - began)
         self.app.call_from_thread(self._show_counts, counts, kpis)
 
     def _show_counts(self, counts: dict[str, int], kpis: dict) -> None:
@@ -583,9 +592,13 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             self.load(keep=current["id"] if current else None)
 
     def counts_soon(self, delay: float = COUNT_SECONDS) -> None:
-        """Recount at most once per COUNT_SECONDS: a count is a scan of the floor, a key press is not."""
+        """Recount, at most once per COUNT_SECONDS: a count is a scan of the floor, a key press is not.
+        On a big floor a count takes longer (~140 ms of a core at 1M leads), and counts are spaced
+        COUNT_SHARE times that, so counting never takes more than a small share of the station."""
         if self._count_timer is None:
-            self._count_timer = self.set_timer(delay, self._recount)
+            began, took = self._counted
+            due = began + max(COUNT_SECONDS, COUNT_SHARE * took) - time.monotonic()
+            self._count_timer = self.set_timer(max(delay, due), self._recount)
 
     def _recount(self) -> None:
         self._count_timer = None
