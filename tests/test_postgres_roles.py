@@ -320,3 +320,107 @@ def test_b3_spaces_calls_to_a_number_on_leads_she_cannot_see(floor, alice):
     floor.owner.place_call(floor.bobs, floor.bob, system="test")
     assert alice.db.conn.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
     assert calllog.last_to_number(alice.db.conn, number) is not None
+
+
+# --- issue 18, "Time and trust": what a rep's role may not read, and what it still needs ----------
+
+
+def test_no_reps_role_reads_a_pin_hash(floor, alice):
+    """A manager's 6-digit PIN falls to an offline guess from its hash: neither a rep's role nor a
+    manager's reads pin_hash; the server gives the salt only, and checks and counts the digest."""
+    floor.owner.grant_role(floor.boss, manager=True)
+    boss = floor.as_role(floor.boss)
+    for svc in (alice, boss):
+        conn = svc.db.conn
+        for sql in ("SELECT pin_hash FROM reps", "SELECT * FROM reps"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(sql)
+        salted = conn.execute("SELECT leadtui_pin(?)", (floor.boss,)).fetchone()[0]
+        stored = floor.owner.db.conn.raw.execute(
+            "SELECT pin_hash FROM reps WHERE name = %s", (floor.boss,)
+        ).fetchone()[0]
+        assert stored.startswith(salted + "$") and stored.count("$") == salted.count("$") + 1
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # nor does a rep write her lock away
+        alice.db.conn.execute("UPDATE reps SET pin_failures = 0, pin_locked_until = NULL")
+    assert {r["name"]: r["has_pin"] for r in alice.reps()}[floor.boss] is True
+    # the manager's PIN still works from the manager's role, and a wrong one counts against him
+    with pytest.raises(Refused, match=rf"wrong PIN for {floor.boss} \(1 of 5 before a lock\)"):
+        boss.assign(floor.bobs, floor.alice, None, "111111")
+    boss.assign(floor.bobs, floor.alice, None, PIN)
+    assert floor.owner.lead(floor.bobs)["owner"] == floor.alice
+    owner = floor.owner.db.conn
+    assert owner.execute("SELECT pin_failures FROM reps WHERE name = ?", (floor.boss,)).fetchone()[0] == 0
+    failed = owner.execute("SELECT rep, data FROM events WHERE kind = 'pin_failed'").fetchall()
+    assert [(r["rep"], r["data"]) for r in failed] == [
+        (floor.boss, '{"what": "take a lead from another rep"}')
+    ]
+    boss.reset_pin(floor.alice, "135790", None, PIN)  # a manager still sets a PIN
+    assert alice.check_own_pin(floor.alice, "135790")["rep"] == floor.alice
+
+
+def test_a_lock_holds_against_a_reps_role_winding_the_clock(floor, alice):
+    """On a real floor the server's clock judges a PIN's lock: a rep's role calling the check
+    itself with a time past the lock is still refused, and each wrong try counts."""
+    floor.owner.db.conn.execute("DELETE FROM meta WHERE key = 'test_clock'")
+    conn = alice.db.conn
+    for _ in range(5):
+        row = pg_roles.check_pin(conn, floor.boss, "00" * 32, "2026-01-01T00:00:00+00:00", "2026-01-01", "x")
+        assert not row["ok"]
+    assert row["locked_until"] is not None
+    late = pg_roles.check_pin(conn, floor.boss, "00" * 32, "2999-01-01T00:00:00+00:00", "2999-01-01", "x")
+    assert not late["ok"] and late["locked_until"] == row["locked_until"]
+
+
+def test_b2_a_rep_cant_add_a_duplicate_of_a_lead_she_cant_see(floor, alice):
+    with pytest.raises(Refused, match=rf"^lead {floor.bobs} already has that property address"):
+        alice.add_lead(owner_name="Someone", address="3 Ocean Dr", city="Miami", state="FL", zip_code="33139",
+                       phones=["(305) 555-0177"])  # fmt: skip
+    assert floor.owner.db.conn.execute("SELECT count(*) FROM leads").fetchone()[0] == 3
+
+
+def test_w11_lists_the_owners_property_another_rep_holds_without_its_details(floor, alice):
+    """Bob's lead shares a number with alice's: W11 lists it, held by bob, with no phones."""
+    from leadtui.core.rules import NeedsConfirmation
+
+    number = floor.owner.lead(floor.bobs)["phones"][0]["number"]
+    shared = floor.owner.add_lead(owner_name="Owner 3", address="9 Bay Rd", city="Miami", state="FL",
+                                  zip_code="33139", phones=[number])  # fmt: skip
+    floor.owner.claim(shared["id"], floor.alice)
+    with pytest.raises(NeedsConfirmation) as raised:
+        alice.set_status(shared["id"], "already-sold", None)
+    others = {o["id"]: o for o in raised.value.others}
+    assert floor.bobs in others
+    held = others[floor.bobs]
+    assert (held["owner"], held["address"], held["phones"], held["held"]) == (
+        floor.bob,
+        "3 Ocean Dr",
+        [],
+        True,
+    )
+    assert floor.bobs in {o["id"] for o in alice.other_properties(shared["id"])}
+    assert floor.owner.other_properties(shared["id"])[0]["phones"]  # the owner's list: whole leads
+
+
+def test_the_floor_view_of_a_manager_whose_role_is_a_reps(floor, alice):
+    """A rep made a manager keeps a rep's role until `reps grant` again: the floor view shows the
+    lead a station is on by its id, the name row security hides as "" (the CLI's line still prints)."""
+    from leadtui.cli.floor import station_line
+
+    floor.cluster.admin.execute(f"CREATE ROLE {floor.boss} LOGIN IN ROLE {pg_roles.REP}")
+    boss = floor.as_role(floor.boss)
+    alice.station_online(None)
+    alice.reserve(None, [floor.mine])
+    alice.place_call(floor.mine, None, system="test")
+    [station] = [s for s in boss.floor(None) if s["rep"] == floor.alice]
+    assert (station["lead_id"], station["owner_name"]) == (floor.mine, "")
+    assert f"lead {floor.mine} " in station_line(station)
+
+
+def test_init_again_applies_the_grants(floor, alice):
+    """`leadtui init` on a floor at the newest schema applies the grants again (idempotent), as
+    a migration adding a table or column would need."""
+    floor.owner.db.conn.execute(f"REVOKE SELECT ON phones FROM {pg_roles.REP}")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        alice.db.conn.execute("SELECT count(*) FROM phones")
+    init_database(floor.address, "wholesale", test_clock=True)
+    assert alice.db.conn.execute("SELECT count(*) FROM phones").fetchone()[0] == 2

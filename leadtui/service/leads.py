@@ -18,7 +18,7 @@ from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base, Outcome
 from leadtui.service.calls import call_for, log_outcome
 from leadtui.service.drafts import draft_contract
-from leadtui.service.shapes import lead_json
+from leadtui.service.reads import others_json
 from leadtui.store import queries as q
 
 
@@ -170,9 +170,7 @@ class Leads(Base):
                 )
             except NeedsConfirmation as exc:
                 numbers = [p["number"] for p in phones]
-                others = q.other_properties(conn, lead, numbers)
-                their_phones = q.phones(conn, [r["id"] for r in others])  # W11: so the rep can work them
-                exc.others = [lead_json(self.playbook, r, their_phones[r["id"]]) for r in others]
+                exc.others = others_json(self.playbook, conn, lead, numbers)  # W11: so the rep can work them
                 raise
             inputs = {
                 k: v

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from leadtui import clock
 from leadtui.core.calling import OpenNow, narrowest, widest
 from leadtui.core.facts import parse_filters
+from leadtui.core.playbook import Playbook
 from leadtui.core.rules import Row, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
@@ -224,9 +225,7 @@ class Reads(Base):
         with self.db.read() as conn:
             row = self._lead(conn, lead_id)
             numbers = [p["number"] for p in q.phones(conn, [lead_id])[lead_id]]
-            rows = q.other_properties(conn, row, numbers)
-            phones = q.phones(conn, [r["id"] for r in rows])
-        return [lead_json(self.playbook, r, phones[r["id"]]) for r in rows]
+            return others_json(self.playbook, conn, row, numbers)
 
     def agenda(self, rep: str) -> list[dict]:
         """W4: the rep's appointments from now on."""
@@ -295,3 +294,27 @@ class Reads(Base):
             }
             for r in rows
         ]
+
+
+def others_json(
+    playbook: Playbook, conn: sqlite3.Connection, row: sqlite3.Row, numbers: list[str]
+) -> list[dict]:
+    """W11's list: the leads this connection may read, whole; on a server, another rep's that row
+    security hides from a rep's role too, as the list shows them and held by whom (no phones)."""
+    rows = q.other_properties(conn, row, numbers)
+    phones = q.phones(conn, [r["id"] for r in rows])
+    shown = [lead_json(playbook, r, phones[r["id"]]) for r in rows]
+    for h in q.held_properties(conn, row, numbers):
+        try:
+            st = playbook.status(h["status"])
+            label, group, symbol = st.label, st.group, st.symbol
+        except LeadtuiError:
+            label, group, symbol = h["status"], "grey", "?"
+        shown.append(
+            {
+                "id": h["id"], "owner_name": h["owner_name"], "address": h["address"], "city": h["city"],
+                "state": h["state"], "status": h["status"], "status_label": label, "group": group,
+                "symbol": symbol, "owner": h["owner"], "dead": False, "phones": [], "held": True,
+            }
+        )  # fmt: skip
+    return sorted(shown, key=lambda lead: lead["id"])

@@ -172,7 +172,9 @@ class Stations(Base):
             "seconds": max(0, int((now - clock.parse_iso(since)).total_seconds())),
             "pause_reason": row["pause_reason"] if state == "paused" else None,
             "lead_id": row["lead_id"] if working else None,
-            "owner_name": row["owner_name"] if working and row["lead_id"] is not None else None,
+            # a lead row security hides from this connection (a manager whose role is still a rep's)
+            # shows by its id alone: the owner's name as ""
+            "owner_name": row["owner_name"] or "" if working and row["lead_id"] is not None else None,
             "call_id": row["call_id"] if working else None,
             "started_at": row["started_at"],
             "heartbeat_at": row["heartbeat_at"],

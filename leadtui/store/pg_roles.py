@@ -14,6 +14,7 @@ Role names are cluster-wide: the groups are made (if missing) only by a role all
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +26,12 @@ REP = "leadtui_rep"
 MANAGER = "leadtui_manager"
 
 # What a station writes, table by table (service and store: see the README's grants):
-# events are append-only (a trigger refuses more), calls are updated by their call events,
-# reps only by a wrong PIN's count (and by managers: add, switch off/on, reset a PIN).
+# events are append-only (a trigger refuses more), calls are updated by their call events.
+# reps: read in `_REPS_READ` (every column but the PIN hash), written by managers only (add, switch
+# off/on, reset a PIN); a PIN is checked, and a wrong one counted, by `leadtui_pin_check` (migration 4).
 REP_TABLES = {
     "meta": "SELECT",
     "schema_version": "SELECT",
-    "reps": "SELECT, UPDATE (pin_failures, pin_locked_until)",
     "leads": "SELECT, INSERT, UPDATE",
     "phones": "SELECT, INSERT, UPDATE",
     "events": "SELECT, INSERT",
@@ -45,18 +46,45 @@ REP_TABLES = {
 }
 MANAGER_TABLES = {"reps": "INSERT, UPDATE"}
 
+# The owner-run functions a rep's role calls (EXECUTE revoked from PUBLIC where they are made), each
+# granted once it exists (a later migration makes some, and runs SETUP again).
+REP_FUNCTIONS = (
+    "leadtui_give(bigint, citext, text)",
+    "leadtui_pin(citext)",
+    "leadtui_pin_check(citext, text, text, text, text)",
+    "leadtui_lead_at_address(text)",
+    "leadtui_other_properties(bigint, text, text[])",
+)
+
+# Reps' rows, to leadtui_rep (and so to managers): every column but pin_hash, so a rep's role can't
+# take a manager's PIN hash away and guess the PIN offline (a 6-digit PIN falls to a few million
+# scrypt runs). Table-level SELECT and UPDATE (migration 2's) are revoked first, so a floor granted
+# before keeps none; a column added by a later migration is granted when SETUP runs again.
+_REPS_READ = f"""IF to_regclass('reps') IS NOT NULL THEN
+            REVOKE SELECT, UPDATE ON reps FROM {REP};
+            EXECUTE (SELECT format('GRANT SELECT (%s) ON reps TO {REP}',
+                                   string_agg(quote_ident(attname), ', ' ORDER BY attnum))
+                     FROM pg_catalog.pg_attribute WHERE attrelid = 'reps'::regclass AND attnum > 0
+                         AND NOT attisdropped AND attname <> 'pin_hash');
+        END IF;"""
+
 _CAN_CREATE = "(SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles WHERE rolname = current_user)"
 _EXISTS = "EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{0}')"
 
 
 def _grants() -> str:
-    """The grants, each on a table that exists yet (a migration adding a table runs SETUP again)."""
+    """The grants, each on a table or function that exists yet (a migration adding one runs SETUP again)."""
     grants = [(table, what, REP) for table, what in REP_TABLES.items()]
     grants += [(table, what, MANAGER) for table, what in MANAGER_TABLES.items()]
-    return "\n        ".join(
+    tables = [
         f"IF to_regclass('{table}') IS NOT NULL THEN GRANT {what} ON {table} TO {role}; END IF;"
         for table, what, role in grants
-    )
+    ]
+    functions = [
+        f"IF to_regprocedure('{f}') IS NOT NULL THEN GRANT EXECUTE ON FUNCTION {f} TO {REP}; END IF;"
+        for f in REP_FUNCTIONS
+    ]
+    return "\n        ".join([*tables, _REPS_READ, *functions])
 
 
 # The groups (if missing and this role may make them), then the grants (if the groups exist).
@@ -82,7 +110,6 @@ BEGIN
             GRANT {REP} TO {MANAGER};
         END IF;
         {_grants()}
-        GRANT EXECUTE ON FUNCTION leadtui_give(bigint, citext, text) TO {REP};
         EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO {REP}', current_schema());
     END IF;
 END $setup$;
@@ -139,6 +166,41 @@ def give(conn: Any, lead_id: int, rep: str, stamp: str) -> bool:
     it is neither any more or `rep` is not an active rep."""
     row = conn.execute("SELECT leadtui_give(?, ?, ?)", (lead_id, rep, stamp)).fetchone()
     return bool(row and row[0])
+
+
+# A rep's row on a server: every column a rep's role reads, and for pin_hash the hash without its
+# digest (leadtui_pin): whether a PIN is set, the salt a station runs scrypt with, and (a new PIN
+# has a new salt) whether the PIN changed since it was checked. The digest never leaves the server.
+REP_COLUMNS = (
+    "name, role, started, leadtui_pin(name) AS pin_hash, active, created_at, pin_failures, pin_locked_until"
+)
+
+
+def pin_digest(salted: str, pin: str) -> str:
+    """The scrypt digest of `pin` under the parameters and salt of `salted` (leadtui_pin's answer)."""
+    _, n, r, p, salt = salted.split("$")
+    return hashlib.scrypt(
+        pin.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    ).hex()
+
+
+def check_pin(conn: Any, rep: str, digest: str, stamp: str, day: str, what: str) -> Any:
+    """The digest compared on the server as the owner (leadtui_pin_check): a row (ok, failures,
+    locked_until); a wrong one is counted there, with its `pin_failed` event."""
+    return conn.execute(
+        "SELECT ok, failures, locked_until FROM leadtui_pin_check(?, ?, ?, ?, ?)",
+        (rep, digest, stamp, day, what),
+    ).fetchone()
+
+
+def regrant(db: Any) -> None:
+    """`leadtui init` on a floor already at the newest schema: the groups and grants again
+    (idempotent), so what a migration made after the grants were applied is granted. Only the
+    floor's owner grants; anyone else's init changes nothing here."""
+    who = connected(db.conn)
+    if who is not None and who.owner:
+        with db.write() as conn:
+            conn.raw.execute(SETUP)
 
 
 def status(conn: Any) -> tuple[bool, list[str]]:

@@ -11,6 +11,7 @@ schema is a migration in both modules.
 
 from __future__ import annotations
 
+from leadtui.core.pins import LOCK, TRIES
 from leadtui.store.pg_roles import SETUP
 
 # Column of an id: an identity that also takes an explicit id (an export's leads, imports' staging).
@@ -263,6 +264,80 @@ COUNTS = """
     END $fix$;
 """
 
+# Migration 4: what a rep's role may not read, and what it needs from past row security.
+# - A PIN hash stays on the server: reps read every column of reps but pin_hash (pg_roles.SETUP's
+#   column grants). leadtui_pin gives the hash without its digest (the scrypt parameters and salt:
+#   a station runs scrypt on the PIN typed), leadtui_pin_check compares the digest on the server and
+#   counts a wrong one (and its event) as the owner, for any rep's row: a manager's PIN typed at a
+#   rep's station counts against the manager. The lock is judged by the server's clock (the
+#   station's only on a test-clock floor), so a rep's role calling it directly can't wind the
+#   clock past a lock; TRIES and LOCK are core.pins'.
+# - B2 and W11 look at the whole floor: leadtui_lead_at_address says which lead has an address
+#   key; leadtui_other_properties gives the owner's other properties as the W11 list shows them
+#   (id, status, owner name, address, who holds it), never their phones or notes.
+_STAMP = '\'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\''  # clock.stamp's form, in UTC
+TRUST = f"""
+    CREATE FUNCTION leadtui_pin(rep citext) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT substring(pin_hash FROM '^(.*)[$][^$]*$') FROM reps WHERE name = rep
+    $$;
+
+    CREATE FUNCTION leadtui_pin_check(rep citext, digest text, stamped text, floor_day text, what text)
+    RETURNS TABLE (ok boolean, failures bigint, locked_until text)
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+    DECLARE
+        r reps%ROWTYPE;
+        moment timestamptz := CASE WHEN (SELECT value FROM meta WHERE key = 'test_clock') = '1'
+                                   THEN stamped::timestamptz ELSE date_trunc('second', clock_timestamp()) END;
+    BEGIN
+        SELECT * INTO r FROM reps WHERE name = rep FOR UPDATE;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+        IF r.pin_locked_until IS NOT NULL AND r.pin_locked_until::timestamptz > moment THEN
+            RETURN QUERY SELECT false, r.pin_failures, r.pin_locked_until;
+            RETURN;
+        END IF;
+        IF r.pin_hash IS NOT NULL AND split_part(r.pin_hash, '$', 6) = digest THEN
+            UPDATE reps SET pin_failures = 0 WHERE name = r.name AND pin_failures != 0;
+            RETURN QUERY SELECT true, 0::bigint, r.pin_locked_until;
+            RETURN;
+        END IF;
+        UPDATE reps SET pin_failures = (reps.pin_failures + 1) % {TRIES},
+            pin_locked_until = CASE WHEN reps.pin_failures + 1 >= {TRIES}
+                THEN to_char((moment + interval '{int(LOCK.total_seconds())} seconds') AT TIME ZONE 'UTC', {_STAMP})
+                ELSE reps.pin_locked_until END
+        WHERE name = r.name RETURNING reps.pin_failures, reps.pin_locked_until INTO r.pin_failures, r.pin_locked_until;
+        INSERT INTO events (lead_id, at, day, rep, kind, data)
+        VALUES (NULL, to_char(moment AT TIME ZONE 'UTC', {_STAMP}), floor_day, r.name, 'pin_failed',
+                jsonb_build_object('what', what)::text);
+        RETURN QUERY SELECT false, r.pin_failures, r.pin_locked_until;
+    END $$;
+
+    CREATE FUNCTION leadtui_lead_at_address(key text) RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT id FROM leads WHERE address_key = key LIMIT 1
+    $$;
+
+    CREATE FUNCTION leadtui_other_properties(lead bigint, key text, numbers text[])
+    RETURNS TABLE (id bigint, status text, owner_name text, address text, city text, state text, owner text)
+    LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT l.id, l.status, l.owner_name, l.address, l.city, l.state, l.owner::text FROM leads l
+        WHERE l.dead = 0 AND l.id != lead AND ((key IS NOT NULL AND l.owner_key = key)
+            OR l.id IN (SELECT p.lead_id FROM phones p WHERE p.number = ANY (numbers)))
+        ORDER BY l.id
+    $$;
+
+    DO $fix$ BEGIN
+        EXECUTE format('ALTER FUNCTION leadtui_pin(citext) SET search_path = %I, pg_temp', current_schema());
+        EXECUTE format('ALTER FUNCTION leadtui_pin_check(citext, text, text, text, text) SET search_path = %I, pg_temp',
+                       current_schema());
+        EXECUTE format('ALTER FUNCTION leadtui_lead_at_address(text) SET search_path = %I, pg_temp', current_schema());
+        EXECUTE format('ALTER FUNCTION leadtui_other_properties(bigint, text, text[]) SET search_path = %I, pg_temp',
+                       current_schema());
+    END $fix$;
+    REVOKE EXECUTE ON FUNCTION leadtui_pin(citext), leadtui_pin_check(citext, text, text, text, text),
+        leadtui_lead_at_address(text), leadtui_other_properties(bigint, text, text[]) FROM PUBLIC;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the schema of SQLite's migrations 1-12
     f"""
@@ -496,4 +571,6 @@ MIGRATIONS: tuple[str, ...] = (
     ROW_SECURITY + SETUP,
     # 3: tab counts kept as the leads change (and the grants again: reps read them)
     COUNTS + SETUP,
+    # 4: PIN hashes kept from reps' roles, B2 and W11 over the whole floor (and the grants again)
+    TRUST + SETUP,
 )

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from leadtui.errors import Busy, LeadtuiError
+from leadtui.store import pg_roles
 from leadtui.store.engines import SERVER
 from leadtui.store.pg_schema import MIGRATIONS
 
@@ -347,6 +348,8 @@ def connect(address: str, *, create: bool = False, busy_ms: int) -> Database:
             )
         if (version or 0) < len(MIGRATIONS):
             _migrate(db, version or 0)
+        elif create:  # `leadtui init` again: the grants again, as a migration would apply them
+            pg_roles.regrant(db)
         return db
     except psycopg.Error as exc:
         db.close()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from leadtui.core.calling import STATE_TZ
 from leadtui.core.facts import COLUMNS as FACT_COLUMNS
+from leadtui.store import pg_roles
 from leadtui.store.engines import on_server
 from leadtui.store.reservations import RESERVED_ELSEWHERE
 
@@ -93,6 +94,8 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 
 
 def rep(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+    if on_server(conn):  # no PIN hash for a rep's role: the hash without its digest (pg_roles)
+        return conn.execute(f"SELECT {pg_roles.REP_COLUMNS} FROM reps WHERE name = ?", (name,)).fetchone()
     return conn.execute("SELECT * FROM reps WHERE name = ?", (name,)).fetchone()
 
 
@@ -107,10 +110,14 @@ def pin_failed(conn: sqlite3.Connection, name: str, tries: int, lock_until: str)
 
 
 def pin_passed(conn: sqlite3.Connection, name: str) -> None:
+    if on_server(conn):  # leadtui_pin_check cleared the count when the PIN was right (pg_schema 4)
+        return
     conn.execute("UPDATE reps SET pin_failures = 0 WHERE name = ? AND pin_failures != 0", (name,))
 
 
 def reps(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    if on_server(conn):  # as `rep`
+        return conn.execute(f"SELECT {pg_roles.REP_COLUMNS} FROM reps ORDER BY name").fetchall()
     return conn.execute("SELECT * FROM reps ORDER BY name").fetchall()
 
 
@@ -170,6 +177,8 @@ def inserted_id(cur: sqlite3.Cursor) -> int:
 
 def lead_at_address(conn: sqlite3.Connection, address_key: str | None) -> int | None:
     """A lead with this property address key (B2), if any."""
+    if on_server(conn):  # every lead, those row security hides from a rep's role too (pg_schema 4)
+        return conn.execute("SELECT leadtui_lead_at_address(?)", (address_key,)).fetchone()[0]
     row = conn.execute("SELECT id FROM leads WHERE address_key = ? LIMIT 1", (address_key,)).fetchone()
     return None if row is None else row[0]
 
@@ -219,6 +228,18 @@ def other_properties(
         f" (owner_key IS NOT NULL AND owner_key = ?)"
         f" OR id IN (SELECT lead_id FROM phones WHERE number IN ({marks}))) ORDER BY id",
         (lead_row["id"], lead_row["owner_key"], *numbers),
+    ).fetchall()
+
+
+def held_properties(conn: sqlite3.Connection, lead_row: sqlite3.Row, numbers: list[str]) -> list[sqlite3.Row]:
+    """W11 on a server: the owner's other properties row security hides from this connection (another
+    rep's), as the list shows them (id, status, owner name, address, who holds it); none on SQLite."""
+    if not on_server(conn):
+        return []
+    return conn.execute(
+        "SELECT * FROM leadtui_other_properties(?, ?, ?) o"
+        " WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = o.id) ORDER BY o.id",
+        (lead_row["id"], lead_row["owner_key"], numbers),
     ).fetchall()
 
 
