@@ -136,6 +136,29 @@ def test_d1_the_minimum_gap_is_per_number_across_leads(make_service):
     refused(svc, second["id"], REP, system="baresip", match="minimum gap 10 min")
 
 
+def test_f2_a_number_on_another_reps_call_is_not_dialled_from_another_lead(make_service, clock):
+    """One owner, two properties sharing a phone: while alice is on the phone with it, newbie's
+    station can't dial it from the other lead; once her call ended, it can (no gap is set)."""
+    svc, other = make_service("wholesale"), make_service("wholesale")
+    first = mine(svc, chicago_lead(svc))
+    second = mine(svc, add_lead(svc, phones=["(312) 555-0101"], state="IL", address="9 Lake St"), NEWBIE)
+    call = place(svc, first["id"])
+    message = refused(other, second["id"], NEWBIE, system="baresip", match=f"is on {REP}'s call now")
+    assert f"lead {first['id']}" in message and "(F2)" in message
+    svc.call_event(call["id"], "ended", reason="completed")
+    assert place(other, second["id"], NEWBIE)["number"] == call["number"]
+
+
+def test_f2_a_live_call_left_by_a_crashed_station_stops_blocking_the_number(make_service, clock):
+    svc, other = make_service("wholesale"), make_service("wholesale")
+    first = mine(svc, chicago_lead(svc))
+    second = mine(svc, add_lead(svc, phones=["(312) 555-0101"], state="IL", address="9 Lake St"), NEWBIE)
+    place(svc, first["id"])  # never ends: its station died
+    refused(other, second["id"], NEWBIE, system="baresip", match=f"is on {REP}'s call now")
+    clock.advance(minutes=61)
+    place(other, second["id"], NEWBIE)
+
+
 def test_d1_inside_a_triple_dial_run_the_gap_is_0(make_service):
     svc = make_service("wholesale", rules=CallingRules(max_per_phone_24h=5, min_gap_minutes=10))
     lead = mine(svc, chicago_lead(svc))

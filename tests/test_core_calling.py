@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,9 @@ from leadtui.core.calling import (
     check_dial,
     resolve_zone,
 )
-from leadtui.errors import LeadtuiError
+from leadtui.core.dialing import live_call_guard
+from leadtui.core.rules import Actor
+from leadtui.errors import LeadtuiError, Refused
 
 NY = ZoneInfo("America/New_York")
 LA = "America/Los_Angeles"
@@ -221,3 +223,13 @@ def test_b3_bad_config_names_the_key(section, message):
     with pytest.raises(LeadtuiError) as caught:
         CallingRules.from_config(section)
     assert str(caught.value).startswith(message)
+
+
+def test_f2_live_call_guard_refuses_another_reps_call_to_the_number_not_the_reps_own():
+    alice, bob = Actor("alice", False, date(2025, 1, 1)), Actor("bob", False, date(2025, 1, 1))
+    phone = {"number": "+13125550101"}
+    live = {"rep": "bob", "lead_id": 8, "placed_at": "2026-11-23T20:01:00+00:00"}
+    live_call_guard(phone, None, alice)
+    live_call_guard(phone, live, bob)  # bob's own (D3 asks him for its outcome first)
+    with pytest.raises(Refused, match=r"\+13125550101 is on bob's call now \(lead 8, placed 20:01 UTC\)"):
+        live_call_guard(phone, live, alice)

@@ -103,6 +103,21 @@ def open_call_guard(call: Row | None) -> None:
         )
 
 
+LIVE_CALL = timedelta(
+    hours=1
+)  # a call with no end and no outcome counts as going on this long (a crashed station's)
+
+
+def live_call_guard(phone: Row, live: Row | None, actor: Actor) -> None:
+    """F2 for a number: one owner's properties are leads of their own and may share a phone; while
+    another rep is on a call to it, nobody else dials it."""
+    if live is not None and (live["rep"] or "").lower() != actor.name.lower():
+        raise Refused(
+            f"{phone['number']} is on {live['rep']}'s call now (lead {live['lead_id']}, placed"
+            f" {live['placed_at'][11:16]} UTC): one owner is never dialled by two reps at once (F2)"
+        )
+
+
 def decide_call(
     now: datetime,
     *,
@@ -114,9 +129,11 @@ def decide_call(
     recent: Sequence[datetime],
     last_call: datetime | None,
     rules: CallingRules,
+    live: Row | None = None,
 ) -> None:
     """D1 for one call, or Refused saying why and when it can go. `reservation`: the lead's live one;
-    `open_call`: the rep's call without an outcome, if any."""
+    `open_call`: the rep's call without an outcome, if any; `live`: a call to the same number
+    still going on (any lead's, any rep's)."""
     alive_guard(lead)
     holder_guard(lead, actor)
     reservation_guard(lead, reservation, actor)
@@ -125,6 +142,7 @@ def decide_call(
             f"lead {lead['id']} is in the pool and not on your screen: open it or claim it first (D1)"
         )
     open_call_guard(open_call)
+    live_call_guard(phone, live, actor)
     go = phone_gate(now, lead=lead, phone=phone, recent=recent, last_call=last_call, rules=rules)
     if not go.ok:
         raise Refused(

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from leadtui import clock
 from leadtui.core.decide import Seen
-from leadtui.core.dialing import decide_call
+from leadtui.core.dialing import LIVE_CALL, decide_call
 from leadtui.core.rules import Decision, dialable, holder_guard, pick_phone
 from leadtui.core.stations import pause_guard
 from leadtui.errors import LeadtuiError, Refused
@@ -128,6 +128,7 @@ class Calls(Base):
                 phone = seen.phone
             target = pick_phone(lead, phones, phone, dialable)
             waiting = calllog.open_of(conn, rep=actor.name)
+            live = calllog.live_to_number(conn, target["number"], clock.stamp(now - LIVE_CALL))
             last = calllog.last_to_number(conn, target["number"])
             recent = calllog.placed_since(conn, target["id"], clock.stamp(now - timedelta(hours=24)))
             decide_call(
@@ -140,6 +141,7 @@ class Calls(Base):
                 recent=[clock.parse_iso(t) for t in recent],
                 last_call=clock.parse_iso(last) if last else None,
                 rules=self.rules,
+                live=live,
             )
             call_id = calllog.insert(
                 conn,

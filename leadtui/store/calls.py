@@ -9,6 +9,8 @@ from typing import Any
 
 from leadtui.store.engines import on_server
 
+NUMBER_LOCK = 0x4E554D  # a server's advisory lock class for one number's calls ("NUM")
+
 # A call with no outcome yet: the station that placed it (or its rep's next start) asks for one (D3).
 OPEN = "c.outcome_event_id IS NULL"
 
@@ -96,6 +98,20 @@ def last_to_number(conn: sqlite3.Connection, number: str) -> str | None:
     if on_server(conn):  # every rep's calls, row security or not (pg_schema)
         return conn.execute("SELECT leadtui_last_call(?)", (number,)).fetchone()[0]
     return conn.execute("SELECT max(placed_at) FROM calls WHERE number = ?", (number,)).fetchone()[0]
+
+
+def live_to_number(conn: sqlite3.Connection, number: str, since: str) -> sqlite3.Row | None:
+    """The call to this number (on any lead) placed since `since` that has neither ended nor an
+    outcome: someone is on the phone with it. On a server the number is locked first, to the end of
+    the transaction, so two stations dialling it at once see each other's call (one file has one
+    writer at a time already)."""
+    if on_server(conn):
+        conn.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (NUMBER_LOCK, number))
+    return conn.execute(
+        "SELECT id, lead_id, rep, placed_at FROM calls WHERE number = ? AND placed_at >= ?"
+        " AND ended_at IS NULL AND outcome_event_id IS NULL ORDER BY id DESC LIMIT 1",
+        (number, since),
+    ).fetchone()
 
 
 def open_of(
