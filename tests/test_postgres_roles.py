@@ -401,6 +401,19 @@ def test_w11_lists_the_owners_property_another_rep_holds_without_its_details(flo
     assert floor.owner.other_properties(shared["id"])[0]["phones"]  # the owner's list: whole leads
 
 
+def test_f2_a_number_on_another_reps_call_is_refused_though_row_security_hides_the_call(floor, alice):
+    """Bob's lead and one of alice's share a number; bob is on the phone with it: alice's role can't
+    see his lead or his call, and still may not dial the number."""
+    number = floor.owner.lead(floor.bobs)["phones"][0]["number"]
+    shared = floor.owner.add_lead(owner_name="Owner 3", address="9 Bay Rd", city="Miami", state="FL",
+                                  zip_code="33139", phones=[number])  # fmt: skip
+    floor.owner.claim(shared["id"], floor.alice)
+    floor.owner.place_call(floor.bobs, floor.bob, station="bobs-station", system="manual")
+    with pytest.raises(Refused, match=rf"is on {floor.bob}'s call now \(lead {floor.bobs},"):
+        alice.place_call(shared["id"], None, system="manual")
+    assert len(floor.owner.calls(lead=shared["id"])) == 0
+
+
 def test_the_floor_view_of_a_manager_whose_role_is_a_reps(floor, alice):
     """A rep made a manager keeps a rep's role until `reps grant` again: the floor view shows the
     lead a station is on by its id, the name row security hides as "" (the CLI's line still prints)."""

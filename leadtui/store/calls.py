@@ -105,8 +105,9 @@ def live_to_number(conn: sqlite3.Connection, number: str, since: str) -> sqlite3
     outcome: someone is on the phone with it. On a server the number is locked first, to the end of
     the transaction, so two stations dialling it at once see each other's call (one file has one
     writer at a time already)."""
-    if on_server(conn):
+    if on_server(conn):  # (every rep's calls, row security or not: pg_schema)
         conn.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (NUMBER_LOCK, number))
+        return conn.execute("SELECT * FROM leadtui_live_call(?, ?)", (number, since)).fetchone()
     return conn.execute(
         "SELECT id, lead_id, rep, placed_at FROM calls WHERE number = ? AND placed_at >= ?"
         " AND ended_at IS NULL AND outcome_event_id IS NULL ORDER BY id DESC LIMIT 1",

@@ -54,6 +54,7 @@ REP_FUNCTIONS = (
     "leadtui_pin_check(citext, text, text, text, text)",
     "leadtui_lead_at_address(text)",
     "leadtui_other_properties(bigint, text, text[])",
+    "leadtui_live_call(text, text)",
 )
 
 # Reps' rows, to leadtui_rep (and so to managers): every column but pin_hash, so a rep's role can't

@@ -338,6 +338,21 @@ TRUST = f"""
         leadtui_lead_at_address(text), leadtui_other_properties(bigint, text, text[]) FROM PUBLIC;
 """
 
+# F2 for a number: the call going on to it, whoever's, so a rep's role sees another rep's call too
+# (the refusal names that rep and lead, as F2's reservation refusal does)
+LIVE_CALL = """
+    CREATE FUNCTION leadtui_live_call(called text, since text)
+    RETURNS TABLE (id bigint, lead_id bigint, rep text, placed_at text)
+    LANGUAGE sql STABLE SECURITY DEFINER AS $$
+        SELECT id, lead_id, rep::text, placed_at FROM calls WHERE number = called AND placed_at >= since
+            AND ended_at IS NULL AND outcome_event_id IS NULL ORDER BY id DESC LIMIT 1
+    $$;
+    REVOKE EXECUTE ON FUNCTION leadtui_live_call(text, text) FROM PUBLIC;
+    DO $fix$ BEGIN
+        EXECUTE format('ALTER FUNCTION leadtui_live_call(text, text) SET search_path = %I, pg_temp', current_schema());
+    END $fix$;
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the schema of SQLite's migrations 1-12
     f"""
@@ -573,4 +588,6 @@ MIGRATIONS: tuple[str, ...] = (
     COUNTS + SETUP,
     # 4: PIN hashes kept from reps' roles, B2 and W11 over the whole floor (and the grants again)
     TRUST + SETUP,
+    # 5: F2 for a number over the whole floor (and the grants again)
+    LIVE_CALL + SETUP,
 )
