@@ -83,6 +83,10 @@ class Playbook:
         known = ", ".join(s.id for s in self.statuses)
         raise LeadtuiError(f"unknown status {status_id!r} in playbook {self.name} (one of: {known})")
 
+    def label(self, status_id: str) -> str:
+        """The status's label, or its id when the playbook has no such status (a switched playbook)."""
+        return next((s.label for s in self.statuses if s.id == status_id), status_id)
+
     def in_group(self, group: str) -> tuple[Status, ...]:
         return tuple(s for s in self.statuses if s.group == group)
 

@@ -66,7 +66,7 @@ class Inbox(Base):
             "lead_id": lead_id,
             "rep": r["rep"],
             "status": r["status"],
-            "status_label": self._label(r["status"]),
+            "status_label": self.playbook.label(r["status"]),
             "state": r["state"],
             "requested_at": r["requested_at"],
             "reason": r["reason"],
@@ -81,7 +81,7 @@ class Inbox(Base):
                 "state": r["l_state"],
                 "owner": r["lead_owner"],
                 "status": r["lead_status"],
-                "status_label": self._label(r["lead_status"]),
+                "status_label": self.playbook.label(r["lead_status"]),
                 "dead": bool(r["lead_dead"]),
             },
             "events": [event_json(e, undone) for e in inbox.last_events(conn, lead_id, CONTEXT_EVENTS)],
@@ -96,12 +96,6 @@ class Inbox(Base):
                 for m in inbox.lead_replies(conn, lead_id, CONTEXT_REPLIES)
             ],
         }
-
-    def _label(self, status: str) -> str:
-        try:
-            return self.playbook.status(status).label
-        except LeadtuiError:  # a status the playbook no longer has (a switched playbook)
-            return status
 
     def approval_statuses(self, rep: str) -> list[str]:
         """W13: the statuses `rep` may only ask for today (their first days); the screen asks a reason."""

@@ -180,10 +180,7 @@ class Stations(Base):
             "heartbeat_at": row["heartbeat_at"],
             **{k: kpis.get(k, 0) for k in ("dials", "contacts", "appointments", "offers")},
             "last_outcome": last["status"] if last else None,
-            "last_outcome_label": self._label(last["status"]) if last else None,
+            "last_outcome_label": self.playbook.label(last["status"]) if last else None,
             "last_outcome_at": last["at"] if last else None,
             "last_outcome_lead": last["lead_id"] if last else None,
         }
-
-    def _label(self, status: str) -> str:
-        return next((s.label for s in self.playbook.statuses if s.id == status), status)
