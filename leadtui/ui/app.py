@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
@@ -95,7 +95,7 @@ class Leadtui(SignIn, StationApp, App):
         self.rep = self._known_rep(rep)
         self.phone: Any = None  # the phone system, once started (off the screen's thread)
         self.phone_error: str | None = None
-        self._version = self.svc.data_version()
+        self._version = self._reader.data_version()  # (the poll reads it there, off the screen's thread)
         from leadtui.automation.worker import (
             start_background,  # config errors raise here, before the screen
         )
@@ -405,10 +405,18 @@ class Leadtui(SignIn, StationApp, App):
         if self.held and time.monotonic() - self._held_since > HOLD_LIMIT:
             self.holds.clear()  # a dialog that never came: typed keys are not kept from the screen
             self.call_later(self._drain)
+        self._read_version()
+
+    @work(thread=True, group="poll", exclusive=True)
+    def _read_version(self) -> None:
+        """The floor's change signal, read off the screen's thread (on a server, a round trip)."""
         try:
-            version = self.svc.data_version()
+            version = self.read(lambda svc: svc.data_version())
         except Exception:  # noqa: BLE001 - a vanished database shows on the next action, not as a crash here
             return
+        self.call_from_thread(self._seen_version, version)
+
+    def _seen_version(self, version: int) -> None:
         if version != self._version:
             self._version = version
             self._others_changed()
