@@ -102,9 +102,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self.shown = 0  # the listing whose first page is on screen
         self._keeping: int | None = None  # the lead the newest listing keeps under the cursor
         self._tabs_shown: Text | None = None
-        self._details: dict[
-            int, tuple[dict, str | None]
-        ] = {}  # lead -> (lead with events, why not), as last read
+        self._details: dict[int, tuple[float, dict, str | None]] = {}  # lead -> (read at, it, why not)
         self._on_panel: int | None = None  # the lead the claim panel shows
         self._at_load: int | None = None  # the lead under the cursor when it began loading
         self.counts: dict[str, int] = {}
