@@ -193,6 +193,34 @@ def test_a_queue_page_and_a_key_are_a_fixed_number_of_statements(make_service_pg
     assert len(set(keys)) == 1 and keys[0] <= 12, keys
 
 
+def test_a_key_is_five_round_trips_and_reads_ahead_as_it_reads_after(make_service_pg):
+    """Issue 18: a status key's locks and reads go in one trip (store.postgres.ahead), its writes
+    with the next read; the reads queued ahead give what reading them then gives."""
+    svc = make_service_pg()
+    lead = add_lead(svc, phones=2)
+    conn = svc.db.conn
+    before = conn.trips
+    svc.set_status(
+        lead["id"], "not-contacted", REP
+    )  # opening + reads, 24 h count, lead + event, call, COMMIT
+    assert conn.trips - before == 5
+    stamp = "2026-11-23T20:00:00+00:00"
+    with svc.db.write(lead=lead["id"]) as c:
+        postgres.ahead(c, lambda c: queries.lead(c, lead["id"]), lambda c: queries.phones(c, [lead["id"]]))
+        c.execute("UPDATE leads SET notes = 'x' WHERE id = ?", (lead["id"],))  # a write: ahead's reads go
+        assert queries.lead(c, lead["id"])["notes"] == "x"
+        assert [p["position"] for p in queries.phones(c, [lead["id"]])[lead["id"]]] == [1, 2]
+    with svc.db.write(lead=lead["id"]) as c:
+        postgres.ahead(c, lambda c: queries.lead(c, lead["id"]))
+        assert queries.lead(c, lead["id"])["notes"] == "x"
+        assert c.execute("UPDATE leads SET updated_at = ? WHERE id = ?", (stamp, lead["id"])).rowcount == 1
+    with pytest.raises(LeadtuiError, match="database error"), svc.db.write(lead=lead["id"]) as c:
+        c.execute("UPDATE leads SET status = NULL WHERE id = ?", (lead["id"],))  # fails at the COMMIT's trip
+    assert queries.lead(conn, lead["id"])["status"] == "not-contacted" and not conn.in_transaction
+    with svc.db.write(lead=lead["id"]) as c:  # the connection goes on
+        assert queries.lead(c, lead["id"])["updated_at"] == stamp
+
+
 @pytest.fixture
 def make_service_pg(pg_cluster, clock, tmp_path):
     """make_service on the tests' server only (this module is about the server)."""

@@ -19,7 +19,10 @@ from leadtui.service.base import Base, Outcome
 from leadtui.service.calls import call_for, log_outcome
 from leadtui.service.drafts import draft_contract
 from leadtui.service.reads import others_json
+from leadtui.store import calls as calllog
 from leadtui.store import queries as q
+from leadtui.store import reservations
+from leadtui.store.postgres import ahead
 
 
 class Leads(Base):
@@ -142,6 +145,17 @@ class Leads(Base):
         why = inbox.reason(why)
         now = self.now()
         with self.db.write(lead=lead_id) as conn:
+            name, stamp = self._acting(rep), clock.stamp(now)
+            ahead(  # on a server, the reads below go with the lead's locks: one round trip
+                conn,
+                lambda c: q.rep(c, name) if name else None,
+                lambda c: q.lead(c, lead_id),
+                lambda c: reservations.of_lead(c, lead_id, stamp),
+                lambda c: q.phones(c, [lead_id]),
+                lambda c: (
+                    calllog.open_of(c, station=self.station) if call_id is None else calllog.get(c, call_id)
+                ),
+            )
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             phones = q.phones(conn, [lead_id])[lead_id]

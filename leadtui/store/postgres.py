@@ -18,6 +18,9 @@ runs on both.
   - every other write (rep admin, the sweep and migrations, anything over many leads)
     takes the floor's lock exclusively: one at a time, as on SQLite.
   A writer waits in the server's lock queue (first come, first served), never polling.
+- A station's key is few round trips (issue 18: p99 <= 5 ms at 1M leads): a lead's write runs
+  in a pipeline, its locks and the reads it names up front (`ahead`) in one trip, and a write
+  whose result nobody reads goes with the next statement that is read, or the COMMIT.
 - Change detection is `pg_last_committed_xact()` (needs `track_commit_timestamp = on`).
 - Time is the server's: `Database.offset` is how far the server's clock is ahead of this host's,
   measured at the open and again by every write (in the statement that takes the lock, so no
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -43,8 +46,8 @@ from leadtui.store.pg_schema import MIGRATIONS
 
 SCHEMES = ("postgresql://", "postgres://")
 FLOOR_LOCK = 0x4C454144  # the advisory lock every write takes ("LEAD", as SQLite's application_id)
-WHOLE = f"BEGIN; SELECT pg_advisory_xact_lock({FLOOR_LOCK}), clock_timestamp()"
-SHARED = f"BEGIN; SELECT pg_advisory_xact_lock_shared({FLOOR_LOCK}), clock_timestamp()"
+WHOLE = ("BEGIN", f"SELECT pg_advisory_xact_lock({FLOOR_LOCK}), clock_timestamp()")
+SHARED = ("BEGIN", f"SELECT pg_advisory_xact_lock_shared({FLOOR_LOCK}), clock_timestamp()")
 # Writers that run beside stations but one at a time among themselves: their own lock, taken
 # before the floor's (shared), so one waiting for another holds nothing a station wants.
 AMONG = {"import": 0x4C454149}  # ("LEAI")
@@ -119,21 +122,50 @@ def _row_factory(cursor: Any) -> Any:
 
 
 class Cursor:
-    """What an `execute` gives back: rows, `rowcount`, and `lastrowid` after an INSERT."""
+    """What an `execute` gives back: rows, `rowcount`, and `lastrowid` after an INSERT. In a
+    pipeline (`ahead`) its statement may still be on its way: reading it sends what is queued."""
 
-    def __init__(self, cur: Any, lastrowid: int | None = None):
+    def __init__(self, cur: Any, lastrowid: int | None = None, owner: Connection | None = None, seq: int = 0):
         self._cur = cur
         self.lastrowid = lastrowid
-        self.rowcount = cur.rowcount
+        self._owner = owner  # the connection whose pipeline holds the statement, until it is read
+        self._seq = seq
+
+    def _ready(self) -> Any:
+        if self._owner is not None:
+            self._owner._sync(self._seq)
+            self._owner = None
+        return self._cur
+
+    @property
+    def rowcount(self) -> int:
+        return self._ready().rowcount
 
     def fetchone(self) -> Any:
-        return self._cur.fetchone() if _rows(self._cur) else None
+        cur = self._ready()
+        return cur.fetchone() if _rows(cur) else None
 
     def fetchall(self) -> list:
-        return self._cur.fetchall() if _rows(self._cur) else []
+        cur = self._ready()
+        return cur.fetchall() if _rows(cur) else []
 
     def __iter__(self) -> Iterator:
         return iter(self.fetchall())
+
+
+class _Nothing:
+    """The rows a statement gives while `ahead` only queues it: none."""
+
+    rowcount = 0
+
+    def fetchone(self) -> None:
+        return None
+
+    def fetchall(self) -> list:
+        return []
+
+    def __iter__(self) -> Iterator:
+        return iter(())
 
 
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
@@ -141,44 +173,184 @@ _WITH_ID = frozenset({"leads", "phones", "events", "outbox", "approvals", "repli
 
 
 class Connection:
-    """A psycopg connection that takes the store's SQL as a `sqlite3.Connection` does."""
+    """A psycopg connection that takes the store's SQL as a `sqlite3.Connection` does.
+
+    A write on one lead (`Database.write(lead=...)`) runs in a pipeline: its BEGIN and locks are
+    sent at its start and their answer comes back with the first result read; `ahead` queues the
+    key's reads behind them (locks and reads: one round trip); a write whose result nobody reads
+    goes with the next statement that is read (or the COMMIT)."""
 
     engine = ENGINE
 
     def __init__(self, raw: Any):
-        self.raw = raw
-        self.statements = 0  # sent so far: each is a round trip to the server (tests and benches count them)
+        self._raw = raw
+        self.statements = 0  # sent so far (tests and benches count them)
+        self.trips = 0  # round trips to the server so far (a pipeline's many statements are one)
+        self._clock: Any = None  # called with the clock's row and the trip's times
+        self._pipe: Any = None  # the psycopg pipeline, while statements are queued
+        self._pipe_cm: Any = None  # (the context it was entered by, to leave it)
+        self._queued = 0  # statements put in the pipeline so far
+        self._synced = 0  # ... of which the results are back
+        self._recording = False
+        self._ahead: dict[tuple, list[Any]] = {}  # reads queued by `ahead`, by statement and parameters
+        self._opening: Any = None  # the pipeline's cursor of the opening's clock
+        self._sent = 0.0  # when the opening was sent (this host's clock)
+
+    @property
+    def raw(self) -> Any:
+        """The psycopg connection (what a pipeline holds is sent first, and the pipeline left)."""
+        self._end_pipeline()
+        return self._raw
+
+    def _open(
+        self, opening: Sequence[str], row: tuple[str, int] | None = None, *, pipelined: bool = False
+    ) -> None:
+        """Begin a write: BEGIN, its locks and the server's clock (the last column of the second
+        statement), then `row`'s lock (table, id), in one round trip; `pipelined`: sent now in a
+        pipeline, answered with the first result read."""
+        self._sent = time.time()
+        lock = f"SELECT 1 FROM {row[0]} WHERE id = %s FOR UPDATE" if row is not None else None
+        if not pipelined:
+            if lock is not None:  # (ids are ints: no quoting to go wrong)
+                opening = (*opening, lock % int(row[1]))  # type: ignore[index]
+            cur = self._raw.execute("; ".join(opening))
+            self.trips += 1
+            cur.nextset()  # past BEGIN's own result, to the lock's and the clock's
+            self._clock(cur.fetchone(), self._sent, time.time())
+            return
+        self._pipe_cm = self._raw.pipeline()
+        self._pipe = self._pipe_cm.__enter__()
+        for n, statement in enumerate(opening):
+            cur = self._queue(statement)
+            if n == 1:
+                self._opening = cur
+        if lock is not None:  # (a parameter: the server keeps one plan for every lead's)
+            self._raw.cursor().execute(lock, (int(row[1]),))  # type: ignore[index]
+            self._queued += 1
+
+    def _queue(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
+        cur = self._raw.cursor()
+        cur.execute(adapt(sql) if params else sql, params or None)
+        self._queued += 1
+        return cur
+
+    def _sync(self, seq: int) -> None:
+        """The results of the pipeline's statements up to `seq`: sends what is queued, one trip."""
+        if self._pipe is None or seq <= self._synced:
+            return
+        self._pipe.sync()
+        self.trips += 1
+        self._synced = self._queued
+        if self._opening is not None:
+            opening, self._opening = self._opening, None
+            self._clock(opening.fetchone(), self._sent, time.time())
+
+    def ahead(self, reads: Sequence[Callable[[Connection], Any]]) -> None:
+        """Queue each read's statements (run with no rows now: their results are kept) after the
+        write's opening, to go in one trip with the first of them the key then runs again."""
+        if self._pipe is None:
+            return  # (not a lead's write: its statements go one at a time)
+        self._recording = True
+        try:
+            for read in reads:
+                read(self)
+        finally:
+            self._recording = False
+
+    def _end_pipeline(self, commit: bool = False) -> None:
+        """Send what is queued (and COMMIT) and leave the pipeline."""
+        if self._pipe is None:
+            if commit:
+                self._raw.execute("COMMIT")
+                self.trips += 1
+            return
+        pipe, self._pipe, self._pipe_cm = self._pipe_cm, None, None
+        self._ahead.clear()
+        try:
+            if commit:
+                self._queue("COMMIT")
+            self._sync_exit(pipe)
+        finally:
+            self._synced = self._queued
+
+    def _sync_exit(self, pipe: Any) -> None:
+        pending = self._queued > self._synced
+        pipe.__exit__(None, None, None)  # (sends and reads what is queued)
+        self.trips += pending
+        if self._opening is not None:
+            opening, self._opening = self._opening, None
+            self._clock(opening.fetchone(), self._sent, time.time())
+
+    def _abandon(self) -> None:
+        """After a failure: the pipeline left, whatever it still held dropped."""
+        self._opening, self._recording = None, False
+        self._ahead.clear()
+        if self._pipe is not None:
+            pipe, self._pipe, self._pipe_cm = self._pipe_cm, None, None
+            with suppress(Exception):
+                pipe.__exit__(None, None, None)
+            self._synced = self._queued
 
     def execute(self, sql: str, params: Sequence[Any] | dict = ()) -> Cursor:
+        key = (sql, tuple(params.items()) if isinstance(params, dict) else tuple(params))
+        if self._recording:
+            if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                raise ValueError(f"ahead queues reads only: {sql[:40]}")
+            self.statements += 1
+            self._ahead.setdefault(key, []).append((self._queue(sql, params), self._queued))
+            return _Nothing()  # type: ignore[return-value]
+        if self._ahead:
+            with suppress(TypeError):  # (parameters that can't be compared: not queued ahead)
+                queued = self._ahead.get(key)
+                if queued:
+                    cur, seq = queued.pop(0)
+                    return Cursor(cur, owner=self, seq=seq)
+            if not sql.lstrip().upper().startswith("SELECT"):
+                self._ahead.clear()  # a write: what was read ahead may be out of date
         self.statements += 1
-        cur = self.raw.cursor()
         table = _INSERT.match(sql)
         wants_id = table is not None and table.group(1) in _WITH_ID and "RETURNING" not in sql.upper()
         if wants_id:  # as sqlite3's lastrowid: the id the INSERT gave its row
             sql += " RETURNING id"
-        if params:
-            cur.execute(adapt(sql), params)
+        if self._pipe is not None:
+            cursor = Cursor(self._queue(sql, params), owner=self, seq=self._queued)
         else:
-            cur.execute(sql)
+            cur = self._raw.cursor()
+            if params:
+                cur.execute(adapt(sql), params)
+            else:
+                cur.execute(sql)
+            self.trips += 1
+            cursor = Cursor(cur)
         if wants_id:
-            row = cur.fetchone() if cur.rowcount else None
-            return Cursor(cur, row[0] if row else None)
-        return Cursor(cur)
+            row = cursor.fetchone() if cursor.rowcount else None
+            cursor.lastrowid = row[0] if row else None
+        return cursor
 
     def executemany(self, sql: str, rows: Any) -> Cursor:
         self.statements += 1
         cur = self.raw.cursor()
         cur.executemany(adapt(sql), list(rows))
+        self.trips += 1
         return Cursor(cur)
 
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        return self._raw.info.transaction_status != TransactionStatus.IDLE
 
     def close(self) -> None:
-        self.raw.close()
+        self._raw.close()
+
+
+def ahead(conn: Any, *reads: Callable[[Any], Any]) -> None:
+    """On a server, at the start of a write: queue the reads the write will make (store functions
+    called with the connection), so that they go with its BEGIN and locks in one round trip; the
+    same calls made again then take their results. A read not made again, or made with other
+    arguments, costs only its time. On SQLite nothing (each read is a function call there)."""
+    if isinstance(conn, Connection):
+        conn.ahead(reads)
 
 
 def raw(conn: Any) -> Any:
@@ -232,17 +404,13 @@ class Database:
         self.busy_ms = busy_ms
         self.offset = timedelta(0)  # the server's clock minus this host's (see the module's notes)
         conn.raw.execute(f"SET lock_timeout = {int(busy_ms)}")  # how long a write waits for the floor's lock
-        self._time("SELECT clock_timestamp()")
-
-    def _time(self, sql: str) -> None:
-        """Run `sql`, whose first row (after BEGIN's result) ends with the server's
-        clock_timestamp(), and keep the offset."""
+        conn._clock = self._clock
         sent = time.time()
-        cur = self.conn.raw.execute(sql)
-        if sql.startswith("BEGIN"):
-            cur.nextset()  # past BEGIN's own result, to the lock's and the clock's
-        row = cur.fetchone()
-        back = time.time()
+        self._clock(conn.raw.execute("SELECT clock_timestamp()").fetchone(), sent, time.time())
+
+    def _clock(self, row: Any, sent: float, back: float) -> None:
+        """Keep the offset from a row ending with the server's clock_timestamp(), read in a round
+        trip sent at `sent` and back at `back` (host's clock)."""
         if back - sent < TRUSTED_TRIP:  # (a wait for the lock would skew the midpoint)
             self.offset = row[-1] - datetime.fromtimestamp((sent + back) / 2, UTC)
 
@@ -278,19 +446,20 @@ class Database:
         """A transaction holding its locks from its start (see the module's notes: the lead's or
         the call's row, else the floor's lock shared or whole; `among` a kind of AMONG, that
         kind's own lock first); waits up to the busy timeout in the server's queue, then `Busy`,
-        nothing written."""
+        nothing written. A lead's write runs in a pipeline (see `Connection`): its opening is
+        sent at once and answered with the first result read, with the reads `ahead` queued
+        behind it."""
         row = ("leads", lead) if lead is not None else ("calls", call) if call is not None else None
-        begin = WHOLE if row is None and not shared else SHARED
+        begin, locks = WHOLE if row is None and not shared else SHARED
         if among is not None:
-            begin = begin.replace("SELECT ", f"SELECT pg_advisory_xact_lock({AMONG[among]}), ", 1)
-        if row is not None:  # (ids are ints: no quoting to go wrong)
-            begin += f"; SELECT 1 FROM {row[0]} WHERE id = {int(row[1])} FOR UPDATE"
+            locks = locks.replace("SELECT ", f"SELECT pg_advisory_xact_lock({AMONG[among]}), ", 1)
         with self._undone():
-            self._time(begin)  # one round trip: begin, wait for the locks, read the clock
-        with self._undone():
+            self.conn._open(
+                (begin, locks), row, pipelined=lead is not None
+            )  # begin, wait for the locks, read the clock
             yield self.conn
         with self._undone():
-            self.conn.raw.execute("COMMIT")
+            self.conn._end_pipeline(commit=True)
 
     @contextmanager
     def _undone(self) -> Iterator[None]:
@@ -308,9 +477,10 @@ class Database:
     def _rollback(self) -> None:
         import psycopg
 
+        self.conn._abandon()
         if self.conn.in_transaction:
             with suppress(psycopg.Error):
-                self.conn.raw.execute("ROLLBACK")
+                self.conn._raw.execute("ROLLBACK")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
