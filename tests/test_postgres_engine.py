@@ -285,3 +285,55 @@ def test_tab_counts_come_from_counters_that_match_a_scan(make_service_pg):
     for status, n in scan("dead = 1").items():
         both[status] = both.get(status, 0) + n
     assert counts(include_dead=True) == both and scan("dead = 1")  # a killed lead is counted too
+
+
+def test_search_words_follow_their_columns_and_a_reps_role_reads_those_of_leads_it_sees(
+    pg_cluster, clock, tmp_path
+):
+    """Issue 18: the search's words live in lead_words (migration 7), written when a lead is added,
+    when one of the five columns they come from changes (not by a status key), and when it goes; a
+    rep's role reads the words of the leads it sees only."""
+    from test_postgres_roles import Floor
+
+    floor = Floor(pg_cluster, clock, tmp_path)
+    try:
+        owner = floor.owner
+
+        def found(svc, text: str) -> list[int]:
+            return sorted(r["id"] for r in svc.search(text=text))
+
+        assert found(owner, "ocean") == [floor.pool, floor.mine, floor.bobs]
+        assert found(owner, "josé") == []
+        conn = owner.db.conn
+
+        def words() -> str:
+            return conn.execute(
+                "SELECT doc::text FROM lead_words WHERE lead_id = ?", (floor.pool,)
+            ).fetchone()[0]
+
+        before = words()
+        with owner.db.write(lead=floor.pool) as c:
+            c.execute("UPDATE leads SET owner_name = 'José Núñez' WHERE id = ?", (floor.pool,))
+        assert found(owner, "jose nunez") == [floor.pool] and found(owner, "Owner 1") == []
+        with owner.db.write(lead=floor.pool) as c:
+            c.execute("UPDATE leads SET owner_name = 'Owner 1' WHERE id = ?", (floor.pool,))
+        owner.set_status(floor.pool, "not-interested", floor.alice)
+        assert words() == before
+        floor.owner.grant_role(floor.alice)
+        alice = floor.as_role(floor.alice)
+        assert found(alice, "ocean") == [floor.pool, floor.mine]
+        assert alice.db.conn.execute("SELECT count(*) FROM lead_words").fetchone()[0] == 2  # not bob's lead's
+        stamp = "2026-11-23T20:00:00+00:00"
+        with owner.db.write() as c:  # a lead that goes takes its words
+            bare = c.execute(
+                "INSERT INTO leads (owner_name, address, status, created_at, updated_at) VALUES (?, ?, 'new', ?, ?)",
+                ("Bare Owner", "9 Gone St", stamp, stamp),
+            ).lastrowid
+        assert found(owner, "gone") == [bare]
+        with owner.db.write() as c:
+            c.execute("DELETE FROM leads WHERE id = ?", (bare,))
+        assert (
+            found(owner, "gone") == [] and conn.execute("SELECT count(*) FROM lead_words").fetchone()[0] == 3
+        )
+    finally:
+        floor.close()

@@ -43,6 +43,7 @@ REP_TABLES = {
     "stations": "SELECT, INSERT, UPDATE, DELETE",
     "kpi_days": "SELECT",  # written by the events' and calls' triggers (SECURITY DEFINER)
     "lead_counts": "SELECT",  # written by the leads' triggers (SECURITY DEFINER)
+    "lead_words": "SELECT",  # the search's words, written by the leads' triggers (SECURITY DEFINER)
 }
 MANAGER_TABLES = {"reps": "INSERT, UPDATE"}
 

@@ -289,10 +289,10 @@ def search(
                 "id IN (SELECT rowid FROM leads_fts WHERE leads_fts MATCH ?)",
                 [fts_query(text)],
             )
-        elif ts_query(text):  # no FTS5 there: the GIN index over lead_doc (pg_schema), the same words
+        elif ts_query(text):  # no FTS5 there: lead_words, lead_doc's words (pg_schema), the same words
             words = (  # (accents removed from the words too, as FTS5 removes them from both)
-                "lead_doc(owner_name, address, city, zip, source_status)"
-                " @@ to_tsquery('simple', public.unaccent('public.unaccent'::regdictionary, ?))"
+                "id IN (SELECT lead_id FROM lead_words WHERE doc"
+                " @@ to_tsquery('simple', public.unaccent('public.unaccent'::regdictionary, ?)))"
             )
             words_args = [ts_query(text)]
         else:  # no words (an empty tsquery is refused): found by none, as FTS5's ""
