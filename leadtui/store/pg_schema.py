@@ -4,7 +4,8 @@ Migration 1 is the whole of SQLite's migrations 1-12 (store.schema), in PostgreS
 names compared without case (reps, and the rep of a reservation, a call, a station, a KPI day)
 are `citext`; ids are identities that still take an id given (a leadtui export's); numbers
 SQLite keeps in INTEGER are `bigint`, flags stay 0/1 integers as the shared SQL compares them;
-the search is a GIN index over `lead_doc(...)` (store.postgres.search_clause) instead of FTS5;
+the search is a GIN index over `lead_doc(...)` instead of FTS5 (from migration 7 on, over the
+words kept in lead_words: store.queries.search);
 the append-only rules and the KPI-day counters are trigger functions. A later change to the
 schema is a migration in both modules.
 """
