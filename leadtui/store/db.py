@@ -42,7 +42,8 @@ FILE_MODE = (
 )
 GAP = 0.05  # seconds a long job leaves the write lock free between transactions: see make_way
 SLICE = 0.015  # seconds a background job's transaction holds the write lock at most while stations wait (F4)
-SLICE_ALONE = 0.045  # ... and while none did: bigger transactions, a faster job (Database.slice)
+SLICE_ALONE = 0.045  # ... and once none has for QUIET seconds: bigger transactions, a faster job
+QUIET = 5.0  # seconds with no station waiting for a background transaction before slices grow
 POLL = 0.0005  # seconds between a waiting writer's tries at the gate
 DEFER = 0.1  # seconds a background transaction lets waiting stations go first, at most
 AUTOCHECKPOINT = 1000  # WAL pages from which SQLite checkpoints at COMMIT (its default; off while a job runs)
@@ -260,7 +261,7 @@ class Database:
         self.conn = conn
         self.busy_ms = busy_ms if busy_ms is not None else conn.execute("PRAGMA busy_timeout").fetchone()[0]
         self._gate: Gate | None = None
-        self._kept_waiting = True  # a station waited for this connection's last background transaction
+        self._kept_waiting = time.monotonic()  # when a station last waited for a background transaction
         self._gated = Gate.available() and str(path) not in ("", ":memory:")  # until the gate can't open
         self._shm = f"{os.path.abspath(path)}-shm"
         self._shm_fd: int | None = None  # SQLite's own descriptor of it (see wal_index)
@@ -409,17 +410,18 @@ class Database:
                 raise describe(self.path, exc) from None
         finally:
             if gate is not None:
-                if background:
-                    self._kept_waiting = gate.stations_waiting()
+                if background and gate.stations_waiting():
+                    self._kept_waiting = time.monotonic()
                 gate.leave()
         if self._checkpointer is not None:
             self._checkpointer.due()
 
     @property
     def slice(self) -> float:
-        """Seconds a background job's next transaction should hold the write lock: SLICE if a
-        station waited for its last one, else SLICE_ALONE (an import on a quiet floor runs faster)."""
-        return SLICE if self._kept_waiting else SLICE_ALONE
+        """Seconds a background job's next transaction should hold the write lock: SLICE while
+        stations wait for its transactions (one did in the last QUIET seconds), else SLICE_ALONE
+        (an import on a quiet floor runs faster)."""
+        return SLICE if time.monotonic() - self._kept_waiting < QUIET else SLICE_ALONE
 
     def _rollback(self) -> None:
         """End a failed transaction, unless SQLite already has: it rolls back by itself on some
