@@ -407,7 +407,7 @@ class Leadtui(SignIn, StationApp, App):
             self.call_later(self._drain)
         self._read_version()
 
-    @work(thread=True, group="poll", exclusive=True)
+    @work(thread=True, group="poll")
     def _read_version(self) -> None:
         """The floor's change signal, read off the screen's thread (on a server, a round trip)."""
         try:

@@ -336,7 +336,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         if wanted:
             self._read_details(wanted)
 
-    @work(thread=True, group="panel", exclusive=True)
+    @work(thread=True, group="panel")
     def _read_details(self, ids: list[int]) -> None:
         def read(svc) -> dict:
             return {i: (time.monotonic(), svc.lead(i, events=True), svc.why_not(i)) for i in ids}
