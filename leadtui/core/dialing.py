@@ -103,9 +103,8 @@ def open_call_guard(call: Row | None) -> None:
         )
 
 
-LIVE_CALL = timedelta(
-    hours=1
-)  # a call with no end and no outcome counts as going on this long (a crashed station's)
+# a call with no end and no outcome counts as going on this long (a crashed station's call)
+LIVE_CALL = timedelta(hours=1)
 
 
 def live_call_guard(phone: Row, live: Row | None, actor: Actor) -> None:

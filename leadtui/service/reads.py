@@ -13,7 +13,7 @@ from leadtui.core.playbook import Playbook
 from leadtui.core.rules import Row, why_not_now
 from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
-from leadtui.service.shapes import call_json, event_json, lead_json
+from leadtui.service.shapes import call_json, event_json, lead_json, status_shown
 from leadtui.store import calls as calllog
 from leadtui.store import queries as q
 from leadtui.store import reservations
@@ -305,11 +305,7 @@ def others_json(
     phones = q.phones(conn, [r["id"] for r in rows])
     shown = [lead_json(playbook, r, phones[r["id"]]) for r in rows]
     for h in q.held_properties(conn, row, numbers):
-        try:
-            st = playbook.status(h["status"])
-            label, group, symbol = st.label, st.group, st.symbol
-        except LeadtuiError:
-            label, group, symbol = h["status"], "grey", "?"
+        label, group, symbol = status_shown(playbook, h["status"])
         shown.append(
             {
                 "id": h["id"], "owner_name": h["owner_name"], "address": h["address"], "city": h["city"],

@@ -20,12 +20,17 @@ def zone_of(lead: Row, phones: Sequence[Row]) -> str | None:
     return tzs[0] if tzs else resolve_zone((), lead["state"])
 
 
-def lead_json(playbook: Playbook, row: sqlite3.Row, phones: list[sqlite3.Row]) -> dict:
+def status_shown(playbook: Playbook, status: str) -> tuple[str, str, str]:
+    """A status's label, group and symbol; a status the playbook no longer has shows as its id, grey."""
     try:
-        st = playbook.status(row["status"])
-        label, group, symbol = st.label, st.group, st.symbol
+        st = playbook.status(status)
     except LeadtuiError:
-        label, group, symbol = row["status"], "grey", "?"
+        return status, "grey", "?"
+    return st.label, st.group, st.symbol
+
+
+def lead_json(playbook: Playbook, row: sqlite3.Row, phones: list[sqlite3.Row]) -> dict:
+    label, group, symbol = status_shown(playbook, row["status"])
     cur = row["cur_phone"]
     return {
         "id": row["id"],
