@@ -80,6 +80,31 @@ async def test_f2_two_stations_open_on_different_leads_f1_a_lead_taken_meanwhile
         assert b.list.current["id"] != held and not b.list.current.get("gone")
 
 
+async def test_f3_keys_typed_for_a_dialog_that_did_not_open_are_not_taken_as_floor_keys(floor, tmp_path):
+    """`f` on a lead taken meanwhile is refused and opens no dialog: the text typed for it (`k`, a
+    space, Enter) must not move the cursor and press Not Contacted on the lead above."""
+    path, _ids = floor
+    app = Leadtui(path, settings(tmp_path), BOB)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        screen.list.move_to(1)
+        await settle(pilot)
+        above, held = screen.list.rows[0]["id"], screen.list.current["id"]
+        later = Service.open(path, now=Clock(START + timedelta(minutes=5)).now)  # bob's lease ran out
+        later.claim(held, CAROL)
+        later.close()
+        app.poll()
+        await settle(pilot)
+        assert screen.list.current["id"] == held and screen.list.current["gone"]
+        burst(app, "fk \r")
+        await settle(pilot)
+        assert screen.list.current["id"] == held  # no `k`
+        assert lead(path, above)["status"] == "new"  # no Not Contacted on the lead above
+        assert any("3 key(s) typed for a dialog that did not open were dropped" in n for n in notes(app))
+        await press(pilot, "k")  # a key typed once the refusal shows goes on
+        assert screen.list.current["id"] == above
+
+
 async def test_f3_a_burst_f_3_weeks_enter_n_schedules_the_follow_up_then_dials(floor, tmp_path):
     path, ids = floor
     app = Leadtui(path, settings(tmp_path), REP)

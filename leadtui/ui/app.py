@@ -32,6 +32,9 @@ from leadtui.ui.style import plain, theme_defaults
 
 POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
 SWEEP_SECONDS = 60  # W9: held leads whose 7 days ran out go back to the pool
+TYPED_AHEAD = (
+    0.3  # seconds after a refused dialog key within which keys were typed for its dialog, not seen refused
+)
 HOLD_LIMIT = 10.0  # seconds typed keys may wait for a dialog to open or close before they go on anyway (a loaded host can take seconds)
 Call = Callable[[Any, "Seen | None", "str | None"], Any]  # (service, lead as seen, manager PIN) -> Outcome
 
@@ -90,6 +93,8 @@ class Leadtui(SignIn, StationApp, App):
         self.holds: set[str] = set()  # while a dialog opens or closes, keys wait here in order (F3)
         self.held: deque[events.Key] = deque()
         self._held_since = 0.0
+        self._dropping_until = 0.0  # keys typed for a dialog that never opened are dropped until then
+        self._dropped = 0
         self.table = key_table(self.svc.playbook, config.keys)
         self.floor_class = type("FloorScreen", (Floor,), {"BINDINGS": bindings(self.table)})
         self.rep = self._known_rep(rep)
@@ -353,6 +358,36 @@ class Leadtui(SignIn, StationApp, App):
         self.holds.add("opening")
         return await self.push_screen_wait(dialog)
 
+    def no_dialog(self) -> None:
+        """A key that was to open a dialog opened none (refused). What was typed ahead for the dialog,
+        up to its Enter or Escape, is dropped, never taken as the floor's keys: `f` then `call back
+        next week` would move the cursor (`k`) and press Not Contacted (space) on another lead. Keys
+        typed once the refusal could be seen (TYPED_AHEAD) go on as usual."""
+        if "opening" in self.holds:
+            self._dropping_until = time.monotonic() + TYPED_AHEAD
+            while self.held and self._dropped_ahead(self.held[0]):
+                self.held.popleft()
+        self.release("opening")
+
+    def _dropped_ahead(self, event: events.Key) -> bool:
+        """Whether `event` was typed for a dialog that never opened (and so is dropped)."""
+        if not self._dropping_until:
+            return False
+        within = time.monotonic() <= self._dropping_until
+        if within:
+            self._dropped += 1
+            if event.key not in ("enter", "escape"):
+                return True
+        # the dialog's Enter or Escape (dropped too), or a key typed once the refusal could be seen
+        self._dropping_until = 0.0
+        if self._dropped:
+            self.notify(
+                f"{self._dropped} key(s) typed for a dialog that did not open were dropped",
+                severity="warning",
+            )
+            self._dropped = 0
+        return within
+
     def release(self, why: str) -> None:
         """A reason to hold keys is gone: pass on what was typed meanwhile."""
         self.holds.discard(why)
@@ -368,6 +403,8 @@ class Leadtui(SignIn, StationApp, App):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._dropped_ahead(event):
+                return
             if self.holds or self.held:
                 if not self.held:
                     self._held_since = time.monotonic()

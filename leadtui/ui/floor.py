@@ -449,10 +449,10 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         (but undo may still act on it) until the rep moves on (F1)."""
         lead = self.list.current
         if lead is None:
-            self.app.release("opening")
+            self.app.no_dialog()
             self.notify("No lead selected.", severity="warning")
         elif lead.get("gone") and not undo:
-            self.app.release("opening")  # a key that would have opened a dialog opens none
+            self.app.no_dialog()  # a key that would have opened a dialog opens none
             self.notify(
                 plain(self.app.about(lead, f"{lead['gone']}; move on with j/k")),
                 title="Refused",
