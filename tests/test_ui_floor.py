@@ -3,6 +3,7 @@ group by key, every dialog."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -493,3 +494,34 @@ async def test_no_rep_given_a_type_to_filter_picker_asks(floor, tmp_path):
         await press(pilot, *"new", "enter")
         screen = await ready(pilot)
         assert app.rep == NEWBIE and "newbie" in str(screen.query_one("#title").render())
+
+
+async def test_a_view_reads_off_the_screens_thread_and_a_reload_asked_meanwhile_follows_once(
+    floor, tmp_path, monkeypatch
+):
+    """The views' reads (here the outbox, which every change on the floor re-reads) run on a worker:
+    on a server each is a round trip the screen must not wait for. Reloads asked while one is on its
+    way make one more read after it, never two at once."""
+    threads: list[str] = []
+    real = Service.outbox
+
+    def outbox(self, *args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Service, "outbox", outbox)
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await press(pilot, "o")
+        view = app.screen
+        assert isinstance(view, Outbox)
+        assert threads and threading.main_thread().name not in threads
+        threads.clear()
+        with app._reader_lock:  # the reader busy: the first reload waits on it
+            for _ in range(3):
+                view.reload()
+            await pilot.pause(0.05)
+            assert view._reading
+        await press(pilot)
+        assert len(threads) == 2 and not view._reading

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from leadtui.errors import LeadtuiError
 from leadtui.ui.style import plain
 from leadtui.ui.views import View
 
@@ -167,21 +165,14 @@ class Board(View):
         yield Static(id="hours")
         yield Static(LEGEND, id="legend", markup=False)
 
-    def reload(self) -> None:
-        self._read()
-
-    @work(thread=True, group="board", exclusive=True)
-    def _read(self) -> None:
-        got = self.app.read(lambda svc: svc.board())
-        self.app.call_from_thread(self._show, got)
+    def fetch(self, svc: Any) -> dict:
+        return svc.board()
 
     def on_resize(self) -> None:
         if self.data is not None and (self.size.width >= WIDE) != (self._width >= WIDE):
-            self._show(self.data)
+            self.show(self.data)
 
-    def _show(self, data: dict) -> None:
-        if not self.is_attached:
-            return
+    def show(self, data: dict) -> None:
         self.data, self._width = data, self.size.width
         wide = self._width >= WIDE
         measures = BOARD_COLUMNS
@@ -264,24 +255,10 @@ class Chart(View):
             if key.id in ("next-tab", "previous-tab"):
                 self._bindings.bind(key.keys, f"measure({1 if key.id == 'next-tab' else -1})", show=False)
 
-    def reload(self) -> None:
-        self._read()
+    def fetch(self, svc: Any) -> dict:
+        return svc.chart(rep=self.rep)  # (refused if the rep was renamed or removed meanwhile)
 
-    @work(thread=True, group="chart", exclusive=True)
-    def _read(self) -> None:
-        rep = self.rep
-        try:
-            got: dict | LeadtuiError = self.app.read(lambda svc: svc.chart(rep=rep))
-        except LeadtuiError as exc:  # the rep was renamed or removed meanwhile
-            got = exc
-        self.app.call_from_thread(self._show, got)
-
-    def _show(self, got: dict | LeadtuiError) -> None:
-        if not self.is_attached:
-            return
-        if isinstance(got, LeadtuiError):
-            self.app.notify(plain(str(got)), title="Chart", severity="error", markup=False)
-            return
+    def show(self, got: dict) -> None:
         self.data = got
         self.query_one("#view-title", Static).update(
             f"Chart — {plain(got['rep'] or 'the floor')} — last {len(got['days'])} days ({got['zone']})"
@@ -304,4 +281,4 @@ class Chart(View):
         keys = list(MEASURES)
         self.measure = keys[(keys.index(self.measure) + delta) % len(keys)]
         if self.data is not None:
-            self._show(self.data)
+            self.show(self.data)

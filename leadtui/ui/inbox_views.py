@@ -45,9 +45,11 @@ class Replies(LeadView):
         key = next(k for k in self.app.table if k.id == "clear-sms")
         self._bindings.bind(key.keys, "clear", key.label)
 
-    def reload(self) -> None:
+    def fetch(self, svc: Any) -> list[dict]:
+        return svc.replies(self.app.rep)
+
+    def show(self, rows: list[dict]) -> None:
         svc = self.app.svc
-        rows = svc.replies(self.app.rep)
         self.lead_of = {str(r["id"]): r["lead_id"] for r in rows}
         self.fill(
             ("received", "from", "lead", "owner", "address", "rep", "", "reply"),
@@ -97,9 +99,11 @@ class Approvals(View):
         yield DataTable(cursor_type="row", zebra_stripes=True)
         yield Static(id="context")
 
-    def reload(self) -> None:
+    def fetch(self, svc: Any) -> list[dict]:
+        return svc.approvals(self.app.rep)
+
+    def show(self, found: list[dict]) -> None:
         svc = self.app.svc
-        found = svc.approvals(self.app.rep)
         self.rows = {str(r["id"]): r for r in found}
         self.fill(
             ("#", "state", "lead", "owner", "address", "asks", "rep", "reason", "asked"),
@@ -199,9 +203,11 @@ class Callbacks(LeadView):
 
     TITLE_TEXT = "Callbacks"
 
-    def reload(self) -> None:
+    def fetch(self, svc: Any) -> list[dict]:
+        return svc.callbacks(self.app.rep)
+
+    def show(self, rows: list[dict]) -> None:
         svc = self.app.svc
-        rows = svc.callbacks(self.app.rep)
         keys = [str(r["lead_id"] * 2 + (r["kind"] == "appointment")) for r in rows]  # a lead may have both
         self.lead_of = {key: r["lead_id"] for key, r in zip(keys, rows, strict=True)}
         self.fill(

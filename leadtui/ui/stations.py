@@ -4,9 +4,9 @@ today's KPIs and last outcome, re-read twice a second on a worker thread (the sc
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.widgets import DataTable, Static
 
 from leadtui.clock import parse_iso
@@ -41,36 +41,24 @@ class FloorView(View):
 
     TITLE_TEXT = "Floor"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._reading = False  # a read is on its way: the next tick doesn't start another
-
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*((label, key) for key, label in COLUMNS))
-        self.set_interval(REFRESH_SECONDS, self.reload)
+        self.set_interval(REFRESH_SECONDS, self._tick)
 
-    def reload(self) -> None:
-        if not self._reading:
-            self._reading = True
-            self._read()
+    def _tick(self) -> None:
+        if not self._reading:  # a slow read is not asked again behind itself
+            self.reload()
 
-    @work(thread=True, group="floor-view")
-    def _read(self) -> None:
-        rep = self.app.rep
-        try:
-            got, zone = self.app.read(lambda svc: (svc.floor(rep), svc.now().tzinfo))
-        except Exception as exc:  # noqa: BLE001 - a refusal (no longer a manager) or a fault: shown, the view closes
-            got, zone = exc, None
-        self.app.call_from_thread(self._show, got, zone)
+    def fetch(self, svc: Any) -> tuple[list[dict], tzinfo]:
+        return svc.floor(self.app.rep), svc.now().tzinfo
 
-    def _show(self, got: list[dict] | Exception, zone: tzinfo | None) -> None:
-        self._reading = False
-        if not (self.is_attached and self.is_mounted):  # (a read the app asked for as the view was
-            return  # pushed, before its table had columns: the next tick shows the floor)
-        if isinstance(got, Exception):
-            self.app.notify(plain(str(got)), title="Floor view", severity="error", markup=False)
-            self.app.pop_screen()
-            return
+    def failed(self, exc: Exception) -> None:
+        """No longer a manager, or the database gone: said, and the view closes."""
+        super().failed(exc)
+        self.app.pop_screen()
+
+    def show(self, got: tuple[list[dict], tzinfo]) -> None:
+        got, zone = got
         table = self.query_one(DataTable)
         keys = [s["station"] for s in got]
         if [k.value for k in table.rows] != keys:  # a station came or went: the rows again, the cursor kept

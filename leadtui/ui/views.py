@@ -3,9 +3,10 @@ Callbacks are in ui.inbox)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -28,6 +29,7 @@ class View(Screen):
     View > DataTable { height: 1fr; }
     """
     TITLE_TEXT = ""
+    _reading = _again = False  # a read is on its way; another was asked for meanwhile
 
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE_TEXT, classes="title", id="view-title", markup=False)
@@ -54,7 +56,43 @@ class View(Screen):
             (scroll.scroll_down if delta > 0 else scroll.scroll_up)(animate=False)
 
     def reload(self) -> None:
-        """Read the rows again (the app calls this when another station changed something)."""
+        """Read what the view shows again, on a worker: the app calls this when another station changed
+        something, and the screen never waits on the read (on a server, round trips). Asked while a
+        read is on its way, one more follows it: never two at once, never one lost."""
+        if self._reading:
+            self._again = True
+            return
+        self._reading, self._again = True, False
+        self._read()
+
+    def fetch(self, svc: Any) -> Any:
+        """What the view shows, read with the station's reader (on a worker thread: no widgets here)."""
+
+    def show(self, got: Any) -> None:
+        """Show what `fetch` read (on the screen's thread)."""
+
+    def failed(self, exc: Exception) -> None:
+        """A read refused (say, no longer a manager) or failed (the database gone): said, not a crash."""
+        self.app.notify(plain(str(exc)), title=self.TITLE_TEXT, severity="error", markup=False)
+
+    @work(thread=True, group="view")
+    def _read(self) -> None:
+        try:
+            got = self.app.read(self.fetch)
+        except Exception as exc:  # noqa: BLE001 - shown by `failed`, the screen goes on
+            got = exc
+        self.app.call_from_thread(self._got, got)
+
+    def _got(self, got: Any) -> None:
+        self._reading = False
+        if not (self.is_attached and self.is_mounted):  # closed meanwhile
+            return
+        if isinstance(got, Exception):
+            self.failed(got)
+        else:
+            self.show(got)
+        if self._again:
+            self.reload()
 
     def fill(self, columns: tuple[str, ...], rows: list[tuple], keys: list[str], empty: str) -> None:
         """Fill the list afresh; the cursor stays on the row it was on (another station's change
@@ -95,8 +133,10 @@ class Detail(View):
             yield Static(id="fields")
         yield DataTable(cursor_type="row", zebra_stripes=True)
 
-    def reload(self) -> None:
-        lead = self.app.svc.lead(self.lead_id, events=True)
+    def fetch(self, svc: Any) -> dict:
+        return svc.lead(self.lead_id, events=True)
+
+    def show(self, lead: dict) -> None:
         fields = Text()
         for key in (
             "owner_name",
@@ -183,8 +223,10 @@ class Outbox(View):
     TITLE_TEXT = "Outbox"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("R", "retry", "Retry")]
 
-    def reload(self) -> None:
-        rows = self.app.svc.outbox(("pending", "failed", "dead"))
+    def fetch(self, svc: Any) -> list[dict]:
+        return svc.outbox(("pending", "failed", "dead"))
+
+    def show(self, rows: list[dict]) -> None:
         self.fill(
             ("#", "lead", "action", "state", "tries", "due", "last error"),
             [
@@ -213,6 +255,9 @@ class Help(View):
     """Every key, from the same table as the keybar and the bindings."""
 
     TITLE_TEXT = "Keys"
+
+    def reload(self) -> None:
+        """Nothing is read: the keys are the station's own."""
 
     def body(self) -> ComposeResult:
         with VerticalScroll():
