@@ -401,3 +401,24 @@ async def test_d1_f2_j_then_d_in_one_burst_dials_the_lead_moved_to(floor, tmp_pa
         assert not [n for n in notes(app) if "not on your screen" in n], notes(app)
         [call] = calls_of(path, after)
         assert call["open"] and not call["reported"]
+
+
+async def test_f3_phone_keys_read_off_the_screens_thread_and_keys_typed_meanwhile_keep_their_order(
+    floor, tmp_path
+):
+    """`>` (next phone) and `p` (the picker) read the lead's phones when the panel has not: off the
+    screen's thread, which goes on while the reader is busy. `> p 1` typed in one burst meanwhile
+    lands in order once it reads: the second phone, then the picker, then phone 1."""
+    path, ids = floor
+    app = Leadtui(path, write_config(tmp_path, None), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["two_phones"])
+        f._details.clear()  # as if the panel's read had not landed yet
+        with app._reader_lock:  # the reader busy (a slow server): the screen must not wait on it
+            await pilot.press("greater_than_sign", "p", "1")
+            await pilot.pause(0.1)
+            assert "reading" in app.holds and len(app.held) == 2  # `p` and `1` wait behind `>`'s read
+            assert ids["two_phones"] not in f.chosen
+        await settle(pilot)
+        assert not isinstance(app.screen, PickPhone) and f.chosen[ids["two_phones"]] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -186,16 +187,19 @@ class Leadtui(SignIn, StationApp, App):
 
     def _open_calls(self) -> None:
         """D3: calls this rep placed that have no outcome (a station stopped mid-call) are asked first."""
-        calls = self.read(lambda svc: svc.open_calls(rep=self.rep))
+
+        def read(svc: Any) -> list[tuple[dict, dict]]:
+            return [(call, svc.lead(call["lead_id"])) for call in svc.open_calls(rep=self.rep)]
+
+        calls = self.read(read)
         if calls:
             self.call_from_thread(self._ask_outcome, calls)
 
-    def _ask_outcome(self, calls: list[dict]) -> None:
-        call, rest = calls[0], calls[1:]
+    def _ask_outcome(self, calls: list[tuple[dict, dict]]) -> None:
+        (call, lead), rest = calls[0], calls[1:]
         floor = self.floor
         if floor is None:
             return
-        lead = self.svc.lead(call["lead_id"])
         if not call["ended_at"] and call["system"] not in ("manual", "command"):  # those report no end
             self.writer.submit(
                 Job(
@@ -263,6 +267,15 @@ class Leadtui(SignIn, StationApp, App):
         """Run `fn(service)` on the reader connection (from a worker thread)."""
         with self._reader_lock:
             return fn(self._reader)
+
+    async def read_held(self, fn: Callable[[Any], Any]) -> Any:
+        """`read` for a key's action, awaited off the screen's thread (on a server, a round trip):
+        keys typed meanwhile wait, and go on in order once the action has done what it read for."""
+        self.holds.add("reading")
+        try:
+            return await asyncio.to_thread(self.read, fn)
+        finally:
+            self.release("reading")
 
     def act(
         self,

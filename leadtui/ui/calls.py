@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.message import Message
 from textual.widgets import Input
 
@@ -238,9 +239,14 @@ class CallKeys:
     def action_phone(self, delta: int) -> None:
         """The lead's next (or previous) phone that may be dialled becomes the one keys act on."""
         lead = self.current()
-        if lead is None:
+        if lead is not None:
+            self._next_phone(lead, delta)
+
+    @work(group="key-read")
+    async def _next_phone(self, lead: dict, delta: int) -> None:
+        shown = await self.shown_lead(lead)
+        if shown is None:
             return
-        shown = self.app.svc.lead(lead["id"])
         usable = [p["position"] for p in shown["phones"] if not (p["bad"] or p["dnc"] or p["litigator"])]
         if not usable:
             self.say(self.app.about(lead, "no phone that may be dialled"))
@@ -252,11 +258,17 @@ class CallKeys:
     def action_pick_phone(self) -> None:
         """Choose the phone by its number in the list (one key)."""
         lead = self.current()
-        if lead is None:
+        if lead is not None:
+            self._pick_phone(lead)
+
+    @work(group="key-read")
+    async def _pick_phone(self, lead: dict) -> None:
+        shown = await self.shown_lead(lead)
+        if shown is None:
+            self.app.no_dialog()
             return
-        phones = self.app.svc.lead(lead["id"])["phones"]
         self.app.ask(
-            PickPhone(lead, phones),
+            PickPhone(lead, shown["phones"]),
             lambda position: position is not None and self.choose_phone(lead, position),
         )
 

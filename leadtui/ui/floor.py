@@ -252,7 +252,10 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             if keep is not None and here is not None and here["id"] != self._at_load:
                 keep = here["id"]  # the rep moved while it loaded: their lead, not the one before
                 if keep not in {r["id"] for r in rows}:
-                    kept = here if here.get("gone") else self.app.svc.gone(keep, self.app.rep)
+                    if not here.get("gone"):
+                        self.load(keep=keep)  # why it left the listing is read with the next (F1)
+                        return
+                    kept = here
             self.shown = generation
             self._pick_first = keep is None
             self.list.set_rows(rows, cursor is not None, keep, kept)
@@ -312,6 +315,17 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self.reserved_at = time.monotonic()
         self.reserving = lead["id"]
         self.app.writer.submit(Job(None, lambda svc, seen: svc.reserve(rep, ids), done, reserve=True))
+
+    async def shown_lead(self, lead: dict) -> dict | None:
+        """`lead` with its phones and events: as the panel read it, or else read now off the screen's
+        thread (keys typed meanwhile wait); None, said, if it can't be read (gone meanwhile)."""
+        if lead["id"] in self._details:
+            return self._details[lead["id"]][1]
+        try:
+            return await self.app.read_held(lambda svc: svc.lead(lead["id"], events=True))
+        except LeadtuiError as exc:
+            self.say(self.app.about(lead, str(exc)))
+            return None
 
     def show_lead(self, lead_id: int | None) -> None:
         """Fill the claim panel for the lead under the cursor. The screen never reads the database
@@ -509,7 +523,12 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
                 if amount.strip():
                     inputs["amount"] = _amount(amount)
             if st.confirm_sources:
-                others = self.app.svc.other_properties(lead["id"])
+                try:
+                    others = await self.app.read_held(lambda svc: svc.other_properties(lead["id"]))
+                except LeadtuiError as exc:  # gone meanwhile: said, and no dialog
+                    self.app.no_dialog()
+                    self.say(self.app.about(lead, str(exc)))
+                    return
                 source = await self.app.ask_wait(ConfirmSold(st.label, others, st.confirm_sources))
                 if source is None:
                     return
@@ -638,11 +657,14 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
     def action_assign(self) -> None:
         lead = self.current()
-        if lead is None:
-            return
+        if lead is not None:
+            self._assign(lead)
+
+    @work(group="key-read")
+    async def _assign(self, lead: dict) -> None:
         reps = [
             (r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
-            for r in self.app.svc.reps()
+            for r in await self.app.read_held(lambda svc: svc.reps())
             if r["active"]
         ]
 

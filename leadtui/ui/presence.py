@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import work
+
 from leadtui.core.stations import HEARTBEAT_SECONDS, PAUSE_CODES
 from leadtui.errors import LeadtuiError
 from leadtui.service.writer import Job
@@ -114,8 +116,13 @@ class StationKeys:
         super().action_dial()  # type: ignore[misc]
 
     def action_floor_view(self) -> None:
+        self._floor_view()
+
+    @work(group="key-read")
+    async def _floor_view(self) -> None:
         app = self.app
-        if app.svc.visible_to(app.rep) is not None:
+        rep = app.rep
+        if await app.read_held(lambda svc: svc.visible_to(rep)) is not None:
             self._refused("the floor view is for managers")
             return
         from leadtui.ui.stations import FloorView
