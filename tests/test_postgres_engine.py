@@ -193,17 +193,22 @@ def test_a_queue_page_and_a_key_are_a_fixed_number_of_statements(make_service_pg
     assert len(set(keys)) == 1 and keys[0] <= 12, keys
 
 
-def test_a_key_is_five_round_trips_and_reads_ahead_as_it_reads_after(make_service_pg):
+def test_a_key_is_three_round_trips_and_reads_ahead_as_it_reads_after(make_service_pg):
     """Issue 18: a status key's locks and reads go in one trip (store.postgres.ahead), its writes
     with the next read; the reads queued ahead give what reading them then gives."""
     svc = make_service_pg()
     lead = add_lead(svc, phones=2)
     conn = svc.db.conn
     before = conn.trips
-    svc.set_status(
-        lead["id"], "not-contacted", REP
-    )  # opening + reads, 24 h count, lead + event, call, COMMIT
-    assert conn.trips - before == 5
+    # opening + the reads (24 h counts, W20's presses), lead + event, the call + COMMIT
+    svc.set_status(lead["id"], "not-contacted", REP)
+    assert conn.trips - before == 3
+    assert [c["outcome"] for c in svc.calls(lead=lead["id"])] == ["not-contacted"]
+    before = conn.trips
+    # opening + the reads, lead + event, the action's reads (one trip), the action + COMMIT
+    svc.set_status(lead["id"], "needs-offer", REP)
+    assert conn.trips - before == 4
+    assert [a["action"] for a in svc.outbox(lead_id=lead["id"])] == ["text_underwriter"]
     stamp = "2026-11-23T20:00:00+00:00"
     with svc.db.write(lead=lead["id"]) as c:
         postgres.ahead(c, lambda c: queries.lead(c, lead["id"]), lambda c: queries.phones(c, [lead["id"]]))
@@ -216,7 +221,7 @@ def test_a_key_is_five_round_trips_and_reads_ahead_as_it_reads_after(make_servic
         assert c.execute("UPDATE leads SET updated_at = ? WHERE id = ?", (stamp, lead["id"])).rowcount == 1
     with pytest.raises(LeadtuiError, match="database error"), svc.db.write(lead=lead["id"]) as c:
         c.execute("UPDATE leads SET status = NULL WHERE id = ?", (lead["id"],))  # fails at the COMMIT's trip
-    assert queries.lead(conn, lead["id"])["status"] == "not-contacted" and not conn.in_transaction
+    assert queries.lead(conn, lead["id"])["status"] == "needs-offer" and not conn.in_transaction
     with svc.db.write(lead=lead["id"]) as c:  # the connection goes on
         assert queries.lead(c, lead["id"])["updated_at"] == stamp
 

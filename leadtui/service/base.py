@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any, Self
 
@@ -28,6 +29,7 @@ from leadtui.store import kpis as kpi_store
 from leadtui.store import pg_roles, reservations
 from leadtui.store import queries as q
 from leadtui.store.db import Database, Notice, connect
+from leadtui.store.postgres import ahead
 
 RESERVE_SECONDS = 120  # F2: how long a station's lead stays reserved unless renewed ([floor] reserve_seconds)
 PAYLOAD_NOTES = 3  # W3: the latest notes an action carries
@@ -135,13 +137,13 @@ class Base:
         handed to, who asked for an approval)."""
         if not name:
             raise LeadtuiError("say who you are: --rep NAME (or env LEADTUI_REP, or rep in the config)")
-        row = self._rep(conn, name)
+        row = self._rep(conn, name, pin=False)
         if not row["active"]:
             raise Refused(f"rep {row['name']} is not active")
         return Actor(row["name"], row["role"] == "manager", date.fromisoformat(row["started"]))
 
-    def _rep(self, conn: sqlite3.Connection, name: str) -> sqlite3.Row:
-        row = q.rep(conn, name)
+    def _rep(self, conn: sqlite3.Connection, name: str, *, pin: bool = True) -> sqlite3.Row:
+        row = q.rep(conn, name, pin=pin)
         if row is None:
             raise LeadtuiError(f"no rep named {name!r}: add one with `leadtui reps add {name}`")
         return row
@@ -180,7 +182,12 @@ class Base:
         self, conn: sqlite3.Connection, lead_id: int, d: Decision, rep: str, now: datetime
     ) -> Decision:
         """W20: the press as credited: a repeat of the rep's on the lead this floor day credits nothing."""
-        return once_a_day(d, lambda: kpi_store.presses(conn, lead_id, rep, now.date().isoformat(), PRESSES))
+        return once_a_day(d, lambda: self._presses(conn, lead_id, rep, now))
+
+    @staticmethod
+    def _presses(conn: sqlite3.Connection, lead_id: int, rep: str, now: datetime) -> list[sqlite3.Row]:
+        """The rep's presses on the lead this floor day that W20 weighs a new one against."""
+        return kpi_store.presses(conn, lead_id, rep, now.date().isoformat(), PRESSES)
 
     def _change(
         self,
@@ -229,10 +236,15 @@ class Base:
                 f"lead {lead['id']} is held by {lead['owner']}: only they and managers see it (W14)"
             )
 
-    def _calls_24h(self, conn: sqlite3.Connection, now: datetime) -> Callable[[int], int]:
-        """B3's count for a phone: its calls in the 24 h before `now`, from the call log (D2)."""
-        since = clock.stamp(now - timedelta(hours=24))
-        return lambda phone_id: calllog.count_since(conn, phone_id, since)
+    def _calls_24h(self, conn: sqlite3.Connection, now: datetime, lead_id: int) -> Callable[[int], int]:
+        """B3's count for a phone of the lead: its calls in the 24 h before `now`, from the call log
+        (D2); the lead's phones read at the first count asked for, in one statement."""
+        counts = cache(lambda: self._lead_calls_24h(conn, lead_id, now))
+        return lambda phone_id: counts().get(phone_id, 0)
+
+    @staticmethod
+    def _lead_calls_24h(conn: sqlite3.Connection, lead_id: int, now: datetime) -> dict[int, int]:
+        return calllog.lead_counts_since(conn, lead_id, clock.stamp(now - timedelta(hours=24)))
 
     def _parse_at(self, text: str, lead: Row, phones: Sequence[Row]) -> datetime:
         """An appointment time; without an offset it is the lead's local time."""
@@ -249,6 +261,12 @@ class Base:
 
     def _payload(self, conn: sqlite3.Connection, lead_id: int, rep: str) -> dict:
         """What an action carries: the lead as it is after the change, in the same transaction."""
+        ahead(  # on a server, the three reads below in one round trip
+            conn,
+            lambda c: q.lead(c, lead_id),
+            lambda c: q.phones(c, [lead_id]),
+            lambda c: calllog.notes(c, lead_id, PAYLOAD_NOTES),
+        )
         row = self._lead(conn, lead_id)
         phones = q.phones(conn, [lead_id])[lead_id]
         # W3: the phone to reach the owner on: never one marked bad (a wrong number); dialable first

@@ -57,7 +57,7 @@ def log_outcome(
         station_moved(conn, call["station"], now)  # that station's call is done: it wraps up no more
     elif call is None and d.dial and d.phone_id is not None:
         number = next(p["number"] for p in phones if p["id"] == d.phone_id)
-        calllog.insert(
+        calllog.log(
             conn,
             lead_id=phones[0]["lead_id"],
             phone_id=d.phone_id,

@@ -148,13 +148,15 @@ class Leads(Base):
             name, stamp = self._acting(rep), clock.stamp(now)
             ahead(  # on a server, the reads below go with the lead's locks: one round trip
                 conn,
-                lambda c: q.rep(c, name) if name else None,
+                lambda c: q.rep(c, name, pin=False) if name else None,
                 lambda c: q.lead(c, lead_id),
                 lambda c: reservations.of_lead(c, lead_id, stamp),
                 lambda c: q.phones(c, [lead_id]),
                 lambda c: (
                     calllog.open_of(c, station=self.station) if call_id is None else calllog.get(c, call_id)
                 ),
+                lambda c: self._lead_calls_24h(c, lead_id, now),
+                lambda c: self._presses(c, lead_id, name, now) if name else None,
             )
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
@@ -179,7 +181,7 @@ class Leads(Base):
                     confirm=confirm,
                     override=override,
                     rules=self.rules,
-                    dials_24h=self._calls_24h(conn, now),
+                    dials_24h=self._calls_24h(conn, now, lead_id),
                     gated=call is not None,
                 )
             except NeedsConfirmation as exc:

@@ -105,7 +105,7 @@ class Managing(Base):
                 approved=True,
                 appointment_at=self._parse_at(at, lead, phones) if at else None,
                 rules=self.rules,
-                dials_24h=self._calls_24h(conn, now),
+                dials_24h=self._calls_24h(conn, now, lead["id"]),
                 **given,
             )
             outcome = self._apply(

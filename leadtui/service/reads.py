@@ -160,7 +160,7 @@ class Reads(Base):
     def _why_not(
         self, conn: sqlite3.Connection, lead: Row, phones: Sequence[Row], now: datetime
     ) -> str | None:
-        return why_not_now(lead, phones, now, self.rules, self._calls_24h(conn, now))
+        return why_not_now(lead, phones, now, self.rules, self._calls_24h(conn, now, lead["id"]))
 
     @staticmethod
     def _page_calls_24h(

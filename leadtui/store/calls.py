@@ -22,7 +22,14 @@ _SELECT = (
 )
 
 
-def insert(
+def insert(conn: sqlite3.Connection, **call: Any) -> int:
+    """Log a call (`log`'s fields); its id."""
+    call_id = log(conn, **call).lastrowid
+    assert call_id is not None, "no call was inserted"
+    return call_id
+
+
+def log(
     conn: sqlite3.Connection,
     *,
     lead_id: int,
@@ -36,10 +43,11 @@ def insert(
     reported: bool = False,
     outcome_status: str | None = None,
     outcome_event_id: int | None = None,
-) -> int:
+) -> sqlite3.Cursor:
+    """Log a call: the INSERT's cursor (on a server, a call whose id is not read goes with the COMMIT)."""
     return conn.execute(
         "INSERT INTO calls (lead_id, phone_id, number, rep, station, system, placed_at, day, reported,"
-        " outcome_status, outcome_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " outcome_status, outcome_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             lead_id,
             phone_id,
@@ -53,18 +61,23 @@ def insert(
             outcome_status,
             outcome_event_id,
         ),
-    ).fetchone()[0]
+    )
 
 
 def get(conn: sqlite3.Connection, call_id: int) -> sqlite3.Row | None:
     return conn.execute(f"{_SELECT} WHERE c.id = ?", (call_id,)).fetchone()
 
 
-def count_since(conn: sqlite3.Connection, phone_id: int, since: str) -> int:
-    """Calls to the phone placed after `since` (the 24-h cap counts these)."""
-    return conn.execute(
-        "SELECT count(*) FROM calls WHERE phone_id = ? AND placed_at > ?", (phone_id, since)
-    ).fetchone()[0]
+def lead_counts_since(conn: sqlite3.Connection, lead_id: int, since: str) -> dict[int, int]:
+    """Calls placed after `since` to each of the lead's phones that has any (the 24-h cap counts
+    these): one statement whatever phone a key dials, so a server can send it ahead of the key."""
+    return dict(
+        conn.execute(
+            "SELECT phone_id, count(*) FROM calls WHERE phone_id IN (SELECT id FROM phones WHERE lead_id = ?)"
+            " AND placed_at > ? GROUP BY phone_id",
+            (lead_id, since),
+        ).fetchall()
+    )
 
 
 def counts_since(conn: sqlite3.Connection, phone_ids: list[int], since: str) -> dict[int, int]:

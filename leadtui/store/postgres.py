@@ -123,13 +123,24 @@ def _row_factory(cursor: Any) -> Any:
 
 class Cursor:
     """What an `execute` gives back: rows, `rowcount`, and `lastrowid` after an INSERT. In a
-    pipeline (`ahead`) its statement may still be on its way: reading it sends what is queued."""
+    pipeline (`ahead`) its statement may still be on its way: reading it (its id too) sends what
+    is queued; an INSERT whose id nobody reads goes with the next statement read, or the COMMIT."""
 
-    def __init__(self, cur: Any, lastrowid: int | None = None, owner: Connection | None = None, seq: int = 0):
+    def __init__(self, cur: Any, owner: Connection | None = None, seq: int = 0, *, with_id: bool = False):
         self._cur = cur
-        self.lastrowid = lastrowid
         self._owner = owner  # the connection whose pipeline holds the statement, until it is read
         self._seq = seq
+        self._with_id = with_id  # an INSERT that returns its row's id, not read yet
+        self._id: int | None = None
+
+    @property
+    def lastrowid(self) -> int | None:
+        """The id the INSERT gave its row (as sqlite3's), read from its RETURNING on first use."""
+        if self._with_id:
+            self._with_id = False
+            row = self.fetchone() if self.rowcount else None
+            self._id = row[0] if row else None
+        return self._id
 
     def _ready(self) -> Any:
         if self._owner is not None:
@@ -313,19 +324,14 @@ class Connection:
         if wants_id:  # as sqlite3's lastrowid: the id the INSERT gave its row
             sql += " RETURNING id"
         if self._pipe is not None:
-            cursor = Cursor(self._queue(sql, params), owner=self, seq=self._queued)
+            return Cursor(self._queue(sql, params), owner=self, seq=self._queued, with_id=wants_id)
+        cur = self._raw.cursor()
+        if params:
+            cur.execute(adapt(sql), params)
         else:
-            cur = self._raw.cursor()
-            if params:
-                cur.execute(adapt(sql), params)
-            else:
-                cur.execute(sql)
-            self.trips += 1
-            cursor = Cursor(cur)
-        if wants_id:
-            row = cursor.fetchone() if cursor.rowcount else None
-            cursor.lastrowid = row[0] if row else None
-        return cursor
+            cur.execute(sql)
+        self.trips += 1
+        return Cursor(cur, with_id=wants_id)
 
     def executemany(self, sql: str, rows: Any) -> Cursor:
         self.statements += 1

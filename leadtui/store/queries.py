@@ -93,9 +93,11 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
 # --- reps -------------------------------------------------------------------------------------
 
 
-def rep(conn: sqlite3.Connection, name: str) -> sqlite3.Row | None:
+def rep(conn: sqlite3.Connection, name: str, *, pin: bool = True) -> sqlite3.Row | None:
+    """`name`'s row; on a server `pin=False` leaves its pin_hash out (pg_roles.ACTOR_COLUMNS)."""
     if on_server(conn):  # no PIN hash for a rep's role: the hash without its digest (pg_roles)
-        return conn.execute(f"SELECT {pg_roles.REP_COLUMNS} FROM reps WHERE name = ?", (name,)).fetchone()
+        columns = pg_roles.REP_COLUMNS if pin else pg_roles.ACTOR_COLUMNS
+        return conn.execute(f"SELECT {columns} FROM reps WHERE name = ?", (name,)).fetchone()
     return conn.execute("SELECT * FROM reps WHERE name = ?", (name,)).fetchone()
 
 
@@ -590,13 +592,13 @@ def insert_action(
     payload: dict,
     now: str,
     due: str,
-) -> int:
-    cur = conn.execute(
+) -> None:
+    """Queue an action (its id not read: on a server the INSERT goes with the COMMIT)."""
+    conn.execute(
         "INSERT INTO outbox(lead_id, event_id, action, idempotency_key, created_at, due_at, payload)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (lead_id, event_id, action, f"leadtui-{lead_id}-{event_id}-{action}", now, due, dumps(payload)),
     )
-    return inserted_id(cur)
 
 
 def cancel_actions(
