@@ -155,8 +155,8 @@ class Leads(Base):
                 lambda c: (
                     calllog.open_of(c, station=self.station) if call_id is None else calllog.get(c, call_id)
                 ),
-                lambda c: self._lead_calls_24h(c, lead_id, now),
-                lambda c: self._presses(c, lead_id, name, now) if name else None,
+                lambda c: self._lead_calls_24h(c, lead_id, now) if st.dial else None,  # a dial's cap
+                lambda c: self._presses(c, lead_id, name, now) if name and not st.dial else None,  # W20
             )
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
