@@ -111,6 +111,9 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self._counted = (-math.inf, 0.0)  # when the last count began, and how long it took
         self._said_timer = None
         self.pending: Counter[int | None] = Counter()  # keys queued on the writer, per lead (F3)
+        # the lead list (kept, not looked up in the DOM on every key); it calls `highlighted` itself,
+        # so the row and the panel it moved to repaint in one frame
+        self.list = LeadList(id="queue", pending=self.pending, highlighted=self.highlighted)
         self._relist_timer = None
         self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
         self.reserved_at = 0.0  # when the lead on screen was last reserved (renewed by the app's poll)
@@ -136,23 +139,19 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
                     placeholder="search: name, address, phone, status:ID — enter to search, escape to clear",
                     id="search",
                 )
-                yield LeadList(id="queue", pending=self.pending)
+                yield self.list
                 yield Input(placeholder="the note — enter saves it, escape drops it", id="note")
             yield ClaimPanel(id="panel")
         yield Static(id="said")
         yield KeyBar(self.app.table, id="keybar")
 
     def on_mount(self) -> None:
-        self.query_one(LeadList).focus()
+        self.list.focus()
         self.load()
         # What start-up built (modules, styles, the widget tree) lives as long as the station: frozen,
         # the cyclic GC stops walking it on every full collection (bench_tui: key p99 58 -> 48 ms)
         self.call_after_refresh(gc.freeze)
         self.set_interval(1, self.tick_call)
-
-    @property
-    def list(self) -> LeadList:
-        return self.query_one(LeadList)
 
     # --- listing -----------------------------------------------------------------------------
 
@@ -223,7 +222,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
     def closed(self) -> bool:
         """The app is closing and its widgets are gone: a worker's result came too late to show."""
-        return not (self.query("#title") and self.query(LeadList))
+        return not self.list.is_attached
 
     def _show_page(
         self,
@@ -267,9 +266,10 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         if self.cursor is not None:
             self._page(self.generation, self.cursor)
 
-    def on_lead_list_highlighted(self, message: LeadList.Highlighted) -> None:
-        self.show_lead(message.lead["id"] if message.lead else None)
-        if message.lead is None or message.lead["id"] != self.reserving:  # a key may have asked already
+    def highlighted(self, lead: dict | None) -> None:
+        """The cursor is on another lead (or on none): its panel, and its reservation."""
+        self.show_lead(lead["id"] if lead else None)
+        if lead is None or lead["id"] != self.reserving:  # a key may have asked already
             self.reserve()
 
     # --- F2: the lead on screen is reserved for this rep ---------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -29,19 +29,19 @@ class LeadList(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", "Last", show=False),
     ]
 
-    class Highlighted(Message):
-        """The cursor is on another lead (or on none)."""
-
-        def __init__(self, lead: dict | None) -> None:
-            super().__init__()
-            self.lead = lead
-
     class NeedMore(Message):
         """The cursor is near the end of what is loaded and more rows exist."""
 
-    def __init__(self, *, id: str | None = None, pending: Mapping[int | None, int] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        pending: Mapping[int | None, int] | None = None,
+        highlighted: Callable[[dict | None], None] = lambda lead: None,
+    ) -> None:
         super().__init__(id=id)
         self.pending = pending if pending is not None else {}  # keys queued per lead: marked at once (F3)
+        self.highlighted = highlighted  # called when the cursor is on another lead (or on none)
         self.rows: list[dict] = []
         self.more = False
         self.cursor = 0
@@ -121,7 +121,7 @@ class LeadList(ScrollView, can_focus=True):
         if self.more and not self._asked and self.cursor >= len(self.rows) - PREFETCH:
             self._asked = True
             self.post_message(self.NeedMore())
-        self.post_message(self.Highlighted(self.current))
+        self.highlighted(self.current)
 
     # --- drawing ----------------------------------------------------------------------------
 
