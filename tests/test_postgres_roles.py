@@ -437,3 +437,18 @@ def test_init_again_applies_the_grants(floor, alice):
         alice.db.conn.execute("SELECT count(*) FROM phones")
     init_database(floor.address, "wholesale", test_clock=True)
     assert alice.db.conn.execute("SELECT count(*) FROM phones").fetchone()[0] == 2
+
+
+def test_d4_replies_are_not_taken_in_on_a_reps_role(floor, alice):
+    """A rep's role sees the pool's leads and its own: an opt-out taken in there would leave bob's
+    phone with the number callable. Refused there (nothing stored); the floor's role marks both."""
+    number = floor.owner.lead(floor.bobs)["phones"][0]["number"]
+    shared = floor.lead(4, None)
+    floor.owner.db.conn.execute(
+        "UPDATE phones SET number = ? WHERE lead_id = ?", (number, shared)
+    )  # the same number on a pool lead alice sees
+    with pytest.raises(Refused, match="D4"):
+        alice.add_replies([(number, "STOP", START)])
+    assert floor.owner.db.conn.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
+    floor.owner.add_replies([(number, "STOP", START)])
+    assert [p["dnc"] for lead in (floor.bobs, shared) for p in floor.owner.lead(lead)["phones"]] == [1, 1]

@@ -12,7 +12,7 @@ from typing import Any
 
 from leadtui import clock
 from leadtui.core import optout
-from leadtui.errors import LeadtuiError
+from leadtui.errors import LeadtuiError, Refused
 from leadtui.service.base import Base
 from leadtui.store import inbox, optouts, slices
 from leadtui.store import queries as q
@@ -96,6 +96,12 @@ class Jobs(Base):
                 checked.append(LeadtuiError(f"a time out of range: {received_at.isoformat()}"))
                 continue
             checked.append((e164, body, at) if e164 else LeadtuiError(f"not a phone number: {number!r}"))
+        if self.bound and not self.manager_role:
+            raise Refused(
+                f"connected as rep {self.bound}'s role, which sees the pool's leads and its own only: "
+                "replies come in on the floor's role or a manager's, so an opt-out marks every lead's "
+                "phone with its number DNC (D4)"
+            )
         now = self.now()
         stored: list[int | LeadtuiError | None] = []
         with self.db.write() as conn:
