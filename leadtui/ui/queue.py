@@ -63,8 +63,13 @@ class LeadList(ScrollView, can_focus=True):
         if keep is not None and keep not in ids and kept is not None:
             rows.insert(min(self.cursor, len(rows)), kept)
             ids = [r["id"] for r in rows]
-        self.rows, self.more, self._asked = rows, more, False
-        self.cursor = ids.index(keep) if keep in ids else min(self.cursor, max(len(rows) - 1, 0))
+        cursor = ids.index(keep) if keep in ids else min(self.cursor, max(len(rows) - 1, 0))
+        # (a re-list after the station's own reservation, or another's change elsewhere on the floor)
+        same = rows == self.rows and more == self.more and cursor == self.cursor
+        self.rows, self.more, self._asked, self.cursor = rows, more, False, cursor
+        if same:  # no line to repaint: the panel is read again all the same
+            self.highlighted(self.current)
+            return
         self._resized()
         self._moved()
 
