@@ -36,7 +36,7 @@ separate processes, each with its own `Service.open(copy, now=...)`, the clock f
             warm-up: the baseline commits/s. Then `--pollers` (500) stations, each on its own
             connection (threads in `--poll-procs` processes: connections, not processes, are
             what counts), open their connections (not counted) and poll the change signal every
-            `--poll-every` second (`store.queries.data_version`: `pg_last_committed_xact()` on a server,
+            `--poll-every` seconds (0.8, the app's; `store.queries.data_version`: `pg_last_committed_xact()` on a server,
             `PRAGMA data_version` on a file),
             each first at a random moment of the first interval; from the end of that interval
             on, `--seconds`/2 more are counted; then the pollers go and the writers run alone
@@ -1498,7 +1498,10 @@ def main(argv: list[str] | None = None) -> None:
         "--poll-procs", type=int, default=5, help="processes the pollers' threads run in (default 5)"
     )
     ap.add_argument(
-        "--poll-every", type=float, default=1.0, help="seconds between one station's polls (default 1)"
+        "--poll-every",
+        type=float,
+        default=0.8,
+        help="seconds between one station's polls (default 0.8, the app's POLL_SECONDS)",
     )
     ap.add_argument("--seconds", type=float, default=20.0, help="seconds a phase lasts at least (default 20)")
     ap.add_argument(

@@ -31,7 +31,9 @@ from leadtui.ui.presence import StationApp
 from leadtui.ui.signin import SignIn
 from leadtui.ui.style import plain, theme_defaults
 
-POLL_SECONDS = 1.0  # other stations' commits show within this (PRAGMA data_version)
+# Other stations' commits show within a second: this, a poll's read (PRAGMA data_version, or a round
+# trip on a server) and the re-list.
+POLL_SECONDS = 0.8
 SWEEP_SECONDS = 60  # W9: held leads whose 7 days ran out go back to the pool
 TYPED_AHEAD = (
     0.3  # seconds after a refused dialog key within which keys were typed for its dialog, not seen refused
