@@ -104,6 +104,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self._tabs_shown: Text | None = None
         self._details: dict[int, tuple[float, dict, str | None]] = {}  # lead -> (read at, it, why not)
         self._on_panel: int | None = None  # the lead the claim panel shows
+        self._panel_due = False  # the panel is to follow the cursor after the next frame
         self._at_load: int | None = None  # the lead under the cursor when it began loading
         self.counts: dict[str, int] = {}
         self.kpis: dict = {}
@@ -111,8 +112,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         self._counted = (-math.inf, 0.0)  # when the last count began, and how long it took
         self._said_timer = None
         self.pending: Counter[int | None] = Counter()  # keys queued on the writer, per lead (F3)
-        # the lead list (kept, not looked up in the DOM on every key); it calls `highlighted` itself,
-        # so the row and the panel it moved to repaint in one frame
+        # the lead list (kept, not looked up in the DOM on every key); it calls `highlighted` itself
         self.list = LeadList(id="queue", pending=self.pending, highlighted=self.highlighted)
         self._relist_timer = None
         self._pick_first = True  # the first reservation after a fresh listing may skip leads on other screens
@@ -267,10 +267,20 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
             self._page(self.generation, self.cursor)
 
     def highlighted(self, lead: dict | None) -> None:
-        """The cursor is on another lead (or on none): its panel, and its reservation."""
-        self.show_lead(lead["id"] if lead else None)
+        """The cursor is on another lead (or on none): its reservation at once, and its panel once
+        the row has repainted (the cursor answers the key in the next frame, the panel a frame
+        later; moves faster than frames fill the panel once, for the lead they end on)."""
         if lead is None or lead["id"] != self.reserving:  # a key may have asked already
             self.reserve()
+        if not self._panel_due:
+            self._panel_due = True
+            self.call_after_refresh(self._panel_for_cursor)
+
+    def _panel_for_cursor(self) -> None:
+        self._panel_due = False
+        if not self.closed():
+            current = self.list.current
+            self.show_lead(current["id"] if current else None)
 
     # --- F2: the lead on screen is reserved for this rep ---------------------------------------
 
