@@ -180,16 +180,17 @@ class Readers:
                 proc.wait()
 
 
+# A reading process runs at a lower priority than the floor's stations and the import's own storing,
+# from its first import on (its start-up, ~0.2 s of a core, came as the import began: the stations'
+# screens then missed frames).
 _SERVE = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
+    f"import os; os.nice({NICE}); import json, sys; sys.path[:] = json.loads(sys.argv[1]);"
     " from leadtui.importing.readers import serve; serve(int(sys.argv[2]), sys.argv[3])"
 )
 
 
 def serve(fd: int, args: str) -> None:
-    """A reading process's main: the socket it was handed and `_read`'s arguments (JSON).
-    It runs at a lower priority than the floor's stations and the import's own storing."""
-    os.nice(NICE)
+    """A reading process's main: the socket it was handed and `_read`'s arguments (JSON)."""
     _read(Connection(fd), *json.loads(args))
 
 
