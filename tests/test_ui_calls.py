@@ -422,3 +422,19 @@ async def test_f3_phone_keys_read_off_the_screens_thread_and_keys_typed_meanwhil
             assert ids["two_phones"] not in f.chosen
         await settle(pilot)
         assert not isinstance(app.screen, PickPhone) and f.chosen[ids["two_phones"]] == 1
+
+
+async def test_f3_a_phone_key_read_from_the_panel_still_lands_before_the_keys_typed_after_it(floor, tmp_path):
+    """The panel has read the lead: `>` needs no read, and still `> n` in one burst lands in order:
+    the Not Contacted is on the second phone, never on the first with `>` after it."""
+    path, ids = floor
+    app = Leadtui(path, write_config(tmp_path, None), REP)
+    async with app.run_test(size=(120, 40)) as pilot:
+        f = await ready(pilot)
+        await on_lead(pilot, f, ids["two_phones"])
+        assert ids["two_phones"] in f._details
+        app.post_message(events.Key("greater_than_sign", ">"))
+        app.post_message(events.Key("n", "n"))
+        await settle(pilot)
+    [event] = [e for e in lead(path, ids["two_phones"], events=True)["events"] if e["kind"] == "status"]
+    assert event["data"]["phone"] == 2

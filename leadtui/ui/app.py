@@ -6,7 +6,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -270,14 +270,22 @@ class Leadtui(SignIn, StationApp, App):
         with self._reader_lock:
             return fn(self._reader)
 
-    async def read_held(self, fn: Callable[[Any], Any]) -> Any:
-        """`read` for a key's action, awaited off the screen's thread (on a server, a round trip):
-        keys typed meanwhile wait, and go on in order once the action has done what it read for."""
-        self.holds.add("reading")
-        try:
-            return await asyncio.to_thread(self.read, fn)
-        finally:
-            self.release("reading")
+    async def read_off(self, fn: Callable[[Any], Any]) -> Any:
+        """`read`, awaited without holding up the screen's thread (on a server, a round trip)."""
+        return await asyncio.to_thread(self.read, fn)
+
+    def run_held(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run a key's action that reads first (`action`, a coroutine function) on a worker. Keys typed
+        after the key wait (held from the moment it was typed: Floor.read_keys, or a dialog's key)
+        and go on in order once it is done (F3): none runs ahead of it."""
+
+        async def run() -> None:
+            try:
+                await action()
+            finally:
+                self.release("reading")
+
+        self.run_worker(run, group="key-read")
 
     def act(
         self,
@@ -437,6 +445,8 @@ class Leadtui(SignIn, StationApp, App):
             self.holds.add("closing")  # the note box closes: what follows goes to the floor (F3)
         elif isinstance(screen, Floor) and screen.list.has_focus and event.key in screen.dialog_keys:
             self.holds.add("opening")  # the key's action runs later: what follows waits for its dialog
+        elif isinstance(screen, Floor) and screen.list.has_focus and event.key in screen.read_keys:
+            self.holds.add("reading")  # ... or for what it reads (`run_held` lets them go)
         await super().on_event(event)
 
     def sweep(self) -> None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.message import Message
 from textual.widgets import Input
 
@@ -238,12 +237,12 @@ class CallKeys:
 
     def action_phone(self, delta: int) -> None:
         """The lead's next (or previous) phone that may be dialled becomes the one keys act on."""
-        lead = self.current()
-        if lead is not None:
-            self._next_phone(lead, delta)
+        self.app.run_held(lambda: self._next_phone(delta))
 
-    @work(group="key-read")
-    async def _next_phone(self, lead: dict, delta: int) -> None:
+    async def _next_phone(self, delta: int) -> None:
+        lead = self.current()
+        if lead is None:
+            return
         shown = await self.shown_lead(lead)
         if shown is None:
             return
@@ -259,9 +258,8 @@ class CallKeys:
         """Choose the phone by its number in the list (one key)."""
         lead = self.current()
         if lead is not None:
-            self._pick_phone(lead)
+            self.app.run_held(lambda: self._pick_phone(lead))
 
-    @work(group="key-read")
     async def _pick_phone(self, lead: dict) -> None:
         shown = await self.shown_lead(lead)
         if shown is None:

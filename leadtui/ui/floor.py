@@ -37,6 +37,7 @@ COUNT_SHARE = 20  # ... and no sooner than this many times the last count's leng
 DETAILS_KEPT = 64  # leads whose panel is kept as last read, until the floor changes (a re-list)
 DETAILS_SECONDS = 20.0  # ... or this long: B3's calling window moves with the clock
 RELIST_SECONDS = 0.3  # the queue re-lists this long after the rep's last write landed
+READS = {"next-phone", "previous-phone", "floor-view"}  # keys whose action reads first (no dialog)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
         }
         asks |= self.asks_why
         self.dialog_keys = {key for k in self.app.table if k.id in asks for key in k.keys.split(",")}
+        # keys whose action reads first (off the screen's thread): what follows waits for it (F3)
+        self.read_keys = {key for k in self.app.table if k.id in READS for key in k.keys.split(",")}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -328,11 +331,11 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
 
     async def shown_lead(self, lead: dict) -> dict | None:
         """`lead` with its phones and events: as the panel read it, or else read now off the screen's
-        thread (keys typed meanwhile wait); None, said, if it can't be read (gone meanwhile)."""
+        thread; None, said, if it can't be read (gone meanwhile)."""
         if lead["id"] in self._details:
             return self._details[lead["id"]][1]
         try:
-            return await self.app.read_held(lambda svc: svc.lead(lead["id"], events=True))
+            return await self.app.read_off(lambda svc: svc.lead(lead["id"], events=True))
         except LeadtuiError as exc:
             self.say(self.app.about(lead, str(exc)))
             return None
@@ -534,7 +537,7 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
                     inputs["amount"] = _amount(amount)
             if st.confirm_sources:
                 try:
-                    others = await self.app.read_held(lambda svc: svc.other_properties(lead["id"]))
+                    others = await self.app.read_off(lambda svc: svc.other_properties(lead["id"]))
                 except LeadtuiError as exc:  # gone meanwhile: said, and no dialog
                     self.app.no_dialog()
                     self.say(self.app.about(lead, str(exc)))
@@ -668,13 +671,12 @@ class Floor(InboxKeys, StationKeys, CallKeys, Screen):
     def action_assign(self) -> None:
         lead = self.current()
         if lead is not None:
-            self._assign(lead)
+            self.app.run_held(lambda: self._assign(lead))
 
-    @work(group="key-read")
     async def _assign(self, lead: dict) -> None:
         reps = [
             (r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
-            for r in await self.app.read_held(lambda svc: svc.reps())
+            for r in await self.app.read_off(lambda svc: svc.reps())
             if r["active"]
         ]
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import work
-
 from leadtui.core.stations import HEARTBEAT_SECONDS, PAUSE_CODES
 from leadtui.errors import LeadtuiError
 from leadtui.service.writer import Job
@@ -116,13 +114,12 @@ class StationKeys:
         super().action_dial()  # type: ignore[misc]
 
     def action_floor_view(self) -> None:
-        self._floor_view()
+        self.app.run_held(self._floor_view)
 
-    @work(group="key-read")
     async def _floor_view(self) -> None:
         app = self.app
         rep = app.rep
-        if await app.read_held(lambda svc: svc.visible_to(rep)) is not None:
+        if await app.read_off(lambda svc: svc.visible_to(rep)) is not None:
             self._refused("the floor view is for managers")
             return
         from leadtui.ui.stations import FloorView
