@@ -3,6 +3,7 @@ Callbacks are in ui.inbox)."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -63,7 +64,7 @@ class View(Screen):
             self._again = True
             return
         self._reading, self._again = True, False
-        self._read()
+        self._read(self.app)
 
     def fetch(self, svc: Any) -> Any:
         """What the view shows, read with the station's reader (on a worker thread: no widgets here)."""
@@ -76,12 +77,14 @@ class View(Screen):
         self.app.notify(plain(str(exc)), title=self.TITLE_TEXT, severity="error", markup=False)
 
     @work(thread=True, group="view")
-    def _read(self) -> None:
+    def _read(self, app: Any) -> None:
+        """(`app` from the screen's thread: a view the closing app has let go has none of its own.)"""
         try:
-            got = self.app.read(self.fetch)
+            got = app.read(self.fetch)
         except Exception as exc:  # noqa: BLE001 - shown by `failed`, the screen goes on
             got = exc
-        self.app.call_from_thread(self._got, got)
+        with suppress(RuntimeError):  # the app stopped meanwhile: nothing to show
+            app.call_from_thread(self._got, got)
 
     def _got(self, got: Any) -> None:
         self._reading = False
