@@ -39,9 +39,12 @@ separate processes, each with its own `Service.open(copy, now=...)`, the clock f
             `--poll-every` seconds (0.8, the app's; `store.queries.data_version`: `pg_last_committed_xact()` on a server,
             `PRAGMA data_version` on a file),
             each first at a random moment of the first interval; from the end of that interval
-            on, `--seconds`/2 more are counted; then the pollers go and the writers run alone
-            `--seconds`/2 again (so a drift over the run shows). Printed: commits/s alone before
-            and after, with the pollers, and its ratio to the mean alone; the poll's p50/p99;
+            on, `--seconds`/2 more are counted; then, the connections open throughout, POLL_TURNS
+            turns of not polling and polling (`--seconds`/2 each in all); then the pollers go and
+            the writers run alone `--seconds`/2 again. Printed: commits/s alone before and after,
+            with the pollers, and its ratio to the mean alone; polling against not polling in
+            turns, the figure judged (the alone windows drift between runs by more than the
+            target's margin; turns share a drift and the connections' own cost); the poll's p50/p99;
             and how long after a key's commit returned each station's next poll saw a change
             (sampled commits x every station), next to the bound a poll gives: the poll
             interval + the poll's p99.
@@ -99,6 +102,7 @@ TARGET_P99_MS, TARGET_MAX_MS, TARGET_GAP_MS, TARGET_CLAIM_MS = 100.0, 250.0, 50.
 PG_TARGET_QUIET_P99_MS = 20.0  # issue 18: key -> commit p99 on a server, stations at a rep's pace
 TARGET_VISIBLE_MS, TARGET_HELD = 1000.0, 0.9  # poll: a change seen within 1 s; commits/s with/without
 POLL_WARMUP = 1.0  # s the poll phase's writers run before the baseline is counted (a copy's cold caches)
+POLL_TURNS = 4  # the poll phase's turns of not polling and polling, --seconds/2 in all for each
 POLL_SAMPLE = 200  # commits of the polled window whose visibility is measured at every station
 POLL_READY_TIMEOUT = 600.0  # s for every poller to open its connections
 REP_PACE = (1.0, 2.0)  # seconds between a rep station's keys, uniform
@@ -384,6 +388,7 @@ def poller(spec: dict, ready, start, stop, results) -> None:
     polls: list[list[tuple[float, float, bool]]] = [[] for _ in dbs]
     errors: Counter = Counter()
     every = spec["every"]
+    pause = spec["pause"]  # while set, the stations keep their connections and skip their polls
 
     def run(i: int) -> None:
         rng = random.Random(spec["seed"] + i)
@@ -395,6 +400,9 @@ def poller(spec: dict, ready, start, stop, results) -> None:
             if (delay > 0 and done.wait(delay)) or done.is_set():
                 return
             t0 = time.monotonic()
+            if pause.is_set():
+                due = max(due + every, t0)
+                continue
             try:
                 version = data_version(conn)
             except Exception as exc:  # noqa: BLE001 - a failed poll is a figure
@@ -1258,7 +1266,7 @@ class Floor:
         ready, results = ctx.Queue(), ctx.Queue()
         start, stop = ctx.Event(), ctx.Event()
         half = args.seconds / 2
-        hard = 1.5 * args.seconds + POLL_READY_TIMEOUT + 60
+        hard = 2.5 * args.seconds + args.poll_every + POLL_READY_TIMEOUT + 60
         ids = self.plan["all"]
         share = len(ids) // args.writers
         wnames = set()
@@ -1282,6 +1290,7 @@ class Floor:
         base1 = time.monotonic()
         # the pollers: connections opened while the writers go on (that stretch is not counted)
         pready, pstart, pstop, presults = ctx.Queue(), ctx.Event(), ctx.Event(), ctx.Queue()
+        pause = ctx.Event()
         procs = max(1, min(args.poll_procs, args.pollers))
         pnames = set()
         for i in range(procs):
@@ -1291,6 +1300,7 @@ class Floor:
                 "path": str(path),
                 "threads": threads,
                 "every": args.poll_every,
+                "pause": pause,
                 "seed": args.seed + 1000 * (i + 1),
                 "hard_seconds": hard,
             }
@@ -1318,6 +1328,15 @@ class Floor:
         poll0 = time.monotonic()
         time.sleep(args.poll_every + half)  # the first interval: pollers start, each at its own moment
         poll1 = time.monotonic()
+        # turns, with every connection still open: not polling, polling, ... (a drift over the run
+        # weighs on both alike, and what the connections alone cost is in both)
+        turns: list[tuple[bool, float, float]] = []
+        for k in range(2 * POLL_TURNS):
+            polling = k % 2 == 1
+            (pause.clear if polling else pause.set)()
+            t0 = time.monotonic()
+            time.sleep(half / POLL_TURNS)
+            turns.append((polling, t0, time.monotonic()))
         pstop.set()
         got = self.collect(presults, pnames - set(pfailed))  # handed in once their connections closed
         for proc in self.children:
@@ -1359,6 +1378,13 @@ class Floor:
 
         before, polled, after = rate(base0, base1), rate(win0, poll1), rate(after0, after1)
         alone = (before + after) / 2
+
+        def turn_rate(polling: bool) -> float:
+            spans = [(a, b) for p, a, b in turns if p == polling and b > a]
+            n = sum(bisect.bisect_left(commits, b) - bisect.bisect_left(commits, a) for a, b in spans)
+            return n / sum(b - a for a, b in spans) if spans else 0.0
+
+        on, off = turn_rate(True), turn_rate(False)
         stations = [
             polls
             for name in sorted(pnames)
@@ -1394,10 +1420,15 @@ class Floor:
         if ran_out:
             print(f"  note: {', '.join(ran_out)} ran out of leads (figures after that are short)")
         ratio = polled / alone if alone else 0.0
-        held = ratio >= TARGET_HELD
+        turned = on / off if off else 0.0
+        held = turned >= TARGET_HELD
         print(
             f"  commits/s alone {before:,.0f} before and {after:,.0f} after ({base1 - base0:.1f} s each; mean {alone:,.0f}), "
-            f"with {args.pollers} pollers {polled:,.0f} ({poll1 - win0:.1f} s): {ratio:.2f} of it alone "
+            f"with {args.pollers} pollers {polled:,.0f} ({poll1 - win0:.1f} s): {ratio:.2f} of it alone"
+        )
+        print(
+            f"  in turns, the {args.pollers} connections open throughout ({POLL_TURNS} x {half / POLL_TURNS:g} s each): "
+            f"polling {on:,.0f} commits/s, not polling {off:,.0f}: {turned:.2f} "
             f"(target: held, >= {TARGET_HELD:g}) [{'ok' if held else 'FELL'}]"
         )
         if durations:
@@ -1436,7 +1467,7 @@ class Floor:
             (
                 f"poll, {args.pollers} stations",
                 f"commits/s {alone:,.0f} alone ({before:,.0f} before, {after:,.0f} after), {polled:,.0f} "
-                f"polled ({ratio:.2f}) "
+                f"polled ({ratio:.2f}); in turns {on:,.0f} polling, {off:,.0f} not ({turned:.2f}) "
                 f"[{'held' if held else 'FELL'}]; poll p99 {p99:.1f} ms; {visible}",
             )
         )
@@ -1454,7 +1485,8 @@ DESCRIBE = {
     "claims": lambda a: f"{a.claimers} stations claiming from one pool for {a.claim_seconds:g} s",
     "poll": lambda a: (
         f"{a.pollers} stations polling for changes: commits/s held ({a.writers} writers as fast as they can, "
-        f"{a.seconds / 2:g} s alone, {a.seconds / 2:g} s with the pollers, {a.seconds / 2:g} s alone again)"
+        f"{a.seconds / 2:g} s alone, {a.seconds / 2:g} s with the pollers, {a.seconds:g} s of turns not polling and "
+        f"polling, {a.seconds / 2:g} s alone again)"
     ),
 }
 
