@@ -12,8 +12,10 @@ same), then times, one call at a time with `time.perf_counter_ns`, what a key pr
   random pool leads (decision + one BEGIN IMMEDIATE transaction + event + outbox row),
 - claim: `Service.claim` of random pool leads.
 
-Prints median and p99 in ms next to the targets (median <= 1 ms, p99 <= 5 ms), the build
-time and the database size. It asserts nothing about time: figures are for reading.
+Prints median and p99 in ms next to the targets (on a file median <= 1 ms and p99 <= 5 ms; on
+a server p99 <= 5 ms, issue 18's), the build time, the database size, and the share of CPU time
+the host took back (steal) while timing: on a shared VM it moves the p99 from run to run. It
+asserts nothing about time: figures are for reading.
 Keep the database in a temp folder, never in the repository.
 """
 
@@ -286,14 +288,29 @@ def _pct(sorted_ns: list[int], p: float) -> float:
     return sorted_ns[k] / 1e6
 
 
-def _report(name: str, samples: list[int], refused: Counter) -> None:
+def _cpu_times() -> list[int]:
+    """The host's CPU time so far by kind (/proc/stat's first line; empty where there is none)."""
+    try:
+        return [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def _steal(before: list[int], after: list[int]) -> str:
+    """The share of CPU time the hypervisor took between two `_cpu_times`."""
+    spent = [b - a for a, b in zip(before, after, strict=False)]
+    return f"steal {100 * spent[7] / sum(spent):.1f}%" if len(spent) == 8 and sum(spent) else "steal unknown"
+
+
+def _report(name: str, samples: list[int], refused: Counter, server: bool, steal: str) -> None:
     s = sorted(samples)
     med, p99 = _pct(s, 50), _pct(s, 99)
-    ok = "ok" if med <= TARGET_MEDIAN_MS and p99 <= TARGET_P99_MS else "OVER TARGET"
+    ok = "ok" if (server or med <= TARGET_MEDIAN_MS) and p99 <= TARGET_P99_MS else "OVER TARGET"
+    median = f"median {med:6.3f} ms" + ("" if server else f" (target <= {TARGET_MEDIAN_MS:g})")
     extra = f", {refused.total()} refused by a rule (not timed)" if refused else ""
     print(
-        f"{name:<8} n={len(s):>5}  median {med:6.3f} ms (target <= {TARGET_MEDIAN_MS:g})  "
-        f"p99 {p99:6.3f} ms (target <= {TARGET_P99_MS:g})  max {s[-1] / 1e6:7.3f} ms  [{ok}]{extra}"
+        f"{name:<8} n={len(s):>5}  {median}  p99 {p99:6.3f} ms (target <= {TARGET_P99_MS:g})"
+        f"  max {s[-1] / 1e6:7.3f} ms  [{ok}]; {steal}{extra}"
     )
     for reason, count in refused.most_common(3):
         print(f"{'':<10}{count} x {reason}")
@@ -385,6 +402,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def run(name: str, ids: list[int], op) -> None:
         samples, refused = [], Counter()
+        cpu = _cpu_times()
         for i, lead_id in enumerate(ids):
             t0 = time.perf_counter_ns()
             try:
@@ -396,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             if i >= args.warmup:
                 samples.append(time.perf_counter_ns() - t0)
-        _report(name, samples, refused)
+        _report(name, samples, refused, server, _steal(cpu, _cpu_times()))
 
     print(
         f"clock:    {NOW.isoformat()} (fixed); "
