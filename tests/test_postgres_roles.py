@@ -452,3 +452,40 @@ def test_d4_replies_are_not_taken_in_on_a_reps_role(floor, alice):
     assert floor.owner.db.conn.execute("SELECT count(*) FROM replies").fetchone()[0] == 0
     floor.owner.add_replies([(number, "STOP", START)])
     assert [p["dnc"] for lead in (floor.bobs, shared) for p in floor.owner.lead(lead)["phones"]] == [1, 1]
+
+
+def station_settings(tmp_path, require_pin: bool):
+    path = tmp_path / "config" / "config.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"[floor]\nrequire_pin = {'true' if require_pin else 'false'}\n", "utf-8")
+    from leadtui import config
+
+    return config.load(str(path))
+
+
+async def test_a_station_on_a_reps_role_opens_for_that_rep_only(floor, alice, tmp_path, monkeypatch):
+    """`leadtui run` with alice's role: no one to pick, the floor opens for alice; asking for bob
+    is refused before the screen; where a PIN is asked and she has none, the picker offers her alone
+    (it listed every rep, and picking bob crashed the station)."""
+    from ui_floor import isolate
+
+    from leadtui.ui.app import Leadtui
+    from leadtui.ui.dialogs import Pick
+    from leadtui.ui.floor import Floor
+
+    isolate(tmp_path, monkeypatch)
+    address = f"postgresql://{floor.alice}@127.0.0.1:{floor.cluster.port}/{floor.name}"
+    app = Leadtui(address, station_settings(tmp_path, False), None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, Floor):
+                break
+        assert isinstance(app.screen, Floor) and app.rep == floor.alice
+    with pytest.raises(Refused, match=f"connected as role {floor.alice}: you act as rep {floor.alice}"):
+        Leadtui(address, station_settings(tmp_path, False), floor.bob)
+    app = Leadtui(address, station_settings(tmp_path, True), None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, Pick)
+        assert [value for value, _label in app.screen.choices] == [floor.alice]

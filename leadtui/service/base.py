@@ -128,6 +128,10 @@ class Base:
             raise Refused(f"connected as role {self.bound}: you act as rep {self.bound}")
         return self.bound
 
+    def acts_as(self, name: str | None) -> str | None:
+        """Who a station opened for `name` acts as (see `_acting`): a screen asks before it opens."""
+        return self._acting(name)
+
     def _actor(self, conn: sqlite3.Connection, name: str | None) -> Actor:
         """The rep acting (see `_acting`), active."""
         return self._someone(conn, self._acting(name))

@@ -111,11 +111,13 @@ class Leadtui(SignIn, StationApp, App):
         self._stop_worker = start_background(db_path, config, on_error=self._worker_error)
 
     def _known_rep(self, rep: str | None) -> str | None:
+        """The rep asked for, else None (the sign-in asks); on a rep's own database role, that rep."""
         names = {r["name"].lower(): r["name"] for r in self.svc.reps() if r["active"]}
         if not names:
             raise LeadtuiError(
                 "no reps yet: add one with `leadtui reps add NAME` (or try `leadtui run --demo`)"
             )
+        rep = self.svc.acts_as(rep)  # on a rep's own role, that rep: no one else to pick
         if rep and rep.lower() not in names:
             raise LeadtuiError(f"no active rep named {rep!r} (one of: {', '.join(sorted(names.values()))})")
         return names[rep.lower()] if rep else None

@@ -21,11 +21,13 @@ class SignIn:
     rep: str | None
 
     def pick_rep(self) -> None:
-        """Who is at this station? Active reps only (a deactivated rep opens no station)."""
+        """Who is at this station? Active reps only (a deactivated rep opens no station); on a
+        rep's own database role, that rep only."""
+        bound = self.svc.acts_as(None)
         choices = [
             (r["name"], f"{r['name']}{' (manager)' if r['manager'] else ''}")
             for r in self.svc.reps()
-            if r["active"]
+            if r["active"] and (bound is None or r["name"].lower() == bound.lower())
         ]
         self.ask(Pick("Who is at this station?", choices), self._picked)
 
