@@ -54,3 +54,5 @@ def run(state: State, demo: bool) -> None:
         app.close()
         raise LeadtuiError("leadtui run needs a terminal (its input and output are not one)")
     app.run()
+    if app.return_code:  # the screen failed (it showed why): scripts see it too
+        raise SystemExit(app.return_code)
