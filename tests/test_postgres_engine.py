@@ -3,6 +3,7 @@ placeholders, rows read as SQLite's, the server's clock, change detection, the w
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -224,6 +225,13 @@ def test_a_key_is_three_round_trips_and_reads_ahead_as_it_reads_after(make_servi
     assert queries.lead(conn, lead["id"])["status"] == "needs-offer" and not conn.in_transaction
     with svc.db.write(lead=lead["id"]) as c:  # the connection goes on
         assert queries.lead(c, lead["id"])["updated_at"] == stamp
+    with pytest.raises(LeadtuiError, match="database error"), svc.db.write(lead=lead["id"]) as c:
+        c.execute("UPDATE leads SET status = NULL WHERE id = ?", (lead["id"],))
+        # the failure is back before the COMMIT is queued (the key's code took its time): queueing
+        # the COMMIT raises it, and the pipeline is still left (it stayed open: every later
+        # statement of the station failed, "current transaction is aborted")
+        select.select([c._raw.fileno()], [], [], 10)  # (its socket: `raw` would end the pipeline)
+    assert queries.lead(conn, lead["id"])["status"] == "needs-offer" and not conn.in_transaction
 
 
 @pytest.fixture

@@ -279,7 +279,12 @@ class Connection:
         self._ahead.clear()
         try:
             if commit:
-                self._queue("COMMIT")
+                try:
+                    self._queue("COMMIT")
+                except BaseException:  # a statement's failure, back already: leave the pipeline still
+                    with suppress(Exception):
+                        pipe.__exit__(None, None, None)
+                    raise
             self._sync_exit(pipe)
         finally:
             self._synced = self._queued
