@@ -194,22 +194,32 @@ def test_a_queue_page_and_a_key_are_a_fixed_number_of_statements(make_service_pg
     assert len(set(keys)) == 1 and keys[0] <= 12, keys
 
 
-def test_a_key_is_three_round_trips_and_reads_ahead_as_it_reads_after(make_service_pg):
-    """Issue 18: a status key's locks and reads go in one trip (store.postgres.ahead), its writes
-    with the next read; the reads queued ahead give what reading them then gives."""
+def test_a_key_is_two_round_trips_and_reads_ahead_as_it_reads_after(make_service_pg):
+    """Issue 18: a status key's locks, its event's id and its reads go in one trip
+    (store.postgres.ahead, EVENT_ID), its writes with the COMMIT; the reads queued ahead give
+    what reading them then gives."""
     svc = make_service_pg()
     lead = add_lead(svc, phones=2)
     conn = svc.db.conn
     before = conn.trips
-    # opening + the reads (24 h counts, W20's presses), lead + event, the call + COMMIT
-    svc.set_status(lead["id"], "not-contacted", REP)
-    assert conn.trips - before == 3
-    assert [c["outcome"] for c in svc.calls(lead=lead["id"])] == ["not-contacted"]
+    # opening + the event's id + the reads (24 h counts, W20's presses); lead, event, call + COMMIT
+    first = svc.set_status(lead["id"], "not-contacted", REP)
+    assert conn.trips - before == 2
+    [call] = conn.execute(
+        "SELECT outcome_status, outcome_event_id FROM calls WHERE lead_id = ?", (lead["id"],)
+    )
+    assert tuple(call) == ("not-contacted", first.event_id)
     before = conn.trips
-    # opening + the reads, lead + event, the action's reads (one trip), the action + COMMIT
-    svc.set_status(lead["id"], "needs-offer", REP)
-    assert conn.trips - before == 4
-    assert [a["action"] for a in svc.outbox(lead_id=lead["id"])] == ["text_underwriter"]
+    # opening + the reads; lead + event, the action's reads (one trip); the action + COMMIT
+    second = svc.set_status(lead["id"], "needs-offer", REP)
+    assert conn.trips - before == 3
+    [action] = conn.execute("SELECT action, event_id FROM outbox WHERE lead_id = ?", (lead["id"],))
+    assert tuple(action) == ("text_underwriter", second.event_id)
+    events = conn.execute("SELECT id, status FROM events WHERE lead_id = ? ORDER BY id", (lead["id"],))
+    assert [tuple(e) for e in events][-2:] == [
+        (first.event_id, "not-contacted"),
+        (second.event_id, "needs-offer"),
+    ]
     stamp = "2026-11-23T20:00:00+00:00"
     with svc.db.write(lead=lead["id"]) as c:
         postgres.ahead(c, lambda c: queries.lead(c, lead["id"]), lambda c: queries.phones(c, [lead["id"]]))

@@ -20,7 +20,9 @@ runs on both.
   A writer waits in the server's lock queue (first come, first served), never polling.
 - A station's key is few round trips (issue 18: p99 <= 5 ms at 1M leads): a lead's write runs
   in a pipeline, its locks and the reads it names up front (`ahead`) in one trip, and a write
-  whose result nobody reads goes with the next statement that is read, or the COMMIT.
+  whose result nobody reads goes with the next statement that is read, or the COMMIT. The
+  id of the event it logs is drawn in that first trip too (`drawn_event_id`), so the key
+  need not wait for its INSERT to learn it: a status key is two round trips.
 - Change detection is `pg_last_committed_xact()` (needs `track_commit_timestamp = on`).
 - Time is the server's: `Database.offset` is how far the server's clock is ahead of this host's,
   measured at the open and again by every write (in the statement that takes the lock, so no
@@ -52,6 +54,8 @@ SHARED = ("BEGIN", f"SELECT pg_advisory_xact_lock_shared({FLOOR_LOCK}), clock_ti
 # before the floor's (shared), so one waiting for another holds nothing a station wants.
 AMONG = {"import": 0x4C454149}  # ("LEAI")
 ENGINE = SERVER
+# A lead's write draws its event's id with its locks (after the lead's: a lead's events keep its order).
+EVENT_ID = "SELECT nextval('events_id_seq')"
 TRUSTED_TRIP = 0.005  # s: a round trip at most this long measures the server's clock to +-2.5 ms
 
 
@@ -205,6 +209,7 @@ class Connection:
         self._recording = False
         self._ahead: dict[tuple, list[Any]] = {}  # reads queued by `ahead`, by statement and parameters
         self._opening: Any = None  # the pipeline's cursor of the opening's clock
+        self._event_id: tuple[Any, int] | None = None  # (cursor, its place) of an id drawn for an event
         self._sent = 0.0  # when the opening was sent (this host's clock)
 
     @property
@@ -238,6 +243,15 @@ class Connection:
         if lock is not None:  # (a parameter: the server keeps one plan for every lead's)
             self._raw.cursor().execute(lock, (int(row[1]),))  # type: ignore[index]
             self._queued += 1
+            self._event_id = (self._queue(EVENT_ID), self._queued)
+
+    def drawn_event_id(self) -> int | None:
+        """The id drawn for this write's event by its opening (once; None if none is left)."""
+        if self._event_id is None:
+            return None
+        (cur, seq), self._event_id = self._event_id, None
+        self._sync(seq)
+        return cur.fetchone()[0]
 
     def _queue(self, sql: str, params: Sequence[Any] | dict = ()) -> Any:
         cur = self._raw.cursor()
@@ -277,6 +291,7 @@ class Connection:
             return
         pipe, self._pipe, self._pipe_cm = self._pipe_cm, None, None
         self._ahead.clear()
+        self._event_id = None
         try:
             if commit:
                 try:
@@ -299,7 +314,7 @@ class Connection:
 
     def _abandon(self) -> None:
         """After a failure: the pipeline left, whatever it still held dropped."""
-        self._opening, self._recording = None, False
+        self._opening, self._recording, self._event_id = None, False, None
         self._ahead.clear()
         if self._pipe is not None:
             pipe, self._pipe, self._pipe_cm = self._pipe_cm, None, None

@@ -526,26 +526,32 @@ def insert_event(
     after: dict | None = None,
     data: dict | None = None,
 ) -> int:
-    cur = conn.execute(
-        "INSERT INTO events(lead_id, at, day, rep, kind, status, phone_id, dial, kpi, undoes, before, after, data)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            lead_id,
-            at,
-            day,
-            rep,
-            kind,
-            status,
-            phone_id,
-            int(dial),
-            ",".join(kpi) or None,
-            undoes,
-            dumps(before),
-            dumps(after),
-            dumps(data),
-        ),
+    """Log an event; its id. On a server a lead's write drew the id with its locks
+    (store.postgres.EVENT_ID): the INSERT then goes with the COMMIT, no round trip waits for it."""
+    values = (
+        lead_id,
+        at,
+        day,
+        rep,
+        kind,
+        status,
+        phone_id,
+        int(dial),
+        ",".join(kpi) or None,
+        undoes,
+        dumps(before),
+        dumps(after),
+        dumps(data),
     )
-    return inserted_id(cur)
+    columns = "lead_id, at, day, rep, kind, status, phone_id, dial, kpi, undoes, before, after, data"
+    drawn = conn.drawn_event_id() if on_server(conn) else None  # type: ignore[attr-defined]
+    if drawn is None:
+        marks = ", ".join("?" * len(values))
+        return inserted_id(conn.execute(f"INSERT INTO events({columns}) VALUES ({marks})", values))
+    conn.execute(
+        f"INSERT INTO events(id, {columns}) VALUES ({', '.join('?' * (len(values) + 1))})", (drawn, *values)
+    )
+    return drawn
 
 
 def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> list[sqlite3.Row]:
