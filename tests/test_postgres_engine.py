@@ -215,8 +215,12 @@ def test_a_key_is_two_round_trips_and_reads_ahead_as_it_reads_after(make_service
     assert conn.trips - before == 3
     [action] = conn.execute("SELECT action, event_id FROM outbox WHERE lead_id = ?", (lead["id"],))
     assert tuple(action) == ("text_underwriter", second.event_id)
+    for control in (lambda: svc.release(lead["id"], REP), lambda: svc.claim(lead["id"], REP)):
+        before = conn.trips
+        control()  # the opening and its reads (rep, lead, reservations); lead + event + COMMIT
+        assert conn.trips - before == 2
     events = conn.execute("SELECT id, status FROM events WHERE lead_id = ? ORDER BY id", (lead["id"],))
-    assert [tuple(e) for e in events][-2:] == [
+    assert [tuple(e) for e in events][-4:-2] == [
         (first.event_id, "not-contacted"),
         (second.event_id, "needs-offer"),
     ]

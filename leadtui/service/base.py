@@ -161,6 +161,20 @@ class Base:
             raise LeadtuiError(f"no lead {lead_id}")
         return row
 
+    def _ahead(
+        self, conn: sqlite3.Connection, lead_id: int, rep: str | None, now: datetime, *more: Callable
+    ) -> None:
+        """On a server, queue what `_actor` and `_target` will read, and `more` reads, with the
+        write's locks: one round trip for them all."""
+        name = self._acting(rep)
+        ahead(
+            conn,
+            lambda c: q.rep(c, name, pin=False) if name else None,
+            lambda c: q.lead(c, lead_id),
+            lambda c: reservations.of_lead(c, lead_id, clock.stamp(now)),
+            *more,
+        )
+
     def _target(
         self,
         conn: sqlite3.Connection,

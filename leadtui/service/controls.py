@@ -67,6 +67,7 @@ class Controls(Base):
         """W14: lock a pool lead to the rep; of two stations at once exactly one wins."""
         now = self.now()
         with self.db.write(lead=lead_id) as conn:
+            self._ahead(conn, lead_id, rep, now)
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             return self._store(conn, lead, decide_claim(lead, actor), now, actor.name)
@@ -78,6 +79,7 @@ class Controls(Base):
         now = self.now()
         check = self._manager_first(rep, pin, "release another rep's lead") if pin is not None else None
         with self.db.write(lead=lead_id) as conn:
+            self._ahead(conn, lead_id, rep, now)
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             d, needs_manager = decide_release(lead, actor)
@@ -92,6 +94,7 @@ class Controls(Base):
         now = self.now()
         check = self._manager_first(rep, pin, "take a lead from another rep") if pin is not None else None
         with self.db.write(lead=lead_id) as conn:
+            self._ahead(conn, lead_id, rep, now, lambda c: q.rep(c, to, pin=False))
             actor = self._actor(conn, rep)
             target = self._someone(conn, to)
             lead = self._target(conn, lead_id, actor, seen, now)
@@ -108,6 +111,7 @@ class Controls(Base):
         now = self.now()
         scope = ANYONE if anyone else MINE
         with self.db.write(lead=lead_id) as conn:
+            self._ahead(conn, lead_id, rep, now)
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now)
             return self._store(conn, lead, decide_followup(lead, actor, now, asked, scope), now, actor.name)
@@ -116,6 +120,14 @@ class Controls(Base):
         """W19: reverse the rep's last action on the lead within 10 minutes."""
         now = self.now()
         with self.db.write(lead=lead_id) as conn:
+            self._ahead(
+                conn,
+                lead_id,
+                rep,
+                now,
+                lambda c: q.undone_ids(c, lead_id),
+                lambda c: q.events(c, lead_id, limit=200),
+            )
             actor = self._actor(conn, rep)
             lead = self._target(conn, lead_id, actor, seen, now, moved_on=True)
             undone = q.undone_ids(conn, lead_id)

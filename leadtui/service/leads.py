@@ -21,8 +21,6 @@ from leadtui.service.drafts import draft_contract
 from leadtui.service.reads import others_json
 from leadtui.store import calls as calllog
 from leadtui.store import queries as q
-from leadtui.store import reservations
-from leadtui.store.postgres import ahead
 
 
 class Leads(Base):
@@ -145,12 +143,12 @@ class Leads(Base):
         why = inbox.reason(why)
         now = self.now()
         with self.db.write(lead=lead_id) as conn:
-            name, stamp = self._acting(rep), clock.stamp(now)
-            ahead(  # on a server, the reads below go with the lead's locks: one round trip
+            name = self._acting(rep)
+            self._ahead(
                 conn,
-                lambda c: q.rep(c, name, pin=False) if name else None,
-                lambda c: q.lead(c, lead_id),
-                lambda c: reservations.of_lead(c, lead_id, stamp),
+                lead_id,
+                rep,
+                now,
                 lambda c: q.phones(c, [lead_id]),
                 lambda c: (
                     calllog.open_of(c, station=self.station) if call_id is None else calllog.get(c, call_id)
