@@ -85,7 +85,6 @@ async def test_hardening_amount_dialog_refuses_inf_and_nan(floor, tmp_path):
 
 async def test_hardening_bidi_zero_width_and_zwj_names_keep_every_column(floor, tmp_path):
     _path, ids = floor
-    app = app_for(floor, tmp_path)
     for size in ((80, 24), (120, 40)):
         async with app_for(floor, tmp_path).run_test(size=size) as pilot:
             screen = await ready(pilot)
@@ -100,7 +99,6 @@ async def test_hardening_bidi_zero_width_and_zwj_names_keep_every_column(floor, 
             assert isinstance(pilot.app.screen, Detail)
             lines = screen_lines(pilot.app)
             assert [terminal_width(line) for line in lines] == [size[0]] * size[1], lines
-    del app
 
 
 # --- item 23: views, lists, toasts and the keybar ---------------------------------------------
