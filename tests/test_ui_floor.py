@@ -525,3 +525,15 @@ async def test_a_view_reads_off_the_screens_thread_and_a_reload_asked_meanwhile_
             assert view._reading
         await press(pilot)
         assert len(threads) == 2 and not view._reading
+
+
+async def test_a_change_another_station_made_as_the_station_closes_is_let_go(floor, tmp_path):
+    """The poll's answer can land while the app shuts down, with no screen left to re-read: it is
+    let go (it failed the poll's worker, `ScreenStackError`, and with it a test's whole run)."""
+    app = app_for(floor, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        version = app._version
+    assert not app.screen_stack
+    app._seen_version(version + 1)
+    assert app._version == version + 1
