@@ -243,7 +243,8 @@ class Connection:
         if lock is not None:  # (a parameter: the server keeps one plan for every lead's)
             self._raw.cursor().execute(lock, (int(row[1]),))  # type: ignore[index]
             self._queued += 1
-            self._event_id = (self._queue(EVENT_ID), self._queued)
+            if row[0] == "leads":  # type: ignore[index]  # (a call's write logs no event)
+                self._event_id = (self._queue(EVENT_ID), self._queued)
 
     def drawn_event_id(self) -> int | None:
         """The id drawn for this write's event by its opening (once; None if none is left)."""

@@ -528,7 +528,7 @@ def insert_event(
 ) -> int:
     """Log an event; its id. On a server a lead's write drew the id with its locks
     (store.postgres.EVENT_ID): the INSERT then goes with the COMMIT, no round trip waits for it."""
-    values = (
+    values: tuple[Any, ...] = (
         lead_id,
         at,
         day,
@@ -545,13 +545,10 @@ def insert_event(
     )
     columns = "lead_id, at, day, rep, kind, status, phone_id, dial, kpi, undoes, before, after, data"
     drawn = conn.drawn_event_id() if on_server(conn) else None  # type: ignore[attr-defined]
-    if drawn is None:
-        marks = ", ".join("?" * len(values))
-        return inserted_id(conn.execute(f"INSERT INTO events({columns}) VALUES ({marks})", values))
-    conn.execute(
-        f"INSERT INTO events(id, {columns}) VALUES ({', '.join('?' * (len(values) + 1))})", (drawn, *values)
-    )
-    return drawn
+    if drawn is not None:
+        columns, values = f"id, {columns}", (drawn, *values)
+    cur = conn.execute(f"INSERT INTO events({columns}) VALUES ({', '.join('?' * len(values))})", values)
+    return inserted_id(cur) if drawn is None else drawn
 
 
 def events(conn: sqlite3.Connection, lead_id: int, limit: int | None = None) -> list[sqlite3.Row]:
