@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import MANAGER, NEWBIE, PIN, REP, START, add_lead, add_reps
+from textual.widgets import DataTable
 from ui_floor import HOSTILE, build_floor, isolate, lead_at, notes, press, settings
 
 from leadtui.service import Service, init_database
@@ -527,13 +528,28 @@ async def test_a_view_reads_off_the_screens_thread_and_a_reload_asked_meanwhile_
         assert len(threads) == 2 and not view._reading
 
 
-async def test_a_change_another_station_made_as_the_station_closes_is_let_go(floor, tmp_path):
-    """The poll's answer can land while the app shuts down, with no screen left to re-read: it is
-    let go (it failed the poll's worker, `ScreenStackError`, and with it a test's whole run)."""
+async def test_a_change_another_station_made_as_the_station_closes_is_let_go(floor, tmp_path, monkeypatch):
+    """What a worker read can land while the app shuts down, its screens and their widgets going:
+    it is let go. The poll's answer re-read "what is on screen" (`ScreenStackError`), and a view's
+    read filled widgets already removed (`NoMatches`); each failed its worker, and a test's run.
+    The view's read is made to land as its table unmounts in the app's real shutdown."""
     app = app_for(floor, tmp_path)
+    failed: list[Exception] = []
+
+    def lands(_table) -> None:
+        try:
+            view._got(app, [])
+        except Exception as exc:  # noqa: BLE001 - what the worker would have died of
+            failed.append(exc)
+
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)
+        await press(pilot, "o")
+        view = app.screen
+        assert isinstance(view, Outbox)
         version = app._version
+        monkeypatch.setattr(DataTable, "on_unmount", lands, raising=False)
+    assert failed == []
     assert not app.screen_stack
     app._seen_version(version + 1)
     assert app._version == version + 1

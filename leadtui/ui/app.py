@@ -486,7 +486,7 @@ class Leadtui(SignIn, StationApp, App):
             self._others_changed()
 
     def _others_changed(self) -> None:
-        if not self.screen_stack:  # the station is closing: nothing on screen to re-read
+        if not self.is_running:  # the station is shutting down: nothing on screen to re-read
             return
         screen = self.screen
         if isinstance(screen, Floor) and not screen.closed():

@@ -84,12 +84,12 @@ class View(Screen):
         except Exception as exc:  # noqa: BLE001 - shown by `failed`, the screen goes on
             got = exc
         with suppress(RuntimeError):  # the app stopped meanwhile: nothing to show
-            app.call_from_thread(self._got, got)
+            app.call_from_thread(self._got, app, got)
 
-    def _got(self, got: Any) -> None:
+    def _got(self, app: Any, got: Any) -> None:
         self._reading = False
-        if not (self.is_attached and self.is_mounted):  # closed meanwhile
-            return
+        if not (app.is_running and self.is_attached and self.is_mounted):  # closed meanwhile, or the app
+            return  # is shutting down (its widgets going: a view's table may be gone already)
         if isinstance(got, Exception):
             self.failed(got)
         else:
